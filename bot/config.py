@@ -1,0 +1,114 @@
+"""Settings, read from environment variables (and optionally a ``KEY=value`` file).
+
+Every setting has a working default so ``nsbot chat`` runs on a fresh machine with the
+shipped knowledge base and a SQLite file. Secrets are kept out of ``repr`` so they
+never reach a log line by accident.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def shipped_knowledge_dir() -> Path:
+    """The knowledge folder that ships with the bot.
+
+    In a source checkout (or an editable install) it is ``knowledge/`` at the repo's
+    top; a wheel carries a copy under ``bot/_shipped/``.
+    """
+    checkout = _PACKAGE_DIR.parent / "knowledge"
+    if (checkout.parent / "faq.yaml").is_file() and checkout.is_dir():
+        return checkout
+    return _PACKAGE_DIR / "_shipped" / "knowledge"
+
+
+def default_db_path() -> Path:
+    """``$XDG_DATA_HOME/nsbot/nsbot.sqlite3`` (``~/.local/share/...``), else the working dir."""
+    base = os.environ.get("XDG_DATA_HOME") or (
+        str(Path.home() / ".local" / "share") if Path.home().is_dir() else ""
+    )
+    if base:
+        return Path(base) / "nsbot" / "nsbot.sqlite3"
+    return Path.cwd() / "nsbot.sqlite3"
+
+
+def _parse_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc.strerror}") from exc
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{path}:{number}: expected KEY=value, got {raw!r}")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Build it with :meth:`from_env`; tests build it directly."""
+
+    db_path: Path = field(default_factory=default_db_path)
+    knowledge_dir: Path = field(default_factory=shipped_knowledge_dir)
+    faq_path: Path | None = None  # default: faq.yaml beside (or inside) the knowledge folder
+    coordinators: frozenset[str] = frozenset()  # "platform:user_id"
+    hash_key: str = field(default="", repr=False)  # keys pseudonyms of anonymous respondents
+    log_level: str = "INFO"
+    # Platform settings stay as raw strings: each adapter reads its own.
+    platform: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def faq_file(self) -> Path:
+        if self.faq_path is not None:
+            return self.faq_path
+        inside = self.knowledge_dir / "faq.yaml"
+        return inside if inside.is_file() else self.knowledge_dir.parent / "faq.yaml"
+
+    def is_coordinator(self, person_key: str) -> bool:
+        return person_key in self.coordinators
+
+    def get(self, name: str, default: str = "") -> str:
+        """A platform setting (``TELEGRAM_BOT_TOKEN``...), empty when unset."""
+        return self.platform.get(name, default)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        if env.get("NSBOT_ENV_FILE"):
+            # The file fills in what the environment does not set: the environment wins.
+            env = {**_parse_env_file(Path(env["NSBOT_ENV_FILE"])), **env}
+        coordinators = frozenset(
+            item.strip() for item in env.get("NSBOT_COORDINATORS", "").split(",") if item.strip()
+        )
+        for item in coordinators:
+            platform, sep, user = item.partition(":")
+            if not sep or not platform or not user:
+                raise ConfigError(
+                    f"NSBOT_COORDINATORS: {item!r} is not platform:user_id "
+                    "(example: telegram:123456,slack:U0123ABC)"
+                )
+        level = env.get("NSBOT_LOG_LEVEL", "INFO").upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"NSBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+        knowledge = Path(env["NSBOT_KNOWLEDGE"]) if env.get("NSBOT_KNOWLEDGE") else shipped_knowledge_dir()
+        return cls(
+            db_path=Path(env["NSBOT_DB"]) if env.get("NSBOT_DB") else default_db_path(),
+            knowledge_dir=knowledge,
+            faq_path=Path(env["NSBOT_FAQ"]) if env.get("NSBOT_FAQ") else None,
+            coordinators=coordinators,
+            hash_key=env.get("NSBOT_HASH_KEY", ""),
+            log_level=level,
+            platform={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "SLACK_"))},
+        )

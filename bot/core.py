@@ -1,0 +1,87 @@
+"""The platform-neutral core: one entry point, :meth:`Core.handle`, for every adapter.
+
+It de-duplicates re-delivered events, runs the handler pipeline registered in
+:mod:`bot.handlers`, and is the single error boundary: a failing handler is logged with
+its traceback and the person gets a short apology, never the exception text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from bot.config import Settings
+from bot.handlers import PIPELINE
+from bot.handlers.base import Context
+from bot.knowledge import KnowledgeBase
+from bot.matcher import Matcher
+from bot.messages import Incoming, Reply
+from bot.storage.base import Storage
+from bot.ui import UI
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# How an adapter delivers replies the core starts itself (a poll closing on time, a
+# reminder): adapters register one per platform when they start.
+Sender = Callable[[list[Reply]], Awaitable[None]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Core:
+    def __init__(
+        self,
+        settings: Settings,
+        kb: KnowledgeBase,
+        storage: Storage,
+        *,
+        ui: UI | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.kb = kb
+        self.storage = storage
+        self.ui = ui or UI.load()
+        self.clock = clock
+        self.matcher = Matcher(kb)
+        self.senders: dict[str, Sender] = {}
+
+    def register_sender(self, platform: str, sender: Sender) -> None:
+        self.senders[platform] = sender
+
+    async def push(self, platform: str, replies: list[Reply]) -> bool:
+        """Deliver replies nobody asked for just now; False when the platform is not running."""
+        sender = self.senders.get(platform)
+        if sender is None:
+            log.warning("cannot push to %s: no adapter running", platform)
+            return False
+        await sender(replies)
+        return True
+
+    async def handle(self, message: Incoming) -> list[Reply]:
+        """Everything the bot says in response to one incoming event (maybe nothing)."""
+        now = self.clock()
+        if message.event_id is not None:
+            fresh = await self.storage.claim_event(message.person.platform, message.event_id, now)
+            if not fresh:
+                log.info("ignoring re-delivered %s event %s", message.person.platform, message.event_id)
+                return []
+        ctx = Context(self, message, now)
+        try:
+            for handler in PIPELINE:
+                replies = await handler(ctx)
+                if replies is not None:
+                    return replies
+            return []
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(
+                "handler failed on %s event %s", message.person.platform, message.event_id or "-"
+            )
+            return [Reply(ctx.t("error"))]

@@ -1,0 +1,80 @@
+"""What every handler receives (:class:`Context`) and the shapes handlers take.
+
+A handler is an async function ``(ctx) -> list[Reply] | None``; ``None`` means "not
+mine", and the core asks the next one. Commands, button actions and multi-step
+conversations are registered by name in :mod:`bot.handlers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.messages import Incoming, Person, Reply
+from bot.ui import language_of
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+
+@dataclass
+class Context:
+    """One incoming event being handled, with everything a handler may need."""
+
+    core: Core
+    message: Incoming
+    now: datetime
+
+    @property
+    def person(self) -> Person:
+        return self.message.person
+
+    @property
+    def text(self) -> str:
+        return self.message.text.strip()
+
+    @property
+    def language(self) -> str:
+        return language_of(self.person.language)
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.core.settings.is_coordinator(self.person.key)
+
+    @property
+    def in_group(self) -> bool:
+        return not self.message.chat.private
+
+    def t(self, key: str, **values: object) -> str:
+        return self.core.ui.t(key, self.language, **values)
+
+    def reply(self, key: str, **values: object) -> list[Reply]:
+        return [Reply(self.t(key, **values))]
+
+    async def state(self) -> tuple[str, dict[str, Any]] | None:
+        return await self.core.storage.get_state(self.person.key, self.message.chat.chat_id)
+
+    async def set_state(self, kind: str, data: dict[str, Any]) -> None:
+        await self.core.storage.set_state(self.person.key, self.message.chat.chat_id, kind, data, self.now)
+
+    async def clear_state(self) -> None:
+        await self.core.storage.clear_state(self.person.key, self.message.chat.chat_id)
+
+
+Handler = Callable[[Context], Awaitable[list[Reply] | None]]
+CommandFn = Callable[[Context, str], Awaitable[list[Reply]]]
+ActionFn = Callable[[Context, str], Awaitable[list[Reply]]]
+ConversationFn = Callable[[Context, dict[str, Any]], Awaitable[list[Reply] | None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command. ``description`` is a locale key, shown in /help and platform menus."""
+
+    name: str
+    run: CommandFn
+    description: str
+    coordinators_only: bool = False
+    in_menu: bool = True

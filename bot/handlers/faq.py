@@ -1,0 +1,80 @@
+"""Question answering: a confident answer with follow-ups, suggestions, or the fallback.
+
+Questions that end in a suggestion or the fallback are logged (text, time, platform;
+no identity) so curators can see what people ask that the knowledge base lacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot import markup
+from bot.handlers.base import Context
+from bot.knowledge import Entry
+from bot.matcher import Match
+from bot.messages import Choice, Reply
+
+MAX_LABEL = 60
+
+
+def label(text: str) -> str:
+    """Button labels stay short: long ones are cut at a word with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= MAX_LABEL:
+        return text
+    return text[: MAX_LABEL - 1].rsplit(" ", 1)[0] + "…"
+
+
+def entry_reply(ctx: Context, entry: Entry) -> Reply:
+    kb = ctx.core.kb
+    text = entry.answer_in(ctx.language)
+    source = kb.source_label(entry)
+    if source:
+        text += "\n\n_" + markup.escape(ctx.t("source", source=source)) + "_"
+    choices = tuple(
+        Choice(label(kb.entries[r].title), f"faq:{r}") for r in entry.related[:4] if r in kb.entries
+    )
+    return Reply(text, choices=choices)
+
+
+async def answer(ctx: Context, question: str) -> list[Reply]:
+    # Matching is CPU work; a thread keeps other chats' replies flowing meanwhile.
+    result: Match = await asyncio.to_thread(ctx.core.matcher.match, question)
+    if result.status == "answer" and result.id:
+        return [entry_reply(ctx, ctx.core.kb.entries[result.id])]
+    await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
+    if result.status == "suggest":
+        choices = [Choice(label(s.question), f"faq:{s.id}") for s in result.suggestions]
+        choices.append(Choice(ctx.t("suggest_none"), "nomatch:"))
+        return [Reply(ctx.t("suggest"), choices=tuple(choices))]
+    return [
+        Reply(
+            ctx.t("fallback"),
+            choices=(Choice(ctx.t("button_topics"), "cmd:topics"), Choice(ctx.t("button_timeline"), "cmd:timeline")),
+            columns=2,
+        )
+    ]
+
+
+async def handle(ctx: Context) -> list[Reply] | None:
+    """The last handler: any text nobody else took is a question."""
+    if ctx.message.action is not None or not ctx.text:
+        return None
+    return await answer(ctx, ctx.text)
+
+
+async def ask(ctx: Context, args: str) -> list[Reply]:
+    if not args.strip():
+        return ctx.reply("ask_usage")
+    return await answer(ctx, args)
+
+
+async def show_entry(ctx: Context, entry_id: str) -> list[Reply]:
+    entry = ctx.core.kb.entries.get(entry_id)
+    if entry is None:  # a button from before the knowledge base changed
+        return ctx.reply("unknown_action")
+    return [entry_reply(ctx, entry)]
+
+
+async def none_of_these(ctx: Context, _: str) -> list[Reply]:
+    return ctx.reply("suggest_none_reply")

@@ -1,0 +1,533 @@
+"""The curated knowledge base: loading, validating and holding FAQ entries, events,
+topics, sources, glossary terms and synonyms.
+
+Validation collects *every* problem (file, line, entry, what to do) before failing,
+so ``nsbot kb check`` shows a curator the whole list in one run, and the bot refuses
+to start on a broken knowledge base with the same list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot import markup
+from bot.errors import ContentError, Problem
+from bot.messages import MAX_ACTION_BYTES
+from bot.yamlfile import LineDict, LineList, load_yaml, parse_date
+
+ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+LANG_RE = re.compile(r"^[a-z]{2,3}$")
+EVENT_KINDS = frozenset(
+    {"meeting", "conference", "adoption", "founding", "publication", "strategy-period", "forum", "plan"}
+)
+# Button actions are "<prefix>:<id>"; ids must leave room for the prefix.
+assert len("faq:") + 40 <= MAX_ACTION_BYTES
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    doc: str
+    section: str
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    file: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Translation:
+    questions: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One answerable thing: a FAQ entry, or a glossary term turned into one."""
+
+    id: str
+    topic: str
+    questions: tuple[str, ...]
+    answer: str
+    sources: tuple[SourceRef, ...]
+    related: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    translations: dict[str, Translation] = field(default_factory=dict)
+    file: str = ""
+    line: int = 0
+
+    def answer_in(self, language: str | None) -> str:
+        if language and language in self.translations:
+            return self.translations[language].answer
+        return self.answer
+
+    @property
+    def title(self) -> str:
+        """The first phrasing: how the entry is offered on a suggestion button."""
+        return self.questions[0]
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    title: str
+    start: date
+    start_precision: str  # "day" | "month" | "year"
+    kind: str
+    topic: str
+    summary: str
+    sources: tuple[SourceRef, ...]
+    end: date | None = None
+    end_precision: str = "day"
+    place: str = ""
+    body: str = ""
+    entry: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Term:
+    term: str
+    stands_for: str
+    description: str
+    topic: str
+    sources: tuple[SourceRef, ...]
+    aliases: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+
+    @property
+    def entry_id(self) -> str:
+        return glossary_id(self.term)
+
+
+def glossary_id(term: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", term.lower()).strip("-")
+    return f"glossary-{slug}"[:40]
+
+
+@dataclass
+class KnowledgeBase:
+    entries: dict[str, Entry]
+    topics: dict[str, Topic]
+    events: list[Event]  # oldest first
+    terms: list[Term]
+    synonyms: list[tuple[str, ...]]
+    sources: dict[str, Source]
+    warnings: list[Problem] = field(default_factory=list)
+
+    def entries_in_topic(self, topic_id: str) -> list[Entry]:
+        return [e for e in self.entries.values() if e.topic == topic_id]
+
+    def source_label(self, entry: Entry) -> str:
+        """A one-line citation for an entry: "Fact sheet (§7 [11]); Blog (para 3)"."""
+        parts = []
+        for ref in entry.sources:
+            title = self.sources[ref.doc].title if ref.doc in self.sources else ref.doc
+            parts.append(f"{title}, {ref.section}" if ref.section else title)
+        return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Checker:
+    """Accumulates problems for one file while fields are read out of it."""
+
+    def __init__(self, display: str) -> None:
+        self.file = display
+        self.problems: list[Problem] = []
+
+    def error(self, line: int | None, entry: str | None, message: str) -> None:
+        self.problems.append(Problem(self.file, line, entry, message))
+
+    def warn(self, line: int | None, entry: str | None, message: str) -> None:
+        self.problems.append(Problem(self.file, line, entry, message, warning=True))
+
+    def items(self, data: Any, key: str) -> list[tuple[int, LineDict]]:
+        """The list under the file's top-level ``key``, each item with its line."""
+        if data is None:
+            self.error(None, None, f"the file is empty; it must start with '{key}:'")
+            return []
+        if not isinstance(data, dict) or key not in data:
+            self.error(getattr(data, "line", 1), None, f"the file must start with '{key}:' followed by a list")
+            return []
+        items = data[key]
+        if not isinstance(items, list):
+            self.error(data.line_of(key), None, f"'{key}' must be a list of items, each starting with '- '")
+            return []
+        out: list[tuple[int, LineDict]] = []
+        lines = getattr(items, "item_lines", [data.line_of(key)] * len(items))
+        for line, item in zip(lines, items, strict=True):
+            if not isinstance(item, dict):
+                self.error(line, None, "each item must be a mapping of 'key: value' lines")
+                continue
+            out.append((line, item))
+        extra = sorted(set(data) - {key})
+        if extra:
+            self.error(data.line_of(extra[0]), None, f"unknown top-level key(s): {', '.join(extra)}")
+        return out
+
+    def text(self, item: LineDict, key: str, who: str | None, required: bool = True) -> str:
+        value = item.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.error(item.line, who, f"missing '{key}'")
+            return ""
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            self.error(item.line_of(key), who, f"'{key}' must be text")
+            return ""
+        return str(value).strip()
+
+    def text_list(self, item: LineDict, key: str, who: str | None, minimum: int = 0) -> tuple[str, ...]:
+        value = item.get(key)
+        if value is None:
+            if minimum:
+                self.error(item.line, who, f"missing '{key}' (a list of at least {minimum})")
+            return ()
+        if isinstance(value, str):
+            value = [value] if minimum <= 1 else None
+        if not isinstance(value, list):
+            self.error(item.line_of(key), who, f"'{key}' must be a list, one item per line starting with '- '")
+            return ()
+        out = []
+        for i, v in enumerate(value):
+            line = value.item_lines[i] if isinstance(value, LineList) else item.line_of(key)
+            if not isinstance(v, str | int | float) or isinstance(v, bool) or not str(v).strip():
+                self.error(line, who, f"'{key}' item {i + 1} must be non-empty text")
+                continue
+            out.append(str(v).strip())
+        if len(out) < minimum:
+            self.error(item.line_of(key), who, f"'{key}' needs at least {minimum} item(s), found {len(out)}")
+        return tuple(out)
+
+    def ident(self, item: LineDict, key: str, seen: dict[str, str], where: Callable[[int], str]) -> str | None:
+        raw = item.get(key)
+        if raw is None:
+            self.error(item.line, None, f"missing '{key}'")
+            return None
+        ident = str(raw)
+        if not ID_RE.match(ident):
+            self.error(
+                item.line_of(key), ident,
+                f"'{key}' must be lower-case letters, digits and hyphens, start with a letter, "
+                "at most 40 characters",
+            )
+            return None
+        if ident in seen:
+            self.error(item.line_of(key), ident, f"duplicate id: already used at {seen[ident]}")
+            return None
+        seen[ident] = where(item.line)
+        return ident
+
+    def unknown_keys(self, item: LineDict, allowed: Iterable[str], who: str | None) -> None:
+        allowed = set(allowed)
+        for key in item:
+            if key not in allowed:
+                self.error(
+                    item.line_of(key), who,
+                    f"unknown field '{key}' (allowed: {', '.join(sorted(allowed))})",
+                )
+
+    def markup_text(self, item: LineDict, key: str, who: str | None, required: bool = True) -> str:
+        value = self.text(item, key, who, required)
+        if value and not markup.parse(value):
+            self.error(item.line_of(key), who, f"'{key}' has no visible text")
+        return value
+
+    def source_refs(self, item: LineDict, who: str | None, known: set[str]) -> tuple[SourceRef, ...]:
+        value = item.get("source")
+        if value is None:
+            self.error(item.line, who, "missing 'source': every fact needs its document and section")
+            return ()
+        values = value if isinstance(value, list) else [value]
+        refs = []
+        for v in values:
+            line = getattr(v, "line", item.line_of("source"))
+            if not isinstance(v, dict):
+                self.error(line, who, "each 'source' item needs 'doc:' and 'section:'")
+                continue
+            doc = str(v.get("doc", "")).strip()
+            section = str(v.get("section", "")).strip()
+            if not doc:
+                self.error(line, who, "a 'source' item is missing 'doc' (an id from knowledge/sources.yaml)")
+            elif doc not in known:
+                self.error(line, who, f"source doc '{doc}' is not in knowledge/sources.yaml")
+            if not section:
+                self.error(line, who, f"source '{doc}' is missing 'section' (where in the document)")
+            refs.append(SourceRef(doc, section))
+        return tuple(refs)
+
+
+def _where(display: str) -> Callable[[int], str]:
+    return lambda line: f"{display}:{line}"
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def load_knowledge(knowledge_dir: Path, faq_file: Path | None = None) -> KnowledgeBase:
+    """Load and validate everything; raise :class:`ContentError` listing all problems."""
+    kb, problems = check_knowledge(knowledge_dir, faq_file)
+    if kb is None or any(not p.warning for p in problems):
+        raise ContentError(problems)
+    return kb
+
+
+def check_knowledge(
+    knowledge_dir: Path, faq_file: Path | None = None
+) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """Validate without raising: (the knowledge base if usable, every problem found)."""
+    root = knowledge_dir.parent
+    faq_path = faq_file or (
+        knowledge_dir / "faq.yaml" if (knowledge_dir / "faq.yaml").is_file() else root / "faq.yaml"
+    )
+    problems: list[Problem] = []
+    if not knowledge_dir.is_dir():
+        return None, [Problem(str(knowledge_dir), None, None, "knowledge folder not found (NSBOT_KNOWLEDGE)")]
+
+    def load(path: Path, required: bool = True) -> tuple[Any, _Checker]:
+        display = _relative(path, root)
+        checker = _Checker(display)
+        if not path.exists() and not required:
+            return {}, checker
+        data, errors = load_yaml(path, display)
+        problems.extend(errors)
+        return (data if not errors else None), checker
+
+    # Sources and topics first: everything else refers to them.
+    sources: dict[str, Source] = {}
+    data, c = load(knowledge_dir / "sources.yaml")
+    if data is not None:
+        seen: dict[str, str] = {}
+        for _, item in c.items(data, "sources"):
+            ident = c.ident(item, "id", seen, _where(c.file))
+            c.unknown_keys(item, ("id", "title", "file", "url"), ident)
+            title = c.text(item, "title", ident)
+            if ident:
+                sources[ident] = Source(ident, title, c.text(item, "file", ident, False), c.text(item, "url", ident, False))
+    problems.extend(c.problems)
+    known_sources = set(sources)
+
+    topics: dict[str, Topic] = {}
+    data, c = load(knowledge_dir / "topics.yaml")
+    if data is not None:
+        seen = {}
+        for _, item in c.items(data, "topics"):
+            ident = c.ident(item, "id", seen, _where(c.file))
+            c.unknown_keys(item, ("id", "title", "description"), ident)
+            title = c.text(item, "title", ident)
+            if len(title) > 40:
+                c.warn(item.line_of("title"), ident, "title is longer than 40 characters; buttons will cut it")
+            if ident:
+                topics[ident] = Topic(ident, title, c.text(item, "description", ident, False))
+    problems.extend(c.problems)
+
+    entries: dict[str, Entry] = {}
+    entry_where: dict[str, str] = {}
+    related_refs: list[tuple[str, int, str, str]] = []  # (file, line, entry, related id)
+
+    def check_topic(c: _Checker, item: LineDict, who: str | None) -> str:
+        topic = c.text(item, "topic", who)
+        if topic and topics and topic not in topics:
+            c.error(item.line_of("topic"), who, f"topic '{topic}' is not in knowledge/topics.yaml")
+        return topic
+
+    def check_related(c: _Checker, item: LineDict, who: str) -> tuple[str, ...]:
+        related = c.text_list(item, "related", who)
+        for rid in related:
+            related_refs.append((c.file, item.line_of("related"), who, rid))
+        if len(related) > 4:
+            c.warn(item.line_of("related"), who, "more than 4 related entries; only the first 4 are offered")
+        return related
+
+    data, c = load(faq_path)
+    if data is not None:
+        for _, item in c.items(data, "entries"):
+            ident = c.ident(item, "id", entry_where, _where(c.file))
+            who = ident or f"entry at line {item.line}"
+            c.unknown_keys(item, ("id", "topic", "tags", "questions", "answer", "source", "related", "translations"), who)
+            questions = c.text_list(item, "questions", who, minimum=2)
+            answer = c.markup_text(item, "answer", who)
+            entry = Entry(
+                id=ident or "",
+                topic=check_topic(c, item, who),
+                questions=questions,
+                answer=answer,
+                sources=c.source_refs(item, who, known_sources),
+                related=check_related(c, item, who),
+                tags=c.text_list(item, "tags", who),
+                translations=_translations(c, item, who),
+                file=c.file,
+                line=item.line,
+            )
+            if ident:
+                entries[ident] = entry
+    problems.extend(c.problems)
+
+    terms: list[Term] = []
+    data, c = load(knowledge_dir / "glossary.yaml", required=False)
+    if data:
+        seen_terms: dict[str, str] = {}
+        for _, item in c.items(data, "terms"):
+            term = c.text(item, "term", None)
+            who = term or f"term at line {item.line}"
+            c.unknown_keys(item, ("term", "stands_for", "aliases", "description", "topic", "source", "related"), who)
+            if not term:
+                continue
+            ident = glossary_id(term)
+            if ident in seen_terms or ident in entries:
+                c.error(item.line_of("term"), term, f"'{term}' is defined twice (also at {seen_terms.get(ident) or entry_where.get(ident)})")
+                continue
+            seen_terms[ident] = f"{c.file}:{item.line}"
+            t = Term(
+                term=term,
+                stands_for=c.text(item, "stands_for", who),
+                description=c.markup_text(item, "description", who),
+                topic=check_topic(c, item, who),
+                sources=c.source_refs(item, who, known_sources),
+                aliases=tuple(a.lower() for a in c.text_list(item, "aliases", who)),
+                related=check_related(c, item, ident),
+            )
+            terms.append(t)
+            entries[ident] = _term_entry(t, c.file, item.line)
+            entry_where[ident] = f"{c.file}:{item.line}"
+    problems.extend(c.problems)
+
+    for file, line, who, rid in related_refs:
+        if rid not in entries:
+            problems.append(Problem(file, line, who, f"related id '{rid}' does not exist"))
+        elif rid == who:
+            problems.append(Problem(file, line, who, "an entry cannot be related to itself"))
+
+    events: list[Event] = []
+    data, c = load(knowledge_dir / "events.yaml", required=False)
+    if data:
+        seen = {}
+        for _, item in c.items(data, "events"):
+            ident = c.ident(item, "id", seen, _where(c.file))
+            who = ident or f"event at line {item.line}"
+            event = _event(c, item, who, check_topic, known_sources, entries)
+            if ident and event:
+                events.append(event)
+    problems.extend(c.problems)
+    events.sort(key=lambda e: (e.start, e.end or e.start, e.id))
+
+    synonyms: list[tuple[str, ...]] = []
+    data, c = load(knowledge_dir / "synonyms.yaml", required=False)
+    if data:
+        if not isinstance(data, dict) or not isinstance(data.get("synonyms"), list):
+            c.error(getattr(data, "line", 1), None, "the file must start with 'synonyms:' followed by a list of word lists")
+        else:
+            groups = data["synonyms"]
+            for line, group in zip(groups.item_lines, groups, strict=True):
+                if not isinstance(group, list) or len(group) < 2 or not all(isinstance(w, str) and w.strip() for w in group):
+                    c.error(line, None, "each synonym group must be a list of at least two words, like [adopt, approve]")
+                    continue
+                synonyms.append(tuple(w.strip().lower() for w in group))
+    problems.extend(c.problems)
+
+    if not entries and not any(not p.warning for p in problems):
+        problems.append(Problem(_relative(faq_path, root), None, None, "no entries: the bot would have nothing to answer"))
+    if any(not p.warning for p in problems):
+        return None, problems
+    kb = KnowledgeBase(entries, topics, events, terms, synonyms, sources)
+    kb.warnings = [p for p in problems if p.warning]
+    return kb, problems
+
+
+def _translations(c: _Checker, item: LineDict, who: str) -> dict[str, Translation]:
+    value = item.get("translations")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        c.error(item.line_of("translations"), who, "'translations' must map a language code (fr, es, ar) to questions and answer")
+        return {}
+    out = {}
+    for lang, body in value.items():
+        line = value.line_of(lang) if isinstance(value, LineDict) else item.line
+        if not LANG_RE.match(str(lang)):
+            c.error(line, who, f"'{lang}' is not a language code like fr, es or ar")
+            continue
+        if not isinstance(body, LineDict):
+            c.error(line, who, f"translation '{lang}' needs 'questions:' and 'answer:'")
+            continue
+        c.unknown_keys(body, ("questions", "answer"), who)
+        answer = c.markup_text(body, "answer", who)
+        out[str(lang)] = Translation(c.text_list(body, "questions", who), answer)
+    return out
+
+
+def _term_entry(t: Term, file: str, line: int) -> Entry:
+    """A glossary term as an answerable entry ("what is PERCO", "what does IOM stand for")."""
+    names = [t.term, *t.aliases]
+    questions = [f"What is {t.term}?", f"What does {t.term} stand for?", f"What is the {t.stands_for}?"]
+    questions += [f"What is {alias}?" for alias in t.aliases]
+    questions += [n for n in names if n.lower() != t.term.lower()]
+    return Entry(
+        id=t.entry_id, topic=t.topic, questions=tuple(dict.fromkeys(questions)), answer=t.description,
+        sources=t.sources, related=t.related, tags=("glossary",), file=file, line=line,
+    )
+
+
+def _event(
+    c: _Checker, item: LineDict, who: str,
+    check_topic: Callable[[_Checker, LineDict, str | None], str],
+    known_sources: set[str], entries: dict[str, Entry],
+) -> Event | None:
+    c.unknown_keys(
+        item,
+        ("id", "title", "start", "end", "place", "body", "kind", "topic", "summary", "entry", "note", "source"),
+        who,
+    )
+    title = c.text(item, "title", who)
+    start = _date(c, item, "start", who, required=True)
+    end = _date(c, item, "end", who, required=False)
+    if start and end and end[0] < start[0]:
+        c.error(item.line_of("end"), who, f"'end' ({item['end']}) is before 'start' ({item['start']})")
+    kind = c.text(item, "kind", who)
+    if kind and kind not in EVENT_KINDS:
+        c.error(item.line_of("kind"), who, f"kind '{kind}' is not one of: {', '.join(sorted(EVENT_KINDS))}")
+    entry = c.text(item, "entry", who, required=False)
+    if entry and entry not in entries:
+        c.error(item.line_of("entry"), who, f"entry '{entry}' does not exist in faq.yaml or the glossary")
+    event = Event(
+        id=str(item.get("id")), title=title,
+        start=start[0] if start else date.min, start_precision=start[1] if start else "day",
+        end=end[0] if end else None, end_precision=end[1] if end else "day",
+        kind=kind, topic=check_topic(c, item, who), summary=c.markup_text(item, "summary", who),
+        sources=c.source_refs(item, who, known_sources),
+        place=c.text(item, "place", who, False), body=c.text(item, "body", who, False),
+        entry=entry, note=c.text(item, "note", who, False),
+    )
+    return event if start else None
+
+
+def _date(c: _Checker, item: LineDict, key: str, who: str, required: bool) -> tuple[date, str] | None:
+    value = item.get(key)
+    if value is None:
+        if required:
+            c.error(item.line, who, f"missing '{key}' (a date: YYYY-MM-DD, YYYY-MM or YYYY)")
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        c.error(item.line_of(key), who, f"'{key}: {value}' is not a date; write YYYY-MM-DD, YYYY-MM or YYYY")
+    return parsed

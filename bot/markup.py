@@ -1,0 +1,270 @@
+"""The neutral markup every reply is written in, and the tools adapters render it with.
+
+Curators write answers in it and handlers build replies in it, so it must be small,
+forgiving and impossible to break: ``**bold**``, ``_italic_``, ``[text](https://url)``,
+blank lines between paragraphs, ``- `` at the start of a line for a bullet. A marker
+that does not close is plain text. Text that came from a person (a typed answer, a
+poll option) goes through :func:`escape` so it is always shown literally.
+
+Adapters implement :class:`Renderer` (Telegram HTML, Slack mrkdwn, terminal text)
+and call :func:`render` or :func:`render_chunks`; the walk over the tree lives here once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Bold:
+    children: tuple[Inline, ...]
+
+
+@dataclass(frozen=True)
+class Italic:
+    children: tuple[Inline, ...]
+
+
+@dataclass(frozen=True)
+class Link:
+    children: tuple[Inline, ...]
+    url: str
+
+
+Inline = Text | Bold | Italic | Link
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    inlines: tuple[Inline, ...]
+
+
+@dataclass(frozen=True)
+class BulletList:
+    items: tuple[tuple[Inline, ...], ...]
+
+
+Block = Paragraph | BulletList
+
+_ESCAPABLE = "\\*_[]-"
+_ESCAPE_RE = re.compile(r"\\([\\*_\[\]\-])")
+_BOLD_RE = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.DOTALL)
+_ITALIC_RE = re.compile(r"_(?=\S)(.+?)(?<=\S)_(?![0-9A-Za-z])", re.DOTALL)
+_LINK_RE = re.compile(r"\[([^\]\n]+)\]\(((?:https?://|mailto:)[^\s()]+)\)")
+_BULLET_RE = re.compile(r"^\s*[-•]\s+(.*)$")
+
+
+def escape(text: str) -> str:
+    """Make arbitrary text show literally when placed inside markup."""
+    out = "".join("\\" + ch if ch in "\\*_[]" else ch for ch in text)
+    # A leading "- " would start a bullet; "\-" is shown as "-".
+    return re.sub(r"(?m)^(\s*)([-•])(?=\s)", lambda m: m.group(1) + "\\" + m.group(2), out)
+
+
+def parse_inline(text: str) -> tuple[Inline, ...]:
+    """Parse inline markup; anything that is not well-formed stays literal text."""
+    nodes: list[Inline] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        if buf:
+            nodes.append(Text("".join(buf)))
+            buf.clear()
+
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and (m := _ESCAPE_RE.match(text, i)):
+            buf.append(m.group(1))
+            i = m.end()
+            continue
+        if ch == "[" and (m := _LINK_RE.match(text, i)):
+            flush()
+            nodes.append(Link(parse_inline(m.group(1)), m.group(2)))
+            i = m.end()
+            continue
+        if text.startswith("**", i) and (m := _BOLD_RE.match(text, i)):
+            flush()
+            nodes.append(Bold(parse_inline(m.group(1))))
+            i = m.end()
+            continue
+        if ch == "_" and (i == 0 or not text[i - 1].isalnum()) and (m := _ITALIC_RE.match(text, i)):
+            flush()
+            nodes.append(Italic(parse_inline(m.group(1))))
+            i = m.end()
+            continue
+        buf.append(ch)
+        i += 1
+    flush()
+    return tuple(nodes)
+
+
+def parse(markup: str) -> list[Block]:
+    """Split markup into paragraphs and bullet lists, then parse each one's inlines."""
+    blocks: list[Block] = []
+    for chunk in re.split(r"\n\s*\n", markup.strip()):
+        para: list[str] = []
+        items: list[str] = []
+
+        def close_para() -> None:
+            if para:
+                blocks.append(Paragraph(parse_inline("\n".join(para))))
+                para.clear()
+
+        def close_items() -> None:
+            if items:
+                blocks.append(BulletList(tuple(parse_inline(it) for it in items)))
+                items.clear()
+
+        for line in chunk.splitlines():
+            if m := _BULLET_RE.match(line):
+                close_para()
+                items.append(m.group(1).strip())
+            elif items and line.startswith((" ", "\t")) and line.strip():
+                items[-1] += " " + line.strip()  # an indented line continues the bullet
+            elif line.strip():
+                close_items()
+                para.append(line.strip())
+        close_para()
+        close_items()
+    return blocks
+
+
+class Renderer(Protocol):
+    """How one platform spells each markup element. ``text`` must escape for the platform."""
+
+    def text(self, text: str) -> str: ...
+    def bold(self, inner: str) -> str: ...
+    def italic(self, inner: str) -> str: ...
+    def link(self, inner: str, url: str) -> str: ...
+    def bullets(self, items: list[str]) -> str: ...
+
+
+def _inlines(nodes: tuple[Inline, ...], r: Renderer) -> str:
+    out: list[str] = []
+    for node in nodes:
+        if isinstance(node, Text):
+            out.append(r.text(node.text))
+        elif isinstance(node, Bold):
+            out.append(r.bold(_inlines(node.children, r)))
+        elif isinstance(node, Italic):
+            out.append(r.italic(_inlines(node.children, r)))
+        else:
+            out.append(r.link(_inlines(node.children, r), node.url))
+    return "".join(out)
+
+
+def render_blocks(markup: str, r: Renderer) -> list[str]:
+    """Each block rendered on its own: the units long replies are split between."""
+    rendered: list[str] = []
+    for block in parse(markup):
+        if isinstance(block, Paragraph):
+            rendered.append(_inlines(block.inlines, r))
+        else:
+            rendered.append(r.bullets([_inlines(item, r) for item in block.items]))
+    return rendered
+
+
+def render(markup: str, r: Renderer) -> str:
+    return "\n\n".join(render_blocks(markup, r))
+
+
+def plain_text(nodes: tuple[Inline, ...] | list[Block]) -> str:
+    """The words alone, for search, previews and platforms' plain-text fallbacks."""
+    parts: list[str] = []
+    for node in nodes:
+        if isinstance(node, Text):
+            parts.append(node.text)
+        elif isinstance(node, Bold | Italic):
+            parts.append(plain_text(node.children))
+        elif isinstance(node, Link):
+            parts.append(plain_text(node.children))
+        elif isinstance(node, Paragraph):
+            parts.append(plain_text(node.inlines) + "\n\n")
+        else:
+            parts.append("\n".join("• " + plain_text(i) for i in node.items) + "\n\n")
+    return "".join(parts)
+
+
+def to_plain(markup: str) -> str:
+    """Markup as readable plain text (links keep their address in brackets)."""
+    return render(markup, PlainRenderer())
+
+
+class PlainRenderer:
+    """Plain text: the terminal chat and every platform's notification fallback."""
+
+    def text(self, text: str) -> str:
+        return text
+
+    def bold(self, inner: str) -> str:
+        return inner
+
+    def italic(self, inner: str) -> str:
+        return inner
+
+    def link(self, inner: str, url: str) -> str:
+        return inner if inner == url else f"{inner} ({url})"
+
+    def bullets(self, items: list[str]) -> str:
+        return "\n".join(f"• {item}" for item in items)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split plain text below ``limit`` characters, at line breaks, then spaces."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def render_chunks(markup: str, r: Renderer, limit: int) -> list[str]:
+    """Render and pack whole blocks into messages below ``limit`` characters.
+
+    Splitting happens between paragraphs so no formatting tag is ever cut; a single
+    block longer than the limit is sent as escaped plain text split at spaces.
+    """
+    chunks: list[str] = []
+    current = ""
+    for block_markup, rendered in zip(_block_sources(markup), render_blocks(markup, r), strict=True):
+        pieces = [rendered]
+        if len(rendered) > limit:
+            plain = to_plain(block_markup)
+            # Escaping can lengthen text (& -> &amp;), so leave generous room.
+            pieces = [r.text(p) for p in split_text(plain, limit // 2)]
+        for piece in pieces:
+            if current and len(current) + 2 + len(piece) > limit:
+                chunks.append(current)
+                current = ""
+            current = f"{current}\n\n{piece}" if current else piece
+    if current:
+        chunks.append(current)
+    return chunks or [""]
+
+
+def _block_sources(markup: str) -> list[str]:
+    """The markup of each block, in the same order as :func:`parse` yields them."""
+    sources: list[str] = []
+    for block in parse(markup):
+        # Re-serialise: escaping the plain words is enough for the fallback path.
+        if isinstance(block, Paragraph):
+            sources.append(escape(plain_text(block.inlines)))
+        else:
+            sources.append("\n".join("- " + escape(plain_text(i)) for i in block.items))
+    return sources

@@ -1,0 +1,270 @@
+"""Question matching: which knowledge-base entry answers a typed question, and how sure.
+
+Not a bare ``extractOne``. A question is normalised (case, accents, punctuation),
+typos are corrected against the knowledge base's own vocabulary with rapidfuzz,
+acronyms and synonyms are folded to one canonical word, and light stemming joins
+"adopted"/"adoption". Each word is weighted by how informative it is (rare words
+count, filler does not; words the knowledge base has never seen count *against* a
+match, which is what sends "weather in nairobi" to the fallback). Scores combine
+across all of an entry's phrasings, and the best entry is compared to the runner-up
+before the bot commits to an answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from bot.knowledge import KnowledgeBase
+
+Status = Literal["answer", "suggest", "fallback"]
+
+# Words that carry no meaning for matching. Question words are NOT here: "when" and
+# "who" are what separates "when was the MLG set up" from "who is in the MLG".
+STOPWORDS = frozenset(
+    """a an the of to in on at for by with and or is are was were be been being do does did
+    done i me my we our us you your it its this that these those there here please pls plz
+    can could would should will shall may might must tell know about any some just also
+    hi hey hello thanks thank kindly want wanted need like get got give show find info
+    information details detail question ask as from into than then so if but not no yes ok
+    okay re regarding s t has have had having one ones them they their he she his her""".split()
+)
+# Question words keep a small fixed weight: enough to break ties, never enough to
+# make an out-of-scope question look answerable.
+QUESTION_WORDS = {"when": 0.9, "who": 0.9, "where": 0.9, "what": 0.35, "which": 0.35, "how": 0.5, "why": 0.7, "many": 0.6}
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ments", "ment", "ions", "ion", "ies", "ied", "es", "ed", "s")
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents stripped, punctuation to spaces ("CoD's" -> "cod s")."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = text.replace("&", " and ").replace("+", " plus ")
+    text = re.sub(r"[’'`]", "", text)
+    return re.sub(r"[^\w]+", " ", text, flags=re.UNICODE).strip()
+
+
+def stem(word: str) -> str:
+    """A deliberately light English stemmer: both sides are stemmed the same way, so
+    only consistency matters, and being timid keeps short acronyms intact."""
+    if len(word) <= 4 or word.isdigit():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            base = word[: -len(suffix)]
+            if suffix in ("ies", "ied"):
+                return base + "y"
+            return base
+    return word
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    id: str
+    question: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    status: Status
+    id: str | None
+    score: float
+    suggestions: tuple[Suggestion, ...] = ()
+    language: str = "en"
+    ranked: tuple[Suggestion, ...] = field(default=(), repr=False)
+
+
+@dataclass
+class _Phrasing:
+    entry: str
+    tokens: frozenset[str]
+    text: str  # canonical normalised form, for the fuzzy string score
+    weight: float
+    language: str
+
+
+class Matcher:
+    """Index the knowledge base once; :meth:`match` is then a pure, fast function."""
+
+    # Thresholds were tuned on tests/eval/questions.yaml; see tests/test_eval.py.
+    ANSWER_AT = 0.50
+    SUGGEST_AT = 0.34
+    MARGIN = 0.06
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._canon: dict[str, str] = {}
+        self._phrases: list[tuple[tuple[str, ...], str]] = []  # multi-word phrase -> canonical
+        self._build_vocabulary(kb)
+        self._phrasings: list[_Phrasing] = []
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._entry_tokens: dict[str, set[str]] = defaultdict(set)
+        self._by_entry: dict[str, list[int]] = defaultdict(list)
+        raw: list[tuple[str, str, list[str]]] = []
+        for entry in kb.entries.values():
+            for q in entry.questions:
+                raw.append((entry.id, "en", self.tokens(q)))
+            for lang, tr in entry.translations.items():
+                for q in tr.questions:
+                    raw.append((entry.id, lang, self.tokens(q)))
+            for tag in entry.tags:
+                self._entry_tokens[entry.id].update(self.tokens(tag))
+        for entry_id, _, toks in raw:
+            self._entry_tokens[entry_id].update(toks)
+        # Document frequency counted per entry: a word in every phrasing of one entry
+        # is that entry's signature, not filler.
+        df: dict[str, int] = defaultdict(int)
+        for toks_set in self._entry_tokens.values():
+            for tok in toks_set:
+                df[tok] += 1
+        n = max(1, len(self._entry_tokens))
+        self._idf = {tok: math.log((n + 1) / (d + 0.5)) for tok, d in df.items()}
+        self._unknown_idf = math.log((n + 1) / 0.5)
+        self._vocab = sorted(df)
+        self._known_words = set(self._vocab) | set(self._canon) | STOPWORDS
+        for entry_id, lang, toks in raw:
+            content = frozenset(toks)
+            if not content:
+                continue
+            idx = len(self._phrasings)
+            self._phrasings.append(
+                _Phrasing(entry_id, content, " ".join(toks), sum(self.weight(t) for t in content), lang)
+            )
+            self._by_entry[entry_id].append(idx)
+            for tok in content:
+                self._postings[tok].append(idx)
+
+    # ------------------------------------------------------------------ vocabulary
+
+    def _build_vocabulary(self, kb: KnowledgeBase) -> None:
+        """Canonical forms: each synonym group and each glossary term folds to one token."""
+        for group in kb.synonyms:
+            self._add_group(group)
+        for term in kb.terms:
+            canonical = normalise(term.term).replace(" ", "")
+            self._add_group((canonical, normalise(term.term), normalise(term.stands_for), *term.aliases))
+        self._phrases.sort(key=lambda p: -len(p[0]))
+
+    def _add_group(self, group: Iterable[str]) -> None:
+        words = [normalise(w) for w in group if normalise(w)]
+        if not words:
+            return
+        head = words[0].split()
+        canonical = self._canon.get(words[0], "_".join(stem(w) for w in head))
+        for w in words:
+            parts = tuple(w.split())
+            if len(parts) == 1:
+                self._canon.setdefault(parts[0], canonical)
+                self._canon.setdefault(stem(parts[0]), canonical)
+            else:
+                self._phrases.append((parts, canonical))
+
+    def _fold_phrases(self, words: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for parts, canonical in self._phrases:
+                if tuple(words[i : i + len(parts)]) == parts:
+                    out.append(canonical)
+                    i += len(parts)
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+    def tokens(self, text: str, correct: bool = False) -> list[str]:
+        """Content tokens of a text in canonical form (typos corrected when asked)."""
+        words = normalise(text).split()
+        if correct:
+            words = [self._correct(w) for w in words]
+        words = self._fold_phrases(words)
+        out: list[str] = []
+        for w in words:
+            if w in STOPWORDS:
+                continue
+            canon = self._canon.get(w) or self._canon.get(stem(w)) or stem(w)
+            out.append(canon)
+        return out
+
+    def _correct(self, word: str) -> str:
+        """Replace a word the knowledge base never uses by its closest known word."""
+        if word in self._known_words or stem(word) in self._known_words or len(word) < 3 or word.isdigit():
+            return word
+        cutoff = 80 if len(word) <= 5 else 75
+        candidates = list(self._known_words)
+        best = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return str(best[0]) if best else word
+
+    def weight(self, token: str) -> float:
+        if token in QUESTION_WORDS:
+            return QUESTION_WORDS[token]
+        return self._idf.get(token, self._unknown_idf)
+
+    # ------------------------------------------------------------------ matching
+
+    def rank(self, question: str, limit: int = 5) -> tuple[list[Suggestion], float, str]:
+        """Entries ranked for a question: (ranked suggestions, query coverage, language)."""
+        toks = self.tokens(question, correct=True)
+        query = set(toks)
+        if not query:
+            return [], 0.0, "en"
+        q_weight = sum(self.weight(t) for t in query)
+        candidates: set[int] = set()
+        for tok in query:
+            candidates.update(self._postings.get(tok, ()))
+        best: dict[str, float] = {}
+        best_lang: dict[str, str] = {}
+        query_text = " ".join(toks)
+        for idx in candidates:
+            p = self._phrasings[idx]
+            shared = sum(self.weight(t) for t in query & p.tokens)
+            precision = shared / q_weight
+            recall = shared / p.weight
+            if precision + recall == 0:
+                continue
+            f = (1.25 * precision * recall) / (0.25 * precision + recall)  # F-beta, beta=0.5
+            if f > best.get(p.entry, 0.0):
+                best[p.entry] = f
+                best_lang[p.entry] = p.language
+        if not best:
+            return [], 0.0, "en"
+        # Entry level: how much of the question the entry's whole vocabulary explains,
+        # plus a fuzzy string score against its best phrasings (word order, near-misses).
+        scored: list[Suggestion] = []
+        top_candidates = sorted(best, key=lambda e: -best[e])[:12]
+        for entry_id in top_candidates:
+            vocab = self._entry_tokens[entry_id]
+            coverage = sum(self.weight(t) for t in query if t in vocab) / q_weight
+            fuzzy = max(
+                fuzz.token_set_ratio(query_text, self._phrasings[i].text) / 100.0
+                for i in self._by_entry[entry_id]
+            )
+            score = 0.6 * best[entry_id] + 0.25 * coverage + 0.15 * fuzzy * coverage
+            entry = self.kb.entries[entry_id]
+            scored.append(Suggestion(entry_id, entry.title, round(score, 4)))
+        scored.sort(key=lambda s: (-s.score, s.id))
+        lang = best_lang.get(scored[0].id, "en")
+        return scored[:limit], 0.0, lang
+
+    def match(self, question: str) -> Match:
+        """Decide: a confident answer, up to three suggestions, or the fallback."""
+        ranked, _, lang = self.rank(question)
+        if not ranked:
+            return Match("fallback", None, 0.0, language=lang)
+        top = ranked[0]
+        runner = ranked[1].score if len(ranked) > 1 else 0.0
+        if top.score >= self.ANSWER_AT and (top.score - runner >= self.MARGIN or top.score >= 0.85):
+            return Match("answer", top.id, top.score, language=lang, ranked=tuple(ranked))
+        if top.score >= self.SUGGEST_AT:
+            close = tuple(s for s in ranked[:3] if s.score >= max(self.SUGGEST_AT, top.score - 0.15))
+            return Match("suggest", None, top.score, close, lang, tuple(ranked))
+        return Match("fallback", None, top.score, language=lang, ranked=tuple(ranked))

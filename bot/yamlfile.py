@@ -1,0 +1,127 @@
+"""YAML loading that remembers line numbers, so validation can point at the exact line.
+
+Curators are not programmers: "faq.yaml:212 [policy-adopted] 'questions' must be a
+list" is something they can act on; a Python traceback is not.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import Problem
+
+
+class LineDict(dict[str, Any]):
+    """A mapping from YAML that knows the line it starts on and each key's line."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list[Any]):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text: the content layer parses them itself,
+    so "2008-05" and "2022-06-31" get a clear message instead of a silent surprise."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        if not isinstance(key, str):
+            key = str(key)
+        if key in result:
+            raise yaml.MarkedYAMLError(
+                "while reading a mapping", node.start_mark,
+                f"the key '{key}' appears twice", key_node.start_mark,
+            )
+        result[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)  # type: ignore[no-untyped-call]
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+def _construct_timestamp_as_text(loader: _Loader, node: yaml.ScalarNode) -> str:
+    return str(node.value)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_as_text)
+
+
+def load_yaml(path: Path, display: str | None = None) -> tuple[Any, list[Problem]]:
+    """Parse one file. Returns ``(data, problems)``; data is None when it cannot be read."""
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Problem(name, None, None, "file not found")]
+    except UnicodeDecodeError as exc:
+        return None, [Problem(name, None, None, f"not UTF-8 text ({exc.reason}); save it as UTF-8")]
+    except OSError as exc:
+        return None, [Problem(name, None, None, f"cannot read: {exc.strerror}")]
+    try:
+        return yaml.load(text, Loader=_Loader), []  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        hint = _hint(what)
+        return None, [Problem(name, line, None, f"YAML syntax error: {what}{hint}")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(name, None, None, f"YAML syntax error: {exc}")]
+
+
+def _hint(what: str) -> str:
+    if "mapping values are not allowed" in what:
+        return " (a text containing ': ' must be put in quotes, or written as a '>-' block)"
+    if "could not find expected ':'" in what:
+        return " (check the indentation and that every key ends with ':')"
+    if "found character '\\t'" in what:
+        return " (use spaces, not tabs, for indentation)"
+    return ""
+
+
+def line_of(value: Any, default: int | None = None) -> int | None:
+    """The line a loaded mapping or list starts on, when known."""
+    return getattr(value, "line", default) or default
+
+
+def parse_date(value: Any) -> tuple[date, str] | None:
+    """Parse ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` into (first day, precision)."""
+    if isinstance(value, datetime):
+        return value.date(), "day"
+    if isinstance(value, date):
+        return value, "day"
+    text = str(value).strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text), "day"
+        if len(text) == 7 and text[4] == "-":
+            return date(int(text[:4]), int(text[5:]), 1), "month"
+        if len(text) == 4 and text.isdigit():
+            return date(int(text), 1, 1), "year"
+    except ValueError:
+        return None
+    return None
