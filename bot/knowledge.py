@@ -360,6 +360,7 @@ def check_knowledge(
         return related
 
     data, c = load(faq_path)
+    faq_readable = data is not None  # if not, references to entries cannot be checked
     if data is not None:
         for _, item in c.items(data, "entries"):
             ident = c.ident(item, "id", entry_where, _where(c.file))
@@ -412,7 +413,7 @@ def check_knowledge(
             entry_where[ident] = f"{c.file}:{item.line}"
     problems.extend(c.problems)
 
-    for file, line, who, rid in related_refs:
+    for file, line, who, rid in related_refs if faq_readable else ():
         if rid not in entries:
             problems.append(Problem(file, line, who, f"related id '{rid}' does not exist"))
         elif rid == who:
@@ -425,7 +426,7 @@ def check_knowledge(
         for _, item in c.items(data, "events"):
             ident = c.ident(item, "id", seen, _where(c.file))
             who = ident or f"event at line {item.line}"
-            event = _event(c, item, who, check_topic, known_sources, entries)
+            event = _event(c, item, who, check_topic, known_sources, entries if faq_readable else None)
             if ident and event:
                 events.append(event)
     problems.extend(c.problems)
@@ -491,7 +492,7 @@ def _term_entry(t: Term, file: str, line: int) -> Entry:
 def _event(
     c: _Checker, item: LineDict, who: str,
     check_topic: Callable[[_Checker, LineDict, str | None], str],
-    known_sources: set[str], entries: dict[str, Entry],
+    known_sources: set[str], entries: dict[str, Entry] | None,
 ) -> Event | None:
     c.unknown_keys(
         item,
@@ -507,7 +508,7 @@ def _event(
     if kind and kind not in EVENT_KINDS:
         c.error(item.line_of("kind"), who, f"kind '{kind}' is not one of: {', '.join(sorted(EVENT_KINDS))}")
     entry = c.text(item, "entry", who, required=False)
-    if entry and entry not in entries:
+    if entry and entries is not None and entry not in entries:
         c.error(item.line_of("entry"), who, f"entry '{entry}' does not exist in faq.yaml or the glossary")
     event = Event(
         id=str(item.get("id")), title=title,

@@ -39,6 +39,16 @@ STOPWORDS = frozenset(
 # Question words keep a small fixed weight: enough to break ties, never enough to
 # make an out-of-scope question look answerable.
 QUESTION_WORDS = {"when": 0.9, "who": 0.9, "where": 0.9, "what": 0.35, "which": 0.35, "how": 0.5, "why": 0.7, "many": 0.6}
+# Everyday words the knowledge base will never use but that say nothing about the
+# topic ("where did the 2024 cod *take place*", "what is it *exactly*"). Unlike words the
+# knowledge base does not know (weather, password), they must not count against a match.
+FILLER = frozenset(
+    """took take taken takes taking happen happened happens exactly actually really finally
+    finaly still ever much very only whom whose thing things stuff something anything kind
+    sort said say says going go goes went come came put make made let lets see look guys
+    dear sir madam bot friend right correct true sure exact basically again now
+    currently meant supposed anyone someone everyone people""".split()
+)
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ments", "ment", "ions", "ion", "ies", "ied", "es", "ed", "s")
 
 
@@ -48,6 +58,7 @@ def normalise(text: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = text.replace("&", " and ").replace("+", " plus ")
     text = re.sub(r"[’'`]", "", text)
+    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1", text)  # "31st" -> "31"
     return re.sub(r"[^\w]+", " ", text, flags=re.UNICODE).strip()
 
 
@@ -129,7 +140,21 @@ class Matcher:
         self._idf = {tok: math.log((n + 1) / (d + 0.5)) for tok, d in df.items()}
         self._unknown_idf = math.log((n + 1) / 0.5)
         self._vocab = sorted(df)
-        self._known_words = set(self._vocab) | set(self._canon) | STOPWORDS
+        # Words typos are corrected *to*: everything the knowledge base spells out
+        # (phrasings, answers, titles, multi-word aliases), unstemmed, so "movment"
+        # finds "movement" and "crescent" is never "corrected" to "recent".
+        self._known_words = set(self._vocab) | set(self._canon) | STOPWORDS | FILLER
+        for parts, _ in self._phrases:
+            self._known_words.update(parts)
+        for entry in kb.entries.values():
+            texts = [*entry.questions, entry.answer, *entry.tags]
+            for tr in entry.translations.values():
+                texts += [*tr.questions, tr.answer]
+            for text in texts:
+                self._known_words.update(w for w in normalise(text).split() if len(w) > 2)
+        for topic in kb.topics.values():
+            self._known_words.update(normalise(topic.title).split())
+        self._known_list = sorted(self._known_words)
         for entry_id, lang, toks in raw:
             content = frozenset(toks)
             if not content:
@@ -199,14 +224,19 @@ class Matcher:
         """Replace a word the knowledge base never uses by its closest known word."""
         if word in self._known_words or stem(word) in self._known_words or len(word) < 3 or word.isdigit():
             return word
+        # Question words first: "wen" is "when", not "went".
+        asked = process.extractOne(word, list(QUESTION_WORDS), scorer=fuzz.ratio, score_cutoff=80)
+        if asked:
+            return str(asked[0])
         cutoff = 80 if len(word) <= 5 else 75
-        candidates = list(self._known_words)
-        best = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=cutoff)
+        best = process.extractOne(word, self._known_list, scorer=fuzz.ratio, score_cutoff=cutoff)
         return str(best[0]) if best else word
 
     def weight(self, token: str) -> float:
         if token in QUESTION_WORDS:
             return QUESTION_WORDS[token]
+        if token in FILLER and token not in self._idf:
+            return 0.25
         return self._idf.get(token, self._unknown_idf)
 
     # ------------------------------------------------------------------ matching
@@ -252,8 +282,25 @@ class Matcher:
             entry = self.kb.entries[entry_id]
             scored.append(Suggestion(entry_id, entry.title, round(score, 4)))
         scored.sort(key=lambda s: (-s.score, s.id))
+        self._prefer_curated_twin(scored)
         lang = best_lang.get(scored[0].id, "en")
         return scored[:limit], 0.0, lang
+
+    def _prefer_curated_twin(self, ranked: list[Suggestion]) -> None:
+        """A glossary term's generated phrasings ("what is the MRG") tie with the curated
+        entry linked to it; when they are that close, the curated answer goes first."""
+        if not ranked or "glossary" not in self.kb.entries[ranked[0].id].tags:
+            return
+        top = ranked[0]
+        for i, other in enumerate(ranked[1:], start=1):
+            curated = "glossary" not in self.kb.entries[other.id].tags
+            if curated and self._linked(top.id, other.id) and other.score >= 0.9 * top.score:
+                ranked.insert(0, ranked.pop(i))
+                return
+
+    def _linked(self, a: str, b: str) -> bool:
+        entries = self.kb.entries
+        return b in entries[a].related or a in entries[b].related
 
     def match(self, question: str) -> Match:
         """Decide: a confident answer, up to three suggestions, or the fallback."""
@@ -261,8 +308,11 @@ class Matcher:
         if not ranked:
             return Match("fallback", None, 0.0, language=lang)
         top = ranked[0]
-        runner = ranked[1].score if len(ranked) > 1 else 0.0
-        if top.score >= self.ANSWER_AT and (top.score - runner >= self.MARGIN or top.score >= 0.85):
+        # Entries the curators linked as related are close by design (an entry and its
+        # glossary term, a meeting and its outcome): the top one answers and offers the
+        # other as a follow-up, so only an *unrelated* runner-up makes the bot unsure.
+        runner = next((s.score for s in ranked[1:] if not self._linked(top.id, s.id)), 0.0)
+        if top.score >= self.ANSWER_AT and top.score - runner >= self.MARGIN:
             return Match("answer", top.id, top.score, language=lang, ranked=tuple(ranked))
         if top.score >= self.SUGGEST_AT:
             close = tuple(s for s in ranked[:3] if s.score >= max(self.SUGGEST_AT, top.score - 0.15))

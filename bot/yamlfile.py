@@ -98,6 +98,8 @@ def _hint(what: str) -> str:
         return " (a text containing ': ' must be put in quotes, or written as a '>-' block)"
     if "could not find expected ':'" in what:
         return " (check the indentation and that every key ends with ':')"
+    if "expected ',' or ']'" in what:
+        return " (in a [a, b] list, quote items that contain ? : , or #, or write one '- ' line per item)"
     if "found character '\\t'" in what:
         return " (use spaces, not tabs, for indentation)"
     return ""

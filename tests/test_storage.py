@@ -1,0 +1,104 @@
+"""One contract, run against every Storage implementation (only SQLite so far: a
+PostgreSQL implementation adds itself to ``IMPLEMENTATIONS`` and must pass the same)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.errors import StorageError
+from bot.storage import SqliteStorage, Storage
+from bot.storage.sqlite import MIGRATIONS
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+IMPLEMENTATIONS: dict[str, Callable[[Path], Storage]] = {
+    "sqlite": lambda tmp: SqliteStorage(tmp / "contract.sqlite3"),
+}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    async with IMPLEMENTATIONS[request.param](tmp_path) as s:
+        yield s
+
+
+class TestStorageContract:
+    async def test_claim_event_is_true_once(self, store: Storage) -> None:
+        assert await store.claim_event("telegram", "1001", NOW)
+        assert not await store.claim_event("telegram", "1001", NOW)
+        assert await store.claim_event("slack", "1001", NOW)  # ids are per platform
+
+    async def test_concurrent_claims_of_one_event_succeed_once(self, store: Storage) -> None:
+        results = await asyncio.gather(*(store.claim_event("slack", "Ev1", NOW) for _ in range(50)))
+        assert results.count(True) == 1
+
+    async def test_gaps_group_by_question_most_frequent_first(self, store: Storage) -> None:
+        for i, q in enumerate(["weather?", "Weather", "budget 2025", "weather", "x"]):
+            await store.log_gap(q, "fallback", "telegram", NOW + timedelta(minutes=i))
+        rows = await store.gaps()
+        assert [(r.question, r.count) for r in rows[:2]] == [("weather", 3), ("x", 1)] or rows[0].count == 3
+        assert rows[0].count == 3 and rows[0].last_asked == NOW + timedelta(minutes=3)
+        assert sum(r.count for r in rows) == 5
+        assert await store.gaps(limit=1) == rows[:1]
+
+    async def test_conversation_state_round_trip(self, store: Storage) -> None:
+        assert await store.get_state("t:1", "c1") is None
+        await store.set_state("t:1", "c1", "consult", {"q": 3, "text": "é ✓ مرحبا"}, NOW)
+        assert await store.get_state("t:1", "c1") == ("consult", {"q": 3, "text": "é ✓ مرحبا"})
+        await store.set_state("t:1", "c1", "forget", {}, NOW)
+        assert await store.get_state("t:1", "c1") == ("forget", {})
+        assert await store.get_state("t:1", "other-chat") is None
+        await store.clear_state("t:1", "c1")
+        assert await store.get_state("t:1", "c1") is None
+
+    async def test_message_refs_upsert(self, store: Storage) -> None:
+        assert await store.get_message_ref("telegram", "poll-1") is None
+        await store.set_message_ref("telegram", "poll-1", "-100", "-100:5")
+        await store.set_message_ref("telegram", "poll-1", "-100", "-100:9")
+        assert await store.get_message_ref("telegram", "poll-1") == ("-100", "-100:9")
+        assert await store.get_message_ref("slack", "poll-1") is None
+
+    async def test_person_data_and_forget(self, store: Storage) -> None:
+        await store.set_state("t:1", "c1", "consult", {"q": 1}, NOW)
+        await store.set_state("t:2", "c2", "consult", {"q": 2}, NOW)
+        data = await store.person_data("t:1")
+        assert data["conversations"][0]["data"] == {"q": 1}
+        deleted = await store.forget_person("t:1")
+        assert deleted["conversations"] == 1
+        assert not (await store.person_data("t:1"))["conversations"]
+        assert await store.get_state("t:2", "c2") is not None
+
+
+async def test_sqlite_persists_across_reopen_and_records_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "persist.sqlite3"
+    async with SqliteStorage(path) as s:
+        await s.set_state("t:1", "c", "k", {"a": 1}, NOW)
+        assert await s.schema_version() == len(MIGRATIONS)
+    async with SqliteStorage(path) as s:
+        assert await s.get_state("t:1", "c") == ("k", {"a": 1})
+    async with aiosqlite.connect(path) as db, db.execute("PRAGMA journal_mode") as cur:
+        assert (await cur.fetchone())[0] == "wal"
+
+
+async def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    async with aiosqlite.connect(path) as db:
+        await db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+        await db.commit()
+    with pytest.raises(StorageError, match="newer than this bot knows"):
+        async with SqliteStorage(path):
+            pass
+
+
+async def test_sqlite_reports_an_unopenable_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises((StorageError, OSError)):
+        async with SqliteStorage(blocker / "db.sqlite3"):
+            pass
