@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from bot.config import Settings
+from bot.consultations import Catalog, load_consultations
 from bot.core import Clock, Core, utc_now
 from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.polls import sweep_forever
 from bot.storage import SqliteStorage, Storage
+from bot.ui import UI
 
 
 def load_kb(settings: Settings) -> KnowledgeBase:
     """Load the knowledge base or raise ContentError listing every problem."""
     return load_knowledge(settings.knowledge_dir, settings.faq_file)
+
+
+def load_catalog(settings: Settings, ui: UI | None = None) -> Catalog:
+    """Load the consultations or raise ContentError listing every problem."""
+    ui = ui or UI.load()
+    yes_no = (ui.t("consult_yes"), ui.t("consult_no"))
+    return load_consultations(settings.consultations_dir, yes_no=yes_no)
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -23,10 +34,24 @@ def open_storage(settings: Settings) -> Storage:
 
 @asynccontextmanager
 async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Core]:
-    """A core with its storage open for the duration of the block."""
+    """A core with its storage open for the duration of the block.
+
+    Invalid consultations stop the start like an invalid knowledge base does. Polls
+    are closed on time by a background task while the block runs.
+    """
     kb = load_kb(settings)
+    ui = UI.load()
+    consultations = load_catalog(settings, ui)
     async with open_storage(settings) as storage:
-        yield Core(settings, kb, storage, clock=clock)
+        core = Core(settings, kb, storage, ui=ui, clock=clock, consultations=consultations)
+        core.pseudonyms.key()  # create or check the key file now, not mid-conversation
+        sweeper = asyncio.create_task(sweep_forever(core))
+        try:
+            yield core
+        finally:
+            sweeper.cancel()
+            with suppress(asyncio.CancelledError):
+                await sweeper
 
 
 def setup_logging(level: str) -> None:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from datetime import UTC, datetime
+from typing import Any, TextIO, TypeVar
 
 from bot import __version__, markup
-from bot.app import load_kb, open_storage, running_core, setup_logging
+from bot.app import load_catalog, load_kb, open_storage, running_core, setup_logging
 from bot.config import Settings
+from bot.consultations import Catalog, Consultation, check_consultations
+from bot.core import utc_now
 from bot.errors import BotError, ContentError, Problem
 from bot.knowledge import KnowledgeBase, check_knowledge
 from bot.matcher import Matcher
+from bot.results import export_csv, export_json, format_moment, results_text
+from bot.storage.base import ResponseRow
+from bot.ui import UI
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+T = TypeVar("T")
 
 
 def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
@@ -24,14 +32,19 @@ def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
         out.write(f"{problem}\n")
 
 
-def _load_or_explain(settings: Settings) -> KnowledgeBase | None:
+def _explained(load: Callable[[], T], what: str) -> T | None:
+    """Run a content loader; on problems, list them all for the curator and return None."""
     try:
-        return load_kb(settings)
+        return load()
     except ContentError as exc:
-        sys.stderr.write("The knowledge base has problems, so the bot will not start:\n")
+        sys.stderr.write(f"{what} have problems, so the bot will not start:\n")
         _print_problems([p for p in exc.problems if not p.warning], sys.stderr)
         sys.stderr.write("Fix them and run 'nsbot kb check' to confirm.\n")
         return None
+
+
+def _load_or_explain(settings: Settings) -> KnowledgeBase | None:
+    return _explained(lambda: load_kb(settings), "The knowledge base files")
 
 
 # ------------------------------------------------------------------ chat / run
@@ -47,10 +60,8 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
         async with running_core(settings) as core:
             await TerminalChat(core).run()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 
@@ -67,10 +78,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if _load_or_explain(settings) is None:
         return EXIT_PROBLEMS
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_platforms(settings, platforms))
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 
@@ -134,18 +143,33 @@ def phrasing_conflicts(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
             winner = result.id or (result.suggestions[0].id if result.suggestions else None)
             if winner and winner != entry.id:
                 other = kb.entries[winner]
-                warnings.append(Problem(
-                    entry.file, entry.line, entry.id,
-                    f"the phrasing {question!r} is closer to entry '{winner}' "
-                    f"({other.file}:{other.line}); make the two entries' phrasings more distinct",
-                    warning=True,
-                ))
+                warnings.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        entry.id,
+                        f"the phrasing {question!r} is closer to entry '{winner}' "
+                        f"({other.file}:{other.line}); make the two entries' phrasings more distinct",
+                        warning=True,
+                    )
+                )
     return warnings
+
+
+def consultation_problems(settings: Settings, kb: KnowledgeBase | None) -> list[Problem]:
+    """Every problem in the consultation files (knowledge/consultations/*.yaml)."""
+    ui = UI.load()
+    _, problems = check_consultations(
+        settings.consultations_dir,
+        root=settings.knowledge_dir.parent,
+        yes_no=(ui.t("consult_yes"), ui.t("consult_no")),
+    )
+    return problems
 
 
 def extra_checks() -> list[Callable[[Settings, KnowledgeBase | None], list[Problem]]]:
     """Other content validated by ``kb check`` (consultations...)."""
-    return []
+    return [consultation_problems]
 
 
 def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -174,8 +198,11 @@ def cmd_kb_list(settings: Settings, args: argparse.Namespace) -> int:
     for entry in kb.entries.values():
         if args.json:
             record = {
-                "id": entry.id, "questions": list(entry.questions), "answer": entry.answer,
-                "topic": entry.topic, "source": kb.source_label(entry),
+                "id": entry.id,
+                "questions": list(entry.questions),
+                "answer": entry.answer,
+                "topic": entry.topic,
+                "source": kb.source_label(entry),
             }
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
@@ -191,19 +218,190 @@ def cmd_kb_gaps(settings: Settings, args: argparse.Namespace) -> int:
     rows = asyncio.run(fetch())
     if args.json:
         for row in rows:
-            sys.stdout.write(json.dumps({
-                "question": row.question, "count": row.count,
-                "last_asked": row.last_asked.isoformat(), "status": row.status,
-            }, ensure_ascii=False) + "\n")
+            sys.stdout.write(
+                json.dumps(
+                    {
+                        "question": row.question,
+                        "count": row.count,
+                        "last_asked": row.last_asked.isoformat(),
+                        "status": row.status,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         return EXIT_OK
     if not rows:
         sys.stdout.write("No unanswered questions logged yet.\n")
     for row in rows:
-        sys.stdout.write(f"{row.count:>5}  {row.last_asked:%Y-%m-%d}  {row.status:<8}  {row.question}\n")
+        sys.stdout.write(
+            f"{row.count:>5}  {row.last_asked:%Y-%m-%d}  {row.status:<8}  {row.question}\n"
+        )
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ consultations
+
+
+def _catalog_or_explain(settings: Settings) -> Catalog | None:
+    return _explained(lambda: load_catalog(settings), "The consultation files")
+
+
+def _translator() -> Callable[..., str]:
+    ui = UI.load()
+
+    def t(key: str, **values: object) -> str:
+        return ui.t(key, None, **values)
+
+    return t
+
+
+def _consultation(catalog: Catalog, ident: str) -> Consultation | None:
+    c = catalog.get(ident)
+    if c is None:
+        known = ", ".join(c.id for c in catalog) or "none"
+        sys.stderr.write(f"nsbot: no consultation '{ident}' (known: {known})\n")
+    return c
+
+
+def _responses(
+    settings: Settings, consultation_id: str, since: datetime | None = None
+) -> tuple[list[ResponseRow], dict[str, datetime]]:
+    async def fetch() -> tuple[list[ResponseRow], dict[str, datetime]]:
+        async with open_storage(settings) as storage:
+            rows = await storage.responses(consultation_id, since)
+            return rows, await storage.consultation_closures()
+
+    return asyncio.run(fetch())
+
+
+def cmd_consult_list(settings: Settings, args: argparse.Namespace) -> int:
+    catalog = _catalog_or_explain(settings)
+    if catalog is None:
+        return EXIT_PROBLEMS
+    now = utc_now()
+    t = _translator()
+    if not len(catalog):
+        sys.stdout.write(f"No consultations in {settings.consultations_dir}.\n")
+    for c in catalog:
+        rows, closures = _responses(settings, c.id)
+        early = closures.get(c.id)
+        state = "open" if c.is_open(now, early) else ("upcoming" if now < c.opens else "closed")
+        done = sum(1 for r in rows if r.status == "submitted")
+        if args.json:
+            sys.stdout.write(
+                json.dumps(
+                    {
+                        "id": c.id,
+                        "title": c.title,
+                        "state": state,
+                        "opens": c.opens.isoformat(),
+                        "closes": (min(c.closes, early) if early else c.closes).isoformat(),
+                        "anonymous": c.anonymous,
+                        "questions": len(c.questions),
+                        "started": len(rows),
+                        "completed": done,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+            continue
+        kind = t("results_anonymous") if c.anonymous else t("results_named")
+        sys.stdout.write(
+            f"{c.id:<32} {state:<9} {format_moment(c.opens, c.timezone)} – "
+            f"{format_moment(c.closes, c.timezone)}  {kind}, {len(c.questions)} questions, "
+            f"{len(rows)} started, {done} completed\n    {c.title}\n"
+        )
+    return EXIT_OK
+
+
+def cmd_consult_results(settings: Settings, args: argparse.Namespace) -> int:
+    catalog = _catalog_or_explain(settings)
+    if catalog is None:
+        return EXIT_PROBLEMS
+    c = _consultation(catalog, args.id)
+    if c is None:
+        return EXIT_USAGE
+    rows, closures = _responses(settings, c.id)
+    text = results_text(
+        _translator(), c, rows, now=utc_now(), closed_early=closures.get(c.id), by=args.by
+    )
+    sys.stdout.write(markup.to_plain(text) + "\n")
+    return EXIT_OK
+
+
+def _since(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a date: write YYYY-MM-DD") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_consult_export(settings: Settings, args: argparse.Namespace) -> int:
+    catalog = _catalog_or_explain(settings)
+    if catalog is None:
+        return EXIT_PROBLEMS
+    c = _consultation(catalog, args.id)
+    if c is None:
+        return EXIT_USAGE
+    rows, _ = _responses(settings, c.id, args.since)
+    t = _translator()
+    if args.format == "json":
+        content = export_json(t, c, rows, now=utc_now())
+    else:
+        content = export_csv(t, c, rows)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(content)
+    sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+def cmd_consult_purge(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete a closed consultation's responses, at the end of their retention period."""
+    catalog = _catalog_or_explain(settings)
+    if catalog is None:
+        return EXIT_PROBLEMS
+    c = catalog.get(args.id)
+    rows, closures = _responses(settings, args.id)
+    if c is not None and c.is_open(utc_now(), closures.get(c.id)):
+        sys.stderr.write(f"nsbot: '{args.id}' is still open; close it first (/close {args.id})\n")
+        return EXIT_USAGE
+    if not args.yes:
+        sys.stderr.write(
+            f"This deletes all {len(rows)} response(s) to '{args.id}' for good. "
+            "Export them first if needed, then run again with --yes.\n"
+        )
+        return EXIT_USAGE
+
+    async def purge() -> int:
+        async with open_storage(settings) as storage:
+            return await storage.delete_responses(args.id)
+
+    sys.stdout.write(f"Deleted {asyncio.run(purge())} response(s) to '{args.id}'.\n")
     return EXIT_OK
 
 
 # ------------------------------------------------------------------ wiring
+
+
+def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
+    """The timeline as an .ics file on standard output, for publishing on an intranet."""
+    from bot.core import utc_now
+    from bot.handlers.timeline import filter_events
+    from bot.ics import events_ics
+
+    kb = _load_or_explain(settings)
+    if kb is None:
+        return EXIT_PROBLEMS
+    events = filter_events(kb, Matcher(kb), " ".join(args.filter))
+    if not events:
+        sys.stderr.write(f"No event matches {' '.join(args.filter)!r}.\n")
+        return EXIT_PROBLEMS
+    sys.stdout.buffer.write(events_ics(kb, events, utc_now()))
+    sys.stdout.flush()
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,10 +416,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_chat)
     p = sub.add_parser("run", help="start every chat platform that has credentials configured")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("ask", help="answer questions (arguments, or one per line on standard input)")
+    p = sub.add_parser(
+        "ask", help="answer questions (arguments, or one per line on standard input)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("question", nargs="*")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser(
+        "calendar", help="the timeline as an iCalendar file: nsbot calendar > events.ics"
+    )
+    p.add_argument("filter", nargs="*", help="a year or words, as in /timeline")
+    p.set_defaults(func=cmd_calendar)
 
     kb = sub.add_parser("kb", help="knowledge base tools for curators")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
@@ -234,6 +440,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_kb_gaps)
+
+    consult = sub.add_parser("consult", help="consultations: list, results, export (coordinators)")
+    consult_sub = consult.add_subparsers(
+        dest="consult_command", required=True, metavar="CONSULT_COMMAND"
+    )
+    p = consult_sub.add_parser("list", help="every consultation, its window and response counts")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_consult_list)
+    p = consult_sub.add_parser("results", help="results of one consultation, as in /results")
+    p.add_argument("id")
+    p.add_argument(
+        "--by", choices=["region", "ns"], help="break answers down by region or National Society"
+    )
+    p.set_defaults(func=cmd_consult_results)
+    p = consult_sub.add_parser(
+        "export", help="one row per response to standard output (UTF-8; CSV with BOM)"
+    )
+    p.add_argument("id")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--since", type=_since, help="only responses changed since this date (UTC)")
+    p.set_defaults(func=cmd_consult_export)
+    p = consult_sub.add_parser(
+        "purge", help="delete every response to a closed consultation (end of retention)"
+    )
+    p.add_argument("id")
+    p.add_argument("--yes", action="store_true", help="really delete")
+    p.set_defaults(func=cmd_consult_purge)
     return parser
 
 

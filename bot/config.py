@@ -63,6 +63,7 @@ class Settings:
     db_path: Path = field(default_factory=default_db_path)
     knowledge_dir: Path = field(default_factory=shipped_knowledge_dir)
     faq_path: Path | None = None  # default: faq.yaml beside (or inside) the knowledge folder
+    consultations_path: Path | None = None  # default: <knowledge>/consultations
     coordinators: frozenset[str] = frozenset()  # "platform:user_id"
     hash_key: str = field(default="", repr=False)  # keys pseudonyms of anonymous respondents
     log_level: str = "INFO"
@@ -75,6 +76,10 @@ class Settings:
             return self.faq_path
         inside = self.knowledge_dir / "faq.yaml"
         return inside if inside.is_file() else self.knowledge_dir.parent / "faq.yaml"
+
+    @property
+    def consultations_dir(self) -> Path:
+        return self.consultations_path or self.knowledge_dir / "consultations"
 
     def is_coordinator(self, person_key: str) -> bool:
         return person_key in self.coordinators
@@ -101,12 +106,19 @@ class Settings:
                 )
         level = env.get("NSBOT_LOG_LEVEL", "INFO").upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ConfigError(f"NSBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
-        knowledge = Path(env["NSBOT_KNOWLEDGE"]) if env.get("NSBOT_KNOWLEDGE") else shipped_knowledge_dir()
+            raise ConfigError(
+                f"NSBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}"
+            )
+        knowledge = (
+            Path(env["NSBOT_KNOWLEDGE"]) if env.get("NSBOT_KNOWLEDGE") else shipped_knowledge_dir()
+        )
         return cls(
             db_path=Path(env["NSBOT_DB"]) if env.get("NSBOT_DB") else default_db_path(),
             knowledge_dir=knowledge,
             faq_path=Path(env["NSBOT_FAQ"]) if env.get("NSBOT_FAQ") else None,
+            consultations_path=(
+                Path(env["NSBOT_CONSULTATIONS"]) if env.get("NSBOT_CONSULTATIONS") else None
+            ),
             coordinators=coordinators,
             hash_key=env.get("NSBOT_HASH_KEY", ""),
             log_level=level,

@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from bot.config import Settings
+from bot.consultations import Catalog
 from bot.handlers import PIPELINE
 from bot.handlers.base import Context
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher
 from bot.messages import Incoming, Reply
+from bot.pseudonym import Pseudonyms
 from bot.storage.base import Storage
 from bot.ui import UI
 
@@ -42,6 +44,7 @@ class Core:
         *,
         ui: UI | None = None,
         clock: Clock = utc_now,
+        consultations: Catalog | None = None,
     ) -> None:
         self.settings = settings
         self.kb = kb
@@ -50,6 +53,8 @@ class Core:
         self.clock = clock
         self.matcher = Matcher(kb)
         self.senders: dict[str, Sender] = {}
+        self.consultations = consultations if consultations is not None else Catalog()
+        self.pseudonyms = Pseudonyms(settings)  # codes for anonymous respondents and voters
 
     def register_sender(self, platform: str, sender: Sender) -> None:
         self.senders[platform] = sender
@@ -69,7 +74,9 @@ class Core:
         if message.event_id is not None:
             fresh = await self.storage.claim_event(message.person.platform, message.event_id, now)
             if not fresh:
-                log.info("ignoring re-delivered %s event %s", message.person.platform, message.event_id)
+                log.info(
+                    "ignoring re-delivered %s event %s", message.person.platform, message.event_id
+                )
                 return []
         ctx = Context(self, message, now)
         try:

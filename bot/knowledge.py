@@ -23,7 +23,16 @@ from bot.yamlfile import LineDict, LineList, load_yaml, parse_date
 ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}$")
 EVENT_KINDS = frozenset(
-    {"meeting", "conference", "adoption", "founding", "publication", "strategy-period", "forum", "plan"}
+    {
+        "meeting",
+        "conference",
+        "adoption",
+        "founding",
+        "publication",
+        "strategy-period",
+        "forum",
+        "plan",
+    }
 )
 # Button actions are "<prefix>:<id>"; ids must leave room for the prefix.
 assert len("faq:") + 40 <= MAX_ACTION_BYTES
@@ -163,23 +172,31 @@ class _Checker:
         if data is None:
             self.error(None, None, f"the file is empty; it must start with '{key}:'")
             return []
-        if not isinstance(data, dict) or key not in data:
-            self.error(getattr(data, "line", 1), None, f"the file must start with '{key}:' followed by a list")
+        if not isinstance(data, LineDict) or key not in data:
+            self.error(
+                getattr(data, "line", 1),
+                None,
+                f"the file must start with '{key}:' followed by a list",
+            )
             return []
         items = data[key]
         if not isinstance(items, list):
-            self.error(data.line_of(key), None, f"'{key}' must be a list of items, each starting with '- '")
+            self.error(
+                data.line_of(key), None, f"'{key}' must be a list of items, each starting with '- '"
+            )
             return []
         out: list[tuple[int, LineDict]] = []
         lines = getattr(items, "item_lines", [data.line_of(key)] * len(items))
         for line, item in zip(lines, items, strict=True):
-            if not isinstance(item, dict):
+            if not isinstance(item, LineDict):
                 self.error(line, None, "each item must be a mapping of 'key: value' lines")
                 continue
             out.append((line, item))
         extra = sorted(set(data) - {key})
         if extra:
-            self.error(data.line_of(extra[0]), None, f"unknown top-level key(s): {', '.join(extra)}")
+            self.error(
+                data.line_of(extra[0]), None, f"unknown top-level key(s): {', '.join(extra)}"
+            )
         return out
 
     def text(self, item: LineDict, key: str, who: str | None, required: bool = True) -> str:
@@ -193,7 +210,9 @@ class _Checker:
             return ""
         return str(value).strip()
 
-    def text_list(self, item: LineDict, key: str, who: str | None, minimum: int = 0) -> tuple[str, ...]:
+    def text_list(
+        self, item: LineDict, key: str, who: str | None, minimum: int = 0
+    ) -> tuple[str, ...]:
         value = item.get(key)
         if value is None:
             if minimum:
@@ -202,7 +221,11 @@ class _Checker:
         if isinstance(value, str):
             value = [value] if minimum <= 1 else None
         if not isinstance(value, list):
-            self.error(item.line_of(key), who, f"'{key}' must be a list, one item per line starting with '- '")
+            self.error(
+                item.line_of(key),
+                who,
+                f"'{key}' must be a list, one item per line starting with '- '",
+            )
             return ()
         out = []
         for i, v in enumerate(value):
@@ -212,10 +235,16 @@ class _Checker:
                 continue
             out.append(str(v).strip())
         if len(out) < minimum:
-            self.error(item.line_of(key), who, f"'{key}' needs at least {minimum} item(s), found {len(out)}")
+            self.error(
+                item.line_of(key),
+                who,
+                f"'{key}' needs at least {minimum} item(s), found {len(out)}",
+            )
         return tuple(out)
 
-    def ident(self, item: LineDict, key: str, seen: dict[str, str], where: Callable[[int], str]) -> str | None:
+    def ident(
+        self, item: LineDict, key: str, seen: dict[str, str], where: Callable[[int], str]
+    ) -> str | None:
         raw = item.get(key)
         if raw is None:
             self.error(item.line, None, f"missing '{key}'")
@@ -223,7 +252,8 @@ class _Checker:
         ident = str(raw)
         if not ID_RE.match(ident):
             self.error(
-                item.line_of(key), ident,
+                item.line_of(key),
+                ident,
                 f"'{key}' must be lower-case letters, digits and hyphens, start with a letter, "
                 "at most 40 characters",
             )
@@ -239,7 +269,8 @@ class _Checker:
         for key in item:
             if key not in allowed:
                 self.error(
-                    item.line_of(key), who,
+                    item.line_of(key),
+                    who,
                     f"unknown field '{key}' (allowed: {', '.join(sorted(allowed))})",
                 )
 
@@ -249,10 +280,14 @@ class _Checker:
             self.error(item.line_of(key), who, f"'{key}' has no visible text")
         return value
 
-    def source_refs(self, item: LineDict, who: str | None, known: set[str]) -> tuple[SourceRef, ...]:
+    def source_refs(
+        self, item: LineDict, who: str | None, known: set[str]
+    ) -> tuple[SourceRef, ...]:
         value = item.get("source")
         if value is None:
-            self.error(item.line, who, "missing 'source': every fact needs its document and section")
+            self.error(
+                item.line, who, "missing 'source': every fact needs its document and section"
+            )
             return ()
         values = value if isinstance(value, list) else [value]
         refs = []
@@ -264,11 +299,17 @@ class _Checker:
             doc = str(v.get("doc", "")).strip()
             section = str(v.get("section", "")).strip()
             if not doc:
-                self.error(line, who, "a 'source' item is missing 'doc' (an id from knowledge/sources.yaml)")
+                self.error(
+                    line,
+                    who,
+                    "a 'source' item is missing 'doc' (an id from knowledge/sources.yaml)",
+                )
             elif doc not in known:
                 self.error(line, who, f"source doc '{doc}' is not in knowledge/sources.yaml")
             if not section:
-                self.error(line, who, f"source '{doc}' is missing 'section' (where in the document)")
+                self.error(
+                    line, who, f"source '{doc}' is missing 'section' (where in the document)"
+                )
             refs.append(SourceRef(doc, section))
         return tuple(refs)
 
@@ -302,7 +343,9 @@ def check_knowledge(
     )
     problems: list[Problem] = []
     if not knowledge_dir.is_dir():
-        return None, [Problem(str(knowledge_dir), None, None, "knowledge folder not found (NSBOT_KNOWLEDGE)")]
+        return None, [
+            Problem(str(knowledge_dir), None, None, "knowledge folder not found (NSBOT_KNOWLEDGE)")
+        ]
 
     def load(path: Path, required: bool = True) -> tuple[Any, _Checker]:
         display = _relative(path, root)
@@ -323,7 +366,12 @@ def check_knowledge(
             c.unknown_keys(item, ("id", "title", "file", "url"), ident)
             title = c.text(item, "title", ident)
             if ident:
-                sources[ident] = Source(ident, title, c.text(item, "file", ident, False), c.text(item, "url", ident, False))
+                sources[ident] = Source(
+                    ident,
+                    title,
+                    c.text(item, "file", ident, False),
+                    c.text(item, "url", ident, False),
+                )
     problems.extend(c.problems)
     known_sources = set(sources)
 
@@ -336,7 +384,11 @@ def check_knowledge(
             c.unknown_keys(item, ("id", "title", "description"), ident)
             title = c.text(item, "title", ident)
             if len(title) > 40:
-                c.warn(item.line_of("title"), ident, "title is longer than 40 characters; buttons will cut it")
+                c.warn(
+                    item.line_of("title"),
+                    ident,
+                    "title is longer than 40 characters; buttons will cut it",
+                )
             if ident:
                 topics[ident] = Topic(ident, title, c.text(item, "description", ident, False))
     problems.extend(c.problems)
@@ -356,7 +408,11 @@ def check_knowledge(
         for rid in related:
             related_refs.append((c.file, item.line_of("related"), who, rid))
         if len(related) > 4:
-            c.warn(item.line_of("related"), who, "more than 4 related entries; only the first 4 are offered")
+            c.warn(
+                item.line_of("related"),
+                who,
+                "more than 4 related entries; only the first 4 are offered",
+            )
         return related
 
     data, c = load(faq_path)
@@ -365,7 +421,11 @@ def check_knowledge(
         for _, item in c.items(data, "entries"):
             ident = c.ident(item, "id", entry_where, _where(c.file))
             who = ident or f"entry at line {item.line}"
-            c.unknown_keys(item, ("id", "topic", "tags", "questions", "answer", "source", "related", "translations"), who)
+            c.unknown_keys(
+                item,
+                ("id", "topic", "tags", "questions", "answer", "source", "related", "translations"),
+                who,
+            )
             questions = c.text_list(item, "questions", who, minimum=2)
             answer = c.markup_text(item, "answer", who)
             entry = Entry(
@@ -391,12 +451,20 @@ def check_knowledge(
         for _, item in c.items(data, "terms"):
             term = c.text(item, "term", None)
             who = term or f"term at line {item.line}"
-            c.unknown_keys(item, ("term", "stands_for", "aliases", "description", "topic", "source", "related"), who)
+            c.unknown_keys(
+                item,
+                ("term", "stands_for", "aliases", "description", "topic", "source", "related"),
+                who,
+            )
             if not term:
                 continue
             ident = glossary_id(term)
             if ident in seen_terms or ident in entries:
-                c.error(item.line_of("term"), term, f"'{term}' is defined twice (also at {seen_terms.get(ident) or entry_where.get(ident)})")
+                c.error(
+                    item.line_of("term"),
+                    term,
+                    f"'{term}' is defined twice (also at {seen_terms.get(ident) or entry_where.get(ident)})",
+                )
                 continue
             seen_terms[ident] = f"{c.file}:{item.line}"
             t = Term(
@@ -426,7 +494,9 @@ def check_knowledge(
         for _, item in c.items(data, "events"):
             ident = c.ident(item, "id", seen, _where(c.file))
             who = ident or f"event at line {item.line}"
-            event = _event(c, item, who, check_topic, known_sources, entries if faq_readable else None)
+            event = _event(
+                c, item, who, check_topic, known_sources, entries if faq_readable else None
+            )
             if ident and event:
                 events.append(event)
     problems.extend(c.problems)
@@ -436,18 +506,37 @@ def check_knowledge(
     data, c = load(knowledge_dir / "synonyms.yaml", required=False)
     if data:
         if not isinstance(data, dict) or not isinstance(data.get("synonyms"), list):
-            c.error(getattr(data, "line", 1), None, "the file must start with 'synonyms:' followed by a list of word lists")
+            c.error(
+                getattr(data, "line", 1),
+                None,
+                "the file must start with 'synonyms:' followed by a list of word lists",
+            )
         else:
             groups = data["synonyms"]
             for line, group in zip(groups.item_lines, groups, strict=True):
-                if not isinstance(group, list) or len(group) < 2 or not all(isinstance(w, str) and w.strip() for w in group):
-                    c.error(line, None, "each synonym group must be a list of at least two words, like [adopt, approve]")
+                if (
+                    not isinstance(group, list)
+                    or len(group) < 2
+                    or not all(isinstance(w, str) and w.strip() for w in group)
+                ):
+                    c.error(
+                        line,
+                        None,
+                        "each synonym group must be a list of at least two words, like [adopt, approve]",
+                    )
                     continue
                 synonyms.append(tuple(w.strip().lower() for w in group))
     problems.extend(c.problems)
 
     if not entries and not any(not p.warning for p in problems):
-        problems.append(Problem(_relative(faq_path, root), None, None, "no entries: the bot would have nothing to answer"))
+        problems.append(
+            Problem(
+                _relative(faq_path, root),
+                None,
+                None,
+                "no entries: the bot would have nothing to answer",
+            )
+        )
     if any(not p.warning for p in problems):
         return None, problems
     kb = KnowledgeBase(entries, topics, events, terms, synonyms, sources)
@@ -460,7 +549,11 @@ def _translations(c: _Checker, item: LineDict, who: str) -> dict[str, Translatio
     if value is None:
         return {}
     if not isinstance(value, dict):
-        c.error(item.line_of("translations"), who, "'translations' must map a language code (fr, es, ar) to questions and answer")
+        c.error(
+            item.line_of("translations"),
+            who,
+            "'translations' must map a language code (fr, es, ar) to questions and answer",
+        )
         return {}
     out = {}
     for lang, body in value.items():
@@ -480,49 +573,95 @@ def _translations(c: _Checker, item: LineDict, who: str) -> dict[str, Translatio
 def _term_entry(t: Term, file: str, line: int) -> Entry:
     """A glossary term as an answerable entry ("what is PERCO", "what does IOM stand for")."""
     names = [t.term, *t.aliases]
-    questions = [f"What is {t.term}?", f"What does {t.term} stand for?", f"What is the {t.stands_for}?"]
+    questions = [
+        f"What is {t.term}?",
+        f"What does {t.term} stand for?",
+        f"What is the {t.stands_for}?",
+    ]
     questions += [f"What is {alias}?" for alias in t.aliases]
     questions += [n for n in names if n.lower() != t.term.lower()]
     return Entry(
-        id=t.entry_id, topic=t.topic, questions=tuple(dict.fromkeys(questions)), answer=t.description,
-        sources=t.sources, related=t.related, tags=("glossary",), file=file, line=line,
+        id=t.entry_id,
+        topic=t.topic,
+        questions=tuple(dict.fromkeys(questions)),
+        answer=t.description,
+        sources=t.sources,
+        related=t.related,
+        tags=("glossary",),
+        file=file,
+        line=line,
     )
 
 
 def _event(
-    c: _Checker, item: LineDict, who: str,
+    c: _Checker,
+    item: LineDict,
+    who: str,
     check_topic: Callable[[_Checker, LineDict, str | None], str],
-    known_sources: set[str], entries: dict[str, Entry] | None,
+    known_sources: set[str],
+    entries: dict[str, Entry] | None,
 ) -> Event | None:
     c.unknown_keys(
         item,
-        ("id", "title", "start", "end", "place", "body", "kind", "topic", "summary", "entry", "note", "source"),
+        (
+            "id",
+            "title",
+            "start",
+            "end",
+            "place",
+            "body",
+            "kind",
+            "topic",
+            "summary",
+            "entry",
+            "note",
+            "source",
+        ),
         who,
     )
     title = c.text(item, "title", who)
     start = _date(c, item, "start", who, required=True)
     end = _date(c, item, "end", who, required=False)
     if start and end and end[0] < start[0]:
-        c.error(item.line_of("end"), who, f"'end' ({item['end']}) is before 'start' ({item['start']})")
+        c.error(
+            item.line_of("end"), who, f"'end' ({item['end']}) is before 'start' ({item['start']})"
+        )
     kind = c.text(item, "kind", who)
     if kind and kind not in EVENT_KINDS:
-        c.error(item.line_of("kind"), who, f"kind '{kind}' is not one of: {', '.join(sorted(EVENT_KINDS))}")
+        c.error(
+            item.line_of("kind"),
+            who,
+            f"kind '{kind}' is not one of: {', '.join(sorted(EVENT_KINDS))}",
+        )
     entry = c.text(item, "entry", who, required=False)
     if entry and entries is not None and entry not in entries:
-        c.error(item.line_of("entry"), who, f"entry '{entry}' does not exist in faq.yaml or the glossary")
+        c.error(
+            item.line_of("entry"),
+            who,
+            f"entry '{entry}' does not exist in faq.yaml or the glossary",
+        )
     event = Event(
-        id=str(item.get("id")), title=title,
-        start=start[0] if start else date.min, start_precision=start[1] if start else "day",
-        end=end[0] if end else None, end_precision=end[1] if end else "day",
-        kind=kind, topic=check_topic(c, item, who), summary=c.markup_text(item, "summary", who),
+        id=str(item.get("id")),
+        title=title,
+        start=start[0] if start else date.min,
+        start_precision=start[1] if start else "day",
+        end=end[0] if end else None,
+        end_precision=end[1] if end else "day",
+        kind=kind,
+        topic=check_topic(c, item, who),
+        summary=c.markup_text(item, "summary", who),
         sources=c.source_refs(item, who, known_sources),
-        place=c.text(item, "place", who, False), body=c.text(item, "body", who, False),
-        entry=entry, note=c.text(item, "note", who, False),
+        place=c.text(item, "place", who, False),
+        body=c.text(item, "body", who, False),
+        entry=entry,
+        note=c.text(item, "note", who, False),
     )
     return event if start else None
 
 
-def _date(c: _Checker, item: LineDict, key: str, who: str, required: bool) -> tuple[date, str] | None:
+def _date(
+    c: _Checker, item: LineDict, key: str, who: str, required: bool
+) -> tuple[date, str] | None:
     value = item.get(key)
     if value is None:
         if required:
@@ -530,5 +669,9 @@ def _date(c: _Checker, item: LineDict, key: str, who: str, required: bool) -> tu
         return None
     parsed = parse_date(value)
     if parsed is None:
-        c.error(item.line_of(key), who, f"'{key}: {value}' is not a date; write YYYY-MM-DD, YYYY-MM or YYYY")
+        c.error(
+            item.line_of(key),
+            who,
+            f"'{key}: {value}' is not a date; write YYYY-MM-DD, YYYY-MM or YYYY",
+        )
     return parsed

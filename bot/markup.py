@@ -68,8 +68,33 @@ def escape(text: str) -> str:
     return re.sub(r"(?m)^(\s*)([-•])(?=\s)", lambda m: m.group(1) + "\\" + m.group(2), out)
 
 
+# Escaped characters are swapped for private-use code points before parsing, so no
+# pattern can mistake "\*" for half of a "**" marker; Text nodes swap them back.
+_SHIELD = {ch: chr(0xE000 + i) for i, ch in enumerate("\\*_[]-")}
+_UNSHIELD = str.maketrans({v: k for k, v in _SHIELD.items()})
+
+
 def parse_inline(text: str) -> tuple[Inline, ...]:
     """Parse inline markup; anything that is not well-formed stays literal text."""
+    shielded = _ESCAPE_RE.sub(lambda m: _SHIELD[m.group(1)], text)
+    return _unshield(_parse_inline(shielded))
+
+
+def _unshield(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    out: list[Inline] = []
+    for node in nodes:
+        if isinstance(node, Text):
+            out.append(Text(node.text.translate(_UNSHIELD)))
+        elif isinstance(node, Bold):
+            out.append(Bold(_unshield(node.children)))
+        elif isinstance(node, Italic):
+            out.append(Italic(_unshield(node.children)))
+        else:
+            out.append(Link(_unshield(node.children), node.url.translate(_UNSHIELD)))
+    return tuple(out)
+
+
+def _parse_inline(text: str) -> tuple[Inline, ...]:
     nodes: list[Inline] = []
     buf: list[str] = []
 
@@ -81,23 +106,19 @@ def parse_inline(text: str) -> tuple[Inline, ...]:
     i = 0
     while i < len(text):
         ch = text[i]
-        if ch == "\\" and (m := _ESCAPE_RE.match(text, i)):
-            buf.append(m.group(1))
-            i = m.end()
-            continue
         if ch == "[" and (m := _LINK_RE.match(text, i)):
             flush()
-            nodes.append(Link(parse_inline(m.group(1)), m.group(2)))
+            nodes.append(Link(_parse_inline(m.group(1)), m.group(2)))
             i = m.end()
             continue
         if text.startswith("**", i) and (m := _BOLD_RE.match(text, i)):
             flush()
-            nodes.append(Bold(parse_inline(m.group(1))))
+            nodes.append(Bold(_parse_inline(m.group(1))))
             i = m.end()
             continue
         if ch == "_" and (i == 0 or not text[i - 1].isalnum()) and (m := _ITALIC_RE.match(text, i)):
             flush()
-            nodes.append(Italic(parse_inline(m.group(1))))
+            nodes.append(Italic(_parse_inline(m.group(1))))
             i = m.end()
             continue
         buf.append(ch)
@@ -112,29 +133,27 @@ def parse(markup: str) -> list[Block]:
     for chunk in re.split(r"\n\s*\n", markup.strip()):
         para: list[str] = []
         items: list[str] = []
-
-        def close_para() -> None:
-            if para:
-                blocks.append(Paragraph(parse_inline("\n".join(para))))
-                para.clear()
-
-        def close_items() -> None:
-            if items:
-                blocks.append(BulletList(tuple(parse_inline(it) for it in items)))
-                items.clear()
-
         for line in chunk.splitlines():
             if m := _BULLET_RE.match(line):
-                close_para()
+                _close(blocks, para, [])
                 items.append(m.group(1).strip())
             elif items and line.startswith((" ", "\t")) and line.strip():
                 items[-1] += " " + line.strip()  # an indented line continues the bullet
             elif line.strip():
-                close_items()
+                _close(blocks, [], items)
                 para.append(line.strip())
-        close_para()
-        close_items()
+        _close(blocks, para, items)
     return blocks
+
+
+def _close(blocks: list[Block], para: list[str], items: list[str]) -> None:
+    """Turn collected paragraph lines or bullet items into a block, emptying the list."""
+    if para:
+        blocks.append(Paragraph(parse_inline("\n".join(para))))
+        para.clear()
+    if items:
+        blocks.append(BulletList(tuple(parse_inline(it) for it in items)))
+        items.clear()
 
 
 class Renderer(Protocol):
@@ -182,9 +201,7 @@ def plain_text(nodes: tuple[Inline, ...] | list[Block]) -> str:
     for node in nodes:
         if isinstance(node, Text):
             parts.append(node.text)
-        elif isinstance(node, Bold | Italic):
-            parts.append(plain_text(node.children))
-        elif isinstance(node, Link):
+        elif isinstance(node, Bold | Italic | Link):
             parts.append(plain_text(node.children))
         elif isinstance(node, Paragraph):
             parts.append(plain_text(node.inlines) + "\n\n")
@@ -242,7 +259,9 @@ def render_chunks(markup: str, r: Renderer, limit: int) -> list[str]:
     """
     chunks: list[str] = []
     current = ""
-    for block_markup, rendered in zip(_block_sources(markup), render_blocks(markup, r), strict=True):
+    for block_markup, rendered in zip(
+        _block_sources(markup), render_blocks(markup, r), strict=True
+    ):
         pieces = [rendered]
         if len(rendered) > limit:
             plain = to_plain(block_markup)

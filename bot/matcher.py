@@ -29,27 +29,217 @@ Status = Literal["answer", "suggest", "fallback"]
 # Words that carry no meaning for matching. Question words are NOT here: "when" and
 # "who" are what separates "when was the MLG set up" from "who is in the MLG".
 STOPWORDS = frozenset(
-    """a an the of to in on at for by with and or is are was were be been being do does did
-    done i me my we our us you your it its this that these those there here please pls plz
-    can could would should will shall may might must tell know about any some just also
-    hi hey hello thanks thank kindly want wanted need like get got give show find info
-    information details detail question ask as from into than then so if but not no yes ok
-    okay re regarding s t has have had having one ones them they their he she his her""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "by",
+        "with",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "done",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "us",
+        "you",
+        "your",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "please",
+        "pls",
+        "plz",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "tell",
+        "know",
+        "about",
+        "any",
+        "some",
+        "just",
+        "also",
+        "hi",
+        "hey",
+        "hello",
+        "thanks",
+        "thank",
+        "kindly",
+        "want",
+        "wanted",
+        "need",
+        "like",
+        "get",
+        "got",
+        "give",
+        "show",
+        "find",
+        "info",
+        "information",
+        "details",
+        "detail",
+        "question",
+        "ask",
+        "as",
+        "from",
+        "into",
+        "than",
+        "then",
+        "so",
+        "if",
+        "but",
+        "not",
+        "no",
+        "yes",
+        "ok",
+        "okay",
+        "re",
+        "regarding",
+        "s",
+        "t",
+        "has",
+        "have",
+        "had",
+        "having",
+        "one",
+        "ones",
+        "them",
+        "they",
+        "their",
+        "he",
+        "she",
+        "his",
+        "her",
+    ]
 )
 # Question words keep a small fixed weight: enough to break ties, never enough to
 # make an out-of-scope question look answerable.
-QUESTION_WORDS = {"when": 0.9, "who": 0.9, "where": 0.9, "what": 0.35, "which": 0.35, "how": 0.5, "why": 0.7, "many": 0.6}
+QUESTION_WORDS = {
+    "when": 0.9,
+    "who": 0.9,
+    "where": 0.9,
+    "what": 0.35,
+    "which": 0.35,
+    "how": 0.5,
+    "why": 0.7,
+    "many": 0.6,
+}
 # Everyday words the knowledge base will never use but that say nothing about the
 # topic ("where did the 2024 cod *take place*", "what is it *exactly*"). Unlike words the
 # knowledge base does not know (weather, password), they must not count against a match.
 FILLER = frozenset(
-    """took take taken takes taking happen happened happens exactly actually really finally
-    finaly still ever much very only whom whose thing things stuff something anything kind
-    sort said say says going go goes went come came put make made let lets see look guys
-    dear sir madam bot friend right correct true sure exact basically again now
-    currently meant supposed anyone someone everyone people""".split()
+    [
+        "took",
+        "take",
+        "taken",
+        "takes",
+        "taking",
+        "happen",
+        "happened",
+        "happens",
+        "exactly",
+        "actually",
+        "really",
+        "finally",
+        "finaly",
+        "still",
+        "ever",
+        "much",
+        "very",
+        "only",
+        "whom",
+        "whose",
+        "thing",
+        "things",
+        "stuff",
+        "something",
+        "anything",
+        "kind",
+        "sort",
+        "said",
+        "say",
+        "says",
+        "going",
+        "go",
+        "goes",
+        "went",
+        "come",
+        "came",
+        "put",
+        "make",
+        "made",
+        "let",
+        "lets",
+        "see",
+        "look",
+        "guys",
+        "dear",
+        "sir",
+        "madam",
+        "bot",
+        "friend",
+        "right",
+        "correct",
+        "true",
+        "sure",
+        "exact",
+        "basically",
+        "again",
+        "now",
+        "currently",
+        "meant",
+        "supposed",
+        "anyone",
+        "someone",
+        "everyone",
+        "people",
+    ]
 )
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ments", "ment", "ions", "ion", "ies", "ied", "es", "ed", "s")
+_SUFFIXES = (
+    "ations",
+    "ation",
+    "ings",
+    "ing",
+    "ments",
+    "ment",
+    "ions",
+    "ion",
+    "ies",
+    "ied",
+    "es",
+    "ed",
+    "s",
+)
 
 
 def normalise(text: str) -> str:
@@ -161,7 +351,9 @@ class Matcher:
                 continue
             idx = len(self._phrasings)
             self._phrasings.append(
-                _Phrasing(entry_id, content, " ".join(toks), sum(self.weight(t) for t in content), lang)
+                _Phrasing(
+                    entry_id, content, " ".join(toks), sum(self.weight(t) for t in content), lang
+                )
             )
             self._by_entry[entry_id].append(idx)
             for tok in content:
@@ -175,7 +367,9 @@ class Matcher:
             self._add_group(group)
         for term in kb.terms:
             canonical = normalise(term.term).replace(" ", "")
-            self._add_group((canonical, normalise(term.term), normalise(term.stands_for), *term.aliases))
+            self._add_group(
+                (canonical, normalise(term.term), normalise(term.stands_for), *term.aliases)
+            )
         self._phrases.sort(key=lambda p: -len(p[0]))
 
     def _add_group(self, group: Iterable[str]) -> None:
@@ -206,6 +400,10 @@ class Matcher:
                 i += 1
         return out
 
+    def normalise_words(self, text: str) -> list[str]:
+        """The words of a text, normalised and typo-corrected, before any folding."""
+        return [self._correct(w) for w in normalise(text).split()]
+
     def tokens(self, text: str, correct: bool = False) -> list[str]:
         """Content tokens of a text in canonical form (typos corrected when asked)."""
         words = normalise(text).split()
@@ -222,7 +420,12 @@ class Matcher:
 
     def _correct(self, word: str) -> str:
         """Replace a word the knowledge base never uses by its closest known word."""
-        if word in self._known_words or stem(word) in self._known_words or len(word) < 3 or word.isdigit():
+        if (
+            word in self._known_words
+            or stem(word) in self._known_words
+            or len(word) < 3
+            or word.isdigit()
+        ):
             return word
         # Question words first: "wen" is "when", not "went".
         asked = process.extractOne(word, list(QUESTION_WORDS), scorer=fuzz.ratio, score_cutoff=80)
@@ -315,6 +518,8 @@ class Matcher:
         if top.score >= self.ANSWER_AT and top.score - runner >= self.MARGIN:
             return Match("answer", top.id, top.score, language=lang, ranked=tuple(ranked))
         if top.score >= self.SUGGEST_AT:
-            close = tuple(s for s in ranked[:3] if s.score >= max(self.SUGGEST_AT, top.score - 0.15))
+            close = tuple(
+                s for s in ranked[:3] if s.score >= max(self.SUGGEST_AT, top.score - 0.15)
+            )
             return Match("suggest", None, top.score, close, lang, tuple(ranked))
         return Match("fallback", None, top.score, language=lang, ranked=tuple(ranked))

@@ -65,7 +65,9 @@ class Choice:
     def __post_init__(self) -> None:
         size = len(self.action.encode("utf-8"))
         if not self.action or size > MAX_ACTION_BYTES or not self.action.isascii():
-            raise ValueError(f"button action must be 1-{MAX_ACTION_BYTES} ASCII bytes: {self.action!r}")
+            raise ValueError(
+                f"button action must be 1-{MAX_ACTION_BYTES} ASCII bytes: {self.action!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class Reply:
     platform has one). ``private`` asks for a reply only the asker sees, where a
     platform can do that in a shared channel. ``chat`` sends elsewhere than the
     conversation the incoming message came from (a poll posted to a group).
+    ``expects`` says what typed answer the reply waits for, for adapters that must
+    tell a typed answer from a button choice.
     """
 
     text: str
@@ -102,3 +106,6 @@ class Reply:
     private: bool = False
     chat: Chat | None = None
     columns: int = 1  # how many buttons per row the adapter should aim for
+    # What typed input the reply waits for ("number", "text"), when not a button:
+    # the terminal then reads "2" as an answer, not as "press button 2".
+    expects: str | None = None

@@ -7,6 +7,7 @@ still run Telegram, and the core never imports a platform library.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import signal
@@ -43,7 +44,9 @@ class Platform:
 PLATFORMS: list[Platform] = [
     Platform("telegram", "bot.adapters.telegram:TelegramAdapter", ("TELEGRAM_BOT_TOKEN",)),
     Platform(
-        "slack", "bot.adapters.slack:SlackAdapter", ("SLACK_BOT_TOKEN",),
+        "slack",
+        "bot.adapters.slack:SlackAdapter",
+        ("SLACK_BOT_TOKEN",),
         any_of=("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"),
     ),
 ]
@@ -64,10 +67,9 @@ async def run_platforms(settings: Settings, platforms: list[Platform]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        # Not available off the main thread or on Windows: Ctrl-C still works there.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not on the main thread / Windows
-            pass
     async with running_core(settings) as core:
         adapters = [make_adapter(p, core, settings) for p in platforms]
         started: list[PlatformAdapter] = []

@@ -41,21 +41,23 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     result.line = node.start_mark.line + 1
     result.key_lines = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
             key = str(key)
         if key in result:
             raise yaml.MarkedYAMLError(
-                "while reading a mapping", node.start_mark,
-                f"the key '{key}' appears twice", key_node.start_mark,
+                "while reading a mapping",
+                node.start_mark,
+                f"the key '{key}' appears twice",
+                key_node.start_mark,
             )
-        result[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
 
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
-    result = LineList(loader.construct_object(child, deep=True) for child in node.value)  # type: ignore[no-untyped-call]
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
@@ -82,7 +84,7 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, list[Problem
     except OSError as exc:
         return None, [Problem(name, None, None, f"cannot read: {exc.strerror}")]
     try:
-        return yaml.load(text, Loader=_Loader), []  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=_Loader), []
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -33,7 +33,10 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
         if self.family in (socket.AF_INET, socket.AF_INET6) and str(host) not in {
-            "127.0.0.1", "::1", "localhost", "0.0.0.0",
+            "127.0.0.1",
+            "::1",
+            "localhost",
+            "0.0.0.0",
         }:
             raise RuntimeError(f"test tried to reach the network: {address!r}")
         return real_connect(self, address)  # type: ignore[arg-type]

@@ -59,8 +59,12 @@ def test_top1_accuracy_and_out_of_scope_fallback(evalset: dict[str, Any], matche
             wrong.append(f"  {question!r}: answered with {result.id} ({result.score:.2f})")
     fallback_rate = 1 - len(wrong) / len(evalset["out_of_scope"])
 
-    print(f"\ntop-1 accuracy: {accuracy:.1%} ({len(evalset['in_scope']) - len(misses)}/{len(evalset['in_scope'])})")
-    print(f"out-of-scope fallback: {fallback_rate:.1%} ({len(evalset['out_of_scope']) - len(wrong)}/{len(evalset['out_of_scope'])})")
+    print(
+        f"\ntop-1 accuracy: {accuracy:.1%} ({len(evalset['in_scope']) - len(misses)}/{len(evalset['in_scope'])})"
+    )
+    print(
+        f"out-of-scope fallback: {fallback_rate:.1%} ({len(evalset['out_of_scope']) - len(wrong)}/{len(evalset['out_of_scope'])})"
+    )
     print("\n".join(misses + wrong))
     assert accuracy >= 0.90, "\n".join(misses)
     assert fallback_rate >= 0.90, "\n".join(wrong)

@@ -35,22 +35,39 @@ def messages(tmp_path: Path, case: str) -> list[str]:
     [
         ("yaml_syntax", ["faq.yaml:7: error: YAML syntax error", "must be put in quotes"]),
         ("missing_answer", ["faq.yaml:2: [policy-adopted] error: missing 'answer'"]),
-        ("duplicate_id", ["faq.yaml:7: [policy-adopted] error: duplicate id: already used at faq.yaml:2"]),
-        ("unknown_related", ["faq.yaml:7: [policy-adopted] error: related id 'policy-scope' does not exist"]),
-        ("bad_date", [
-            "knowledge/events.yaml:4: [cod-2022] error: 'start: 2022-06-31' is not a date",
-            "knowledge/events.yaml:11: [ic-2011] error: 'start: 28 November 2011' is not a date",
-        ]),
-        ("end_before_start", [
-            "knowledge/events.yaml:5: [cod-2022] error: 'end' (2022-06-22) is before 'start' (2022-06-23)",
-            "knowledge/events.yaml:13: [mystery] error: kind 'party' is not one of",
-            "knowledge/events.yaml:16: [mystery] error: entry 'no-such-entry' does not exist",
-        ]),
-        ("duplicate_key", ["faq.yaml:6: error: YAML syntax error", "the key 'answer' appears twice"]),
+        (
+            "duplicate_id",
+            ["faq.yaml:7: [policy-adopted] error: duplicate id: already used at faq.yaml:2"],
+        ),
+        (
+            "unknown_related",
+            ["faq.yaml:7: [policy-adopted] error: related id 'policy-scope' does not exist"],
+        ),
+        (
+            "bad_date",
+            [
+                "knowledge/events.yaml:4: [cod-2022] error: 'start: 2022-06-31' is not a date",
+                "knowledge/events.yaml:11: [ic-2011] error: 'start: 28 November 2011' is not a date",
+            ],
+        ),
+        (
+            "end_before_start",
+            [
+                "knowledge/events.yaml:5: [cod-2022] error: 'end' (2022-06-22) is before 'start' (2022-06-23)",
+                "knowledge/events.yaml:13: [mystery] error: kind 'party' is not one of",
+                "knowledge/events.yaml:16: [mystery] error: entry 'no-such-entry' does not exist",
+            ],
+        ),
+        (
+            "duplicate_key",
+            ["faq.yaml:6: error: YAML syntax error", "the key 'answer' appears twice"],
+        ),
         ("not_a_list", ["faq.yaml:1: error: 'entries' must be a list"]),
     ],
 )
-def test_broken_fixture_is_reported_precisely(tmp_path: Path, case: str, expected: list[str]) -> None:
+def test_broken_fixture_is_reported_precisely(
+    tmp_path: Path, case: str, expected: list[str]
+) -> None:
     found = "\n".join(messages(tmp_path, case))
     for fragment in expected:
         assert fragment in found, f"{fragment!r} not in:\n{found}"
@@ -58,9 +75,14 @@ def test_broken_fixture_is_reported_precisely(tmp_path: Path, case: str, expecte
 
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     found = "\n".join(messages(tmp_path, "unknown_refs"))
-    assert "faq.yaml:3: [policy-adopted] error: topic 'polcy' is not in knowledge/topics.yaml" in found
+    assert (
+        "faq.yaml:3: [policy-adopted] error: topic 'polcy' is not in knowledge/topics.yaml" in found
+    )
     assert "faq.yaml:5: [policy-adopted] error: unknown field 'anwser'" in found
-    assert "faq.yaml:7: [policy-adopted] error: source doc 'factsheet' is not in knowledge/sources.yaml" in found
+    assert (
+        "faq.yaml:7: [policy-adopted] error: source doc 'factsheet' is not in knowledge/sources.yaml"
+        in found
+    )
 
 
 def test_bad_ids_and_too_few_phrasings(tmp_path: Path) -> None:
@@ -101,8 +123,28 @@ def test_shipped_knowledge_base_is_valid_and_large(shipped_kb: KnowledgeBase) ->
     faq = [e for e in shipped_kb.entries.values() if not e.id.startswith("glossary-")]
     assert len(faq) >= 80
     assert len(shipped_kb.events) >= 25
-    required = {"IFRC", "ICRC", "NS", "CoD", "IC", "GA", "MRG", "MLG", "GCM", "IMRF", "RFL", "HSP", "PSS",
-                "APMN", "PERCO", "MENA", "ICVA", "UNHCR", "IOM", "UNODC"}
+    required = {
+        "IFRC",
+        "ICRC",
+        "NS",
+        "CoD",
+        "IC",
+        "GA",
+        "MRG",
+        "MLG",
+        "GCM",
+        "IMRF",
+        "RFL",
+        "HSP",
+        "PSS",
+        "APMN",
+        "PERCO",
+        "MENA",
+        "ICVA",
+        "UNHCR",
+        "IOM",
+        "UNODC",
+    }
     assert required <= {t.term for t in shipped_kb.terms}
 
 

@@ -3,13 +3,21 @@ from bot.markup import Bold, BulletList, Italic, Link, Paragraph, Text
 
 
 def test_inline_elements_parse() -> None:
-    blocks = markup.parse("Adopted in **2009** by the _General Assembly_, see [IFRC](https://ifrc.org).")
+    blocks = markup.parse(
+        "Adopted in **2009** by the _General Assembly_, see [IFRC](https://ifrc.org)."
+    )
     assert blocks == [
-        Paragraph((
-            Text("Adopted in "), Bold((Text("2009"),)), Text(" by the "),
-            Italic((Text("General Assembly"),)), Text(", see "),
-            Link((Text("IFRC"),), "https://ifrc.org"), Text("."),
-        ))
+        Paragraph(
+            (
+                Text("Adopted in "),
+                Bold((Text("2009"),)),
+                Text(" by the "),
+                Italic((Text("General Assembly"),)),
+                Text(", see "),
+                Link((Text("IFRC"),), "https://ifrc.org"),
+                Text("."),
+            )
+        )
     ]
 
 
@@ -25,7 +33,9 @@ def test_bullets_and_paragraphs() -> None:
 
 
 def test_links_need_a_web_address() -> None:
-    assert markup.parse("[click](javascript:alert(1))") == [Paragraph((Text("[click](javascript:alert(1))"),))]
+    assert markup.parse("[click](javascript:alert(1))") == [
+        Paragraph((Text("[click](javascript:alert(1))"),))
+    ]
 
 
 def test_escape_round_trips_any_text() -> None:
@@ -45,3 +55,10 @@ def test_render_chunks_split_an_oversized_block_at_spaces() -> None:
     chunks = markup.render_chunks(text, markup.PlainRenderer(), 1000)
     assert len(chunks) > 1 and all(len(c) <= 1000 for c in chunks)
     assert sum(c.count("word") for c in chunks) == 3000
+
+
+def test_escaped_text_inside_bold_stays_inside() -> None:
+    question = "Which topic first? **really*"
+    blocks = markup.parse(f"**{markup.escape(question)}**")
+    assert blocks == [markup.Paragraph((Bold((Text(question),)),))]
+    assert markup.to_plain(f"_{markup.escape('snake_case_')}_") == "snake_case_"

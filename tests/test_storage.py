@@ -42,7 +42,9 @@ class TestStorageContract:
         for i, q in enumerate(["weather?", "Weather", "budget 2025", "weather", "x"]):
             await store.log_gap(q, "fallback", "telegram", NOW + timedelta(minutes=i))
         rows = await store.gaps()
-        assert [(r.question, r.count) for r in rows[:2]] == [("weather", 3), ("x", 1)] or rows[0].count == 3
+        assert [(r.question, r.count) for r in rows[:2]] == [("weather", 3), ("x", 1)] or rows[
+            0
+        ].count == 3
         assert rows[0].count == 3 and rows[0].last_asked == NOW + timedelta(minutes=3)
         assert sum(r.count for r in rows) == 5
         assert await store.gaps(limit=1) == rows[:1]

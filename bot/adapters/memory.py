@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 
 from bot import markup
 from bot.core import Core
@@ -20,16 +21,33 @@ class MemoryAdapter:
         self.chat = chat or Chat(self.person.user_id, private=True)
         self.last: list[Reply] = []
         self._ids = itertools.count(1)
+        self._session = uuid.uuid4().hex  # unique even when a new adapter reuses an address
 
-    def _incoming(self, text: str = "", action: str | None = None, event_id: str | None = None,
-                  person: Person | None = None, chat: Chat | None = None) -> Incoming:
+    def _incoming(
+        self,
+        text: str = "",
+        action: str | None = None,
+        event_id: str | None = None,
+        person: Person | None = None,
+        chat: Chat | None = None,
+    ) -> Incoming:
         return Incoming(
-            person=person or self.person, chat=chat or self.chat, text=text, action=action,
-            event_id=event_id or f"mem-{id(self)}-{next(self._ids)}",
+            person=person or self.person,
+            chat=chat or self.chat,
+            text=text,
+            action=action,
+            event_id=event_id or f"mem-{self._session}-{next(self._ids)}",
         )
 
-    async def send(self, text: str = "", *, action: str | None = None, event_id: str | None = None,
-                   person: Person | None = None, chat: Chat | None = None) -> list[Reply]:
+    async def send(
+        self,
+        text: str = "",
+        *,
+        action: str | None = None,
+        event_id: str | None = None,
+        person: Person | None = None,
+        chat: Chat | None = None,
+    ) -> list[Reply]:
         self.last = await self.core.handle(self._incoming(text, action, event_id, person, chat))
         return self.last
 

@@ -39,27 +39,43 @@ def terminal_person() -> Person:
     except (KeyError, OSError):
         user = "local"
     lang = (os.environ.get("LANG") or "en").split(".")[0].split("_")[0] or "en"
-    return Person("terminal", user, display_name=user, language=None if lang in {"C", "POSIX"} else lang)
+    return Person(
+        "terminal", user, display_name=user, language=None if lang in {"C", "POSIX"} else lang
+    )
 
 
 class TerminalChat:
-    def __init__(self, core: Core, stdin: TextIO | None = None, stdout: TextIO | None = None,
-                 person: Person | None = None, files_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        core: Core,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        person: Person | None = None,
+        files_dir: Path | None = None,
+    ) -> None:
         self.core = core
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.person = person or terminal_person()
         self.chat = Chat(f"terminal-{self.person.user_id}", private=True)
         self.files_dir = files_dir or Path.cwd()
-        self.renderer = TerminalRenderer(ansi=self.stdout.isatty() and os.environ.get("NO_COLOR") is None)
+        self.renderer = TerminalRenderer(
+            ansi=self.stdout.isatty() and os.environ.get("NO_COLOR") is None
+        )
         self.options: list[Choice] = []
+        self.expects: str | None = None
 
     def inbound(self, line: str) -> Incoming | None:
         """A typed line as a core message: a number picks one of the shown buttons."""
         text = line.strip()
         if not text:
             return None
-        if text.isdigit() and 1 <= int(text) <= len(self.options):
+        # A typed button label presses it ("5" on a 1-5 scale is the button "5"); a
+        # number picks the nth option, unless the bot is waiting for a typed number.
+        by_label = next((c for c in self.options if c.label.strip().lower() == text.lower()), None)
+        if by_label is not None:
+            return Incoming(self.person, self.chat, text=by_label.label, action=by_label.action)
+        if self.expects != "number" and text.isdigit() and 1 <= int(text) <= len(self.options):
             choice = self.options[int(text) - 1]
             return Incoming(self.person, self.chat, text=choice.label, action=choice.action)
         return Incoming(self.person, self.chat, text=text)
@@ -79,8 +95,13 @@ class TerminalChat:
             for choice in reply.choices:
                 options.append(choice)
                 parts.append(f"  {len(options)}. {choice.label}")
-        if options:
-            self.options = options
+            if reply.choices and reply.expects == "number":
+                parts.append("  (type your number; type the option's name to choose an option)")
+        # Only the latest buttons can be pressed: older ones belong to a past question.
+        self.options = options
+        self.expects = (
+            next((r.expects for r in reversed(replies) if r.expects), None) if replies else None
+        )
         return "\n".join(parts)
 
     def _save(self, filename: str, content: bytes) -> Path:
@@ -95,7 +116,9 @@ class TerminalChat:
 
     async def run(self) -> None:
         interactive = self.stdin.isatty()
-        self._write(self.outbound(await self.core.handle(Incoming(self.person, self.chat, text="/start"))))
+        self._write(
+            self.outbound(await self.core.handle(Incoming(self.person, self.chat, text="/start")))
+        )
         if interactive:
             self._write("(type a question, a number to choose an option, or 'quit')")
         while True:

@@ -7,15 +7,37 @@ multi-step conversation. Nothing registers itself by import side effect.
 
 from __future__ import annotations
 
-from bot.handlers import faq, info, router, smalltalk, timeline, topics
+from bot.handlers import (
+    consult,
+    coordinator,
+    faq,
+    info,
+    polls,
+    privacy,
+    router,
+    smalltalk,
+    timeline,
+    topics,
+)
 from bot.handlers.base import ActionFn, Command, ConversationFn, Handler
 
 COMMANDS: list[Command] = [
     Command("start", info.start, "cmd_start"),
     Command("help", info.help_, "cmd_help"),
     Command("topics", topics.topics, "cmd_topics"),
-    Command("timeline", timeline.timeline, "cmd_timeline"),
+    Command("timeline", timeline.timeline, "cmd_timeline"),  # /timeline [year | words]
+    Command("next", timeline.next_events, "cmd_next"),  # upcoming events, else the latest
+    Command("calendar", timeline.calendar, "cmd_calendar"),  # the timeline as an .ics file
     Command("ask", faq.ask, "cmd_ask"),
+    Command("consult", consult.consult, "cmd_consult"),  # answer an open consultation
+    Command("profile", privacy.profile, "cmd_profile"),  # National Society and region (optional)
+    Command("mydata", privacy.mydata, "cmd_mydata"),  # everything the bot holds about me
+    Command("forget", privacy.forget, "cmd_forget"),  # delete it, after a confirmation
+    # Coordinators only (NSBOT_COORDINATORS): refused and logged for anyone else.
+    Command("poll", polls.poll, "cmd_poll", coordinators_only=True, in_menu=False),
+    Command("results", coordinator.results, "cmd_results", coordinators_only=True, in_menu=False),
+    Command("export", coordinator.export, "cmd_export", coordinators_only=True, in_menu=False),
+    Command("close", coordinator.close, "cmd_close", coordinators_only=True, in_menu=False),
 ]
 
 # Button actions, by the prefix of their action string ("faq:policy-adopted").
@@ -24,16 +46,32 @@ ACTIONS: dict[str, ActionFn] = {
     "faq": faq.show_entry,
     "topic": topics.show_topic,
     "nomatch": faq.none_of_these,
+    "ics": timeline.add_to_calendar,  # ics:<event>: that event as an .ics file
+    "cs": consult.on_start,  # cs:<consultation>: open it from the /consult list
+    "ck": consult.on_consent,  # ck:<consultation>:y|n: consent to the introduction
+    "ca": consult.on_answer,  # ca:<consultation>:<question>:<option>: choose an answer
+    "cm": consult.on_toggle,  # cm:<consultation>:<question>:<option>: tick in a multiple choice
+    "cn": consult.on_nav,  # cn:<consultation>:<question>:b|s|d: back, skip, done
+    "cv": consult.on_review,  # cv:<consultation>:s|e<question>: submit, or change an answer
+    "pf": privacy.on_profile,  # pf:ns:k|x, pf:r:<region>|k|x: profile questions
+    "fg": privacy.on_forget,  # fg:y:<offered at>|n: confirm /forget
+    "pv": polls.on_vote,  # pv:<poll>:<option>: vote in a posted poll
+    "cx": coordinator.on_close,  # cx:<consultation>: confirm closing it early (coordinators)
 }
 
 # Multi-step conversations, by the kind stored in the person's conversation state.
-CONVERSATIONS: dict[str, ConversationFn] = {}
+CONVERSATIONS: dict[str, ConversationFn] = {
+    consult.KIND: consult.converse,  # typed answers to the current consultation question
+    privacy.PROFILE: privacy.converse,  # typed National Society / region
+}
 
 # The order of decision: an active conversation first, then commands and buttons,
-# then small talk, then question answering (which always answers).
+# then small talk, then questions about what comes next, then question answering
+# (which always answers).
 PIPELINE: list[Handler] = [
     router.conversations(CONVERSATIONS),
     router.commands(COMMANDS, ACTIONS),
     smalltalk.handle,
+    timeline.next_question,  # "when is the next meeting": answered from today's date
     faq.handle,
 ]

@@ -57,7 +57,9 @@ class Context:
         return await self.core.storage.get_state(self.person.key, self.message.chat.chat_id)
 
     async def set_state(self, kind: str, data: dict[str, Any]) -> None:
-        await self.core.storage.set_state(self.person.key, self.message.chat.chat_id, kind, data, self.now)
+        await self.core.storage.set_state(
+            self.person.key, self.message.chat.chat_id, kind, data, self.now
+        )
 
     async def clear_state(self) -> None:
         await self.core.storage.clear_state(self.person.key, self.message.chat.chat_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from bot import markup
+from bot.handlers import timeline
 from bot.handlers.base import Context
 from bot.knowledge import Entry
 from bot.matcher import Match
@@ -31,10 +32,13 @@ def entry_reply(ctx: Context, entry: Entry) -> Reply:
     source = kb.source_label(entry)
     if source:
         text += "\n\n_" + markup.escape(ctx.t("source", source=source)) + "_"
+    dates, calendar_buttons = timeline.dates_for_entry(ctx, entry.id)
+    if dates:
+        text += "\n\n" + dates
     choices = tuple(
         Choice(label(kb.entries[r].title), f"faq:{r}") for r in entry.related[:4] if r in kb.entries
     )
-    return Reply(text, choices=choices)
+    return Reply(text, choices=calendar_buttons + choices)
 
 
 async def answer(ctx: Context, question: str) -> list[Reply]:
@@ -50,7 +54,10 @@ async def answer(ctx: Context, question: str) -> list[Reply]:
     return [
         Reply(
             ctx.t("fallback"),
-            choices=(Choice(ctx.t("button_topics"), "cmd:topics"), Choice(ctx.t("button_timeline"), "cmd:timeline")),
+            choices=(
+                Choice(ctx.t("button_topics"), "cmd:topics"),
+                Choice(ctx.t("button_timeline"), "cmd:timeline"),
+            ),
             columns=2,
         )
     ]

@@ -67,7 +67,8 @@ def commands(registry: list[Command], actions: dict[str, ActionFn]) -> Handler:
                 return await run(ctx, arg, "")
             fn = actions.get(prefix)
             if fn is None:
-                return ctx.reply("unknown_action")
+                # A button from an old message: a toast where the platform has one.
+                return [Reply(ctx.t("unknown_action"), notice=True)]
             return await fn(ctx, arg)
         parsed = parse_command(ctx.text)
         if parsed is None:

@@ -1,48 +1,195 @@
-"""/timeline: the dated events, oldest to newest, with the next upcoming one marked."""
+"""Dates people can act on: /timeline, /next, /calendar and "Add to calendar" buttons.
+
+Every date is shown with where it stands relative to today ("about 4 years ago",
+"in 12 days"), computed from the core's clock so tests can move time.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot import markup
-from bot.dates import format_range, last_day
+from bot.dates import format_range, last_day, relative
 from bot.handlers.base import Context
-from bot.knowledge import Event
-from bot.messages import Reply
+from bot.ics import events_ics
+from bot.knowledge import Event, KnowledgeBase
+from bot.matcher import Matcher
+from bot.messages import Attachment, Choice, Reply
+
+CALENDAR_FILE = "rcrc-migration-timeline.ics"
+MAX_PAST_SHOWN = 3
 
 
-def event_line(event: Event) -> str:
-    when = format_range(event.start, event.start_precision, event.end, event.end_precision)
+def when(event: Event) -> str:
+    return format_range(event.start, event.start_precision, event.end, event.end_precision)
+
+
+def last_date(event: Event) -> date:
+    return (
+        last_day(event.end, event.end_precision)
+        if event.end
+        else last_day(event.start, event.start_precision)
+    )
+
+
+def how_long(ctx: Context, event: Event) -> str:
+    key, n = relative(
+        event.start, event.end, event.start_precision, event.end_precision, ctx.now.date()
+    )
+    if n == 1 and ctx.core.ui.has(f"{key}_one"):
+        key = f"{key}_one"
+    return ctx.t(key, n=n)
+
+
+def event_line(ctx: Context, event: Event) -> str:
     where = f" ({markup.escape(event.place)})" if event.place else ""
-    return f"**{when}**: {markup.escape(event.title)}{where}"
+    return f"**{when(event)}**: {markup.escape(event.title)}{where}, _{how_long(ctx, event)}_"
 
 
-def filter_events(events: list[Event], query: str) -> list[Event]:
-    """/timeline 2022 (a year) or /timeline strategy (words in title, body, topic)."""
-    query = query.strip().lower()
+def filter_events(kb: KnowledgeBase, matcher: Matcher, query: str) -> list[Event]:
+    """/timeline 2022 (a year), or words: a topic, a group, a body ("reference group").
+
+    Words are compared in the matcher's canonical form, so acronyms and their
+    expansions ("mlg", "leadership group") find the same events.
+    """
+    query = query.strip()
     if not query:
-        return events
+        return kb.events
     if query.isdigit() and len(query) == 4:
         year = int(query)
-        return [e for e in events if e.start.year <= year <= (e.end or e.start).year]
-    words = query.split()
-    return [
-        e for e in events
-        if all(w in f"{e.title} {e.body} {e.topic} {e.place} {e.kind}".lower() for w in words)
-    ]
+        return [e for e in kb.events if e.start.year <= year <= (e.end or e.start).year]
+    wanted = set(matcher.tokens(query))
+    if not wanted:
+        return []
+    found = []
+    for event in kb.events:
+        topic = kb.topics.get(event.topic)
+        haystack = " ".join(
+            [
+                event.title,
+                event.body,
+                event.place,
+                event.kind,
+                event.topic,
+                topic.title if topic else "",
+            ]
+        )
+        if wanted <= set(matcher.tokens(haystack)):
+            found.append(event)
+    return found
+
+
+def _filtered(ctx: Context, query: str) -> list[Event]:
+    return filter_events(ctx.core.kb, ctx.core.matcher, query)
+
+
+# Periods ("Migration Strategy 2024–2030") run for years: they are context on the
+# timeline, never "the next meeting".
+NOT_UPCOMING_KINDS = frozenset({"strategy-period"})
+
+
+def upcoming(ctx: Context, events: list[Event]) -> list[Event]:
+    today = ctx.now.date()
+    return [e for e in events if e.kind not in NOT_UPCOMING_KINDS and last_date(e) >= today]
+
+
+def calendar_button(ctx: Context, event: Event) -> Choice:
+    return Choice(ctx.t("button_add_to_calendar", title=event.title)[:60], f"ics:{event.id}")
 
 
 async def timeline(ctx: Context, args: str) -> list[Reply]:
-    events = filter_events(ctx.core.kb.events, args)
+    events = _filtered(ctx, args)
     if not events:
-        return ctx.reply("timeline_empty")
-    today = ctx.now.date()
-    upcoming = next((e for e in events if last_day(e.end or e.start, e.end_precision if e.end else e.start_precision) >= today), None)
+        key = "timeline_no_match" if args.strip() else "timeline_empty"
+        return ctx.reply(key, query=markup.escape(args.strip()))
+    nxt = next(iter(upcoming(ctx, events)), None)
     lines = []
     for event in events:
-        line = f"- {event_line(event)}"
-        if event is upcoming:
+        line = f"- {event_line(ctx, event)}"
+        if event is nxt:
             line += f" {ctx.t('timeline_next')}"
         lines.append(line)
-    text = ctx.t("timeline_header") + "\n\n" + "\n".join(lines)
-    if upcoming is None:
+    header = (
+        ctx.t("timeline_header_filtered", query=markup.escape(args.strip()))
+        if args.strip()
+        else ctx.t("timeline_header")
+    )
+    text = header + "\n\n" + "\n".join(lines)
+    if nxt is None and not args.strip():
         text += "\n\n_" + ctx.t("timeline_no_upcoming") + "_"
-    return [Reply(text)]
+    choices = (Choice(ctx.t("button_calendar"), "cmd:calendar"),)
+    return [Reply(text, choices=choices)]
+
+
+async def next_events(ctx: Context, args: str) -> list[Reply]:
+    """/next: what is coming; when nothing is, say so and offer the latest past events."""
+    events = _filtered(ctx, args)
+    coming = upcoming(ctx, events)
+    if coming:
+        lines = [f"- {event_line(ctx, e)}" for e in coming[:5]]
+        choices = tuple(calendar_button(ctx, e) for e in coming[:3])
+        return [Reply(ctx.t("next_header") + "\n\n" + "\n".join(lines), choices=choices)]
+    past = [e for e in events if e.kind not in NOT_UPCOMING_KINDS][-MAX_PAST_SHOWN:]
+    lines = [f"- {event_line(ctx, e)}" for e in reversed(past)]
+    text = ctx.t("next_none")
+    if lines:
+        text += "\n\n" + ctx.t("next_latest") + "\n\n" + "\n".join(lines)
+    return [Reply(text, choices=(Choice(ctx.t("button_timeline"), "cmd:timeline"),))]
+
+
+async def calendar(ctx: Context, args: str) -> list[Reply]:
+    """/calendar [filter]: every (or every matching) event as one .ics file."""
+    events = _filtered(ctx, args)
+    if not events:
+        return ctx.reply("timeline_no_match", query=markup.escape(args.strip()))
+    data = events_ics(ctx.core.kb, events, ctx.now)
+    attachment = Attachment(CALENDAR_FILE, data, "text/calendar")
+    return [Reply(ctx.t("calendar_sent", count=len(events)), attachments=(attachment,))]
+
+
+async def add_to_calendar(ctx: Context, event_id: str) -> list[Reply]:
+    """The "Add to calendar" button: that event alone."""
+    event = next((e for e in ctx.core.kb.events if e.id == event_id), None)
+    if event is None:
+        return ctx.reply("unknown_action")
+    data = events_ics(ctx.core.kb, [event], ctx.now)
+    attachment = Attachment(f"{event.id}.ics", data, "text/calendar")
+    return [
+        Reply(
+            ctx.t("calendar_one_sent", title=markup.escape(event.title)), attachments=(attachment,)
+        )
+    ]
+
+
+def dates_for_entry(ctx: Context, entry_id: str) -> tuple[str, tuple[Choice, ...]]:
+    """The dated events an answer is about: a line each, relative to today, with buttons."""
+    events = [e for e in ctx.core.kb.events if e.entry == entry_id][:3]
+    if not events:
+        return "", ()
+    lines = "\n".join(f"📅 {event_line(ctx, e)}" for e in events)
+    return lines, tuple(calendar_button(ctx, e) for e in events)
+
+
+# "when is the next meeting", "upcoming cod", "any meetings coming up": answered from the
+# events (what is next *today*), which no static FAQ answer can do.
+_NEXT_WORDS = frozenset({"next", "upcoming", "coming", "soon", "future", "forthcoming"})
+_EVENT_WORDS = frozenset(
+    {"meeting", "meetings", "event", "events", "date", "dates", "deadline", "deadlines"}
+)
+
+
+async def next_question(ctx: Context) -> list[Reply] | None:
+    """Free-text questions about what comes next go to /next, with any filter words kept."""
+    if ctx.message.action is not None or not ctx.text or ctx.text.startswith("/"):
+        return None
+    words = ctx.core.matcher.normalise_words(ctx.text)
+    if not _NEXT_WORDS & set(words):
+        return None
+    rest = [w for w in words if w not in _NEXT_WORDS and w not in _EVENT_WORDS]
+    kb, matcher = ctx.core.kb, ctx.core.matcher
+    filter_words = " ".join(w for w in rest if matcher.tokens(w))
+    if filter_words and not filter_events(kb, matcher, filter_words):
+        filter_words = ""  # "when is the next one please": nothing to filter on
+    if not (_EVENT_WORDS & set(words)) and not filter_words:
+        return None  # "next steps after london": a question for the knowledge base
+    return await next_events(ctx, filter_words)

@@ -15,7 +15,13 @@ async def topics(ctx: Context, args: str) -> list[Reply]:
     shown = [t for t in kb.topics.values() if kb.entries_in_topic(t.id)]
     if not shown:
         return ctx.reply("topics_empty")
-    return [Reply(ctx.t("topics_intro"), choices=tuple(Choice(label(t.title), f"topic:{t.id}") for t in shown), columns=2)]
+    return [
+        Reply(
+            ctx.t("topics_intro"),
+            choices=tuple(Choice(label(t.title), f"topic:{t.id}") for t in shown),
+            columns=2,
+        )
+    ]
 
 
 async def show_topic(ctx: Context, topic_id: str) -> list[Reply]:
@@ -25,7 +31,11 @@ async def show_topic(ctx: Context, topic_id: str) -> list[Reply]:
         return ctx.reply("unknown_action")
     # Glossary terms are answerable but would crowd the list; FAQ entries first.
     entries = sorted(kb.entries_in_topic(topic_id), key=lambda e: e.id.startswith("glossary-"))
-    header = ctx.t("topic_header", title=markup.escape(topic.title), description=markup.escape(topic.description))
+    header = ctx.t(
+        "topic_header",
+        title=markup.escape(topic.title),
+        description=markup.escape(topic.description),
+    )
     text = f"{header}\n\n{ctx.t('topic_questions')}"
     choices = tuple(Choice(label(e.title), f"faq:{e.id}") for e in entries[:MAX_TOPIC_BUTTONS])
     return [Reply(text, choices=choices)]

@@ -7,16 +7,17 @@ keeps one coroutine's transaction from interleaving with another's statements.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from bot.errors import StorageError
-from bot.storage.base import GapRow, Storage
+from bot.storage.base import GapRow, PollRow, PollTally, Profile, ResponseRow, Storage
 
 # Each migration moves the schema from version i to i+1. Append, never edit: a
 # deployed database has already run the earlier ones.
@@ -55,6 +56,67 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (platform, key)
     );
     """,
+    # 2: consultations (one row per response, one row per answer), profiles, polls
+    """
+    CREATE TABLE profiles (
+        person TEXT PRIMARY KEY,
+        national_society TEXT,
+        region TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE responses (
+        id INTEGER PRIMARY KEY,
+        consultation TEXT NOT NULL,
+        respondent TEXT NOT NULL,          -- person key (named) or keyed hash (anonymous)
+        anonymous INTEGER NOT NULL,
+        person TEXT,                       -- named consultations only
+        display_name TEXT,                 -- named consultations only
+        ref TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('draft', 'submitted')),
+        position TEXT NOT NULL,
+        region TEXT,
+        national_society TEXT,
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        submitted_at TEXT,
+        UNIQUE (consultation, respondent)
+    );
+    CREATE INDEX responses_person ON responses (person);
+    CREATE TABLE answers (
+        response_id INTEGER NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+        question TEXT NOT NULL,
+        value TEXT NOT NULL,               -- JSON; null = skipped
+        answered_at TEXT NOT NULL,
+        PRIMARY KEY (response_id, question)
+    );
+    CREATE TABLE consultation_closures (
+        consultation TEXT PRIMARY KEY,
+        closed_at TEXT NOT NULL,
+        closed_by TEXT NOT NULL
+    );
+    CREATE TABLE polls (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        question TEXT NOT NULL,
+        options TEXT NOT NULL,             -- JSON list of labels
+        multi INTEGER NOT NULL,
+        anonymous INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        closes_at TEXT,
+        closed_at TEXT,
+        final_shown INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE poll_votes (
+        poll_id INTEGER NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+        voter TEXT NOT NULL,               -- keyed hash (anonymous) or person key (named)
+        option INTEGER NOT NULL,
+        name TEXT,                         -- named polls only
+        voted_at TEXT NOT NULL,
+        PRIMARY KEY (poll_id, voter, option)
+    );
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -64,6 +126,66 @@ EVENT_MEMORY = timedelta(days=7)
 
 def _ts(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
+
+
+def _uts(moment: datetime) -> str:
+    """UTC, so text comparison in SQL orders moments correctly."""
+    return _ts(moment.astimezone(UTC))
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+_RESPONSE_COLUMNS = (
+    "id, consultation, respondent, anonymous, person, display_name, ref, status, position, "
+    "region, national_society, started_at, updated_at, submitted_at"
+)
+_POLL_COLUMNS = (
+    "id, platform, chat, question, options, multi, anonymous, created_by, created_at, "
+    "closes_at, closed_at, final_shown"
+)
+
+
+def _response(row: aiosqlite.Row, answers: dict[str, Any]) -> ResponseRow:
+    return ResponseRow(
+        id=int(row[0]),
+        consultation=row[1],
+        respondent=row[2],
+        anonymous=bool(row[3]),
+        person=row[4],
+        display_name=row[5],
+        ref=row[6],
+        status=row[7],
+        position=row[8],
+        region=row[9],
+        national_society=row[10],
+        started_at=datetime.fromisoformat(row[11]),
+        updated_at=datetime.fromisoformat(row[12]),
+        submitted_at=_dt(row[13]),
+        answers=answers,
+    )
+
+
+def _poll(row: aiosqlite.Row) -> PollRow:
+    return PollRow(
+        id=int(row[0]),
+        platform=row[1],
+        chat=row[2],
+        question=row[3],
+        options=tuple(json.loads(row[4])),
+        multi=bool(row[5]),
+        anonymous=bool(row[6]),
+        created_by=row[7],
+        created_at=datetime.fromisoformat(row[8]),
+        closes_at=_dt(row[9]),
+        closed_at=_dt(row[10]),
+        final_shown=bool(row[11]),
+    )
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values)) or "NULL"
 
 
 class SqliteStorage(Storage):
@@ -87,10 +209,14 @@ class SqliteStorage(Storage):
             await self._db.execute("PRAGMA synchronous=FULL")  # durability over speed
             await self._db.execute("PRAGMA foreign_keys=ON")
             await self._db.execute("PRAGMA busy_timeout=10000")
+            # What /forget deletes is overwritten, not left readable in free pages.
+            await self._db.execute("PRAGMA secure_delete=ON")
             await self._migrate()
-        except aiosqlite.Error as exc:
-            await self.close()
-            raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
+        except BaseException as exc:
+            await self.close()  # an open connection's thread would keep the process alive
+            if isinstance(exc, aiosqlite.Error | OSError):
+                raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
+            raise
 
     async def close(self) -> None:
         if self._db is not None:
@@ -156,7 +282,9 @@ class SqliteStorage(Storage):
         )
         self._claims += 1
         if self._claims % 500 == 0:
-            await self._execute("DELETE FROM seen_events WHERE seen_at < ?", (_ts(now - EVENT_MEMORY),))
+            await self._execute(
+                "DELETE FROM seen_events WHERE seen_at < ?", (_ts(now - EVENT_MEMORY),)
+            )
         return inserted == 1
 
     # ------------------------------------------------------------------ gaps
@@ -190,7 +318,9 @@ class SqliteStorage(Storage):
         )
         return (row[0], json.loads(row[1])) if row else None
 
-    async def set_state(self, person: str, chat: str, kind: str, data: dict[str, Any], now: datetime) -> None:
+    async def set_state(
+        self, person: str, chat: str, kind: str, data: dict[str, Any], now: datetime
+    ) -> None:
         await self._execute(
             """INSERT INTO conversations (person, chat, kind, data, updated_at) VALUES (?, ?, ?, ?, ?)
                ON CONFLICT (person, chat) DO UPDATE
@@ -199,7 +329,9 @@ class SqliteStorage(Storage):
         )
 
     async def clear_state(self, person: str, chat: str) -> None:
-        await self._execute("DELETE FROM conversations WHERE person = ? AND chat = ?", (person, chat))
+        await self._execute(
+            "DELETE FROM conversations WHERE person = ? AND chat = ?", (person, chat)
+        )
 
     # ------------------------------------------------------------------ message refs
 
@@ -218,18 +350,384 @@ class SqliteStorage(Storage):
 
     # ------------------------------------------------------------------ people
 
-    async def person_data(self, person: str) -> dict[str, Any]:
+    async def person_data(self, person: str, pseudonyms: Sequence[str] = ()) -> dict[str, Any]:
+        keys = list(pseudonyms)
         rows = await self._fetchall(
             "SELECT chat, kind, data, updated_at FROM conversations WHERE person = ?", (person,)
         )
+        profile = await self.get_profile(person)
+        responses = await self._responses_where(
+            f"person = ? OR respondent IN ({_marks(keys)})", (person, *keys)
+        )
+        votes = await self._fetchall(
+            f"""SELECT v.poll_id, p.question, p.options, v.option, v.voted_at, p.anonymous
+                FROM poll_votes v JOIN polls p ON p.id = v.poll_id
+                WHERE v.voter = ? OR v.voter IN ({_marks(keys)})
+                ORDER BY v.poll_id, v.option""",
+            (person, *keys),
+        )
+        created = await self._fetchall(
+            "SELECT id, question, created_at FROM polls WHERE created_by = ? ORDER BY id", (person,)
+        )
         return {
             "conversations": [
-                {"chat": r[0], "kind": r[1], "data": json.loads(r[2]), "updated_at": r[3]} for r in rows
-            ]
+                {"chat": r[0], "kind": r[1], "data": json.loads(r[2]), "updated_at": r[3]}
+                for r in rows
+            ],
+            "profile": None
+            if profile is None
+            else {
+                "national_society": profile.national_society,
+                "region": profile.region,
+                "updated_at": profile.updated_at.isoformat(),
+            },
+            "responses": [
+                {
+                    "consultation": r.consultation,
+                    "anonymous": r.anonymous,
+                    "status": r.status,
+                    "ref": r.ref,
+                    "display_name": r.display_name,
+                    "region": r.region,
+                    "national_society": r.national_society,
+                    "started_at": r.started_at.isoformat(),
+                    "updated_at": r.updated_at.isoformat(),
+                    "submitted_at": r.submitted_at.isoformat() if r.submitted_at else None,
+                    "answers": r.answers,
+                }
+                for r in responses
+            ],
+            "poll_votes": [
+                {
+                    "poll": int(v[0]),
+                    "question": v[1],
+                    "option": json.loads(v[2])[int(v[3])],
+                    "voted_at": v[4],
+                    "anonymous": bool(v[5]),
+                }
+                for v in votes
+            ],
+            "polls_created": [
+                {"poll": int(p[0]), "question": p[1], "created_at": p[2]} for p in created
+            ],
         }
 
-    async def forget_person(self, person: str) -> dict[str, int]:
-        async with self.transaction() as db, db.execute(
-            "DELETE FROM conversations WHERE person = ?", (person,)
-        ) as cur:
-            return {"conversations": int(cur.rowcount)}
+    async def forget_person(self, person: str, pseudonyms: Sequence[str] = ()) -> dict[str, int]:
+        keys = list(pseudonyms)
+        which = f"person = ? OR (respondent IN ({_marks(keys)}) AND status = 'draft')"
+        async with self.transaction() as db:
+
+            async def run(sql: str, params: tuple[Any, ...]) -> int:
+                async with db.execute(sql, params) as cur:
+                    return int(cur.rowcount)
+
+            async with db.execute(
+                "SELECT COUNT(*) FROM answers WHERE response_id IN "
+                f"(SELECT id FROM responses WHERE {which})",
+                (person, *keys),
+            ) as cur:
+                row = await cur.fetchone()
+            deleted = {
+                "conversations": await run("DELETE FROM conversations WHERE person = ?", (person,)),
+                "profile": await run("DELETE FROM profiles WHERE person = ?", (person,)),
+                "answers": int(row[0]) if row else 0,
+                "responses": await run(f"DELETE FROM responses WHERE {which}", (person, *keys)),
+                "poll_votes": await run("DELETE FROM poll_votes WHERE voter = ?", (person,)),
+                "polls_unlinked": await run(
+                    "UPDATE polls SET created_by = '' WHERE created_by = ?", (person,)
+                ),
+            }
+        # Old copies of the deleted rows also live in the write-ahead log: fold it into
+        # the (securely overwritten) database file and empty it.
+        async with self._lock:
+            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
+
+    # ------------------------------------------------------------------ profiles
+
+    async def get_profile(self, person: str) -> Profile | None:
+        row = await self._fetchone(
+            "SELECT person, national_society, region, updated_at FROM profiles WHERE person = ?",
+            (person,),
+        )
+        return Profile(row[0], row[1], row[2], datetime.fromisoformat(row[3])) if row else None
+
+    async def set_profile(
+        self, person: str, national_society: str | None, region: str | None, now: datetime
+    ) -> None:
+        await self._execute(
+            """INSERT INTO profiles (person, national_society, region, updated_at)
+               VALUES (?, ?, ?, ?)
+               ON CONFLICT (person) DO UPDATE SET national_society = excluded.national_society,
+               region = excluded.region, updated_at = excluded.updated_at""",
+            (person, national_society, region, _uts(now)),
+        )
+
+    # ------------------------------------------------------------------ responses
+
+    async def _responses_where(self, where: str, params: tuple[Any, ...]) -> list[ResponseRow]:
+        async with self._lock:
+            async with self.db.execute(
+                f"SELECT {_RESPONSE_COLUMNS} FROM responses WHERE {where} ORDER BY id", params
+            ) as cur:
+                rows = list(await cur.fetchall())
+            answers: dict[int, dict[str, Any]] = {int(r[0]): {} for r in rows}
+            async with self.db.execute(
+                f"""SELECT response_id, question, value FROM answers WHERE response_id IN
+                    (SELECT id FROM responses WHERE {where})""",
+                params,
+            ) as cur:
+                async for a in cur:
+                    if int(a[0]) in answers:
+                        answers[int(a[0])][a[1]] = json.loads(a[2])
+        return [_response(r, answers[int(r[0])]) for r in rows]
+
+    async def get_response(self, consultation: str, respondent: str) -> ResponseRow | None:
+        rows = await self._responses_where(
+            "consultation = ? AND respondent = ?", (consultation, respondent)
+        )
+        return rows[0] if rows else None
+
+    async def start_response(
+        self,
+        consultation: str,
+        respondent: str,
+        *,
+        anonymous: bool,
+        person: str | None,
+        display_name: str | None,
+        position: str,
+        profile: tuple[str | None, str | None],
+        now: datetime,
+    ) -> ResponseRow:
+        await self._execute(
+            f"""INSERT OR IGNORE INTO responses ({_RESPONSE_COLUMNS})
+                VALUES (NULL, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, NULL)""",
+            (
+                consultation,
+                respondent,
+                int(anonymous),
+                None if anonymous else person,
+                None if anonymous else display_name,
+                secrets.token_hex(4).upper(),
+                position,
+                profile[0],
+                profile[1],
+                _uts(now),
+                _uts(now),
+            ),
+        )
+        row = await self.get_response(consultation, respondent)
+        if row is None:  # pragma: no cover - the insert or an earlier one made it
+            raise StorageError(f"response for {consultation} vanished")
+        return row
+
+    async def update_response(
+        self,
+        response_id: int,
+        *,
+        now: datetime,
+        answers: Mapping[str, Any] | None = None,
+        drop: Sequence[str] = (),
+        position: str | None = None,
+        expect_position: str | None = None,
+        submit: bool = False,
+        profile: tuple[str | None, str | None] | None = None,
+    ) -> bool:
+        stamp = _uts(now)
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT position FROM responses WHERE id = ?", (response_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None or (expect_position is not None and row[0] != expect_position):
+                return False
+            for question, value in (answers or {}).items():
+                await db.execute(
+                    """INSERT INTO answers (response_id, question, value, answered_at)
+                       VALUES (?, ?, ?, ?)
+                       ON CONFLICT (response_id, question) DO UPDATE
+                       SET value = excluded.value, answered_at = excluded.answered_at""",
+                    (response_id, question, json.dumps(value, ensure_ascii=False), stamp),
+                )
+            if drop:
+                await db.execute(
+                    f"DELETE FROM answers WHERE response_id = ? AND question IN ({_marks(drop)})",
+                    (response_id, *drop),
+                )
+            await db.execute(
+                """UPDATE responses SET updated_at = ?, position = COALESCE(?, position),
+                   status = CASE WHEN ? THEN 'submitted' ELSE status END,
+                   submitted_at = CASE WHEN ? AND submitted_at IS NULL THEN ? ELSE submitted_at END,
+                   region = CASE WHEN ? THEN ? ELSE region END,
+                   national_society = CASE WHEN ? THEN ? ELSE national_society END
+                   WHERE id = ?""",
+                (
+                    stamp,
+                    position,
+                    int(submit),
+                    int(submit),
+                    stamp,
+                    int(profile is not None),
+                    profile[0] if profile else None,
+                    int(profile is not None),
+                    profile[1] if profile else None,
+                    response_id,
+                ),
+            )
+        return True
+
+    async def responses(
+        self, consultation: str, since: datetime | None = None
+    ) -> list[ResponseRow]:
+        if since is None:
+            return await self._responses_where("consultation = ?", (consultation,))
+        return await self._responses_where(
+            "consultation = ? AND updated_at >= ?", (consultation, _uts(since))
+        )
+
+    async def delete_responses(self, consultation: str) -> int:
+        deleted = await self._execute(
+            "DELETE FROM responses WHERE consultation = ?", (consultation,)
+        )
+        async with self._lock:
+            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
+
+    async def response_consultations(self) -> list[str]:
+        rows = await self._fetchall(
+            "SELECT DISTINCT consultation FROM responses ORDER BY consultation"
+        )
+        return [r[0] for r in rows]
+
+    async def close_consultation(self, consultation: str, by: str, now: datetime) -> None:
+        await self._execute(
+            """INSERT OR IGNORE INTO consultation_closures (consultation, closed_at, closed_by)
+               VALUES (?, ?, ?)""",
+            (consultation, _uts(now), by),
+        )
+
+    async def consultation_closures(self) -> dict[str, datetime]:
+        rows = await self._fetchall("SELECT consultation, closed_at FROM consultation_closures")
+        return {r[0]: datetime.fromisoformat(r[1]) for r in rows}
+
+    # ------------------------------------------------------------------ polls
+
+    async def create_poll(
+        self,
+        *,
+        platform: str,
+        chat: str,
+        question: str,
+        options: Sequence[str],
+        multi: bool,
+        anonymous: bool,
+        created_by: str,
+        closes_at: datetime | None,
+        now: datetime,
+    ) -> PollRow:
+        async with self.transaction() as db:
+            async with db.execute(
+                """INSERT INTO polls (platform, chat, question, options, multi, anonymous,
+                   created_by, created_at, closes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    platform,
+                    chat,
+                    question,
+                    json.dumps(list(options), ensure_ascii=False),
+                    int(multi),
+                    int(anonymous),
+                    created_by,
+                    _uts(now),
+                    _uts(closes_at) if closes_at else None,
+                ),
+            ) as cur:
+                poll_id = cur.lastrowid
+            async with db.execute(
+                f"SELECT {_POLL_COLUMNS} FROM polls WHERE id = ?", (poll_id,)
+            ) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return _poll(row)
+
+    async def get_poll(self, poll_id: int) -> PollRow | None:
+        row = await self._fetchone(f"SELECT {_POLL_COLUMNS} FROM polls WHERE id = ?", (poll_id,))
+        return _poll(row) if row else None
+
+    async def recent_polls(self, limit: int = 20) -> list[PollRow]:
+        rows = await self._fetchall(
+            f"SELECT {_POLL_COLUMNS} FROM polls ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [_poll(r) for r in rows]
+
+    async def cast_vote(
+        self, poll_id: int, voter: str, option: int, *, name: str | None, now: datetime
+    ) -> tuple[int, ...] | None:
+        async with self.transaction() as db:
+            async with db.execute(
+                f"SELECT {_POLL_COLUMNS} FROM polls WHERE id = ?", (poll_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            poll = _poll(row)
+            if not poll.is_open(now) or not 0 <= option < len(poll.options):
+                return None
+            key = (poll_id, voter)
+            if poll.multi:
+                async with db.execute(
+                    "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ? AND option = ?",
+                    (*key, option),
+                ) as cur:
+                    removed = cur.rowcount
+            else:
+                await db.execute("DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", key)
+                removed = 0
+            if not removed:
+                await db.execute(
+                    """INSERT INTO poll_votes (poll_id, voter, option, name, voted_at)
+                       VALUES (?, ?, ?, ?, ?)""",
+                    (*key, option, None if poll.anonymous else name, _uts(now)),
+                )
+            async with db.execute(
+                "SELECT option FROM poll_votes WHERE poll_id = ? AND voter = ? ORDER BY option", key
+            ) as cur:
+                return tuple(int(r[0]) for r in await cur.fetchall())
+
+    async def poll_tally(self, poll_id: int) -> PollTally:
+        counts = await self._fetchall(
+            "SELECT option, COUNT(*) FROM poll_votes WHERE poll_id = ? GROUP BY option", (poll_id,)
+        )
+        voters = await self._fetchone(
+            "SELECT COUNT(DISTINCT voter) FROM poll_votes WHERE poll_id = ?", (poll_id,)
+        )
+        named = await self._fetchall(
+            """SELECT option, name FROM poll_votes WHERE poll_id = ? AND name IS NOT NULL
+               ORDER BY voted_at, name""",
+            (poll_id,),
+        )
+        names: dict[int, list[str]] = {}
+        for option, name in named:
+            names.setdefault(int(option), []).append(name)
+        return PollTally(
+            {int(o): int(n) for o, n in counts}, int(voters[0]) if voters else 0, names
+        )
+
+    async def close_poll(self, poll_id: int, now: datetime) -> bool:
+        changed = await self._execute(
+            "UPDATE polls SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+            (_uts(now), poll_id),
+        )
+        return changed == 1
+
+    async def polls_due(self, now: datetime) -> list[PollRow]:
+        rows = await self._fetchall(
+            f"""SELECT {_POLL_COLUMNS} FROM polls WHERE final_shown = 0
+                AND (closed_at IS NOT NULL OR (closes_at IS NOT NULL AND closes_at <= ?))
+                ORDER BY id""",
+            (_uts(now),),
+        )
+        return [_poll(r) for r in rows]
+
+    async def mark_poll_final_shown(self, poll_id: int) -> None:
+        await self._execute("UPDATE polls SET final_shown = 1 WHERE id = ?", (poll_id,))

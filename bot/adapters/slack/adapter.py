@@ -1,0 +1,449 @@
+"""Slack via slack-bolt's AsyncApp: Socket Mode or HTTP (signed requests at /slack/events).
+
+Every listener acknowledges first and works after, so Slack always gets its answer
+within 3 seconds. Slack re-sends events it believes were missed and bolt does not
+de-duplicate them: each payload carries a stable id that the core claims durably
+before doing anything. Every outgoing Web API call goes through one :class:`Outbox`,
+which waits out 429s for the channel concerned and coalesces live tally edits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import weakref
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.adapters.slack import inbound, render
+from bot.adapters.slack.inbound import PLATFORM, Where
+from bot.config import Settings
+from bot.core import Core
+from bot.errors import BotError, ConfigError
+from bot.messages import Incoming, Person, Reply
+from bot.outbox import Limits, Outbox, RetryAfter, Transient
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+DEFAULT_API_URL = "https://slack.com/api/"
+# chat.postMessage allows about one message a second per channel; the method tiers
+# allow bursts well above 10 a second across the workspace.
+LIMITS = Limits(global_per_second=10.0, per_chat_interval=1.0, group_per_minute=None)
+# Errors that mean "that message is gone or not ours to edit": post a fresh one instead.
+_GONE = frozenset(
+    {"message_not_found", "cant_update_message", "channel_not_found", "edit_window_closed"}
+)
+_NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
+_MAX_PEOPLE_CACHED = 2000
+
+
+class SlackDeliveryError(BotError):
+    """Slack refused a response_url post for good (not a rate limit, not a 5xx)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One outgoing call, queued in the outbox: a Web API ``method`` with ``args``,
+    ``respond`` (a post to an interaction's response_url) or ``files.upload_v2``."""
+
+    method: str
+    args: dict[str, Any] = field(default_factory=dict)
+    url: str | None = None
+
+
+def _retry_after(headers: Any) -> float:
+    for name, value in (headers or {}).items():
+        if str(name).lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            with contextlib.suppress(TypeError, ValueError):
+                return float(raw)
+    return 1.0
+
+
+class SlackAdapter:
+    def __init__(
+        self,
+        core: Core,
+        settings: Settings,
+        *,
+        process_before_response: bool = False,
+        limits: Limits = LIMITS,
+    ) -> None:
+        """``process_before_response`` finishes the work before answering the HTTP
+        request: only for tests and FaaS hosts; a server must acknowledge first."""
+        self.core = core
+        token = settings.get("SLACK_BOT_TOKEN")
+        self.app_token = settings.get("SLACK_APP_TOKEN")
+        secret = settings.get("SLACK_SIGNING_SECRET")
+        if not token:
+            raise ConfigError("SLACK_BOT_TOKEN is not set (the xoxb-... token of the Slack app)")
+        if not self.app_token and not secret:
+            raise ConfigError(
+                "set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"
+            )
+        self.host = settings.get("SLACK_HTTP_HOST") or "0.0.0.0"
+        try:
+            self.port = int(settings.get("SLACK_HTTP_PORT") or "3000")
+        except ValueError as exc:
+            raise ConfigError(
+                f"SLACK_HTTP_PORT must be a port number, not {settings.get('SLACK_HTTP_PORT')!r}"
+            ) from exc
+        base_url = settings.get("SLACK_API_URL") or DEFAULT_API_URL
+        base_url = base_url if base_url.endswith("/") else base_url + "/"
+        # Bolt's own calls and look-ups (auth.test, users.info, conversations.open) retry
+        # a 429 themselves; sends go through the outbox on a client that does not, so
+        # the outbox sees each RetryAfter and pauses only the channel concerned.
+        self.client = AsyncWebClient(
+            token=token,
+            base_url=base_url,
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            ],
+        )
+        self.sender = AsyncWebClient(token=token, base_url=base_url, retry_handlers=[])
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret,
+            process_before_response=process_before_response,
+            name="nsbot",
+        )
+        self.app.event("message")(self._on_event)
+        self.app.event("app_mention")(self._on_event)
+        # Any slash command: renaming /nsbot in the app's settings needs no code change.
+        self.app.command(re.compile(r"^/"))(self._on_command)
+        self.app.action(re.compile("^" + re.escape(render.ACTION_PREFIX)))(self._on_action)
+        self.outbox = Outbox(self._send, limits)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._people: dict[str, Person] = {}
+        self._dms: dict[str, str] = {}
+        self._key_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._runner: web.AppRunner | None = None
+        self._socket: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self.outbox.start()
+        self.core.register_sender(PLATFORM, self.push)
+        if self.app_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+            await self._socket.connect_async()
+            log.info("Slack: connected in Socket Mode")
+            return
+        self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        addresses = self._runner.addresses
+        if addresses:  # the real port when 0 asked for any free one
+            self.port = int(addresses[0][1])
+        log.info("Slack: listening on http://%s:%d%s", self.host, self.port, EVENTS_PATH)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._tasks:  # answers already being worked on still go out
+            _, late = await asyncio.wait(set(self._tasks), timeout=10)
+            for task in late:
+                task.cancel()
+        await self.outbox.stop()
+
+    # ------------------------------------------------------------------ inbound
+
+    async def _on_event(self, body: dict[str, Any], ack: Any, context: Any) -> None:
+        await ack()
+        parsed = inbound.from_event(body, context.bot_user_id)
+        if parsed is not None:
+            await self._work(*parsed)
+
+    async def _on_command(self, body: dict[str, Any], ack: Any) -> None:
+        await ack()  # empty: the answer follows through response_url
+        parsed = inbound.from_command(body)
+        if parsed is not None:
+            await self._work(*parsed)
+
+    async def _on_action(self, body: dict[str, Any], ack: Any) -> None:
+        await ack()
+        parsed = inbound.from_action(body)
+        if parsed is not None:
+            await self._work(*parsed)
+
+    async def _work(self, incoming: Incoming, where: Where) -> None:
+        """Run after the ack; a task of ours so stop() can let it finish."""
+        task = asyncio.create_task(self._handle(incoming, where))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await task
+
+    async def _handle(self, incoming: Incoming, where: Where) -> None:
+        incoming = replace(incoming, person=await self._person(incoming.person))
+        if where.command and where.im and await self._is_bot_dm(where):
+            # /nsbot in the person's DM with the bot: answer with ordinary messages, which
+            # stay (ephemeral ones vanish on reload, mid-consultation).
+            where = replace(where, command=False)
+        replies = await self.core.handle(incoming)
+        await self.deliver(replies, where)
+
+    async def _person(self, person: Person) -> Person:
+        """Name, time zone and language from users.info, cached; the bare id on failure."""
+        known = self._people.get(person.user_id)
+        if known is not None:
+            return known
+        try:
+            response = await self.client.users_info(user=person.user_id, include_locale=True)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("users.info failed for a Slack user: %s", exc)
+            return person
+        user = response.get("user") or {}
+        profile = user.get("profile") or {}
+        name = (
+            profile.get("display_name")
+            or profile.get("real_name")
+            or user.get("real_name")
+            or person.display_name
+        )
+        enriched = replace(
+            person, display_name=name or "", timezone=user.get("tz"), language=user.get("locale")
+        )
+        if len(self._people) >= _MAX_PEOPLE_CACHED:
+            self._people.clear()
+        self._people[person.user_id] = enriched
+        return enriched
+
+    # ------------------------------------------------------------------ outbound
+
+    async def push(self, replies: list[Reply]) -> None:
+        """Replies the core starts itself (a poll closing): they name their chat or key."""
+        await self.deliver(replies, None)
+
+    async def deliver(self, replies: list[Reply], where: Where | None) -> None:
+        for reply in replies:
+            try:
+                await self._deliver(reply, where)
+            except Exception:
+                log.exception("could not deliver a reply to Slack")
+
+    async def _deliver(self, reply: Reply, where: Where | None) -> None:
+        if reply.key:
+            await self._upsert(reply, where)
+        elif reply.edit:
+            await self._edit(reply, where)
+        elif reply.chat is not None and (where is None or reply.chat.chat_id != where.channel):
+            await self._post_all(reply.chat.chat_id, reply, None)
+        elif where is None:
+            if reply.text.strip() or reply.choices:
+                log.warning("dropping a pushed Slack reply that names no chat")
+        elif reply.private or reply.notice or where.private_by_default:
+            await self._ephemeral_all(reply, where)
+        else:
+            await self._post_all(where.channel, reply, where.thread_ts)
+        if reply.attachments:
+            await self._upload(reply, where)
+
+    async def _post_all(self, channel: str, reply: Reply, thread_ts: str | None) -> str | None:
+        ts = None
+        for message in render.render_reply(reply):
+            ts = await self._post(channel, message, thread_ts)
+        return ts
+
+    async def _post(self, channel: str, message: render.SlackMessage, thread_ts: str | None) -> str:
+        args: dict[str, Any] = {
+            "channel": channel,
+            **message.payload(),
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        result = await self.outbox.deliver(channel, Call("chat.postMessage", args))
+        return str(result.get("ts") or "")
+
+    async def _ephemeral_all(self, reply: Reply, where: Where) -> None:
+        for message in render.render_reply(reply):
+            await self._ephemeral(message, where)
+
+    async def _ephemeral(
+        self, message: render.SlackMessage, where: Where, *, replace_original: bool = False
+    ) -> None:
+        """Only the asker sees it: through the interaction's response_url (works even
+        where the bot is not a member), else chat.postEphemeral; a DM is private already."""
+        if where.response_url:
+            body = {
+                **message.payload(),
+                "response_type": "ephemeral",
+                "replace_original": replace_original,
+            }
+            # Keyed by person: a burst of voters' confirmations must not queue one per second.
+            await self.outbox.deliver(
+                f"{where.channel}/{where.user}", Call("respond", body, url=where.response_url)
+            )
+        elif where.im:
+            await self._post(where.channel, message, where.thread_ts)
+        else:
+            args = {"channel": where.channel, "user": where.user, **message.payload()}
+            if where.thread_ts:
+                args["thread_ts"] = where.thread_ts
+            await self.outbox.deliver(
+                f"{where.channel}/{where.user}", Call("chat.postEphemeral", args)
+            )
+
+    async def _update(self, channel: str, ts: str, message: render.SlackMessage) -> None:
+        args = {"channel": channel, "ts": ts, **message.payload()}
+        # Queued edits of one message collapse into the latest: a busy poll is edited
+        # about once a second, however many votes arrive.
+        await self.outbox.deliver(channel, Call("chat.update", args), coalesce_key=f"update:{ts}")
+
+    async def _edit(self, reply: Reply, where: Where | None) -> None:
+        assert reply.edit is not None
+        message = render.render_reply(reply, single=True)
+        target = inbound.parse_origin(reply.edit)
+        if not message or target is None:
+            return
+        if where is not None and where.origin == reply.edit and where.origin_ephemeral:
+            # An ephemeral message can only be replaced through its response_url.
+            await self._ephemeral(message[0], where, replace_original=True)
+            return
+        channel, ts = target
+        try:
+            await self._update(channel, ts, message[0])
+        except SlackApiError as exc:
+            log.warning("Slack refused to edit a message (%s)", exc.response.get("error"))
+
+    async def _upsert(self, reply: Reply, where: Where | None) -> None:
+        """Edit the message sent under ``reply.key``, or send it and remember it."""
+        assert reply.key is not None
+        storage = self.core.storage
+        message = render.render_reply(reply, single=True)
+        if not message:
+            return
+        ref = await storage.get_message_ref(PLATFORM, reply.key)
+        if ref is not None:
+            try:
+                await self._update(ref[0], ref[1], message[0])
+                return
+            except SlackApiError as exc:
+                if exc.response.get("error") not in _GONE:
+                    raise
+                log.info("the message for %s is gone: sending it again", reply.key)
+        lock = self._key_locks.setdefault(reply.key, asyncio.Lock())
+        async with lock:  # two first sends of one key must not post twice
+            again = await storage.get_message_ref(PLATFORM, reply.key)
+            if again is not None and again != ref:
+                await self._update(again[0], again[1], message[0])
+                return
+            channel = (
+                reply.chat.chat_id if reply.chat is not None else (where.channel if where else None)
+            )
+            if channel is None:
+                log.warning("no chat to send the live message %s to", reply.key)
+                return
+            thread = where.thread_ts if where is not None and where.channel == channel else None
+            try:
+                ts = await self._post(channel, message[0], thread)
+            except SlackApiError as exc:
+                if where is None or exc.response.get("error") not in _NOT_IN_CHANNEL:
+                    raise
+                # A private channel the bot was not invited to: tell only the asker.
+                note = Reply(self._t("slack_invite_me", where.user))
+                await self._ephemeral_all(note, where)
+                return
+            await storage.set_message_ref(PLATFORM, reply.key, channel, ts)
+
+    def _t(self, key: str, user: str) -> str:
+        """One of the adapter's own sentences, in the person's language when known."""
+        person = self._people.get(user)
+        return self.core.ui.t(key, person.language if person else None)
+
+    async def _is_bot_dm(self, where: Where) -> bool:
+        """A slash command from a DM may come from a DM between two people."""
+        try:
+            return await self._dm_channel(where.user) == where.channel
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("conversations.open failed: %s", exc)
+            return False
+
+    async def _dm_channel(self, user: str) -> str:
+        known = self._dms.get(user)
+        if known is None:
+            response = await self.client.conversations_open(users=user)
+            known = str((response.get("channel") or {}).get("id"))
+            self._dms[user] = known
+        return known
+
+    async def _upload(self, reply: Reply, where: Where | None) -> None:
+        """Files go to the asker's direct messages: an export is never shown in a channel."""
+        if where is None:
+            if reply.chat is None:
+                log.warning("dropping pushed Slack files that name no chat")
+                return
+            channel = reply.chat.chat_id
+        else:
+            channel = where.channel if where.im else await self._dm_channel(where.user)
+        files = [
+            {"content": a.content, "filename": a.filename, "title": a.filename}
+            for a in reply.attachments
+        ]
+        await self.outbox.deliver(
+            channel, Call("files.upload_v2", {"channel": channel, "file_uploads": files})
+        )
+        if where is not None and not where.im:
+            await self._ephemeral_all(Reply(self._t("slack_files_in_dm", where.user)), where)
+
+    # ------------------------------------------------------------------ the outbox's send
+
+    async def _send(self, chat_id: str, call: Call) -> Any:
+        """Perform one call; a 429 becomes RetryAfter and a 5xx or network error Transient,
+        which the outbox retries for this chat only."""
+        try:
+            if call.method == "respond":
+                return await self._respond(call)
+            if call.method == "files.upload_v2":
+                response = await self.sender.files_upload_v2(**call.args)
+            else:
+                response = await self.sender.api_call(call.method, json=call.args)
+            return response.data
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            if status == 429:
+                raise RetryAfter(_retry_after(exc.response.headers)) from exc
+            if status >= 500:
+                raise Transient(f"{call.method}: HTTP {status}") from exc
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise Transient(f"{call.method}: {exc!r}") from exc
+
+    async def _respond(self, call: Call) -> dict[str, Any]:
+        assert call.url is not None
+        response = await AsyncWebhookClient(call.url).send_dict(call.args)
+        if response.status_code == 429:
+            raise RetryAfter(_retry_after(response.headers))
+        if response.status_code >= 500:
+            raise Transient(f"response_url: HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise SlackDeliveryError(
+                f"response_url: HTTP {response.status_code} {response.body[:200]}"
+            )
+        return {"ok": True}

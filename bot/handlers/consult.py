@@ -1,0 +1,702 @@
+"""/consult: answering a consultation in a private chat, one question at a time.
+
+Where a person is lives in their response row (``position``: a question id, "review"
+or "done"), written in the same transaction as each answer, so a crash or a restart
+never loses an answer and the person resumes at the same question. The conversation
+state only says which consultation typed text belongs to.
+
+Buttons carry "<prefix>:<consultation>:<question index>:<option index>"; a press is
+accepted only while that question is the response's current one, so a stale button
+(an earlier question, a second press) changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bot import markup
+from bot.consultations import DONE, REVIEW, Consultation, Question
+from bot.dates import MONTHS
+from bot.handlers import privacy
+from bot.handlers.base import Context
+from bot.handlers.faq import label
+from bot.messages import Choice, Reply
+from bot.results import format_moment
+from bot.storage.base import ResponseRow
+
+KIND = "consult"
+LIST = "list"  # after the profile questions, show the list of open consultations
+MAX_QUESTION_FOR_FAQ = 300
+_QUESTION_WORDS = re.compile(
+    r"^(what|when|who|whom|whose|where|why|how|which|is|are|can|could|do|does|did|should|will)\b",
+    re.IGNORECASE,
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def respondent(ctx: Context, c: Consultation) -> str:
+    """Who a response belongs to: the person key, or its keyed hash when anonymous."""
+    if c.anonymous:
+        return ctx.core.pseudonyms.respondent(c.id, ctx.person.key)
+    return ctx.person.key
+
+
+async def closed_early(ctx: Context, c: Consultation) -> datetime | None:
+    return (await ctx.core.storage.consultation_closures()).get(c.id)
+
+
+def when(ctx: Context, c: Consultation, moment: datetime, *, closing: bool = False) -> str:
+    """A moment in the consultation's time zone. A closing time of midnight (from a
+    file saying "closes: 2027-03-31") reads as the end of the day before."""
+    local = moment.astimezone(c.timezone)
+    if closing and (local.hour, local.minute, local.second) == (0, 0, 0):
+        day = local - timedelta(days=1)
+        return ctx.t("consult_end_of_day", day=f"{day.day} {MONTHS[day.month - 1]} {day.year}")
+    return format_moment(moment, c.timezone)
+
+
+def closes_at(c: Consultation, early: datetime | None) -> datetime:
+    return min(c.closes, early) if early else c.closes
+
+
+def closed_reply(ctx: Context, c: Consultation, early: datetime | None) -> Reply:
+    if ctx.now < c.opens:
+        return Reply(
+            ctx.t("consult_not_yet", title=markup.escape(c.title), opens=when(ctx, c, c.opens))
+        )
+    closes = when(ctx, c, closes_at(c, early), closing=True)
+    return Reply(ctx.t("consult_closed", title=markup.escape(c.title), closes=closes))
+
+
+def words(ctx: Context, key: str) -> set[str]:
+    return {w.strip().casefold() for w in ctx.t(key).split("|") if w.strip()}
+
+
+def control_word(ctx: Context, text: str) -> str | None:
+    """ "back", "skip", "cancel" or "help" when the text is one of those words (or /word)."""
+    said = text.strip().casefold().rstrip(".!").lstrip("/").split("@")[0].strip()
+    for word in ("back", "skip", "cancel", "help"):
+        if said == word or said in words(ctx, f"consult_words_{word}"):
+            return word
+    return None
+
+
+def looks_like_question(text: str) -> bool:
+    return text.rstrip().endswith("?") or bool(_QUESTION_WORDS.match(text.strip()))
+
+
+async def ensure_state(ctx: Context, c: Consultation) -> None:
+    """Typed text goes to this consultation from now on (buttons work without it)."""
+    if ctx.message.action is not None:
+        await ctx.set_state(KIND, {"c": c.id})
+
+
+# --------------------------------------------------------------------------- replies
+
+
+def type_hint(ctx: Context, q: Question) -> str:
+    if q.type == "single":
+        return ctx.t("consult_hint_single")
+    if q.type == "multiple":
+        if q.max_choices and q.max_choices < len(q.options):
+            return ctx.t("consult_hint_multiple_max", max=q.max_choices)
+        return ctx.t("consult_hint_multiple")
+    if q.type == "scale":
+        return ctx.t(
+            "consult_hint_scale",
+            min=q.options[0].id,
+            max=q.options[-1].id,
+            min_label=markup.escape(q.min_label),
+            max_label=markup.escape(q.max_label),
+        )
+    if q.type == "number":
+        unit = f" ({markup.escape(q.unit)})" if q.unit else ""
+        if q.minimum is not None and q.maximum is not None:
+            return ctx.t(
+                "consult_hint_number_range", min=f"{q.minimum:g}", max=f"{q.maximum:g}", unit=unit
+            )
+        return ctx.t("consult_hint_number", unit=unit)
+    if q.type == "text":
+        return ctx.t("consult_hint_text", max=q.max_length)
+    return ""
+
+
+def question_text(ctx: Context, c: Consultation, answers: dict[str, object], q: Question) -> str:
+    n, total = c.progress(answers, q.id)
+    return f"{ctx.t('consult_progress', n=n, total=total)}\n\n{q.text}"
+
+
+def question_reply(ctx: Context, c: Consultation, answers: dict[str, object], q: Question) -> Reply:
+    parts = [question_text(ctx, c, answers, q)]
+    hint = q.hint or type_hint(ctx, q)
+    if hint:
+        parts.append(hint)
+    if not q.required:
+        parts.append(ctx.t("consult_optional"))
+    current = answers.get(q.id)
+    if current not in (None, []) and q.type != "multiple":
+        parts.append(ctx.t("consult_current", answer=markup.escape(_cut(q.display(current), 300))))
+    qi = c.index(q.id)
+    choices: list[Choice] = []
+    if q.type == "multiple":
+        picked = set(current) if isinstance(current, list) else set()
+        for oi, o in enumerate(q.options):
+            mark = "☑" if o.id in picked else "☐"
+            choices.append(Choice(f"{mark} {label(o.label)}", f"cm:{c.id}:{qi}:{oi}"))
+        choices.append(Choice(ctx.t("consult_button_done"), f"cn:{c.id}:{qi}:d"))
+    elif q.is_choice:
+        choices += [
+            Choice(label(o.label), f"ca:{c.id}:{qi}:{oi}") for oi, o in enumerate(q.options)
+        ]
+    if c.previous(answers, q.id) is not None:
+        choices.append(Choice(ctx.t("consult_button_back"), f"cn:{c.id}:{qi}:b"))
+    if not q.required:
+        choices.append(Choice(ctx.t("consult_button_skip"), f"cn:{c.id}:{qi}:s"))
+    columns = 1
+    if q.type == "scale":
+        columns = min(len(q.options), 6)
+    elif q.type == "yesno" or not q.is_choice:
+        columns = 2
+    expects = None if q.is_choice or q.type == "multiple" else q.type
+    return Reply("\n\n".join(parts), choices=tuple(choices), columns=columns, expects=expects)
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def review_replies(ctx: Context, c: Consultation, resp: ResponseRow) -> list[Reply]:
+    """The summary of every answer, with a button to change each, then Submit."""
+    lines = [ctx.t("consult_review_header", title=markup.escape(c.title))]
+    changes: list[Choice] = []
+    for number, q in enumerate(c.visible(resp.answers), 1):
+        value = resp.answers.get(q.id)
+        shown = (
+            markup.escape(_cut(q.display(value), 200))
+            if value not in (None, [])
+            else ctx.t("consult_review_skipped")
+        )
+        lines.append(f"{number}. **{markup.escape(q.title)}**\n{shown}")
+        changes.append(
+            Choice(ctx.t("consult_button_change", n=number), f"cv:{c.id}:e{c.index(q.id)}")
+        )
+    submitted = resp.status == "submitted"
+    prompt = ctx.t("consult_review_prompt_submitted" if submitted else "consult_review_prompt")
+    send = ctx.t("consult_button_keep" if submitted else "consult_button_submit")
+    return [
+        Reply("\n\n".join(lines), choices=tuple(changes), columns=4),
+        Reply(prompt, choices=(Choice(send, f"cv:{c.id}:s"),)),
+    ]
+
+
+def consent_reply(ctx: Context, c: Consultation) -> Reply:
+    count = len(c.expected({}))
+    parts = [
+        f"**{markup.escape(c.title)}**",
+        c.introduction,
+        ctx.t("consult_anonymous_note" if c.anonymous else "consult_named_note"),
+        ctx.t(
+            "consult_length",
+            count=count,
+            minutes=max(1, round(count * 0.5)),
+            closes=when(ctx, c, c.closes, closing=True),
+        ),
+        c.consent,
+    ]
+    return Reply(
+        "\n\n".join(parts),
+        choices=(
+            Choice(ctx.t("consult_button_agree"), f"ck:{c.id}:y"),
+            Choice(ctx.t("consult_button_decline"), f"ck:{c.id}:n"),
+        ),
+        columns=2,
+    )
+
+
+async def show_position(ctx: Context, c: Consultation, resp: ResponseRow) -> list[Reply]:
+    """What the person sees next: their current question, or the summary."""
+    if resp.position == REVIEW:
+        return review_replies(ctx, c, resp)
+    q = c.question(resp.position)
+    if q is None or q not in c.visible(resp.answers):
+        # The file changed under a draft (a question removed or now hidden): move on.
+        position = c.next_position(resp.answers)
+        await ctx.core.storage.update_response(resp.id, now=ctx.now, position=position)
+        return await show_position(ctx, c, replace(resp, position=position))
+    return [question_reply(ctx, c, resp.answers, q)]
+
+
+def echo(ctx: Context, text: str) -> list[Reply]:
+    """Replace the pressed message with its text plus what was chosen, without buttons,
+    so old buttons cannot be pressed again by mistake (only when there is a message to edit)."""
+    if ctx.message.origin is None:
+        return []
+    return [Reply(text, edit=ctx.message.origin)]
+
+
+def stale(ctx: Context) -> list[Reply]:
+    return [Reply(ctx.t("consult_stale"), notice=True)]
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+async def consult(ctx: Context, args: str) -> list[Reply]:
+    """/consult lists the open consultations; /consult <id> opens one."""
+    if ctx.in_group:
+        return ctx.reply("consult_private_only")
+    wanted = args.strip().split()[0].lower() if args.strip() else ""
+    if wanted:
+        return await open_consultation(ctx, wanted)
+    if await ctx.core.storage.get_profile(ctx.person.key) is None:
+        return await privacy.ask_profile(ctx, then=LIST, first=True)
+    return await list_open(ctx)
+
+
+async def list_open(ctx: Context) -> list[Reply]:
+    closures = await ctx.core.storage.consultation_closures()
+    lines: list[str] = []
+    choices: list[Choice] = []
+    for c in ctx.core.consultations:
+        if not c.is_open(ctx.now, closures.get(c.id)):
+            continue
+        resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
+        closes = when(ctx, c, closes_at(c, closures.get(c.id)), closing=True)
+        if resp is None:
+            status = ctx.t("consult_status_new", closes=closes)
+        elif resp.status == "submitted":
+            status = ctx.t("consult_status_submitted", closes=closes)
+        else:
+            status = ctx.t(
+                "consult_status_draft", answered=len(c.effective(resp.answers)), closes=closes
+            )
+        lines.append(f"- **{markup.escape(c.title)}**: {status}")
+        choices.append(Choice(label(c.title), f"cs:{c.id}"))
+    if not choices:
+        return ctx.reply("consult_none_open")
+    text = ctx.t("consult_list_header") + "\n\n" + "\n".join(lines)
+    return [Reply(text, choices=tuple(choices))]
+
+
+async def open_consultation(ctx: Context, consultation_id: str) -> list[Reply]:
+    """Start, resume or revisit one consultation."""
+    c = ctx.core.consultations.get(consultation_id)
+    if c is None:
+        return ctx.reply("consult_unknown", id=markup.escape(consultation_id[:40]))
+    if ctx.in_group:
+        return ctx.reply("consult_private_only")
+    early = await closed_early(ctx, c)
+    if not c.is_open(ctx.now, early):
+        return [closed_reply(ctx, c, early)]
+    if c.audience == "registered":
+        profile = await ctx.core.storage.get_profile(ctx.person.key)
+        if profile is None or not profile.national_society:
+            return await privacy.ask_profile(
+                ctx, then=f"c:{c.id}", reason="consult_registered_only"
+            )
+    resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
+    await ctx.set_state(KIND, {"c": c.id})
+    if resp is None:
+        return [consent_reply(ctx, c)]
+    if resp.status == "submitted":
+        submitted = when(ctx, c, resp.submitted_at or resp.updated_at)
+        intro = Reply(
+            ctx.t(
+                "consult_already_submitted",
+                when=submitted,
+                closes=when(ctx, c, c.closes, closing=True),
+            )
+        )
+        if resp.position == DONE:
+            await ctx.core.storage.update_response(resp.id, now=ctx.now, position=REVIEW)
+            resp = replace(resp, position=REVIEW)
+        return [intro, *await show_position(ctx, c, resp)]
+    answered = len(c.effective(resp.answers))
+    welcome = Reply(ctx.t("consult_welcome_back", title=markup.escape(c.title), answered=answered))
+    return [welcome, *await show_position(ctx, c, resp)]
+
+
+async def on_start(ctx: Context, arg: str) -> list[Reply]:
+    """Button "cs:<id>" from the list."""
+    return await open_consultation(ctx, arg)
+
+
+async def on_consent(ctx: Context, arg: str) -> list[Reply]:
+    """Button "ck:<id>:y|n"."""
+    consultation_id, _, answer = arg.rpartition(":")
+    c = ctx.core.consultations.get(consultation_id)
+    if c is None or answer not in {"y", "n"}:
+        return ctx.reply("unknown_action")
+    return await consent(ctx, c, answer == "y")
+
+
+async def consent(ctx: Context, c: Consultation, agreed: bool) -> list[Reply]:
+    early = await closed_early(ctx, c)
+    if not c.is_open(ctx.now, early):
+        await ctx.clear_state()
+        return [closed_reply(ctx, c, early)]
+    chosen = ctx.t("consult_button_agree" if agreed else "consult_button_decline")
+    shown = echo(
+        ctx,
+        f"**{markup.escape(c.title)}**\n\n"
+        + ctx.t("consult_answered", answer=markup.escape(chosen)),
+    )
+    if not agreed:
+        await ctx.clear_state()
+        return [*shown, *ctx.reply("consult_declined")]
+    profile = await ctx.core.storage.get_profile(ctx.person.key)
+    resp = await ctx.core.storage.start_response(
+        c.id,
+        respondent(ctx, c),
+        anonymous=c.anonymous,
+        person=ctx.person.key,
+        display_name=ctx.person.display_name or None,
+        position=c.next_position({}),
+        profile=(profile.region, profile.national_society) if profile else (None, None),
+        now=ctx.now,
+    )
+    await ctx.set_state(KIND, {"c": c.id})
+    return [*shown, *await show_position(ctx, c, resp)]
+
+
+async def _at_question(
+    ctx: Context, consultation_id: str, index: str
+) -> tuple[Consultation, ResponseRow, Question] | list[Reply]:
+    """The consultation, response and question a button belongs to, or the reply saying
+    why the press changes nothing (unknown, closed, or not the current question)."""
+    c = ctx.core.consultations.get(consultation_id)
+    if c is None or not index.isdigit() or int(index) >= len(c.questions):
+        return ctx.reply("unknown_action")
+    early = await closed_early(ctx, c)
+    if not c.is_open(ctx.now, early):
+        return [closed_reply(ctx, c, early)]
+    resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
+    q = c.questions[int(index)]
+    if resp is None or resp.position != q.id:
+        return stale(ctx)
+    return c, resp, q
+
+
+def _split(arg: str, parts: int) -> list[str] | None:
+    pieces = arg.split(":")
+    return pieces if len(pieces) == parts else None
+
+
+async def on_answer(ctx: Context, arg: str) -> list[Reply]:
+    """Button "ca:<id>:<question>:<option>" of a single-choice, yes/no or scale question."""
+    pieces = _split(arg, 3)
+    if pieces is None or not pieces[2].isdigit():
+        return ctx.reply("unknown_action")
+    found = await _at_question(ctx, pieces[0], pieces[1])
+    if isinstance(found, list):
+        return found
+    c, resp, q = found
+    index = int(pieces[2])
+    if index >= len(q.options):
+        return stale(ctx)
+    option = q.options[index]
+    return await accept(ctx, c, resp, q, int(option.id) if q.type == "scale" else option.id)
+
+
+async def accept(
+    ctx: Context, c: Consultation, resp: ResponseRow, q: Question, value: object
+) -> list[Reply]:
+    """Validate and store one answer with the next position, atomically; then move on."""
+    problem = q.problem(value) if value is not None else None
+    if problem is not None:
+        message = markup.escape(q.error) if q.error else ctx.t(problem[0], **problem[1])
+        return [Reply(message), question_reply(ctx, c, resp.answers, q)]
+    answers = {**resp.answers, q.id: value}
+    drop = c.hidden_answers(answers)
+    for qid in drop:
+        answers.pop(qid)
+    position = c.next_position(answers, after=q.id)
+    stored = await ctx.core.storage.update_response(
+        resp.id,
+        now=ctx.now,
+        answers={q.id: value},
+        drop=drop,
+        position=position,
+        expect_position=q.id,
+    )
+    if not stored:
+        return stale(ctx)
+    await ensure_state(ctx, c)
+    shown = (
+        ctx.t("consult_skipped")
+        if value is None
+        else ctx.t("consult_answered", answer=markup.escape(_cut(q.display(value), 300)))
+    )
+    replies = echo(ctx, f"{question_text(ctx, c, resp.answers, q)}\n\n{shown}")
+    return replies + await show_position(ctx, c, replace(resp, answers=answers, position=position))
+
+
+async def on_toggle(ctx: Context, arg: str) -> list[Reply]:
+    """Button "cm:<id>:<question>:<option>": tick or untick one option of a multiple choice."""
+    pieces = _split(arg, 3)
+    if pieces is None or not pieces[2].isdigit():
+        return ctx.reply("unknown_action")
+    found = await _at_question(ctx, pieces[0], pieces[1])
+    if isinstance(found, list):
+        return found
+    c, resp, q = found
+    index = int(pieces[2])
+    if q.type != "multiple" or index >= len(q.options):
+        return stale(ctx)
+    current = resp.answers.get(q.id)
+    picked = set(current) if isinstance(current, list) else set()
+    option = q.options[index].id
+    if option in picked:
+        picked.discard(option)
+    elif q.max_choices and len(picked) >= q.max_choices:
+        return [Reply(ctx.t("consult_too_many", max=q.max_choices), notice=True)]
+    else:
+        picked.add(option)
+    value = [o.id for o in q.options if o.id in picked]
+    answers = {**resp.answers, q.id: value}
+    if not value:
+        answers.pop(q.id)
+    drop = c.hidden_answers(answers)
+    for qid in drop:
+        answers.pop(qid)
+    stored = await ctx.core.storage.update_response(
+        resp.id,
+        now=ctx.now,
+        answers={q.id: value} if value else {},
+        drop=[*drop, *([] if value else [q.id])],
+        position=q.id,
+        expect_position=q.id,
+    )
+    if not stored:
+        return stale(ctx)
+    await ensure_state(ctx, c)
+    reply = question_reply(ctx, c, answers, q)
+    return [replace(reply, edit=ctx.message.origin)]
+
+
+async def on_nav(ctx: Context, arg: str) -> list[Reply]:
+    """Button "cn:<id>:<question>:b|s|d": back, skip, done (multiple choice)."""
+    pieces = _split(arg, 3)
+    if pieces is None or pieces[2] not in {"b", "s", "d"}:
+        return ctx.reply("unknown_action")
+    found = await _at_question(ctx, pieces[0], pieces[1])
+    if isinstance(found, list):
+        return found
+    c, resp, q = found
+    return await navigate(ctx, c, resp, q, {"b": "back", "s": "skip", "d": "done"}[pieces[2]])
+
+
+async def navigate(
+    ctx: Context, c: Consultation, resp: ResponseRow, q: Question, move: str
+) -> list[Reply]:
+    if move == "back":
+        previous = c.previous(resp.answers, q.id)
+        if previous is None:
+            return [Reply(ctx.t("consult_first_question")), question_reply(ctx, c, resp.answers, q)]
+        stored = await ctx.core.storage.update_response(
+            resp.id, now=ctx.now, position=previous, expect_position=q.id
+        )
+        if not stored:
+            return stale(ctx)
+        await ensure_state(ctx, c)
+        replies = echo(ctx, question_text(ctx, c, resp.answers, q))
+        return replies + await show_position(ctx, c, replace(resp, position=previous))
+    if move == "skip":
+        if q.required:
+            return [Reply(ctx.t("consult_required")), question_reply(ctx, c, resp.answers, q)]
+        return await accept(ctx, c, resp, q, None)
+    # done with a multiple choice: what is ticked is the answer
+    picked = resp.answers.get(q.id)
+    if not picked:
+        if q.required:
+            message = (
+                markup.escape(q.error)
+                if q.error
+                else ctx.t("consult_too_few", min=max(1, q.min_choices))
+            )
+            return [Reply(message), question_reply(ctx, c, resp.answers, q)]
+        return await accept(ctx, c, resp, q, None)
+    return await accept(ctx, c, resp, q, picked)
+
+
+async def on_review(ctx: Context, arg: str) -> list[Reply]:
+    """Button "cv:<id>:s" (submit) or "cv:<id>:e<question>" (change an answer)."""
+    consultation_id, _, what = arg.rpartition(":")
+    c = ctx.core.consultations.get(consultation_id)
+    if c is None or not (what == "s" or (what[:1] == "e" and what[1:].isdigit())):
+        return ctx.reply("unknown_action")
+    early = await closed_early(ctx, c)
+    if not c.is_open(ctx.now, early):
+        return [closed_reply(ctx, c, early)]
+    resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
+    if resp is None or resp.position != REVIEW:
+        return stale(ctx)
+    if what == "s":
+        return await submit(ctx, c, resp)
+    index = int(what[1:])
+    if index >= len(c.questions) or c.questions[index] not in c.visible(resp.answers):
+        return stale(ctx)
+    return await change(ctx, c, resp, c.questions[index])
+
+
+async def change(ctx: Context, c: Consultation, resp: ResponseRow, q: Question) -> list[Reply]:
+    stored = await ctx.core.storage.update_response(
+        resp.id, now=ctx.now, position=q.id, expect_position=REVIEW
+    )
+    if not stored:
+        return stale(ctx)
+    await ensure_state(ctx, c)
+    return await show_position(ctx, c, replace(resp, position=q.id))
+
+
+async def submit(ctx: Context, c: Consultation, resp: ResponseRow) -> list[Reply]:
+    missing = c.missing(resp.answers)
+    if missing:
+        first = missing[0]
+        await ctx.core.storage.update_response(
+            resp.id, now=ctx.now, position=first.id, expect_position=REVIEW
+        )
+        return [
+            Reply(ctx.t("consult_missing", count=len(missing))),
+            question_reply(ctx, c, resp.answers, first),
+        ]
+    profile = await ctx.core.storage.get_profile(ctx.person.key)
+    was_submitted = resp.status == "submitted"
+    stored = await ctx.core.storage.update_response(
+        resp.id,
+        now=ctx.now,
+        position=DONE,
+        expect_position=REVIEW,
+        submit=True,
+        drop=c.hidden_answers(resp.answers),
+        profile=(profile.region, profile.national_society) if profile else (None, None),
+    )
+    if not stored:
+        return stale(ctx)
+    await ctx.clear_state()
+    replies = echo(ctx, ctx.t("consult_review_sent"))
+    if was_submitted:
+        return [
+            *replies,
+            Reply(ctx.t("consult_changes_saved", closes=when(ctx, c, c.closes, closing=True))),
+        ]
+    thanks = ctx.t("consult_thanks", title=markup.escape(c.title))
+    if c.thanks:
+        thanks += "\n\n" + c.thanks
+    total = len(c.visible(resp.answers))
+    receipt = ctx.t(
+        "consult_receipt",
+        ref=resp.ref,
+        answered=len(c.effective(resp.answers)),
+        total=total,
+        when=when(ctx, c, ctx.now),
+        closes=when(ctx, c, c.closes, closing=True),
+    )
+    note = ctx.t("consult_receipt_anonymous" if c.anonymous else "consult_receipt_named")
+    return [*replies, Reply(f"{thanks}\n\n{receipt}\n\n{note}")]
+
+
+# --------------------------------------------------------------------------- typed text
+
+
+async def converse(ctx: Context, data: dict[str, object]) -> list[Reply] | None:
+    """Typed text while a consultation is open: an answer, a control word, or a question."""
+    if ctx.message.action is not None:
+        return None  # buttons are routed to the actions above
+    c = ctx.core.consultations.get(str(data.get("c", "")))
+    if c is None:
+        await ctx.clear_state()
+        return None
+    text = ctx.text
+    word = control_word(ctx, text)
+    if word is None and text.startswith("/"):
+        return None  # another command: run it, keep the person's place
+    early = await closed_early(ctx, c)
+    if not c.is_open(ctx.now, early):
+        await ctx.clear_state()
+        return [closed_reply(ctx, c, early)]
+    resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
+    if word == "cancel":
+        await ctx.clear_state()
+        if resp is None:
+            return ctx.reply("consult_declined")
+        key = "consult_paused_submitted" if resp.status == "submitted" else "consult_paused"
+        return ctx.reply(key, closes=when(ctx, c, c.closes, closing=True))
+    if resp is None:  # the introduction is showing: waiting for consent
+        said = text.casefold().strip(" .!")
+        if said in words(ctx, "consult_words_agree"):
+            return await consent(ctx, c, True)
+        if said in words(ctx, "consult_words_decline"):
+            return await consent(ctx, c, False)
+        if word == "help":
+            return [Reply(ctx.t("consult_help")), consent_reply(ctx, c)]
+        return [Reply(ctx.t("consult_consent_needed")), consent_reply(ctx, c)]
+    if resp.position == DONE:
+        await ctx.clear_state()
+        return None
+    if word == "help":
+        return [Reply(ctx.t("consult_help")), *await show_position(ctx, c, resp)]
+    if resp.position == REVIEW:
+        return await converse_review(ctx, c, resp, text, word)
+    q = c.question(resp.position)
+    if q is None:
+        return await show_position(ctx, c, resp)
+    if word in {"back", "skip"}:
+        return await navigate(ctx, c, resp, q, word)
+    if q.type == "multiple" and text.casefold().strip(" .!") in words(ctx, "consult_words_done"):
+        return await navigate(ctx, c, resp, q, "done")
+    if not text:
+        return [question_reply(ctx, c, resp.answers, q)]
+    value = q.parse(text)
+    if value is None:
+        return await not_an_answer(ctx, c, resp, q, text)
+    return await accept(ctx, c, resp, q, value)
+
+
+async def converse_review(
+    ctx: Context, c: Consultation, resp: ResponseRow, text: str, word: str | None
+) -> list[Reply]:
+    visible = c.visible(resp.answers)
+    if word == "back" and visible:
+        return await change(ctx, c, resp, visible[-1])
+    said = text.casefold().strip(" .!")
+    if said in words(ctx, "consult_words_submit"):
+        return await submit(ctx, c, resp)
+    digits = said.removeprefix(ctx.t("consult_word_change").casefold()).strip()
+    if digits.isdigit() and 1 <= int(digits) <= len(visible):
+        return await change(ctx, c, resp, visible[int(digits) - 1])
+    return [Reply(ctx.t("consult_review_hint")), *review_replies(ctx, c, resp)]
+
+
+async def not_an_answer(
+    ctx: Context, c: Consultation, resp: ResponseRow, q: Question, text: str
+) -> list[Reply]:
+    """Text that does not answer the question: answer it if it is a question the
+    knowledge base knows, else say what is expected; then ask the question again."""
+    question = question_reply(ctx, c, resp.answers, q)
+    if looks_like_question(text) and len(text) <= MAX_QUESTION_FOR_FAQ:
+        result = await asyncio.to_thread(ctx.core.matcher.match, text)
+        entry = (
+            ctx.core.kb.entries.get(result.id) if result.status == "answer" and result.id else None
+        )
+        if entry is not None:
+            return [
+                Reply(entry.answer_in(ctx.language)),
+                replace(question, text=ctx.t("consult_back_to") + "\n\n" + question.text),
+            ]
+        return [Reply(ctx.t("consult_cannot_answer_here")), question]
+    if q.error:
+        message = markup.escape(q.error)
+    elif q.type == "number":
+        message = ctx.t("consult_not_a_number")
+    elif q.type == "multiple":
+        message = ctx.t("consult_not_options")
+    else:
+        message = ctx.t("consult_not_an_option")
+    return [Reply(message), question]

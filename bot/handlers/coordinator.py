@@ -1,0 +1,231 @@
+"""Coordinators' commands: /results, /export and /close (consultations and polls).
+
+The registry marks the commands coordinators-only (refused and logged for anyone
+else); the one button here, confirming an early close, checks again itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from bot import markup, polls
+from bot.consultations import Consultation
+from bot.handlers.base import Context
+from bot.messages import Attachment, Chat, Choice, Reply
+from bot.results import export_csv, export_json, format_moment, results_text
+from bot.storage.base import PollRow
+
+log = logging.getLogger(__name__)
+
+BREAKDOWNS = {
+    "region": "region",
+    "regions": "region",
+    "ns": "ns",
+    "society": "ns",
+    "national": "ns",
+}
+
+
+def _private(ctx: Context, replies: list[Reply]) -> list[Reply]:
+    """In a group, ask the platform to show the reply to the coordinator alone."""
+    if not ctx.in_group:
+        return replies
+    return [
+        Reply(r.text, r.choices, r.attachments, r.edit, r.key, r.notice, True, r.chat, r.columns)
+        for r in replies
+    ]
+
+
+async def overview(ctx: Context) -> list[Reply]:
+    """/results without an id: what there is to look at."""
+    storage = ctx.core.storage
+    closures = await storage.consultation_closures()
+    lines = [ctx.t("results_overview_header")]
+    for c in ctx.core.consultations:
+        rows = await storage.responses(c.id)
+        done = sum(1 for r in rows if r.status == "submitted")
+        state = (
+            "results_state_open"
+            if c.is_open(ctx.now, closures.get(c.id))
+            else ("results_state_upcoming" if ctx.now < c.opens else "results_state_closed")
+        )
+        lines.append(
+            f"- {c.id}: {markup.escape(c.title)} ({ctx.t(state)}, "
+            + ctx.t("results_overview_counts", started=len(rows), completed=done)
+            + ")"
+        )
+    if len(lines) == 1:
+        lines.append(ctx.t("results_no_consultations"))
+    recent = await storage.recent_polls(10)
+    if recent:
+        lines.append("\n" + ctx.t("results_overview_polls"))
+        for p in recent:
+            state = ctx.t("results_state_open" if p.is_open(ctx.now) else "results_state_closed")
+            lines.append(f"- poll-{p.id}: {markup.escape(p.question)} ({state})")
+    lines.append("\n" + ctx.t("results_usage"))
+    return [Reply("\n".join(lines))]
+
+
+def _find(ctx: Context, ident: str) -> Consultation | int | None:
+    c = ctx.core.consultations.get(ident.lower())
+    if c is not None:
+        return c
+    return polls.parse_poll_id(ident)
+
+
+async def results(ctx: Context, args: str) -> list[Reply]:
+    """/results ID [by region|by ns]"""
+    words = args.split()
+    if not words:
+        return _private(ctx, await overview(ctx))
+    target = _find(ctx, words[0])
+    if target is None:
+        return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
+    if isinstance(target, int):
+        row = await ctx.core.storage.get_poll(target)
+        if row is None:
+            return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
+        return _private(ctx, [Reply(await poll_results(ctx, row))])
+    by = None
+    rest = [w.lower() for w in words[1:] if w.lower() not in {"by", "per"}]
+    if rest:
+        by = BREAKDOWNS.get(rest[0])
+        if by is None:
+            return ctx.reply("results_bad_breakdown")
+    rows = await ctx.core.storage.responses(target.id)
+    early = (await ctx.core.storage.consultation_closures()).get(target.id)
+    text = results_text(ctx.t, target, rows, now=ctx.now, closed_early=early, by=by)
+    return _private(ctx, [Reply(text)])
+
+
+async def poll_results(ctx: Context, row: PollRow) -> str:
+    tally = await ctx.core.storage.poll_tally(row.id)
+    return polls.tally_text(ctx.t, row, tally, ctx.now)
+
+
+def parse_since(text: str) -> datetime | None:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def export(ctx: Context, args: str) -> list[Reply]:
+    """/export ID [csv|json] [since YYYY-MM-DD]: the responses as a file."""
+    if ctx.in_group:
+        return ctx.reply("export_private_only")
+    words = args.split()
+    if not words:
+        return ctx.reply("export_usage")
+    c = ctx.core.consultations.get(words[0].lower())
+    if c is None:
+        return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
+    fmt, since = "csv", None
+    rest = [w.lower() for w in words[1:]]
+    i = 0
+    while i < len(rest):
+        word = rest[i].lstrip("-")
+        if word in {"csv", "json"}:
+            fmt = word
+        elif word in {"format", "since"} and i + 1 < len(rest):
+            i += 1
+            if word == "format" and rest[i] in {"csv", "json"}:
+                fmt = rest[i]
+            elif word == "since":
+                try:
+                    since = parse_since(rest[i])
+                except ValueError:
+                    return ctx.reply("export_bad_since", value=markup.escape(rest[i][:40]))
+            else:
+                return ctx.reply("export_usage")
+        else:
+            return ctx.reply("export_usage")
+        i += 1
+    rows = await ctx.core.storage.responses(c.id, since)
+    stamp = ctx.now.astimezone(UTC).strftime("%Y%m%d-%H%M")
+    if fmt == "json":
+        content = export_json(ctx.t, c, rows, now=ctx.now)
+        file = Attachment(f"{c.id}-{stamp}.json", content, "application/json")
+    else:
+        file = Attachment(f"{c.id}-{stamp}.csv", export_csv(ctx.t, c, rows), "text/csv")
+    log.info("%s exported %s (%d responses)", ctx.person.key, c.id, len(rows))
+    return [
+        Reply(
+            ctx.t("export_done", count=len(rows), title=markup.escape(c.title), format=fmt.upper()),
+            attachments=(file,),
+        )
+    ]
+
+
+async def close(ctx: Context, args: str) -> list[Reply]:
+    """/close ID: close a poll now (final results), or a consultation early (confirmed)."""
+    words = args.split()
+    if not words:
+        return ctx.reply("close_usage")
+    target = _find(ctx, words[0])
+    if target is None:
+        return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
+    if isinstance(target, int):
+        row = await ctx.core.storage.get_poll(target)
+        if row is None:
+            return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
+        return await close_poll(ctx, row)
+    early = (await ctx.core.storage.consultation_closures()).get(target.id)
+    if not target.is_open(ctx.now, early):
+        return ctx.reply("close_already", title=markup.escape(target.title))
+    return [
+        Reply(
+            ctx.t(
+                "close_confirm",
+                title=markup.escape(target.title),
+                closes=format_moment(target.closes, target.timezone),
+            ),
+            choices=(
+                Choice(ctx.t("close_button_confirm"), f"cx:{target.id}"),
+                Choice(ctx.t("close_button_cancel"), "cx:"),
+            ),
+            columns=2,
+        )
+    ]
+
+
+async def close_poll(ctx: Context, row: PollRow) -> list[Reply]:
+    was_open = row.is_open(ctx.now)
+    closed = await polls.finish_poll(ctx.core, row, ctx.now)
+    tally = await ctx.core.storage.poll_tally(closed.id)
+    confirm = Reply(ctx.t("close_poll_done" if was_open else "close_poll_already", id=closed.id))
+    same_place = closed.platform == ctx.person.platform
+    final = polls.poll_reply(
+        ctx.t,
+        closed,
+        tally,
+        ctx.now,
+        chat=None
+        if same_place and closed.chat == ctx.message.chat.chat_id
+        else Chat(closed.chat, private=False),
+    )
+    await ctx.core.storage.mark_poll_final_shown(closed.id)
+    if same_place:
+        return [final, confirm]
+    pushed = await ctx.core.push(closed.platform, [final])
+    return (
+        [confirm]
+        if pushed
+        else [confirm, Reply(ctx.t("close_poll_not_pushed", platform=closed.platform))]
+    )
+
+
+async def on_close(ctx: Context, arg: str) -> list[Reply]:
+    """Button "cx:<consultation>" confirms an early close; "cx:" cancels."""
+    if not ctx.is_coordinator:
+        log.warning("refused a close confirmation to a non-coordinator on %s", ctx.person.platform)
+        return ctx.reply("coordinators_only")
+    if not arg:
+        return ctx.reply("close_cancelled")
+    c = ctx.core.consultations.get(arg)
+    if c is None:
+        return ctx.reply("unknown_action")
+    await ctx.core.storage.close_consultation(c.id, ctx.person.key, ctx.now)
+    rows = await ctx.core.storage.responses(c.id)
+    done = sum(1 for r in rows if r.status == "submitted")
+    log.info("%s closed consultation %s early", ctx.person.key, c.id)
+    return ctx.reply("close_done", title=markup.escape(c.title), completed=done, started=len(rows))

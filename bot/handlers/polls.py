@@ -1,0 +1,77 @@
+"""/poll (coordinators) and the vote buttons of posted polls."""
+
+from __future__ import annotations
+
+from bot import markup, polls
+from bot.handlers.base import Context
+from bot.messages import Reply
+from bot.storage.base import PollRow
+
+
+async def poll(ctx: Context, args: str) -> list[Reply]:
+    """/poll Question? | Option | Option [--closes 48h] [--multi] [--named]"""
+    try:
+        spec = polls.parse_poll(args, ctx.now)
+    except polls.PollUsageError as exc:
+        text = ctx.t(exc.key, **exc.values)
+        if exc.key != "poll_usage":
+            text += "\n\n" + ctx.t("poll_usage")
+        return [Reply(text)]
+    created = await ctx.core.storage.create_poll(
+        platform=ctx.person.platform,
+        chat=ctx.message.chat.chat_id,
+        question=spec.question,
+        options=spec.options,
+        multi=spec.multi,
+        anonymous=spec.anonymous,
+        created_by=ctx.person.key,
+        closes_at=spec.closes_at,
+        now=ctx.now,
+    )
+    tally = await ctx.core.storage.poll_tally(created.id)
+    return [polls.poll_reply(ctx.t, created, tally, ctx.now)]
+
+
+def voter(ctx: Context, row: PollRow) -> str:
+    if row.anonymous:
+        return ctx.core.pseudonyms.voter(row.id, ctx.person.key)
+    return ctx.person.key
+
+
+async def final_results(ctx: Context, row: PollRow) -> list[Reply]:
+    """A poll past its time: close it and show the final tally in the posted message."""
+    closed = await polls.finish_poll(ctx.core, row, ctx.now)
+    tally = await ctx.core.storage.poll_tally(closed.id)
+    await ctx.core.storage.mark_poll_final_shown(closed.id)
+    return [
+        polls.poll_reply(ctx.t, closed, tally, ctx.now),
+        Reply(ctx.t("poll_is_closed"), notice=True),
+    ]
+
+
+async def on_vote(ctx: Context, arg: str) -> list[Reply]:
+    """Button "pv:<poll>:<option>": one vote per person, changeable while the poll is open."""
+    poll_id, _, option = arg.partition(":")
+    if not poll_id.isdigit() or not option.isdigit():
+        return ctx.reply("unknown_action")
+    row = await ctx.core.storage.get_poll(int(poll_id))
+    if row is None or int(option) >= len(row.options):
+        return ctx.reply("unknown_action")
+    if not row.is_open(ctx.now):
+        return await final_results(ctx, row)
+    mine = await ctx.core.storage.cast_vote(
+        row.id,
+        voter(ctx, row),
+        int(option),
+        name=ctx.person.display_name or ctx.person.user_id,
+        now=ctx.now,
+    )
+    if mine is None:  # closed between the two reads
+        return await final_results(ctx, row)
+    tally = await ctx.core.storage.poll_tally(row.id)
+    if mine:
+        chosen = ", ".join(row.options[i] for i in mine)
+        ack = ctx.t("poll_voted", choice=markup.escape(chosen))
+    else:
+        ack = ctx.t("poll_vote_removed")
+    return [polls.poll_reply(ctx.t, row, tally, ctx.now), Reply(ack, notice=True)]

@@ -1,0 +1,306 @@
+"""/profile, /mydata and /forget: what a person tells the bot, sees of it, and erases.
+
+The profile (National Society and region, both optional) is asked once, on first use
+of /consult, and only serves breakdowns of results. /mydata shows everything stored
+about the person (and attaches it as JSON); /forget deletes it after a confirmation.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from bot import markup
+from bot.consultations import REGIONS, Option, match_option
+from bot.handlers import consult
+from bot.handlers.base import Context
+from bot.messages import Attachment, Choice, Reply
+from bot.results import region_label
+
+PROFILE = "profile"
+MAX_NS_LENGTH = 100
+FORGET_CONFIRM_WINDOW = timedelta(minutes=15)
+MYDATA_POLLS = 500  # anonymous votes are looked up in this many recent polls
+
+
+# --------------------------------------------------------------------------- profile
+
+
+async def profile(ctx: Context, args: str) -> list[Reply]:
+    """/profile: set or change National Society and region."""
+    if ctx.in_group:
+        return ctx.reply("privacy_private_only")
+    return await ask_profile(ctx, then="")
+
+
+async def ask_profile(
+    ctx: Context, then: str, *, first: bool = False, reason: str | None = None
+) -> list[Reply]:
+    """Start the two profile questions; ``then`` is what follows: "list" (the open
+    consultations), "c:<id>" (one consultation) or "" (nothing)."""
+    current = await ctx.core.storage.get_profile(ctx.person.key)
+    if current is None:  # remember that we asked, so skipping is respected
+        await ctx.core.storage.set_profile(ctx.person.key, None, None, ctx.now)
+    await ctx.set_state(PROFILE, {"step": "ns", "then": then})
+    parts = []
+    if reason:
+        parts.append(ctx.t(reason))
+    elif first:
+        parts.append(ctx.t("profile_intro"))
+    parts.append(ns_question(ctx, current.national_society if current else None))
+    return [
+        Reply(
+            "\n\n".join(parts), choices=ns_buttons(ctx, bool(current and current.national_society))
+        )
+    ]
+
+
+def ns_question(ctx: Context, current: str | None) -> str:
+    if current:
+        return ctx.t("profile_ask_ns_current", current=markup.escape(current))
+    return ctx.t("profile_ask_ns")
+
+
+def ns_buttons(ctx: Context, has_value: bool) -> tuple[Choice, ...]:
+    if has_value:
+        return (
+            Choice(ctx.t("profile_button_keep"), "pf:ns:k"),
+            Choice(ctx.t("profile_button_remove"), "pf:ns:x"),
+        )
+    return (Choice(ctx.t("profile_button_skip"), "pf:ns:k"),)
+
+
+def region_options(ctx: Context) -> tuple[Option, ...]:
+    return tuple(Option(r, region_label(ctx.t, r)) for r in REGIONS)
+
+
+async def ask_region(ctx: Context, then: str) -> list[Reply]:
+    await ctx.set_state(PROFILE, {"step": "region", "then": then})
+    current = await ctx.core.storage.get_profile(ctx.person.key)
+    region = current.region if current else None
+    choices = [Choice(o.label, f"pf:r:{o.id}") for o in region_options(ctx)]
+    if region:
+        choices.append(Choice(ctx.t("profile_button_keep"), "pf:r:k"))
+        choices.append(Choice(ctx.t("profile_button_remove"), "pf:r:x"))
+        text = ctx.t("profile_ask_region_current", current=region_label(ctx.t, region))
+    else:
+        choices.append(Choice(ctx.t("profile_button_skip"), "pf:r:k"))
+        text = ctx.t("profile_ask_region")
+    return [Reply(text, choices=tuple(choices), columns=2)]
+
+
+async def save(
+    ctx: Context, *, ns: str | bool | None = False, region: str | bool | None = False
+) -> None:
+    """Change one field (False: keep it as it is)."""
+    current = await ctx.core.storage.get_profile(ctx.person.key)
+    new_ns = current.national_society if current and ns is False else ns
+    new_region = current.region if current and region is False else region
+    await ctx.core.storage.set_profile(
+        ctx.person.key,
+        new_ns if isinstance(new_ns, str) else None,
+        new_region if isinstance(new_region, str) else None,
+        ctx.now,
+    )
+
+
+async def finish(ctx: Context, then: str) -> list[Reply]:
+    await ctx.clear_state()
+    current = await ctx.core.storage.get_profile(ctx.person.key)
+    ns = current.national_society if current else None
+    region = current.region if current else None
+    none = ctx.t("profile_not_given")
+    saved = Reply(
+        ctx.t(
+            "profile_saved",
+            ns=markup.escape(ns) if ns else none,
+            region=region_label(ctx.t, region) if region else none,
+        )
+    )
+    if then == consult.LIST:
+        return [saved, *await consult.list_open(ctx)]
+    if then.startswith("c:"):
+        return [saved, *await consult.open_consultation(ctx, then[2:])]
+    return [saved]
+
+
+async def on_profile(ctx: Context, arg: str) -> list[Reply]:
+    """Buttons "pf:ns:k|x" (keep/skip, remove) and "pf:r:<region>|k|x"."""
+    state = await ctx.state()
+    step, _, what = arg.partition(":")
+    if (
+        state is None
+        or state[0] != PROFILE
+        or state[1].get("step") != ("ns" if step == "ns" else "region")
+    ):
+        return [Reply(ctx.t("consult_stale"), notice=True)]
+    then = str(state[1].get("then", ""))
+    if step == "ns":
+        if what == "x":
+            await save(ctx, ns=None)
+        return await ask_region(ctx, then)
+    if what == "x":
+        await save(ctx, region=None)
+    elif what in REGIONS:
+        await save(ctx, region=what)
+    elif what != "k":
+        return ctx.reply("unknown_action")
+    return await finish(ctx, then)
+
+
+async def converse(ctx: Context, data: dict[str, Any]) -> list[Reply] | None:
+    """Typed text during the profile questions."""
+    if ctx.message.action is not None:
+        return None
+    text = " ".join(ctx.text.split())
+    word = consult.control_word(ctx, text)
+    then = str(data.get("then", ""))
+    if word is None and text.startswith("/"):
+        await ctx.clear_state()  # the person moved on to something else
+        return None
+    if word == "cancel":
+        await ctx.clear_state()
+        return ctx.reply("profile_cancelled")
+    if data.get("step") == "ns":
+        if word == "skip":
+            return await ask_region(ctx, then)
+        if consult.looks_like_question(text) and text.endswith("?"):
+            await ctx.clear_state()
+            return None  # a question, not a National Society: let question answering take it
+        if not text or len(text) > MAX_NS_LENGTH or not any(ch.isalpha() for ch in text):
+            current = await ctx.core.storage.get_profile(ctx.person.key)
+            has = bool(current and current.national_society)
+            return [
+                Reply(ctx.t("profile_ns_invalid", max=MAX_NS_LENGTH), choices=ns_buttons(ctx, has))
+            ]
+        await save(ctx, ns=text)
+        return await ask_region(ctx, then)
+    if word == "skip":
+        return await finish(ctx, then)
+    option = match_option(region_options(ctx), text)
+    if option is None:
+        return [Reply(ctx.t("profile_region_invalid")), *await ask_region(ctx, then)]
+    await save(ctx, region=option.id)
+    return await finish(ctx, then)
+
+
+# --------------------------------------------------------------------------- mydata / forget
+
+
+async def pseudonyms(ctx: Context) -> list[str]:
+    """The person's keyed codes in every consultation and recent anonymous poll."""
+    storage = ctx.core.storage
+    codes = [
+        ctx.core.pseudonyms.respondent(cid, ctx.person.key)
+        for cid in await storage.response_consultations()
+    ]
+    codes += [
+        ctx.core.pseudonyms.voter(p.id, ctx.person.key)
+        for p in await storage.recent_polls(MYDATA_POLLS)
+        if p.anonymous
+    ]
+    return codes
+
+
+def _title(ctx: Context, consultation_id: str) -> str:
+    c = ctx.core.consultations.get(consultation_id)
+    return markup.escape(c.title if c else consultation_id)
+
+
+async def mydata(ctx: Context, args: str) -> list[Reply]:
+    """/mydata: everything the bot holds about the person, in words and as a JSON file."""
+    if ctx.in_group:
+        return ctx.reply("privacy_private_only")
+    data = await ctx.core.storage.person_data(ctx.person.key, await pseudonyms(ctx))
+    none = ctx.t("privacy_none")
+    lines = [ctx.t("privacy_mydata_header", account=markup.escape(ctx.person.key))]
+    prof = data.get("profile")
+    if prof and (prof["national_society"] or prof["region"]):
+        lines.append(
+            ctx.t(
+                "privacy_mydata_profile",
+                ns=markup.escape(prof["national_society"] or none),
+                region=region_label(ctx.t, prof["region"]) or none,
+            )
+        )
+    else:
+        lines.append(ctx.t("privacy_mydata_no_profile"))
+    responses = data.get("responses", [])
+    if responses:
+        items = []
+        for r in responses:
+            kind = ctx.t("privacy_anonymous" if r["anonymous"] else "privacy_named")
+            status = ctx.t("privacy_submitted" if r["status"] == "submitted" else "privacy_draft")
+            items.append(
+                f"- {_title(ctx, r['consultation'])}: {status}, {kind}, "
+                + ctx.t(
+                    "privacy_answers",
+                    count=sum(1 for v in r["answers"].values() if v not in (None, [])),
+                )
+            )
+        lines.append(ctx.t("privacy_mydata_responses") + "\n" + "\n".join(items))
+    else:
+        lines.append(ctx.t("privacy_mydata_no_responses"))
+    votes = data.get("poll_votes", [])
+    if votes:
+        items = [f"- “{markup.escape(v['question'])}”: {markup.escape(v['option'])}" for v in votes]
+        lines.append(ctx.t("privacy_mydata_votes") + "\n" + "\n".join(items))
+    if data.get("polls_created"):
+        lines.append(ctx.t("privacy_mydata_polls", count=len(data["polls_created"])))
+    if data.get("conversations"):
+        lines.append(ctx.t("privacy_mydata_conversations", count=len(data["conversations"])))
+    lines.append(ctx.t("privacy_mydata_footer"))
+    document = {"person": ctx.person.key, "exported_at": ctx.now.isoformat(), **data}
+    file = Attachment(
+        "my-data.json",
+        (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
+        "application/json",
+    )
+    return [Reply("\n\n".join(lines), attachments=(file,))]
+
+
+async def forget(ctx: Context, args: str) -> list[Reply]:
+    """/forget: ask for confirmation; the button carries when it was offered."""
+    if ctx.in_group:
+        return ctx.reply("privacy_private_only")
+    stamp = int(ctx.now.timestamp())
+    return [
+        Reply(
+            ctx.t("privacy_forget_confirm"),
+            choices=(
+                Choice(ctx.t("privacy_button_forget"), f"fg:y:{stamp}"),
+                Choice(ctx.t("privacy_button_keep"), "fg:n"),
+            ),
+            columns=2,
+        )
+    ]
+
+
+async def on_forget(ctx: Context, arg: str) -> list[Reply]:
+    """Buttons "fg:y:<when offered>" and "fg:n"."""
+    answer, _, stamp = arg.partition(":")
+    edit = (
+        [Reply(ctx.t("privacy_forget_confirm"), edit=ctx.message.origin)]
+        if ctx.message.origin
+        else []
+    )
+    if answer == "n":
+        return [*edit, *ctx.reply("privacy_forget_kept")]
+    if answer != "y" or not stamp.isdigit():
+        return ctx.reply("unknown_action")
+    age = ctx.now.timestamp() - int(stamp)
+    if not -60 <= age <= FORGET_CONFIRM_WINDOW.total_seconds():
+        return ctx.reply("privacy_forget_expired")
+    deleted = await ctx.core.storage.forget_person(ctx.person.key, await pseudonyms(ctx))
+    return [
+        *edit,
+        Reply(
+            ctx.t(
+                "privacy_forgotten",
+                responses=deleted.get("responses", 0),
+                answers=deleted.get("answers", 0),
+                votes=deleted.get("poll_votes", 0),
+            )
+        ),
+    ]

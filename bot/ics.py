@@ -1,0 +1,99 @@
+"""iCalendar (RFC 5545) files of the timeline, so people can put dates in their calendar.
+
+Built with the ``icalendar`` library rather than by hand: line folding, escaping and
+value types are exactly the details a hand-written writer gets subtly wrong. Date-only
+events are all-day events; UIDs are stable, so re-importing a file updates events
+instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import icalendar
+
+from bot import markup
+from bot.dates import last_day
+from bot.knowledge import Event, KnowledgeBase
+
+PRODID = "-//IFRC migration assistant (nsbot)//Timeline//EN"
+UID_DOMAIN = "nsbot.migration-timeline"
+
+
+@dataclass(frozen=True)
+class CalendarItem:
+    uid: str
+    title: str
+    start: date | datetime  # a date: all-day; an aware datetime: a moment
+    end: date | datetime  # exclusive, as RFC 5545 wants
+    description: str = ""
+    location: str = ""
+    categories: tuple[str, ...] = ()
+
+
+def item_from_event(event: Event, kb: KnowledgeBase) -> CalendarItem:
+    """An event as an all-day calendar item covering every day its dates cover."""
+    end = (
+        last_day(event.end, event.end_precision)
+        if event.end
+        else last_day(event.start, event.start_precision)
+    )
+    lines = [markup.to_plain(event.summary)]
+    if event.start_precision != "day" or (event.end and event.end_precision != "day"):
+        lines.append(f"Exact day not known: the sources give the {event.start_precision}.")
+    if event.note:
+        lines.append(markup.to_plain(event.note))
+    cited = "; ".join(
+        f"{kb.sources[r.doc].title if r.doc in kb.sources else r.doc}, {r.section}"
+        for r in event.sources
+    )
+    if cited:
+        lines.append(f"Source: {cited}")
+    return CalendarItem(
+        uid=f"{event.id}@{UID_DOMAIN}",
+        title=event.title,
+        start=event.start,
+        end=end + timedelta(days=1),
+        description="\n\n".join(line for line in lines if line),
+        location=event.place,
+        categories=tuple(c for c in (event.kind, event.topic) if c),
+    )
+
+
+def to_ics(
+    items: list[CalendarItem], now: datetime, name: str = "RCRC migration timeline"
+) -> bytes:
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    stamp = now.astimezone(UTC)
+    for item in items:
+        vevent = icalendar.Event()
+        vevent.add("uid", item.uid)
+        vevent.add("dtstamp", stamp)
+        vevent.add("summary", item.title)
+        vevent.add("dtstart", _value(item.start))
+        vevent.add("dtend", _value(item.end))
+        if item.description:
+            vevent.add("description", item.description)
+        if item.location:
+            vevent.add("location", item.location)
+        if item.categories:
+            vevent.add("categories", list(item.categories))
+        vevent.add("transp", "TRANSPARENT")  # information, not a block in anyone's diary
+        cal.add_component(vevent)
+    data: bytes = cal.to_ical()
+    return data
+
+
+def _value(moment: date | datetime) -> date | datetime:
+    # Moments go out in UTC: a TZID would oblige us to embed VTIMEZONE definitions.
+    return moment.astimezone(UTC) if isinstance(moment, datetime) else moment
+
+
+def events_ics(kb: KnowledgeBase, events: list[Event], now: datetime) -> bytes:
+    """The .ics file of some knowledge-base events."""
+    return to_ics([item_from_event(e, kb) for e in events], now)

@@ -1,0 +1,329 @@
+"""One outgoing path per platform: rate limits, retries and coalesced edits.
+
+Platforms throttle bots (Telegram: about 30 messages a second overall, 1 a second per
+chat, 20 a minute per group) and answer a burst with "retry after N seconds". Every
+outgoing call of an adapter goes through one :class:`Outbox`, which
+
+- keeps one queue ("lane") per chat, so order within a chat is preserved and a chat
+  told to wait does not hold up the others;
+- spaces sends to respect the per-chat, per-group and global limits;
+- honours :class:`RetryAfter` for the chat it concerns (or for everything when the
+  platform says the whole bot is limited), retries :class:`Transient` failures with
+  bounded exponential backoff, and never drops or duplicates an item on its own;
+- replaces a queued item by a newer one with the same ``coalesce_key``: a live poll
+  tally voted on 2,000 times in a minute is edited about once a second, last state wins.
+
+The clock and sleep are injectable so tests run on virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.errors import BotError
+
+log = logging.getLogger(__name__)
+
+SendFn = Callable[[str, Any], Awaitable[Any]]
+GROUP_WINDOW = 60.0  # seconds over which group_per_minute is counted
+
+
+class RetryAfter(BotError):
+    """The platform said "too many requests, retry after ``seconds``" (HTTP 429).
+
+    ``whole_bot`` means the limit concerns every chat, not only the one sent to.
+    """
+
+    def __init__(self, seconds: float, *, whole_bot: bool = False) -> None:
+        self.seconds = max(0.0, float(seconds))
+        self.whole_bot = whole_bot
+        super().__init__(f"rate limited: retry after {self.seconds:g} s")
+
+
+class Transient(BotError):
+    """A failure worth retrying: a 5xx answer, a timeout, a dropped connection."""
+
+
+class OutboxClosed(BotError):
+    """The outbox stopped before this item could be sent."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How fast one platform lets a bot send. The defaults are Telegram's."""
+
+    global_per_second: float = 30.0
+    per_chat_interval: float = 1.0  # seconds between two sends to one chat
+    group_per_minute: int | None = 20
+
+
+@dataclass(eq=False)
+class _Item:
+    chat_id: str
+    payload: Any
+    group: bool
+    coalesce_key: str | None
+    futures: list[asyncio.Future[Any]]
+    order: int  # submission order: the oldest waiting item is served first
+    failures: int = 0  # transient failures so far
+
+
+@dataclass(eq=False)
+class _Lane:
+    queue: deque[_Item] = field(default_factory=deque)
+    ready_at: float = 0.0  # no send before this (spacing, retry-after or backoff)
+    busy: bool = False  # one item in flight at a time keeps the chat's order
+    recent: deque[float] = field(default_factory=deque)  # send times, for group_per_minute
+
+
+class Outbox:
+    def __init__(
+        self,
+        send: SendFn,
+        limits: Limits,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        max_attempts: int = 8,
+        base_backoff: float = 1.0,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self._send = send
+        self.limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self._lanes: dict[str, _Lane] = {}
+        self._coalescing: dict[tuple[str, str], _Item] = {}
+        self._global_next = 0.0
+        self._order = itertools.count()
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._worker: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    # ------------------------------------------------------------------ public API
+
+    async def start(self) -> None:
+        if self._worker is None:
+            self._closed = False
+            self._worker = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self, drain_seconds: float = 10.0) -> None:
+        """Send what is queued (for at most ``drain_seconds``), then stop.
+
+        Items still queued after that fail with :class:`OutboxClosed` and are logged:
+        a bounded shutdown matters more than a message stuck behind a long retry-after.
+        """
+        self._closed = True
+        if self._worker is None:
+            self._fail_all(OutboxClosed("the outbox was never started"))
+            return
+        try:
+            await asyncio.wait_for(self._idle.wait(), drain_seconds)
+        except TimeoutError:
+            log.error("outbox stopped with %d message(s) still unsent", self.pending)
+        self._worker.cancel()
+        for task in list(self._in_flight):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        self._worker = None
+        self._fail_all(OutboxClosed("the outbox stopped before this message was sent"))
+
+    @property
+    def pending(self) -> int:
+        """Items queued or in flight."""
+        return sum(len(lane.queue) for lane in self._lanes.values())
+
+    def submit(
+        self, chat_id: str, payload: Any, *, group: bool = False, coalesce_key: str | None = None
+    ) -> asyncio.Future[Any]:
+        """Queue one send; the future resolves with ``send()``'s result or final exception."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            future.set_exception(OutboxClosed("the outbox is stopped"))
+            return future
+        if coalesce_key is not None:
+            queued = self._coalescing.get((chat_id, coalesce_key))
+            if queued is not None:
+                # Last state wins; whoever waited for the earlier state gets the later result.
+                queued.payload = payload
+                queued.futures.append(future)
+                return future
+        item = _Item(chat_id, payload, group, coalesce_key, [future], next(self._order))
+        lane = self._lanes.setdefault(chat_id, _Lane())
+        lane.queue.append(item)
+        if coalesce_key is not None:
+            self._coalescing[(chat_id, coalesce_key)] = item
+        self._idle.clear()
+        self._wakeup.set()
+        return future
+
+    async def deliver(
+        self, chat_id: str, payload: Any, *, group: bool = False, coalesce_key: str | None = None
+    ) -> Any:
+        return await self.submit(chat_id, payload, group=group, coalesce_key=coalesce_key)
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _group_ready(self, lane: _Lane, now: float) -> float:
+        limit = self.limits.group_per_minute
+        while lane.recent and lane.recent[0] <= now - GROUP_WINDOW:
+            lane.recent.popleft()
+        if limit is None or len(lane.recent) < limit:
+            return now
+        return lane.recent[-limit] + GROUP_WINDOW
+
+    def _next(self, now: float) -> tuple[str, _Lane, float] | None:
+        """The lane to serve next and when: earliest allowed first, then oldest item."""
+        best: tuple[float, int, str, _Lane] | None = None
+        for chat_id, lane in list(self._lanes.items()):
+            if lane.busy:
+                continue
+            if not lane.queue:
+                # Forget a quiet chat once its spacing and group window have passed.
+                if lane.ready_at <= now and self._group_ready(lane, now) <= now and not lane.recent:
+                    del self._lanes[chat_id]
+                continue
+            head = lane.queue[0]
+            at = lane.ready_at
+            if head.group:
+                at = max(at, self._group_ready(lane, now))
+            # Every chat that may send now ties at ``now``: then the oldest item goes first.
+            key = (max(at, now), head.order, chat_id, lane)
+            if best is None or key[:2] < best[:2]:
+                best = key
+        if best is None:
+            return None
+        return best[2], best[3], best[0]
+
+    def _update_idle(self) -> None:
+        if not any(lane.queue for lane in self._lanes.values()):
+            self._idle.set()
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            now = self._clock()
+            chosen = self._next(now)
+            if chosen is None:
+                self._update_idle()
+                await self._wakeup.wait()
+                continue
+            _, lane, at = chosen
+            at = max(at, self._global_next)
+            if at > now:
+                await self._pause(at - now)
+                continue
+            item = lane.queue[0]
+            lane.busy = True
+            if item.coalesce_key is not None:
+                self._coalescing.pop((item.chat_id, item.coalesce_key), None)
+            if self.limits.global_per_second > 0:
+                self._global_next = now + 1.0 / self.limits.global_per_second
+            if item.group:
+                lane.recent.append(now)
+            task = asyncio.create_task(self._attempt(lane, item, now))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake early when something new is submitted or a send finishes."""
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        waker = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            await asyncio.gather(sleeper, waker, return_exceptions=True)
+
+    async def _attempt(self, lane: _Lane, item: _Item, started: float) -> None:
+        try:
+            result = await self._send(item.chat_id, item.payload)
+        except RetryAfter as exc:
+            until = self._clock() + exc.seconds
+            lane.ready_at = max(lane.ready_at, until)
+            if exc.whole_bot:
+                self._global_next = max(self._global_next, until)
+            log.warning(
+                "rate limited by the platform: retrying in %.1f s (%d waiting for this chat%s)",
+                exc.seconds,
+                len(lane.queue),
+                ", every chat paused" if exc.whole_bot else "",
+            )
+            self._requeue(lane, item)
+        except Transient as exc:
+            item.failures += 1
+            if item.failures >= self.max_attempts:
+                log.error("giving up after %d attempts: %s", item.failures, exc)
+                self._finish(lane, item, error=exc)
+            else:
+                delay = min(self.max_backoff, self.base_backoff * 2 ** (item.failures - 1))
+                log.warning("send failed (%s): retry %d in %.1f s", exc, item.failures, delay)
+                lane.ready_at = max(lane.ready_at, self._clock() + delay)
+                self._requeue(lane, item)
+        except asyncio.CancelledError:
+            lane.busy = False
+            raise
+        except Exception as exc:
+            # Permanent (bad request, blocked by the user...): retrying would not help.
+            self._finish(lane, item, error=exc)
+            lane.ready_at = max(lane.ready_at, started + self.limits.per_chat_interval)
+        else:
+            self._finish(lane, item, result=result)
+            lane.ready_at = max(lane.ready_at, started + self.limits.per_chat_interval)
+        finally:
+            lane.busy = False
+            self._update_idle()
+            self._wakeup.set()
+
+    def _requeue(self, lane: _Lane, item: _Item) -> None:
+        """The item stays first in its lane; a newer state queued meanwhile is merged in."""
+        if item.coalesce_key is None:
+            return
+        key = (item.chat_id, item.coalesce_key)
+        newer = self._coalescing.get(key)
+        if newer is not None and newer is not item:
+            lane.queue.remove(newer)
+            item.payload = newer.payload
+            item.futures.extend(newer.futures)
+        self._coalescing[key] = item
+
+    def _finish(
+        self, lane: _Lane, item: _Item, *, result: Any = None, error: BaseException | None = None
+    ) -> None:
+        if lane.queue and lane.queue[0] is item:
+            lane.queue.popleft()
+        for future in item.futures:
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+    def _fail_all(self, error: BotError) -> None:
+        for lane in self._lanes.values():
+            while lane.queue:
+                item = lane.queue.popleft()
+                for future in item.futures:
+                    if not future.done():
+                        future.set_exception(error)
+        self._lanes.clear()
+        self._coalescing.clear()
+        self._idle.set()

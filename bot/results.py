@@ -1,0 +1,333 @@
+"""Consultation results as text for a phone screen, and exports as CSV or JSON.
+
+Everything here is a pure function of a consultation and its stored responses, so the
+chat command (/results, /export) and the command line (nsbot consult ...) show the same.
+Words come from the UI strings through ``t`` (a ``(key, **values) -> str`` function).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot import markup
+from bot.consultations import REGIONS, Consultation, Question
+from bot.dates import MONTHS
+from bot.storage.base import ResponseRow
+
+Translate = Callable[..., str]
+
+BAR_WIDTH = 10
+LATEST_TEXTS = 3
+TEXT_PREVIEW = 160
+# Spreadsheets run a cell starting with these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def bar(count: int, total: int) -> str:
+    """A 10-character bar: reads well in a proportional font on a phone."""
+    full = round(BAR_WIDTH * count / total) if total else 0
+    return "█" * full + "░" * (BAR_WIDTH - full)
+
+
+def percent(count: int, total: int) -> str:
+    return f"{round(100 * count / total)}%" if total else "0%"
+
+
+def format_moment(moment: datetime, zone: Any = UTC) -> str:
+    """ "31 March 2027, 23:59 CEST" in the given time zone."""
+    local = moment.astimezone(zone)
+    day = f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+    return f"{day}, {local:%H:%M} {local.tzname() or ''}".rstrip()
+
+
+def utc_stamp(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def region_label(t: Translate, region: str | None) -> str:
+    return t(f"region_{region}") if region in REGIONS else (region or "")
+
+
+def _short(text: str, limit: int = TEXT_PREVIEW) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _choice_lines(q: Question, values: list[Any]) -> list[str]:
+    """Counts per option, each as a label line and a bar line."""
+    counts = dict.fromkeys((o.id for o in q.options), 0)
+    for value in values:
+        for v in value if isinstance(value, list) else [value]:
+            if str(v) in counts:
+                counts[str(v)] += 1
+    lines = []
+    for o in q.options:
+        n = counts[o.id]
+        lines.append(
+            f"{markup.escape(o.label)}\n{bar(n, len(values))} {n} · {percent(n, len(values))}"
+        )
+    return lines
+
+
+def _numbers(values: list[Any]) -> list[float]:
+    return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def _summary(t: Translate, q: Question, values: list[Any], rows: list[ResponseRow]) -> list[str]:
+    """The paragraphs describing one question's answers."""
+    if not values:
+        return [t("results_no_answers")]
+    if q.type in {"single", "multiple", "yesno"}:
+        out = _choice_lines(q, values)
+        if q.type == "multiple":
+            out.append(f"_{t('results_multiple_note')}_")
+        return out
+    if q.type == "scale":
+        numbers = _numbers(values)
+        mean = statistics.fmean(numbers)
+        out = [t("results_mean", mean=f"{mean:.1f}", min=q.options[0].id, max=q.options[-1].id)]
+        ends = {q.options[0].id: q.min_label, q.options[-1].id: q.max_label}
+        for o in q.options:
+            n = sum(1 for v in numbers if v == int(o.id))
+            end = f" ({markup.escape(ends[o.id])})" if ends.get(o.id) else ""
+            out.append(f"{o.id}{end}\n{bar(n, len(numbers))} {n} · {percent(n, len(numbers))}")
+        return out
+    if q.type == "number":
+        numbers = _numbers(values)
+        return [
+            t(
+                "results_number",
+                mean=_num(statistics.fmean(numbers)),
+                median=_num(statistics.median(numbers)),
+                min=_num(min(numbers)),
+                max=_num(max(numbers)),
+                unit=f" {markup.escape(q.unit)}" if q.unit else "",
+            )
+        ]
+    latest = sorted(
+        (r for r in rows if isinstance(r.answers.get(q.id), str)), key=lambda r: r.updated_at
+    )[-LATEST_TEXTS:]
+    quotes = "\n".join(f"- “{markup.escape(_short(r.answers[q.id]))}”" for r in reversed(latest))
+    return [t("results_texts", count=len(values), shown=len(latest)), quotes]
+
+
+def _group_of(t: Translate, row: ResponseRow, by: str) -> str:
+    if by == "region":
+        return region_label(t, row.region) or t("results_not_given")
+    ns = " ".join((row.national_society or "").split())
+    return ns or t("results_not_given")
+
+
+def _breakdown(t: Translate, c: Consultation, q: Question, rows: list[ResponseRow], by: str) -> str:
+    groups: dict[str, list[Any]] = {}
+    folded: dict[str, str] = {}
+    for row in rows:
+        value = c.effective(row.answers).get(q.id)
+        if value is None:
+            continue
+        name = _group_of(t, row, by)
+        name = folded.setdefault(name.casefold(), name)  # "kenya red cross" == "Kenya Red Cross"
+        groups.setdefault(name, []).append(value)
+    lines = []
+    for name, values in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+        if q.type in {"single", "multiple", "yesno"}:
+            counts = {o.label: 0 for o in q.options}
+            for value in values:
+                for v in value if isinstance(value, list) else [value]:
+                    opt = q.option(v)
+                    if opt:
+                        counts[opt.label] += 1
+            detail = ", ".join(
+                f"{markup.escape(label)} {percent(n, len(values))}"
+                for label, n in sorted(counts.items(), key=lambda kv: -kv[1])
+                if n
+            )
+        elif q.type in {"scale", "number"}:
+            detail = t("results_group_mean", mean=_num(statistics.fmean(_numbers(values))))
+        else:
+            detail = t("results_group_texts", count=len(values))
+        lines.append(f"- **{markup.escape(name)}** ({len(values)}): {detail}")
+    return "\n".join(lines)
+
+
+def results_text(
+    t: Translate,
+    c: Consultation,
+    rows: Sequence[ResponseRow],
+    *,
+    now: datetime,
+    closed_early: datetime | None = None,
+    by: str | None = None,
+) -> str:
+    """Everything a coordinator wants at a glance, in the neutral markup."""
+    rows = list(rows)
+    completed = [r for r in rows if r.status == "submitted"]
+    closes = min(c.closes, closed_early) if closed_early else c.closes
+    state = (
+        t("results_state_open")
+        if c.is_open(now, closed_early)
+        else (t("results_state_upcoming") if now < c.opens else t("results_state_closed"))
+    )
+    parts = [
+        t("results_header", title=markup.escape(c.title), id=c.id),
+        t(
+            "results_window",
+            state=state,
+            opens=format_moment(c.opens, c.timezone),
+            closes=format_moment(closes, c.timezone),
+            kind=t("results_anonymous") if c.anonymous else t("results_named"),
+        ),
+        t(
+            "results_counts",
+            started=len(rows),
+            completed=len(completed),
+            rate=percent(len(completed), len(rows)),
+            in_progress=len(rows) - len(completed),
+        ),
+    ]
+    if not rows:
+        parts.append(t("results_empty"))
+        return "\n\n".join(parts)
+    if by:
+        parts.append(t("results_by_note", by=t(f"results_by_{by}")))
+    effective = [c.effective(r.answers) for r in completed]
+    for number, q in enumerate(c.questions, 1):
+        values = [e[q.id] for e in effective if q.id in e]
+        reached = sum(1 for r in rows if q.id in c.effective(r.answers))
+        stopped = sum(1 for r in rows if r.status == "draft" and r.position == q.id)
+        head = f"**{number}. {markup.escape(q.title)}**\n" + t(
+            "results_answered", answered=len(values), completed=len(completed), reached=reached
+        )
+        if stopped:
+            head += "\n" + t("results_dropoff", count=stopped)
+        parts.append(head)
+        parts += _summary(t, q, values, [r for r in completed if q.id in c.effective(r.answers)])
+        if by and values:
+            parts.append(_breakdown(t, c, q, completed, by))
+    return "\n\n".join(p for p in parts if p)
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def _answer_cell(q: Question, value: Any) -> str:
+    if value is None:
+        return ""
+    return q.display(value)
+
+
+def neutralise(cell: str) -> str:
+    """Keep spreadsheets from running a cell as a formula."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def export_table(t: Translate, c: Consultation, rows: Sequence[ResponseRow]) -> list[list[str]]:
+    """Header plus one row per response, one column per question in the file's order."""
+    identity = [] if c.anonymous else ["respondent", "name"]
+    header = [
+        "reference",
+        "status",
+        "started_at_utc",
+        "updated_at_utc",
+        "submitted_at_utc",
+        *identity,
+        "region",
+        "national_society",
+        *(q.id for q in c.questions),
+    ]
+    table = [header]
+    for r in rows:
+        answers = c.effective(r.answers)
+        who = [] if c.anonymous else [r.person or "", r.display_name or ""]
+        table.append(
+            [
+                r.ref,
+                r.status,
+                utc_stamp(r.started_at),
+                utc_stamp(r.updated_at),
+                utc_stamp(r.submitted_at),
+                *who,
+                region_label(t, r.region),
+                r.national_society or "",
+                *(_answer_cell(q, answers.get(q.id)) for q in c.questions),
+            ]
+        )
+    return table
+
+
+def export_csv(t: Translate, c: Consultation, rows: Sequence[ResponseRow]) -> bytes:
+    """UTF-8 with a byte-order mark (so Excel reads accents and scripts right), CRLF rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for line in export_table(t, c, rows):
+        writer.writerow([neutralise(cell) for cell in line])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _json_value(q: Question, value: Any) -> Any:
+    if q.type in {"single", "yesno"}:
+        return q.display(value)
+    if q.type == "multiple":
+        return [q.display(v) for v in value]
+    return value
+
+
+def export_json(
+    t: Translate, c: Consultation, rows: Sequence[ResponseRow], *, now: datetime
+) -> bytes:
+    questions = [
+        {
+            "id": q.id,
+            "type": q.type,
+            "text": markup.to_plain(q.text),
+            "required": q.required,
+            **(
+                {"choices": [{"id": o.id, "label": o.label} for o in q.options]}
+                if q.is_choice
+                else {}
+            ),
+        }
+        for q in c.questions
+    ]
+    responses = []
+    for r in rows:
+        answers = c.effective(r.answers)
+        item: dict[str, Any] = {
+            "reference": r.ref,
+            "status": r.status,
+            "started_at": utc_stamp(r.started_at),
+            "updated_at": utc_stamp(r.updated_at),
+            "submitted_at": utc_stamp(r.submitted_at) or None,
+        }
+        if not c.anonymous:
+            item["respondent"] = r.person
+            item["name"] = r.display_name
+        item["region"] = region_label(t, r.region) or None
+        item["national_society"] = r.national_society
+        item["answers"] = {
+            q.id: _json_value(q, answers[q.id]) for q in c.questions if q.id in answers
+        }
+        responses.append(item)
+    document = {
+        "consultation": {
+            "id": c.id,
+            "title": c.title,
+            "anonymous": c.anonymous,
+            "opens": utc_stamp(c.opens),
+            "closes": utc_stamp(c.closes),
+            "questions": questions,
+        },
+        "exported_at": utc_stamp(now),
+        "responses": responses,
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

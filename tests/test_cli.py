@@ -1,0 +1,204 @@
+"""The ``nsbot`` command line, as curators and operators use it."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+from .conftest import KB_MIN
+from .test_knowledge import broken_kb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(
+    args: list[str],
+    capsys: pytest.CaptureFixture[str],
+    stdin: str | None = None,
+    monkeypatch: pytest.MonkeyPatch | None = None,
+) -> tuple[int, str, str]:
+    if stdin is not None and monkeypatch is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_kb_check_passes_on_the_shipped_knowledge_base(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["kb", "check"], capsys)
+    assert code == 0, out
+    assert "0 error(s)" in out
+    assert "entries" in out and "events" in out
+
+
+def test_kb_check_reports_every_problem_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NSBOT_KNOWLEDGE", str(broken_kb(tmp_path, "unknown_refs")))
+    code, out, _ = run(["kb", "check"], capsys)
+    assert code == 1
+    assert (
+        "topic 'polcy'" in out
+        and "unknown field 'anwser'" in out
+        and "source doc 'factsheet'" in out
+    )
+    assert "3 error(s)" in out
+
+
+def test_kb_check_warns_about_phrasings_that_steal_each_others_questions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(KB_MIN.parent, root)
+    faq = root / "faq.yaml"
+    faq.write_text(
+        faq.read_text().replace(
+            "      - Who leads the MRG?",
+            "      - Who leads the MRG?\n      - When was the migration policy adopted?",
+        )
+    )
+    monkeypatch.setenv("NSBOT_KNOWLEDGE", str(root / "knowledge"))
+    code, out, _ = run(["kb", "check"], capsys)
+    assert code == 0  # a warning, not an error
+    warning = next(line for line in out.splitlines() if "warning" in line)
+    assert "'When was the migration policy adopted?'" in warning
+    assert "policy-adopted" in warning and "mrg-chair" in warning
+
+
+def test_ask_json_is_the_public_interface(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["ask", "--json", "when was the migration policy adopted"], capsys)
+    assert code == 0
+    record = json.loads(out)
+    assert list(record) == ["question", "status", "id", "answer", "score", "suggestions"]
+    assert record["status"] == "answer" and record["id"] == "policy-adopted"
+    assert "November 2009" in record["answer"] and "**" not in record["answer"]
+    assert isinstance(record["score"], float) and record["suggestions"] == []
+
+
+def test_ask_reads_questions_from_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(
+        ["ask", "--json"],
+        capsys,
+        stdin="what is perco\n\nweather tomorrow\nwhen is the cod\n",
+        monkeypatch=monkeypatch,
+    )
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["question"] for r in records] == [
+        "what is perco",
+        "weather tomorrow",
+        "when is the cod",
+    ]
+    assert records[1] == {
+        "question": "weather tomorrow",
+        "status": "fallback",
+        "id": None,
+        "answer": None,
+        "score": records[1]["score"],
+        "suggestions": [],
+    }
+    assert (
+        records[2]["status"] == "suggest"
+        and records[2]["id"] is None
+        and records[2]["answer"] is None
+    )
+    assert all(set(s) == {"id", "question"} for s in records[2]["suggestions"])
+
+
+def test_ask_plain_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["ask", "who", "chairs", "the", "mrg"], capsys)
+    assert code == 0 and "IFRC" in out and "[mrg-chair" in out
+
+
+def test_kb_list_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["kb", "list", "--json"], capsys)
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert len(records) >= 80
+    assert all(list(r) == ["id", "questions", "answer", "topic", "source"] for r in records)
+    assert all(r["source"] for r in records)
+
+
+def test_kb_gaps_lists_unanswered_questions_most_frequent_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.storage import SqliteStorage
+
+    db = tmp_path / "gaps.sqlite3"
+    monkeypatch.setenv("NSBOT_DB", str(db))
+
+    async def seed() -> None:
+        async with SqliteStorage(db) as s:
+            for q in ["ifrc budget", "weather", "ifrc budget"]:
+                await s.log_gap(q, "fallback", "telegram", datetime(2026, 11, 1, tzinfo=UTC))
+
+    asyncio.run(seed())
+    code, out, _ = run(["kb", "gaps"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert "2" in lines[0] and "ifrc budget" in lines[0] and "weather" in lines[1]
+    code, out, _ = run(["kb", "gaps", "--json"], capsys)
+    assert json.loads(out.splitlines()[0])["count"] == 2
+
+
+def test_run_without_platforms_says_what_to_set(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["run"], capsys)
+    assert code == 2
+    assert "TELEGRAM_BOT_TOKEN" in err and "SLACK_BOT_TOKEN" in err
+
+
+def test_bot_refuses_to_start_on_a_broken_knowledge_base(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NSBOT_KNOWLEDGE", str(broken_kb(tmp_path, "bad_date")))
+    code, _, err = run(["chat"], capsys)
+    assert code == 1
+    assert "will not start" in err and "events.yaml:4: [cod-2022]" in err
+
+
+def test_bad_configuration_is_explained(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NSBOT_COORDINATORS", "telegram-12345")
+    code, _, err = run(["kb", "check"], capsys)
+    assert code == 1 and "NSBOT_COORDINATORS" in err and "platform:user_id" in err
+
+
+def test_terminal_chat_end_to_end(tmp_path: Path) -> None:
+    """The real console script path: a subprocess fed through a pipe, as a user types."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("NSBOT_", "TELEGRAM_", "SLACK_"))
+    }
+    env.update(NSBOT_DB=str(tmp_path / "chat.sqlite3"), PYTHONPATH=str(ROOT))
+    typed = "when was the migration policy adopted\n1\nwhen is the cod\n1\n/timeline\nquit\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input=typed,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "migration assistant" in out  # the /start greeting
+    assert "November 2009" in out
+    assert "  1. " in out  # buttons shown as numbered options
+    assert "Did you mean" in out
+    assert "Timeline" in out and "22–23 June 2022" in out
+    assert (tmp_path / "chat.sqlite3").exists()

@@ -1,0 +1,318 @@
+"""Answering a consultation through the core, as every adapter drives it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.memory import MemoryAdapter
+from bot.knowledge import KnowledgeBase
+from bot.messages import MAX_ACTION_BYTES, Incoming
+from bot.storage import SqliteStorage
+from tests.consult_helpers import Setup, action_of, make_core, press_with_origin, start_sample
+
+
+@pytest.fixture
+def setup(tmp_path: Path, min_kb: KnowledgeBase, storage: SqliteStorage) -> Setup:
+    return make_core(tmp_path, min_kb, storage)
+
+
+@pytest.fixture
+def bot(setup: Setup) -> MemoryAdapter:
+    return setup.person()
+
+
+async def answers_of(
+    setup: Setup, bot: MemoryAdapter, consultation: str = "sample"
+) -> dict[str, object]:
+    c = setup.core.consultations.get(consultation)
+    assert c is not None
+    key = setup.core.pseudonyms.respondent(c.id, bot.person.key) if c.anonymous else bot.person.key
+    row = await setup.core.storage.get_response(c.id, key)
+    assert row is not None
+    return {"status": row.status, "position": row.position, **row.answers}
+
+
+async def test_first_consult_asks_the_optional_profile_then_lists_open_consultations(
+    bot: MemoryAdapter,
+) -> None:
+    text = await bot.ask("/consult")
+    assert "National Society" in text and bot.buttons == ["Skip"]
+    text = await bot.ask("Kenya Red Cross Society")
+    assert "region" in text and "Africa" in bot.buttons
+    text = await bot.press("Africa")
+    assert "Kenya Red Cross Society" in text and "Africa" in text
+    assert "Sample consultation" in text and "Named check-in" in text
+    assert "An old survey" not in text  # closed: not listed
+    assert set(bot.buttons) == {"Sample consultation", "Named check-in"}
+    # the profile is asked once: the next /consult goes straight to the list
+    assert "Open consultations" in await bot.ask("/consult")
+
+
+async def test_a_whole_consultation_with_buttons_typed_answers_and_review(
+    setup: Setup, bot: MemoryAdapter
+) -> None:
+    await bot.ask("/consult")
+    await bot.press("Skip")
+    await bot.press("Skip")
+    text = await bot.press("Sample consultation")
+    assert "Do you agree to take part?" in text and "Anonymous" in text
+    text = await bot.press("I agree, start")
+    assert "Question 1 of 6" in text and bot.buttons == ["APMN", "PERCO", "None or other"]
+    text = await bot.ask("PERC0")  # a close misspelling of a label
+    assert "Question 2 of 6" in text and "1 = not useful … 5 = very useful" in text
+    assert bot.buttons == ["1", "2", "3", "4", "5", "⬅ Back"]
+    text = await bot.press("4")
+    assert "Question 3 of 6" in text
+    await bot.press("☐ Access to services")
+    assert bot.buttons[:2] == ["☑ Access to services", "☐ Climate displacement"]
+    await bot.press("☐ Missing migrants")
+    question = bot.last
+    replies = await bot.send(action=action_of(bot, "☐ Inclusion"))  # a third pick is one too many
+    assert replies[0].notice and "up to 2" in replies[0].text
+    bot.last = question  # the question message still shows its buttons
+    text = await bot.ask("done")  # typed, like the Done button
+    assert "Question 4 of 6" in text and bot.buttons == ["Yes", "No", "⬅ Back"]
+    text = await bot.ask("2")  # typed number of an option: No
+    assert "Question 5 of 6" in text and "Skip" in bot.buttons
+    text = await bot.ask("skip")
+    assert "Question 6 of 6" in text
+    text = await bot.ask("They need safe routes; “clinics” & legal aid 💬")
+    assert "Your answers" in text and "safe routes" in text and "skipped" in text
+    assert "✅ Send my answers" in bot.buttons
+    text = await bot.press("✅ Send my answers")
+    assert "Thank you!" in text and "Reference:" in text and "Questions answered: 5 of 6" in text
+    assert "without your name" in text
+    saved = await answers_of(setup, bot)
+    assert saved == {
+        "status": "submitted",
+        "position": "done",
+        "network": "perco",
+        "usefulness": 4,
+        "priorities": ["services", "missing"],
+        "hsp": "no",
+        "staff": None,
+        "story": "They need safe routes; “clinics” & legal aid 💬",
+    }
+    assert await setup.core.storage.get_state(bot.person.key, bot.chat.chat_id) is None
+
+
+async def test_back_skip_cancel_and_help_at_a_question(setup: Setup, bot: MemoryAdapter) -> None:
+    await start_sample(bot)
+    await bot.press("APMN")
+    text = await bot.ask("help")
+    assert "back" in text and "cancel" in text and "Question 2 of 6" in text
+    text = await bot.ask("skip")
+    assert "cannot be skipped" in text and "Question 2 of 6" in text
+    text = await bot.ask("back")
+    assert "Question 1 of 6" in text and "Your current answer: APMN" in text
+    text = await bot.ask("none")  # the scale question disappears with this answer
+    assert "Question 2 of 5" in text and "priorities" in text.lower()
+    text = await bot.ask("cancel")
+    assert "Paused" in text
+    assert await setup.core.storage.get_state(bot.person.key, bot.chat.chat_id) is None
+    # after cancel, typed text is a question for the knowledge base again
+    assert "IFRC" in await bot.ask("Who chairs the Migration Reference Group?")
+    text = await bot.ask("/consult sample")
+    assert "Welcome back" in text and "1 answer(s)" in text and "Question 2 of 5" in text
+
+
+async def test_a_question_asked_in_the_middle_keeps_the_place(bot: MemoryAdapter) -> None:
+    await start_sample(bot)
+    text = await bot.ask("When was the migration policy adopted?")
+    assert "November 2009" in text  # answered from the knowledge base
+    assert "Back to the consultation" in text and "Question 1 of 6" in text
+    assert bot.buttons == ["APMN", "PERCO", "None or other"]
+    text = await bot.ask("What is the weather like in Geneva?")
+    assert "type cancel to pause" in text.lower() and "Question 1 of 6" in text
+    text = await bot.ask("🙂")
+    assert "did not recognise" in text and "Question 1 of 6" in text
+
+
+async def test_other_commands_pass_through_and_keep_the_place(bot: MemoryAdapter) -> None:
+    await start_sample(bot)
+    await bot.press("PERCO")
+    assert "Topics" in await bot.ask("/topics") or bot.buttons
+    text = await bot.ask("3")
+    assert "Question 3 of 6" in text
+
+
+async def test_free_text_takes_any_text_and_refuses_too_long(
+    setup: Setup, bot: MemoryAdapter
+) -> None:
+    await start_sample(bot)
+    for answer in ("None or other", "1", "yes", "0"):
+        await bot.ask(answer)
+    assert "Question 5 of 5" in bot.plain(bot.last)
+    text = await bot.ask("x" * 10_000)
+    assert "10000 characters; the limit is 200" in text and "Question 5 of 5" in text
+    tricky = '\'; DROP TABLE responses; -- =HYPERLINK("x") مرحبا بكم'
+    text = await bot.ask(tricky)
+    assert "Your answers" in text
+    assert (await answers_of(setup, bot))["story"] == tricky
+    assert (await answers_of(setup, bot))["staff"] == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("-5", "from 0 to 1000"),
+        ("5000", "from 0 to 1000"),
+        ("2.5", "whole number"),
+        ("many", "type a number"),
+        ("🙂🙂", "type a number"),
+        ("12 people", "type a number"),
+    ],
+)
+async def test_bad_numbers_get_a_clear_message(
+    bot: MemoryAdapter, typed: str, message: str
+) -> None:
+    await start_sample(bot)
+    for answer in ("None or other", "1", "yes"):
+        await bot.ask(answer)
+    text = await bot.ask(typed)
+    assert message in text.lower() or message in text
+    assert "Question 4 of 5" in text
+
+
+async def test_arabic_indic_digits_are_numbers_too(setup: Setup, bot: MemoryAdapter) -> None:
+    await start_sample(bot)
+    for answer in ("None or other", "1", "yes", "١٢"):
+        await bot.ask(answer)
+    assert (await answers_of(setup, bot))["staff"] == 12
+
+
+async def test_choice_buttons_are_short_and_opaque(bot: MemoryAdapter) -> None:
+    await start_sample(bot)
+    actions = [c.action for r in bot.last for c in r.choices]
+    assert actions == ["ca:sample:0:0", "ca:sample:0:1", "ca:sample:0:2"]
+    assert all(len(a.encode()) <= MAX_ACTION_BYTES for a in actions)
+
+
+async def test_pressing_a_choice_edits_the_pressed_message_then_asks_the_next(
+    bot: MemoryAdapter,
+) -> None:
+    await start_sample(bot)
+    replies = await press_with_origin(bot, "PERCO", origin="tg:42")
+    assert replies[0].edit == "tg:42" and replies[0].choices == ()
+    assert "Which regional network" in replies[0].text and "PERCO" in replies[0].text
+    assert "Question 2 of 6" in replies[1].text and replies[1].edit is None
+
+
+async def test_a_stale_button_changes_nothing_and_says_so(setup: Setup, bot: MemoryAdapter) -> None:
+    await start_sample(bot)
+    first_question = bot.last
+    await bot.press("PERCO")
+    bot.last = first_question
+    replies = await bot.send(action=action_of(bot, "APMN"))
+    assert len(replies) == 1 and replies[0].notice and "nothing was changed" in replies[0].text
+    saved = await answers_of(setup, bot)
+    assert saved["network"] == "perco" and saved["position"] == "usefulness"
+
+
+async def test_the_same_delivery_twice_changes_nothing(setup: Setup, bot: MemoryAdapter) -> None:
+    await start_sample(bot)
+    event = Incoming(bot.person, bot.chat, action="ca:sample:0:1", event_id="tg-update-777")
+    first = await setup.core.handle(event)
+    assert "Question 2 of 6" in bot.plain(first)
+    assert await setup.core.handle(event) == []  # a platform retry
+    typed = Incoming(bot.person, bot.chat, text="3", event_id="tg-update-778")
+    await setup.core.handle(typed)
+    assert await setup.core.handle(typed) == []
+    saved = await answers_of(setup, bot)
+    assert saved == {
+        "status": "draft",
+        "position": "priorities",
+        "network": "perco",
+        "usefulness": 3,
+    }
+
+
+async def test_resume_the_draft_and_change_after_submitting(
+    setup: Setup, bot: MemoryAdapter
+) -> None:
+    await start_sample(bot)
+    for answer in ("APMN", "2", "1, 2", "yes", "12", "ok"):
+        await bot.ask(answer)
+    await bot.press("✅ Send my answers")
+    text = await bot.ask("/consult sample")
+    assert "You sent your answers" in text and "✏ 1" in bot.buttons
+    await bot.press("✏ 1")
+    text = await bot.press("None or other")  # hides question 2: its answer is dropped
+    assert "Your answers" in text and "How useful" not in text
+    text = await bot.press("✅ Done")
+    assert "changes are saved" in text
+    saved = await answers_of(setup, bot)
+    assert (
+        saved["status"] == "submitted" and saved["network"] == "none" and "usefulness" not in saved
+    )
+    assert saved["staff"] == 12
+
+
+async def test_one_response_per_person_and_consultation(setup: Setup, bot: MemoryAdapter) -> None:
+    await start_sample(bot)
+    await bot.press("PERCO")
+    await bot.ask("/consult sample")
+    assert "Welcome back" in bot.plain(bot.last)
+    rows = await setup.core.storage.responses("sample")
+    assert len(rows) == 1
+
+
+async def test_a_closed_consultation_accepts_nothing(setup: Setup, bot: MemoryAdapter) -> None:
+    text = await bot.ask("/consult old-survey")
+    assert "closed on" in text and "no longer accepts answers" in text
+    await start_sample(bot)
+    question = bot.last
+    await setup.core.storage.close_consultation("sample", "test:coord", setup.clock.now)
+    bot.last = question
+    text = await bot.press("PERCO")
+    assert "no longer accepts answers" in text
+    assert "no longer accepts answers" in await bot.ask("perco")
+    assert (await answers_of(setup, bot)).get("network") is None
+    assert "no longer accepts answers" in await bot.ask("/consult sample")
+
+
+async def test_closing_time_passing_mid_consultation(setup: Setup, bot: MemoryAdapter) -> None:
+    await start_sample(bot)
+    setup.clock.now = setup.clock.now.replace(year=2100)
+    assert "no longer accepts answers" in await bot.ask("perco")
+
+
+async def test_named_consultation_for_registered_people_asks_the_national_society_first(
+    setup: Setup, bot: MemoryAdapter
+) -> None:
+    text = await bot.ask("/consult named-check")
+    assert "registered their National Society" in text
+    await bot.ask("Philippine Red Cross")
+    text = await bot.press("Asia Pacific")
+    assert "Named check-in" in text and "Named:" in text
+    await bot.press("I agree, start")
+    await bot.press("Yes")
+    await bot.ask("skip")
+    await bot.ask("send")
+    assert "Thank you" in bot.plain(bot.last) and "Your name is stored" in bot.plain(bot.last)
+    row = await setup.core.storage.get_response("named-check", bot.person.key)
+    assert row and row.person == bot.person.key and row.display_name == "Test User"
+    assert row.national_society == "Philippine Red Cross" and row.region == "asia-pacific"
+
+
+async def test_consent_can_be_declined_or_typed(setup: Setup, bot: MemoryAdapter) -> None:
+    await bot.ask("/consult sample")
+    text = await bot.press("Not now")
+    assert "nothing was saved" in text
+    assert await setup.core.storage.responses("sample") == []
+    await bot.ask("/consult sample")
+    assert "press **I agree" in (await bot.ask("maybe later")).replace(
+        "press I agree", "press **I agree"
+    )
+    assert "Question 1 of 6" in await bot.ask("I agree")
+
+
+async def test_consultations_are_private(setup: Setup) -> None:
+    member = setup.person("g1", group="group-1")
+    assert "private chat" in await member.ask("/consult")
+
+
+async def test_unknown_consultation(bot: MemoryAdapter) -> None:
+    assert "no consultation called" in await bot.ask("/consult nope")

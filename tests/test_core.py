@@ -1,0 +1,169 @@
+"""The core through the memory adapter: one line per behaviour, as users meet it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.memory import MemoryAdapter
+from bot.core import Core
+from bot.handlers import PIPELINE
+from bot.knowledge import KnowledgeBase
+from bot.messages import Chat, Choice, Person
+from bot.storage import SqliteStorage
+
+from .conftest import KB_MIN, make_settings
+
+
+async def test_answers_a_question_with_source_and_follow_ups(bot: MemoryAdapter) -> None:
+    text = await bot.ask("when was the migration policy adopted")
+    assert "November 2009" in text and "General Assembly" in text
+    assert "Source:" in text
+    assert bot.last[0].choices, "related entries are offered as follow-up buttons"
+    follow_up = bot.buttons[0]
+    assert await bot.press(follow_up)
+
+
+async def test_typos_and_acronyms(bot: MemoryAdapter) -> None:
+    assert "17 June 2022" in await bot.ask("wen did the mlg meet for the frist time")
+    assert "Platform for European Red Cross Cooperation" in await bot.ask("what is perco")
+
+
+async def test_out_of_scope_falls_back_and_is_logged_without_identity(
+    bot: MemoryAdapter, core: Core
+) -> None:
+    text = await bot.ask("what's the weather in Nairobi tomorrow")
+    assert "I don't have an answer" in text
+    assert bot.buttons == ["Browse topics", "Timeline"]
+    gaps = await core.storage.gaps()
+    assert gaps[0].question == "what's the weather in Nairobi tomorrow"
+    assert gaps[0].status == "fallback"
+    assert "u1" not in repr(gaps)
+
+
+async def test_unsure_question_offers_suggestions_as_buttons(
+    bot: MemoryAdapter, core: Core
+) -> None:
+    text = await bot.ask("when is the cod")
+    assert "Did you mean" in text
+    assert 2 <= len(bot.buttons) <= 4 and bot.buttons[-1] == "None of these"
+    chosen = bot.buttons[0]
+    answer = await bot.press(chosen)
+    assert "Council of Delegates" in answer
+    assert (await core.storage.gaps())[0].status == "suggest"
+
+
+async def test_redelivered_event_changes_nothing(bot: MemoryAdapter, core: Core) -> None:
+    first = await bot.send("what is the weather", event_id="tg-42")
+    again = await bot.send("what is the weather", event_id="tg-42")
+    assert first and again == []
+    assert (await core.storage.gaps())[0].count == 1
+
+
+async def test_commands(bot: MemoryAdapter) -> None:
+    assert "migration assistant" in await bot.ask("/start")
+    assert bot.buttons == ["Browse topics", "Timeline", "Help"]
+    assert "/topics" in await bot.ask("/help")
+    assert "I don't know the command /frobnicate" in await bot.ask("/frobnicate")
+    assert "Type your question after the command" in await bot.ask("/ask")
+    assert "November 2009" in await bot.ask("/ask@nsbot_bot when was the migration policy adopted")
+    assert "/topics" in await bot.ask("help")  # the bare word works too
+
+
+async def test_topics_browse_to_an_answer(bot: MemoryAdapter, shipped_kb: KnowledgeBase) -> None:
+    await bot.ask("/topics")
+    titles = {t.title for t in shipped_kb.topics.values()}
+    assert set(bot.buttons) <= titles and len(bot.buttons) >= 5
+    policy_title = shipped_kb.topics["policy"].title
+    text = await bot.press(policy_title)
+    assert policy_title in text
+    assert bot.buttons
+    assert await bot.press(bot.buttons[0])
+
+
+async def test_timeline_oldest_first_with_next_marked(
+    tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    async with SqliteStorage(tmp_path / "t.sqlite3") as storage:
+        before = Core(
+            make_settings(tmp_path, KB_MIN),
+            min_kb,
+            storage,
+            clock=lambda: datetime(2022, 6, 1, tzinfo=UTC),
+        )
+        text = await MemoryAdapter(before).ask("/timeline")
+        assert text.index("November 2009") < text.index("22–23 June 2022")
+        assert "22–23 June 2022: Council of Delegates 2022 (Geneva), in 21 days ⏭ next" in text
+        after = Core(
+            make_settings(tmp_path, KB_MIN),
+            min_kb,
+            storage,
+            clock=lambda: datetime(2023, 1, 1, tzinfo=UTC),
+        )
+        text = await MemoryAdapter(after).ask("/timeline")
+        assert "⏭" not in text and "No upcoming event" in text
+        assert "2009" not in await MemoryAdapter(after).ask("/timeline 2022")
+
+
+async def test_shipped_timeline_is_complete_and_ordered(
+    bot: MemoryAdapter, shipped_kb: KnowledgeBase
+) -> None:
+    text = await bot.ask("/timeline")
+    positions = [text.index(e.title) for e in shipped_kb.events]
+    assert positions == sorted(positions)
+
+
+async def test_small_talk(bot: MemoryAdapter) -> None:
+    assert "Hello, Test!" in await bot.ask("Hello!")
+    assert "welcome" in await bot.ask("thanks a lot")
+    assert "Goodbye" in await bot.ask("bye")
+
+
+async def test_stale_or_unknown_buttons_change_nothing(bot: MemoryAdapter) -> None:
+    replies = await bot.send(action="faq:no-such-entry")
+    assert "no longer active" in MemoryAdapter.plain(replies)
+    replies = await bot.send(action="zzz:1")
+    assert "no longer active" in MemoryAdapter.plain(replies)
+
+
+async def test_one_failing_handler_gets_an_apology_not_the_exception(
+    bot: MemoryAdapter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def boom(ctx: object) -> None:
+        raise ValueError("secret internal detail")
+
+    monkeypatch.setattr("bot.core.PIPELINE", [boom, *PIPELINE])
+    with caplog.at_level(logging.ERROR):
+        text = await bot.ask("hello")
+    assert "something went wrong" in text and "secret internal detail" not in text
+    assert "secret internal detail" in caplog.text  # logged with the traceback
+
+
+async def test_person_supplied_text_cannot_inject_markup(bot: MemoryAdapter) -> None:
+    weird = Person("test", "u9", "**Admin** [x](https://evil.example)")
+    replies = await bot.send("/start", person=weird)
+    assert "\\*\\*Admin\\*\\*" in replies[0].text
+
+
+async def test_group_chat_answers_ask(bot: MemoryAdapter) -> None:
+    group = Chat("-100", private=False)
+    assert "November 2009" in MemoryAdapter.plain(
+        await bot.send("/ask when was the migration policy adopted", chat=group)
+    )
+    assert "In a group" in MemoryAdapter.plain(await bot.send("/help", chat=group))
+
+
+def test_button_actions_are_short_ascii() -> None:
+    with pytest.raises(ValueError):
+        Choice("x", "faq:" + "é" * 40)
+    with pytest.raises(ValueError):
+        Choice("x", "a" * 65)
+    assert Choice("Réunion à Genève", "faq:cod-2022").action == "faq:cod-2022"
+
+
+async def test_every_answer_button_of_the_knowledge_base_fits(shipped_kb: KnowledgeBase) -> None:
+    for entry in shipped_kb.entries.values():
+        Choice(entry.title, f"faq:{entry.id}")  # raises if an id ever grows too long

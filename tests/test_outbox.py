@@ -1,0 +1,275 @@
+"""The outgoing queue on virtual time: limits, retry-after, retries, coalescing, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from bot.outbox import Limits, Outbox, OutboxClosed, RetryAfter, Transient
+
+EPS = 1e-9
+
+
+class VirtualTime:
+    """A clock that only moves when the outbox sleeps: tests never wait for real.
+
+    A sleep first lets every other ready task run; if one of them wakes the outbox
+    (the sleep is cancelled), no time passes, as with a real clock. Against a real
+    server, where replies take real time, :meth:`hold` keeps the clock below a
+    moment while a test checks what happens before it.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._limit: float | None = None
+        self._released = asyncio.Event()
+
+    def clock(self) -> float:
+        return self.now
+
+    def hold(self, at: float) -> None:
+        """Sleeps that would reach ``at`` wait (for real) until :meth:`release`."""
+        self._limit = at
+        self._released.clear()
+
+    def release(self) -> None:
+        self._limit = None
+        self._released.set()
+
+    async def sleep(self, seconds: float) -> None:
+        target = self.now + max(0.0, seconds)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        if self._limit is not None and target >= self._limit:
+            await self._released.wait()
+        self.now = max(self.now, target)
+        await asyncio.sleep(0)
+
+
+class Recorder:
+    """A platform send function that records (time, chat, payload) and can be told to fail."""
+
+    def __init__(self, vt: VirtualTime) -> None:
+        self.vt = vt
+        self.sent: list[tuple[float, str, Any]] = []
+        self.attempts: list[tuple[float, str, Any]] = []
+        self.failures: dict[Any, list[BaseException]] = {}
+        self.gate: asyncio.Event | None = None
+
+    def fail(self, payload: Any, *errors: BaseException) -> None:
+        self.failures.setdefault(payload, []).extend(errors)
+
+    async def __call__(self, chat_id: str, payload: Any) -> Any:
+        self.attempts.append((self.vt.now, chat_id, payload))
+        if self.gate is not None:
+            await self.gate.wait()
+        pending = self.failures.get(payload)
+        if pending:
+            raise pending.pop(0)
+        self.sent.append((self.vt.now, chat_id, payload))
+        return f"ok:{payload}"
+
+    def times(self, chat_id: str) -> list[float]:
+        return [t for t, c, _ in self.sent if c == chat_id]
+
+    def payloads(self, chat_id: str) -> list[Any]:
+        return [p for _, c, p in self.sent if c == chat_id]
+
+
+@pytest.fixture
+def vt() -> VirtualTime:
+    return VirtualTime()
+
+
+@pytest.fixture
+def rec(vt: VirtualTime) -> Recorder:
+    return Recorder(vt)
+
+
+OutboxFactory = Callable[..., Outbox]
+
+
+@pytest.fixture
+async def make_outbox(vt: VirtualTime, rec: Recorder) -> AsyncIterator[OutboxFactory]:
+    made: list[Outbox] = []
+
+    def make(limits: Limits | None = None, **kw: Any) -> Outbox:
+        box = Outbox(rec, limits or Limits(), clock=vt.clock, sleep=vt.sleep, **kw)
+        made.append(box)
+        return box
+
+    yield make
+    for box in made:
+        await box.stop(drain_seconds=1)
+
+
+async def settle(*futures: asyncio.Future[Any]) -> list[Any]:
+    """Wait (with a generous real-time safety net) for futures; exceptions are returned."""
+    return list(await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 10))
+
+
+async def test_per_chat_spacing_and_chats_do_not_wait_for_each_other(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    box = make_outbox()
+    await box.start()
+    futures = [box.submit(chat, f"{chat}{i}") for i in range(3) for chat in ("A", "B")]
+    results = await settle(*futures)
+    assert results == [f"ok:{c}{i}" for i in range(3) for c in ("A", "B")]
+    for chat in ("A", "B"):
+        assert rec.payloads(chat) == [f"{chat}0", f"{chat}1", f"{chat}2"]  # order kept
+        times = rec.times(chat)
+        assert all(b - a >= 1.0 - EPS for a, b in itertools.pairwise(times))
+    # B's first message went out right after A's, not a second later.
+    assert rec.times("B")[0] < 1.0
+
+
+async def test_global_rate(make_outbox: OutboxFactory, rec: Recorder) -> None:
+    box = make_outbox(Limits(global_per_second=30, per_chat_interval=1.0, group_per_minute=None))
+    await box.start()
+    await settle(*(box.submit(f"chat{i}", i) for i in range(90)))
+    times = sorted(t for t, _, _ in rec.sent)
+    assert len(times) == 90
+    # No second-long window holds more than 30 sends.
+    assert all(times[i + 30] - times[i] >= 1.0 - EPS for i in range(len(times) - 30))
+    assert [p for _, _, p in rec.sent] == list(range(90))  # oldest first across chats
+
+
+async def test_group_per_minute(make_outbox: OutboxFactory, rec: Recorder) -> None:
+    box = make_outbox()
+    await box.start()
+    await settle(*(box.submit("-100", i, group=True) for i in range(25)))
+    times = rec.times("-100")
+    assert len(times) == 25
+    assert all(times[i + 20] - times[i] >= 60.0 - EPS for i in range(5))
+    assert times[19] < 60.0  # the first twenty did not wait for the window
+
+
+async def test_retry_after_pauses_only_that_chat(make_outbox: OutboxFactory, rec: Recorder) -> None:
+    rec.fail("A1", RetryAfter(30))
+    box = make_outbox()
+    await box.start()
+    a1 = box.submit("A", "A1")
+    a2 = box.submit("A", "A2")
+    others = [box.submit("B", f"B{i}") for i in range(3)]
+    assert await settle(a1, a2, *others) == ["ok:A1", "ok:A2", "ok:B0", "ok:B1", "ok:B2"]
+    assert all(t < 30 for t in rec.times("B"))  # B was not held up by A's penalty
+    a_times = rec.times("A")
+    assert a_times[0] >= 30 - EPS  # A waited the time asked...
+    assert rec.payloads("A") == ["A1", "A2"]  # ...sent each message once, in order
+    assert [p for _, c, p in rec.attempts if c == "A"] == ["A1", "A1", "A2"]
+
+
+async def test_whole_bot_retry_after_pauses_everyone(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    rec.fail("A1", RetryAfter(10, whole_bot=True))
+    box = make_outbox()
+    await box.start()
+    a1 = box.submit("A", "A1")
+    await asyncio.sleep(0)
+    b1 = box.submit("B", "B1")
+    await settle(a1, b1)
+    assert rec.times("B")[0] >= 10 - EPS
+    assert rec.times("A")[0] >= 10 - EPS
+
+
+async def test_transient_failures_are_retried_with_backoff(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    rec.fail("A1", Transient("502"), Transient("timeout"))
+    box = make_outbox()
+    await box.start()
+    a1, a2 = box.submit("A", "A1"), box.submit("A", "A2")
+    assert await settle(a1, a2) == ["ok:A1", "ok:A2"]
+    tries = [t for t, c, p in rec.attempts if p == "A1"]
+    assert len(tries) == 3
+    assert tries[1] - tries[0] >= 1.0 - EPS and tries[2] - tries[1] >= 2.0 - EPS
+    assert rec.payloads("A") == ["A1", "A2"]  # A2 never overtook the retried A1
+
+
+async def test_gives_up_after_max_attempts_and_moves_on(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    rec.fail("A1", *(Transient("503") for _ in range(10)))
+    box = make_outbox(max_attempts=3)
+    await box.start()
+    a1, a2 = box.submit("A", "A1"), box.submit("A", "A2")
+    r1, r2 = await settle(a1, a2)
+    assert isinstance(r1, Transient)
+    assert r2 == "ok:A2"
+    assert len([1 for _, _, p in rec.attempts if p == "A1"]) == 3
+
+
+async def test_permanent_error_fails_that_item_only(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    rec.fail("A1", ValueError("bad request"))
+    box = make_outbox()
+    await box.start()
+    r1, r2 = await settle(box.submit("A", "A1"), box.submit("A", "A2"))
+    assert isinstance(r1, ValueError) and r2 == "ok:A2"
+    assert len(rec.attempts) == 2  # not retried
+
+
+async def test_coalescing_keeps_only_the_last_state(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    box = make_outbox()
+    await box.start()
+    rec.gate = asyncio.Event()
+    first = box.submit("-5", "tally 0", group=True, coalesce_key="poll-1")
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # "tally 0" is now in flight
+    later = [
+        box.submit("-5", f"tally {i}", group=True, coalesce_key="poll-1") for i in range(1, 2000)
+    ]
+    other = box.submit("-5", "a message", group=True)
+    rec.gate.set()
+    results = await settle(first, *later, other)
+    assert results[0] == "ok:tally 0"
+    assert set(results[1:-1]) == {"ok:tally 1999"}  # every waiter sees the final state
+    assert rec.payloads("-5") == ["tally 0", "tally 1999", "a message"]
+
+
+async def test_coalesced_item_waiting_on_retry_after_takes_the_newest_state(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    rec.fail("tally 1", RetryAfter(5))
+    box = make_outbox()
+    await box.start()
+    rec.gate = asyncio.Event()
+    first = box.submit("-5", "tally 1", coalesce_key="k")
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # in flight, about to be told to wait
+    second = box.submit("-5", "tally 2", coalesce_key="k")
+    rec.gate.set()
+    assert await settle(first, second) == ["ok:tally 2", "ok:tally 2"]
+    assert rec.payloads("-5") == ["tally 2"]
+
+
+async def test_stop_drains_the_queue(make_outbox: OutboxFactory, rec: Recorder) -> None:
+    box = make_outbox()
+    await box.start()
+    futures = [box.submit("A", i) for i in range(5)]
+    await box.stop()
+    assert [f.result() for f in futures] == [f"ok:{i}" for i in range(5)]
+    late = box.submit("A", "late")
+    with pytest.raises(OutboxClosed):
+        await late
+
+
+async def test_stop_is_bounded(make_outbox: OutboxFactory, rec: Recorder) -> None:
+    box = make_outbox()
+    await box.start()
+    rec.gate = asyncio.Event()  # the platform never answers
+    stuck = box.submit("A", "stuck")
+    queued = box.submit("A", "queued")
+    await box.stop(drain_seconds=0.05)
+    for future in (stuck, queued):
+        with pytest.raises(OutboxClosed):
+            await future

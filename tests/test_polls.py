@@ -1,0 +1,229 @@
+"""Quick polls: posting from chat, voting with buttons, live tallies, closing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import polls
+from bot.knowledge import KnowledgeBase
+from bot.messages import Incoming, Reply
+from bot.storage import SqliteStorage
+from tests.consult_helpers import NOW, Setup, database_bytes, make_core
+
+POLL = "/poll Which topic first? | Access to services | Climate displacement | Missing migrants"
+
+
+@pytest.fixture
+def setup(tmp_path: Path, min_kb: KnowledgeBase, storage: SqliteStorage) -> Setup:
+    return make_core(tmp_path, min_kb, storage)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def test_parse_a_poll_with_its_options() -> None:
+    spec = polls.parse_poll(POLL.removeprefix("/poll ") + " --closes 48h --multi", NOW)
+    assert spec.question == "Which topic first?"
+    assert spec.options == ("Access to services", "Climate displacement", "Missing migrants")
+    assert spec.multi and spec.anonymous
+    assert spec.closes_at == NOW + timedelta(hours=48)
+    named = polls.parse_poll("Q? | a | b --named --closes 2026-12-01", NOW)
+    assert not named.anonymous and not named.multi
+    assert (
+        named.closes_at is not None and named.closes_at.isoformat() == "2026-12-02T00:00:00+00:00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        ("", "poll_usage"),
+        ("Only a question?", "poll_usage"),
+        ("Q? | one", "poll_usage"),
+        ("Q? | a | A", "poll_option_twice"),
+        ("Q? | " + " | ".join(str(i) for i in range(11)), "poll_option_count"),
+        ("Q? | a | " + "b" * 101, "poll_option_too_long"),
+        ("Q" * 301 + " | a | b", "poll_question_too_long"),
+        ("Q? | a | b --closes soon", "poll_bad_closes"),
+        ("Q? | a | b --closes 200d", "poll_closes_range"),
+        ("Q? | a | b --closes 2020-01-01", "poll_closes_range"),
+    ],
+)
+def test_bad_polls_say_what_is_wrong(args: str, key: str) -> None:
+    with pytest.raises(polls.PollUsageError) as info:
+        polls.parse_poll(args, NOW)
+    assert info.value.key == key
+
+
+def test_poll_ids() -> None:
+    assert polls.parse_poll_id("12") == 12
+    assert polls.parse_poll_id("poll-12") == 12
+    assert polls.parse_poll_id("#7") == 7
+    assert polls.parse_poll_id("movement-strategy-input") is None
+
+
+# --------------------------------------------------------------------------- in chat
+
+
+async def test_only_coordinators_post_polls_and_refusals_are_logged(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    member = setup.person("m1", group="group-1")
+    with caplog.at_level(logging.WARNING):
+        text = await member.ask(POLL)
+    assert "Only the consultation coordinators" in text
+    assert "refused /poll" in caplog.text
+    assert await setup.core.storage.recent_polls() == []
+
+
+async def test_post_vote_change_and_tally(setup: Setup) -> None:
+    coord = setup.coordinator(group="group-1")
+    replies = await coord.send(POLL + " --closes 48h")
+    assert len(replies) == 1
+    posted = replies[0]
+    assert posted.key == "poll-1" and posted.chat is None
+    assert [c.label for c in posted.choices] == [
+        "Access to services",
+        "Climate displacement",
+        "Missing migrants",
+    ]
+    assert [c.action for c in posted.choices] == ["pv:1:0", "pv:1:1", "pv:1:2"]
+    assert (
+        "0 voter(s)" in posted.text
+        and "anonymous" in posted.text
+        and "closes 25 November 2026" in posted.text
+    )
+
+    alice, bob = (
+        setup.person("a", "Alice", group="group-1"),
+        setup.person("b", "Bob", group="group-1"),
+    )
+    for member in (alice, bob):
+        member.last = [posted]
+    await alice.press("Climate displacement")
+    tally, ack = alice.last
+    assert tally.key == "poll-1" and "Climate displacement\n██████████ 1 · 100%" in tally.text
+    assert ack.notice and "Your vote: Climate displacement" in ack.text
+    await bob.press("Climate displacement")
+    alice.last = [posted]
+    await alice.press("Access to services")  # a changed vote replaces the first
+    tally = alice.last[0]
+    assert "Access to services\n█████░░░░░ 1 · 50%" in tally.text
+    assert "Climate displacement\n█████░░░░░ 1 · 50%" in tally.text
+    assert "2 voter(s)" in tally.text
+    counts = await setup.core.storage.poll_tally(1)
+    assert counts.counts == {0: 1, 1: 1} and counts.voters == 2 and counts.names == {}
+
+
+async def test_multiple_choice_polls_toggle(setup: Setup) -> None:
+    coord = setup.coordinator(group="g")
+    posted = (await coord.send(POLL + " --multi"))[0]
+    member = setup.person("m", group="g")
+    member.last = [posted]
+    await member.press("Access to services")
+    member.last = [posted]
+    await member.press("Missing migrants")
+    assert "Your vote: Access to services, Missing migrants" in member.last[1].text
+    member.last = [posted]
+    await member.press("Access to services")
+    assert "Your vote: Missing migrants" in member.last[1].text
+    assert (await setup.core.storage.poll_tally(1)).counts == {2: 1}
+
+
+async def test_a_retried_vote_counts_once(setup: Setup) -> None:
+    coord = setup.coordinator(group="g")
+    await coord.send(POLL + " --multi")
+    member = setup.person("m", group="g")
+    vote = Incoming(member.person, member.chat, action="pv:1:0", event_id="retry-1")
+    assert await setup.core.handle(vote)
+    assert await setup.core.handle(vote) == []
+    assert (await setup.core.storage.poll_tally(1)).counts == {0: 1}
+
+
+async def test_anonymous_votes_store_no_identity(setup: Setup, tmp_path: Path) -> None:
+    coord = setup.coordinator(group="g")
+    posted = (await coord.send(POLL))[0]
+    member = setup.person("secret-user-4242", "Secret Name", group="g")
+    member.last = [posted]
+    await member.press("Missing migrants")
+    raw = database_bytes(tmp_path)
+    assert b"secret-user-4242" not in raw and b"Secret Name" not in raw
+
+
+async def test_past_closing_time_no_votes_and_final_results(setup: Setup) -> None:
+    coord = setup.coordinator(group="g")
+    posted = (await coord.send(POLL + " --closes 1h"))[0]
+    member = setup.person("m", group="g")
+    member.last = [posted]
+    await member.press("Access to services")
+    setup.clock.advance(hours=2)
+    member.last = [posted]
+    replies = await member.send(action="pv:1:1")
+    final, notice = replies
+    assert final.key == "poll-1" and final.choices == ()
+    assert (
+        "Final results: Which topic first?" in final.text
+        and "closed 23 November 2026, 13:00" in final.text
+    )
+    assert "Access to services\n██████████ 1 · 100%" in final.text
+    assert notice.notice and "closed" in notice.text
+    assert (await setup.core.storage.poll_tally(1)).counts == {0: 1}
+
+
+async def test_close_shows_final_results_with_names_for_named_polls(setup: Setup) -> None:
+    coord = setup.coordinator(group="g")
+    posted = (await coord.send(POLL + " --named"))[0]
+    member = setup.person("m", "Amina", group="g")
+    member.last = [posted]
+    await member.press("Missing migrants")
+    replies = await coord.send("/close 1")
+    final, confirm = replies
+    assert final.key == "poll-1" and not final.choices and "Amina" in final.text
+    assert "Poll 1 is closed" in confirm.text
+    member.last = [posted]
+    await member.press("Access to services")
+    assert (await setup.core.storage.poll_tally(1)).counts == {
+        2: 1
+    }  # nothing changed after closing
+
+
+async def test_closing_from_a_private_chat_edits_the_group_message(setup: Setup) -> None:
+    coord_group = setup.coordinator(group="g")
+    await coord_group.send(POLL)
+    private = setup.coordinator()
+    final, confirm = await private.send("/close poll-1")
+    assert final.key == "poll-1" and final.chat is not None and final.chat.chat_id == "g"
+    assert "closed" in confirm.text
+
+
+async def test_polls_close_on_time_in_the_background(setup: Setup) -> None:
+    coord = setup.coordinator(group="g")
+    await coord.send(POLL + " --closes 30m")
+    sent: list[list[Reply]] = []
+
+    async def sender(replies: list[Reply]) -> None:
+        sent.append(replies)
+
+    assert await polls.close_due_polls(setup.core) == 0  # no adapter for "test" yet
+    setup.core.register_sender("test", sender)
+    assert await polls.close_due_polls(setup.core) == 0  # not due yet
+    setup.clock.advance(minutes=31)
+    assert await polls.close_due_polls(setup.core) == 1
+    assert await polls.close_due_polls(setup.core) == 0  # shown once
+    (final,) = sent[0]
+    assert final.key == "poll-1" and final.chat is not None and final.chat.chat_id == "g"
+    assert "Final results" in final.text and "closed 23 November 2026, 12:30" in final.text
+
+
+async def test_poll_usage_and_bad_input(setup: Setup) -> None:
+    coord = setup.coordinator(group="g")
+    assert "To post a poll" in await coord.ask("/poll")
+    text = await coord.ask("/poll Q? | a | a")
+    assert "Two options are the same" in text and "To post a poll" in text
+    text = await coord.ask("/poll Is *this* ok? | [x](https://evil.example) | _y_")
+    # a person's text is shown literally: no bold, no link
+    assert "📊 Is *this* ok?" in text and "[x](https://evil.example)" in text and "_y_" in text

@@ -1,0 +1,220 @@
+"""Data protection: keyed pseudonyms, /profile, /mydata and /forget."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.app import running_core
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.knowledge import KnowledgeBase
+from bot.pseudonym import Pseudonyms, key_file, load_or_create_key
+from bot.storage import SqliteStorage
+from tests.consult_helpers import Setup, database_bytes, make_core, settings_for, start_sample
+
+
+@pytest.fixture
+def setup(tmp_path: Path, min_kb: KnowledgeBase, storage: SqliteStorage) -> Setup:
+    return make_core(tmp_path, min_kb, storage)
+
+
+# --------------------------------------------------------------------------- pseudonyms
+
+
+def test_pseudonyms_are_keyed_hashes_per_consultation() -> None:
+    p = Pseudonyms(Settings(hash_key="k" * 32))
+    code = p.respondent("sample", "telegram:12345")
+    expected = hmac.new(
+        b"k" * 32, b"respondent\x1fsample\x1ftelegram:12345", hashlib.sha256
+    ).hexdigest()
+    assert code == expected and "12345" not in code
+    assert p.respondent("sample", "telegram:12345") == code  # stable: resume, no double answers
+    assert p.respondent("other", "telegram:12345") != code  # not linkable across consultations
+    assert p.voter(1, "telegram:12345") != code
+    assert Pseudonyms(Settings(hash_key="j" * 32)).respondent("sample", "telegram:12345") != code
+
+
+def test_a_short_configured_key_is_refused() -> None:
+    with pytest.raises(ConfigError, match="at least 16"):
+        Pseudonyms(Settings(hash_key="short")).key()
+
+
+def test_without_a_configured_key_one_is_generated_once_beside_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "nsbot.sqlite3"
+    settings = Settings(db_path=db)
+    first = Pseudonyms(settings).respondent("c", "slack:U1")
+    path = key_file(db)
+    assert path == tmp_path / "data" / "nsbot.sqlite3.hashkey"
+    assert path.is_file() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert Pseudonyms(settings).respondent("c", "slack:U1") == first  # the same key next time
+    path.chmod(0o644)
+    load_or_create_key(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # tightened when found loose
+    assert key_file(":memory:") is None
+
+
+async def test_running_core_creates_the_key_file_at_start(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, hash_key="")
+    async with running_core(settings) as core:
+        assert (tmp_path / "bot.sqlite3.hashkey").is_file()
+        assert len(core.consultations) == 3
+
+
+async def test_anonymous_answers_never_store_the_platform_id(setup: Setup, tmp_path: Path) -> None:
+    bot = setup.person("user-98765", "Fatima Zahra")
+    await bot.ask("/consult")
+    await bot.press("Skip")
+    await bot.press("Skip")
+    await bot.press("Sample consultation")
+    await bot.press("I agree, start")
+    for answer in ("none", "1", "yes", "3", "a story"):
+        await bot.ask(answer)
+    await bot.ask("send")
+    stored = json.dumps(
+        [r.__dict__ for r in await setup.core.storage.responses("sample")], default=str
+    )
+    assert (
+        "user-98765" not in stored and "Fatima" not in stored and '"status": "submitted"' in stored
+    )
+    assert isinstance(setup.core.storage, SqliteStorage)
+    await setup.core.storage.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # into the main file
+    assert b"user-98765" in database_bytes(tmp_path)  # profile and conversation hold the account
+    await bot.ask("/forget")
+    # the profile and conversation rows go; the anonymous response stays
+    await bot.press("Yes, delete")
+    assert len(await setup.core.storage.responses("sample")) == 1
+    # nothing that could name the person is left anywhere in the database files
+    raw = database_bytes(tmp_path)
+    assert b"user-98765" not in raw and b"Fatima" not in raw
+
+
+# --------------------------------------------------------------------------- profile
+
+
+async def test_profile_can_be_changed_kept_or_removed(setup: Setup) -> None:
+    bot = setup.person()
+    text = await bot.ask("/profile")
+    assert "Which National Society" in text
+    assert "up to 100 characters" in await bot.ask("🙂")  # not a name
+    assert "region" in await bot.ask("Kenya Red Cross Society")
+    assert "Kenya Red Cross Society" in await bot.ask("afrika")  # a close misspelling of Africa
+    text = await bot.ask("/profile")
+    assert "Your National Society:** Kenya" in text.replace(
+        "Your National Society: Kenya", "Your National Society:** Kenya"
+    )
+    assert bot.buttons == ["Keep", "Remove"]
+    await bot.press("Keep")
+    text = await bot.press("Remove")
+    assert "National Society: Kenya Red Cross Society; region: not given" in text
+    profile = await setup.core.storage.get_profile(bot.person.key)
+    assert (
+        profile and profile.national_society == "Kenya Red Cross Society" and profile.region is None
+    )
+
+
+async def test_a_question_during_the_profile_is_answered_not_stored(setup: Setup) -> None:
+    bot = setup.person()
+    await bot.ask("/profile")
+    assert "IFRC" in await bot.ask("Who chairs the Migration Reference Group?")
+    profile = await setup.core.storage.get_profile(bot.person.key)
+    assert profile is not None and profile.national_society is None
+
+
+async def test_privacy_commands_are_private_only(setup: Setup) -> None:
+    member = setup.person("g", group="group-1")
+    for command in ("/mydata", "/forget", "/profile"):
+        assert "private chat" in await member.ask(command)
+
+
+# --------------------------------------------------------------------------- mydata / forget
+
+
+async def prepare_person(setup: Setup) -> None:
+    """A person with a profile, a submitted anonymous response, a named draft and poll votes."""
+    bot = setup.person()
+    await bot.ask("/profile")
+    await bot.ask("Kenya Red Cross Society")
+    await bot.press("Africa")
+    await start_sample(bot)
+    for answer in ("none", "1", "yes", "3", "a story"):
+        await bot.ask(answer)
+    await bot.ask("send")
+    await bot.ask("/consult named-check")
+    await bot.press("I agree, start")
+    await bot.press("Yes")  # named draft, one answer
+    coord = setup.coordinator(group="g")
+    posted = (await coord.send("/poll Anonymous? | a | b"))[0]
+    posted_named = (await coord.send("/poll Named? | c | d --named"))[0]
+    voter = setup.person(group="g")
+    voter.last = [posted]
+    await voter.press("a")
+    voter.last = [posted_named]
+    await voter.press("d")
+
+
+async def test_mydata_shows_everything_held(setup: Setup) -> None:
+    await prepare_person(setup)
+    bot = setup.person()
+    text = await bot.ask("/mydata")
+    assert "test:u1" in text and "Kenya Red Cross Society" in text and "Africa" in text
+    assert "Sample consultation: sent, anonymous, 5 answer(s)" in text
+    assert "Named check-in: not sent yet, named, 1 answer(s)" in text
+    assert "“Anonymous?”: a" in text and "“Named?”: d" in text
+    (file,) = bot.last[0].attachments
+    data = json.loads(file.content)
+    assert (
+        data["person"] == "test:u1"
+        and data["profile"]["national_society"] == "Kenya Red Cross Society"
+    )
+    assert {r["consultation"] for r in data["responses"]} == {"sample", "named-check"}
+    assert {v["option"] for v in data["poll_votes"]} == {"a", "d"}
+
+
+async def test_forget_after_confirmation_deletes_what_is_linked(setup: Setup) -> None:
+    await prepare_person(setup)
+    other = setup.person("u2", "Other")
+    await other.ask("/profile")
+    await other.ask("Nepal Red Cross Society")
+    bot = setup.person()
+    text = await bot.ask("/forget")
+    assert "cannot be undone" in text and bot.buttons == ["Yes, delete", "No, keep"]
+    assert "Nothing was deleted" in await bot.press("No, keep")
+    assert await setup.core.storage.get_profile(bot.person.key) is not None
+    await bot.ask("/forget")
+    text = await bot.press("Yes, delete")
+    assert "1 response(s) with 1 answer(s), and 1 named vote(s)" in text
+    assert await setup.core.storage.get_profile(bot.person.key) is None
+    assert await setup.core.storage.get_response("named-check", bot.person.key) is None
+    # the submitted anonymous response stays, counted in the results
+    assert [r.status for r in await setup.core.storage.responses("sample")] == ["submitted"]
+    assert (await setup.core.storage.poll_tally(1)).counts == {0: 1}  # anonymous vote stays
+    assert (await setup.core.storage.poll_tally(2)).counts == {}  # named vote gone
+    assert await setup.core.storage.get_profile("test:u2") is not None  # nobody else touched
+    after = await bot.ask("/mydata")
+    assert "Profile:** none" in after.replace("Profile: none", "Profile:** none")
+    assert "Named check-in" not in after
+
+
+async def test_forget_removes_an_anonymous_draft(setup: Setup) -> None:
+    bot = setup.person()
+    await start_sample(bot)
+    await bot.ask("perco")
+    await bot.ask("/forget")
+    await bot.press("Yes, delete")
+    assert await setup.core.storage.responses("sample") == []
+
+
+async def test_an_old_forget_confirmation_expires(setup: Setup) -> None:
+    bot = setup.person()
+    await bot.ask("/profile")
+    await bot.ask("Kenya Red Cross Society")
+    await bot.ask("/forget")
+    setup.clock.advance(hours=1)
+    assert "expired" in await bot.press("Yes, delete")
+    assert await setup.core.storage.get_profile(bot.person.key) is not None

@@ -1,0 +1,141 @@
+"""Dates people can act on: relative dates, /timeline filters, /next, calendars."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from bot.adapters.memory import MemoryAdapter
+from bot.core import Core
+from bot.dates import format_range, relative
+from bot.knowledge import KnowledgeBase
+from bot.storage import SqliteStorage
+
+from .conftest import make_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "precision", "expected"),
+    [
+        (date(2022, 6, 22), date(2022, 6, 23), "day", ("rel_years_ago", 4)),
+        (date(2026, 12, 5), None, "day", ("rel_in_days", 12)),
+        (date(2026, 11, 24), None, "day", ("rel_tomorrow", 1)),
+        (date(2026, 11, 22), None, "day", ("rel_yesterday", 1)),
+        (date(2026, 11, 20), date(2026, 11, 25), "day", ("rel_ongoing", 0)),
+        (date(2026, 11, 1), None, "month", ("rel_ongoing", 0)),  # "November 2026" covers today
+        (date(2027, 3, 1), None, "day", ("rel_in_months", 3)),
+        (date(2026, 10, 1), None, "month", ("rel_days_ago", 23)),  # October ended 23 days ago
+        (date(2008, 5, 1), None, "month", ("rel_years_ago", 18)),
+    ],
+)
+def test_relative_dates(
+    start: date, end: date | None, precision: str, expected: tuple[str, int]
+) -> None:
+    assert relative(start, end, precision, "day", TODAY) == expected
+
+
+def test_format_range() -> None:
+    assert format_range(date(2022, 6, 22), "day", date(2022, 6, 23)) == "22–23 June 2022"
+    assert (
+        format_range(date(2011, 11, 28), "day", date(2011, 12, 1))
+        == "28 November – 1 December 2011"
+    )
+    assert format_range(date(2018, 1, 1), "year", date(2022, 1, 1), "year") == "2018–2022"
+    assert format_range(date(2008, 5, 1), "month", None) == "May 2008"
+
+
+async def test_answers_about_dates_say_how_long_ago(bot: MemoryAdapter) -> None:
+    text = await bot.ask("when was the council of delegates in 2022")
+    assert "22–23 June 2022" in text and "about 4 years ago" in text
+    assert any(b.startswith("📅 Add to calendar") for b in bot.buttons)
+    await bot.press(next(b for b in bot.buttons if b.startswith("📅")))
+    (attachment,) = bot.last[0].attachments
+    cal = icalendar.Calendar.from_ical(attachment.content)
+    (event,) = cal.walk("VEVENT")
+    assert str(event["UID"]) == "cod-2022@nsbot.migration-timeline"
+
+
+async def test_relative_dates_follow_the_clock(tmp_path: Path, shipped_kb: KnowledgeBase) -> None:
+    async with SqliteStorage(tmp_path / "c.sqlite3") as storage:
+        core = Core(
+            make_settings(tmp_path),
+            shipped_kb,
+            storage,
+            clock=lambda: datetime(2022, 6, 10, tzinfo=UTC),
+        )
+        bot = MemoryAdapter(core)
+        text = await bot.ask("/next")
+        assert "17 June 2022" in text and "in 7 days" in text
+        assert "22–23 June 2022" in text and "in 12 days" in text
+        assert "⏭ next" in await bot.ask("/timeline")
+
+
+async def test_next_says_plainly_when_nothing_is_scheduled(bot: MemoryAdapter) -> None:
+    text = await bot.ask("/next")
+    assert "No upcoming meeting" in text
+    assert "The most recent ones were" in text and "October 2024" in text
+    assert "2024–2030: Migration Strategy" not in text  # a strategy period is not a meeting
+    assert "No upcoming meeting" in await bot.ask("when is the next meeting")
+
+
+async def test_timeline_filters(bot: MemoryAdapter) -> None:
+    by_group = await bot.ask("/timeline reference group")
+    assert "May 2008" in by_group and "20–21 June 2011" in by_group
+    assert "Leadership Group" not in by_group
+    assert "17 June 2022" in await bot.ask("/timeline mlg")
+    by_year = await bot.ask("/timeline 2011")
+    assert "28 November – 1 December 2011" in by_year and "2022" not in by_year.replace(
+        "2008–2018", ""
+    )
+    assert "No event in the timeline matches" in await bot.ask("/timeline football")
+
+
+async def test_calendar_file_is_valid_rfc5545(
+    bot: MemoryAdapter, shipped_kb: KnowledgeBase
+) -> None:
+    await bot.ask("/calendar")
+    (attachment,) = bot.last[0].attachments
+    assert attachment.mime_type == "text/calendar" and attachment.filename.endswith(".ics")
+    cal = icalendar.Calendar.from_ical(attachment.content)
+    assert str(cal["VERSION"]) == "2.0" and cal["PRODID"]
+    events = cal.walk("VEVENT")
+    assert len(events) == len(shipped_kb.events)
+    uids = [str(e["UID"]) for e in events]
+    assert len(set(uids)) == len(uids)
+    for vevent in events:
+        start, end = vevent.decoded("DTSTART"), vevent.decoded("DTEND")
+        assert type(start) is date and type(end) is date, "date-only entries are all-day events"
+        assert end > start and vevent.decoded("DTSTAMP").tzinfo is not None
+    by_uid = {str(e["UID"]): e for e in events}
+    cod = by_uid["cod-2022@nsbot.migration-timeline"]
+    assert cod.decoded("DTSTART") == date(2022, 6, 22) and cod.decoded("DTEND") == date(2022, 6, 24)
+
+
+async def test_calendar_uids_are_stable_so_reimport_updates(bot: MemoryAdapter) -> None:
+    await bot.ask("/calendar")
+    first = icalendar.Calendar.from_ical(bot.last[0].attachments[0].content)
+    await bot.ask("/calendar")
+    second = icalendar.Calendar.from_ical(bot.last[0].attachments[0].content)
+    assert [str(e["UID"]) for e in first.walk("VEVENT")] == [
+        str(e["UID"]) for e in second.walk("VEVENT")
+    ]
+
+
+def test_nsbot_calendar_command_writes_ics_to_stdout(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "calendar", "strategy"],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    cal = icalendar.Calendar.from_ical(proc.stdout)
+    assert len(cal.walk("VEVENT")) >= 3
