@@ -371,6 +371,11 @@ class Matcher:
                 (canonical, normalise(term.term), normalise(term.stands_for), *term.aliases)
             )
         self._phrases.sort(key=lambda p: -len(p[0]))
+        # Phrases by their first word, longest first: folding then looks only at the
+        # few phrases that can start at each word.
+        self._phrases_by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for parts, canonical in self._phrases:
+            self._phrases_by_first[parts[0]].append((parts, canonical))
 
     def _add_group(self, group: Iterable[str]) -> None:
         words = [normalise(w) for w in group if normalise(w)]
@@ -390,7 +395,7 @@ class Matcher:
         out: list[str] = []
         i = 0
         while i < len(words):
-            for parts, canonical in self._phrases:
+            for parts, canonical in self._phrases_by_first.get(words[i], ()):
                 if tuple(words[i : i + len(parts)]) == parts:
                     out.append(canonical)
                     i += len(parts)
