@@ -18,130 +18,29 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
+import yaml
 from rapidfuzz import fuzz, process
 
 from bot.knowledge import KnowledgeBase
 
 Status = Literal["answer", "suggest", "fallback"]
 
-# Words that carry no meaning for matching. Question words are NOT here: "when" and
-# "who" are what separates "when was the MLG set up" from "who is in the MLG".
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "by",
-        "with",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "do",
-        "does",
-        "did",
-        "done",
-        "i",
-        "me",
-        "my",
-        "we",
-        "our",
-        "us",
-        "you",
-        "your",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "here",
-        "please",
-        "pls",
-        "plz",
-        "can",
-        "could",
-        "would",
-        "should",
-        "will",
-        "shall",
-        "may",
-        "might",
-        "must",
-        "tell",
-        "know",
-        "about",
-        "any",
-        "some",
-        "just",
-        "also",
-        "hi",
-        "hey",
-        "hello",
-        "thanks",
-        "thank",
-        "kindly",
-        "want",
-        "wanted",
-        "need",
-        "like",
-        "get",
-        "got",
-        "give",
-        "show",
-        "find",
-        "info",
-        "information",
-        "details",
-        "detail",
-        "question",
-        "ask",
-        "as",
-        "from",
-        "into",
-        "than",
-        "then",
-        "so",
-        "if",
-        "but",
-        "not",
-        "no",
-        "yes",
-        "ok",
-        "okay",
-        "re",
-        "regarding",
-        "s",
-        "t",
-        "has",
-        "have",
-        "had",
-        "having",
-        "one",
-        "ones",
-        "them",
-        "they",
-        "their",
-        "he",
-        "she",
-        "his",
-        "her",
-    ]
+# BaseLoader: every word stays text ("no", "on" and "yes" are not booleans here).
+_LANGUAGE_DATA: dict[str, Any] = yaml.load(
+    (Path(__file__).resolve().parent / "data" / "matching.yaml").read_text(encoding="utf-8"),
+    Loader=yaml.BaseLoader,
 )
+
+
+def _words(section: str) -> frozenset[str]:
+    return frozenset(
+        normalise(w) for words in _LANGUAGE_DATA[section].values() for w in words if normalise(w)
+    )
+
+
 # Question words keep a small fixed weight: enough to break ties, never enough to
 # make an out-of-scope question look answerable.
 QUESTION_WORDS = {
@@ -154,77 +53,6 @@ QUESTION_WORDS = {
     "why": 0.7,
     "many": 0.6,
 }
-# Everyday words the knowledge base will never use but that say nothing about the
-# topic ("where did the 2024 cod *take place*", "what is it *exactly*"). Unlike words the
-# knowledge base does not know (weather, password), they must not count against a match.
-FILLER = frozenset(
-    [
-        "took",
-        "take",
-        "taken",
-        "takes",
-        "taking",
-        "happen",
-        "happened",
-        "happens",
-        "exactly",
-        "actually",
-        "really",
-        "finally",
-        "finaly",
-        "still",
-        "ever",
-        "much",
-        "very",
-        "only",
-        "whom",
-        "whose",
-        "thing",
-        "things",
-        "stuff",
-        "something",
-        "anything",
-        "kind",
-        "sort",
-        "said",
-        "say",
-        "says",
-        "going",
-        "go",
-        "goes",
-        "went",
-        "come",
-        "came",
-        "put",
-        "make",
-        "made",
-        "let",
-        "lets",
-        "see",
-        "look",
-        "guys",
-        "dear",
-        "sir",
-        "madam",
-        "bot",
-        "friend",
-        "right",
-        "correct",
-        "true",
-        "sure",
-        "exact",
-        "basically",
-        "again",
-        "now",
-        "currently",
-        "meant",
-        "supposed",
-        "anyone",
-        "someone",
-        "everyone",
-        "people",
-    ]
-)
 _SUFFIXES = (
     "ations",
     "ation",
@@ -250,6 +78,16 @@ def normalise(text: str) -> str:
     text = re.sub(r"[’'`]", "", text)
     text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1", text)  # "31st" -> "31"
     return re.sub(r"[^\w]+", " ", text, flags=re.UNICODE).strip()
+
+
+STOPWORDS = _words("stopwords")
+FILLER = _words("filler")
+# Other languages' question words, as the English word the weights are set for.
+QUESTION_ALIASES = {
+    normalise(word): english
+    for english, words in _LANGUAGE_DATA["question_words"].items()
+    for word in words
+}
 
 
 def stem(word: str) -> str:
@@ -417,6 +255,7 @@ class Matcher:
         words = self._fold_phrases(words)
         out: list[str] = []
         for w in words:
+            w = QUESTION_ALIASES.get(w, w)
             if w in STOPWORDS:
                 continue
             canon = self._canon.get(w) or self._canon.get(stem(w)) or stem(w)

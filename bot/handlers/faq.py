@@ -26,9 +26,11 @@ def label(text: str) -> str:
     return text[: MAX_LABEL - 1].rsplit(" ", 1)[0] + "…"
 
 
-def entry_reply(ctx: Context, entry: Entry) -> Reply:
+def entry_reply(ctx: Context, entry: Entry, asked_in: str = "en") -> Reply:
+    """An answer, in the language the question was asked in when the entry has it,
+    else in the person's language, else English."""
     kb = ctx.core.kb
-    text = entry.answer_in(ctx.language)
+    text = entry.answer_in(asked_in if asked_in in entry.translations else ctx.language)
     source = kb.source_label(entry)
     if source:
         text += "\n\n_" + markup.escape(ctx.t("source", source=source)) + "_"
@@ -45,7 +47,7 @@ async def answer(ctx: Context, question: str) -> list[Reply]:
     # Matching is CPU work; a thread keeps other chats' replies flowing meanwhile.
     result: Match = await asyncio.to_thread(ctx.core.matcher.match, question)
     if result.status == "answer" and result.id:
-        return [entry_reply(ctx, ctx.core.kb.entries[result.id])]
+        return [entry_reply(ctx, ctx.core.kb.entries[result.id], result.language)]
     await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
     if result.status == "suggest":
         choices = [Choice(label(s.question), f"faq:{s.id}") for s in result.suggestions]
