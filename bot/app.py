@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
+from bot import reminders
 from bot.config import Settings
 from bot.consultations import Catalog, load_consultations
 from bot.core import Clock, Core, utc_now
@@ -36,8 +37,9 @@ def open_storage(settings: Settings) -> Storage:
 async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Core]:
     """A core with its storage open for the duration of the block.
 
-    Invalid consultations stop the start like an invalid knowledge base does. Polls
-    are closed on time by a background task while the block runs.
+    Invalid consultations stop the start like an invalid knowledge base does. While the
+    block runs, background tasks close polls on time and send reminders and
+    announcements (:mod:`bot.reminders`).
     """
     kb = load_kb(settings)
     ui = UI.load()
@@ -45,13 +47,18 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
     async with open_storage(settings) as storage:
         core = Core(settings, kb, storage, ui=ui, clock=clock, consultations=consultations)
         core.pseudonyms.key()  # create or check the key file now, not mid-conversation
-        sweeper = asyncio.create_task(sweep_forever(core))
+        background = [
+            asyncio.create_task(sweep_forever(core)),
+            asyncio.create_task(reminders.run_forever(core)),
+        ]
         try:
             yield core
         finally:
-            sweeper.cancel()
-            with suppress(asyncio.CancelledError):
-                await sweeper
+            for task in background:
+                task.cancel()
+            for task in background:
+                with suppress(asyncio.CancelledError):
+                    await task
 
 
 def setup_logging(level: str) -> None:

@@ -2,8 +2,8 @@
 
 Built with the ``icalendar`` library rather than by hand: line folding, escaping and
 value types are exactly the details a hand-written writer gets subtly wrong. Date-only
-events are all-day events; UIDs are stable, so re-importing a file updates events
-instead of duplicating them.
+events are all-day events; moments (a consultation opening or closing) are timed events
+in UTC; UIDs are stable, so re-importing a file updates events instead of duplicating them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,17 @@ from bot.knowledge import Event, KnowledgeBase
 
 PRODID = "-//IFRC migration assistant (nsbot)//Timeline//EN"
 UID_DOMAIN = "nsbot.migration-timeline"
+_NO_MOMENT = datetime.min.replace(tzinfo=UTC)  # a default only dataclass inheritance needs
+
+
+@dataclass(frozen=True)
+class TimedEvent(Event):
+    """An event at a precise moment, not over whole days: a consultation opening or
+    closing. ``start`` is its date in the zone it was built for; ``at`` is the moment."""
+
+    at: datetime = _NO_MOMENT
+    consultation: str = ""
+    closing: bool = False
 
 
 @dataclass(frozen=True)
@@ -26,14 +37,26 @@ class CalendarItem:
     uid: str
     title: str
     start: date | datetime  # a date: all-day; an aware datetime: a moment
-    end: date | datetime  # exclusive, as RFC 5545 wants
+    # Exclusive, as RFC 5545 wants; None for a moment, which then ends as it starts
+    # (a DTEND equal to DTSTART would be invalid).
+    end: date | datetime | None
     description: str = ""
     location: str = ""
     categories: tuple[str, ...] = ()
 
 
 def item_from_event(event: Event, kb: KnowledgeBase) -> CalendarItem:
-    """An event as an all-day calendar item covering every day its dates cover."""
+    """An event as an all-day calendar item covering every day its dates cover
+    (a :class:`TimedEvent` as a timed item at its moment)."""
+    if isinstance(event, TimedEvent):
+        return CalendarItem(
+            uid=f"{event.id}@{UID_DOMAIN}",
+            title=event.title,
+            start=event.at,
+            end=None,
+            description=markup.to_plain(event.summary),
+            categories=tuple(c for c in (event.kind, event.topic) if c),
+        )
     end = (
         last_day(event.end, event.end_precision)
         if event.end
@@ -76,7 +99,8 @@ def to_ics(
         vevent.add("dtstamp", stamp)
         vevent.add("summary", item.title)
         vevent.add("dtstart", _value(item.start))
-        vevent.add("dtend", _value(item.end))
+        if item.end is not None:
+            vevent.add("dtend", _value(item.end))
         if item.description:
             vevent.add("description", item.description)
         if item.location:

@@ -16,6 +16,7 @@ from bot.handlers import (
     privacy,
     router,
     smalltalk,
+    subscriptions,
     timeline,
     topics,
 )
@@ -33,11 +34,18 @@ COMMANDS: list[Command] = [
     Command("profile", privacy.profile, "cmd_profile"),  # National Society and region (optional)
     Command("mydata", privacy.mydata, "cmd_mydata"),  # everything the bot holds about me
     Command("forget", privacy.forget, "cmd_forget"),  # delete it, after a confirmation
+    Command("subscribe", subscriptions.subscribe, "cmd_subscribe"),  # reminders: /subscribe [14 2]
+    Command("unsubscribe", subscriptions.unsubscribe, "cmd_unsubscribe"),  # stop them
+    Command("timezone", subscriptions.timezone, "cmd_timezone"),  # /timezone [Africa/Nairobi]
     # Coordinators only (NSBOT_COORDINATORS): refused and logged for anyone else.
     Command("poll", polls.poll, "cmd_poll", coordinators_only=True, in_menu=False),
     Command("results", coordinator.results, "cmd_results", coordinators_only=True, in_menu=False),
     Command("export", coordinator.export, "cmd_export", coordinators_only=True, in_menu=False),
     Command("close", coordinator.close, "cmd_close", coordinators_only=True, in_menu=False),
+    # /announce <text>: to every subscriber, after a confirmation saying how many.
+    Command(
+        "announce", subscriptions.announce, "cmd_announce", coordinators_only=True, in_menu=False
+    ),
 ]
 
 # Button actions, by the prefix of their action string ("faq:policy-adopted").
@@ -57,6 +65,8 @@ ACTIONS: dict[str, ActionFn] = {
     "fg": privacy.on_forget,  # fg:y:<offered at>|n: confirm /forget
     "pv": polls.on_vote,  # pv:<poll>:<option>: vote in a posted poll
     "cx": coordinator.on_close,  # cx:<consultation>: confirm closing it early (coordinators)
+    "tz": subscriptions.on_timezone,  # tz:<IANA zone>: a suggested time zone for a typo
+    "an": subscriptions.on_announce,  # an:y|n:<job>: send or cancel an announcement (coordinators)
 }
 
 # Multi-step conversations, by the kind stored in the person's conversation state.

@@ -1,17 +1,19 @@
 """Dates people can act on: /timeline, /next, /calendar and "Add to calendar" buttons.
 
 Every date is shown with where it stands relative to today ("about 4 years ago",
-"in 12 days"), computed from the core's clock so tests can move time.
+"in 12 days"), computed from the core's clock so tests can move time. Consultations'
+opening and closing moments are on the timeline too, shown in the person's time zone
+(/timezone, else the platform's hint, else UTC).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, tzinfo
 
-from bot import markup
-from bot.dates import format_range, last_day, relative
+from bot import markup, reminders
+from bot.dates import format_range, last_day
 from bot.handlers.base import Context
-from bot.ics import events_ics
+from bot.ics import TimedEvent, events_ics
 from bot.knowledge import Event, KnowledgeBase
 from bot.matcher import Matcher
 from bot.messages import Attachment, Choice, Reply
@@ -32,37 +34,44 @@ def last_date(event: Event) -> date:
     )
 
 
-def how_long(ctx: Context, event: Event) -> str:
-    key, n = relative(
-        event.start, event.end, event.start_precision, event.end_precision, ctx.now.date()
-    )
-    if n == 1 and ctx.core.ui.has(f"{key}_one"):
-        key = f"{key}_one"
-    return ctx.t(key, n=n)
+def how_long(ctx: Context, event: Event, zone: tzinfo = UTC) -> str:
+    return reminders.how_long(ctx.core.ui, ctx.person.language, event, ctx.now, zone)
 
 
-def event_line(ctx: Context, event: Event) -> str:
-    where = f" ({markup.escape(event.place)})" if event.place else ""
-    return f"**{when(event)}**: {markup.escape(event.title)}{where}, _{how_long(ctx, event)}_"
+def event_line(ctx: Context, event: Event, zone: tzinfo = UTC) -> str:
+    return reminders.event_line(ctx.core.ui, ctx.person.language, event, ctx.now, zone)
 
 
-def filter_events(kb: KnowledgeBase, matcher: Matcher, query: str) -> list[Event]:
+async def all_events(ctx: Context) -> tuple[list[Event], tzinfo]:
+    """The knowledge base's events and the consultations' moments, oldest first, dated
+    in the person's time zone (which is returned too)."""
+    zone = await reminders.person_zone(ctx.core.storage, ctx.person)
+    closures = await ctx.core.storage.consultation_closures()
+    moments = reminders.consultation_moments(ctx.core.consultations, closures, ctx.t, zone)
+    return sorted([*ctx.core.kb.events, *moments], key=lambda e: e.start), zone
+
+
+def filter_events(
+    kb: KnowledgeBase, matcher: Matcher, query: str, events: list[Event] | None = None
+) -> list[Event]:
     """/timeline 2022 (a year), or words: a topic, a group, a body ("reference group").
 
     Words are compared in the matcher's canonical form, so acronyms and their
-    expansions ("mlg", "leadership group") find the same events.
+    expansions ("mlg", "leadership group") find the same events. ``events`` defaults
+    to the knowledge base's.
     """
+    pool = kb.events if events is None else events
     query = query.strip()
     if not query:
-        return kb.events
+        return pool
     if query.isdigit() and len(query) == 4:
         year = int(query)
-        return [e for e in kb.events if e.start.year <= year <= (e.end or e.start).year]
+        return [e for e in pool if e.start.year <= year <= (e.end or e.start).year]
     wanted = set(matcher.tokens(query))
     if not wanted:
         return []
     found = []
-    for event in kb.events:
+    for event in pool:
         topic = kb.topics.get(event.topic)
         haystack = " ".join(
             [
@@ -79,18 +88,24 @@ def filter_events(kb: KnowledgeBase, matcher: Matcher, query: str) -> list[Event
     return found
 
 
-def _filtered(ctx: Context, query: str) -> list[Event]:
-    return filter_events(ctx.core.kb, ctx.core.matcher, query)
+async def _filtered(ctx: Context, query: str) -> tuple[list[Event], tzinfo]:
+    events, zone = await all_events(ctx)
+    return filter_events(ctx.core.kb, ctx.core.matcher, query, events), zone
 
 
-# Periods ("Migration Strategy 2024–2030") run for years: they are context on the
-# timeline, never "the next meeting".
-NOT_UPCOMING_KINDS = frozenset({"strategy-period"})
+NOT_UPCOMING_KINDS = reminders.NOT_UPCOMING_KINDS
 
 
-def upcoming(ctx: Context, events: list[Event]) -> list[Event]:
-    today = ctx.now.date()
-    return [e for e in events if e.kind not in NOT_UPCOMING_KINDS and last_date(e) >= today]
+def is_upcoming(ctx: Context, event: Event, zone: tzinfo = UTC) -> bool:
+    if event.kind in NOT_UPCOMING_KINDS:
+        return False
+    if isinstance(event, TimedEvent):
+        return event.at > ctx.now
+    return last_date(event) >= ctx.now.astimezone(zone).date()
+
+
+def upcoming(ctx: Context, events: list[Event], zone: tzinfo = UTC) -> list[Event]:
+    return [e for e in events if is_upcoming(ctx, e, zone)]
 
 
 def calendar_button(ctx: Context, event: Event) -> Choice:
@@ -98,14 +113,14 @@ def calendar_button(ctx: Context, event: Event) -> Choice:
 
 
 async def timeline(ctx: Context, args: str) -> list[Reply]:
-    events = _filtered(ctx, args)
+    events, zone = await _filtered(ctx, args)
     if not events:
         key = "timeline_no_match" if args.strip() else "timeline_empty"
         return ctx.reply(key, query=markup.escape(args.strip()))
-    nxt = next(iter(upcoming(ctx, events)), None)
+    nxt = next(iter(upcoming(ctx, events, zone)), None)
     lines = []
     for event in events:
-        line = f"- {event_line(ctx, event)}"
+        line = f"- {event_line(ctx, event, zone)}"
         if event is nxt:
             line += f" {ctx.t('timeline_next')}"
         lines.append(line)
@@ -123,14 +138,14 @@ async def timeline(ctx: Context, args: str) -> list[Reply]:
 
 async def next_events(ctx: Context, args: str) -> list[Reply]:
     """/next: what is coming; when nothing is, say so and offer the latest past events."""
-    events = _filtered(ctx, args)
-    coming = upcoming(ctx, events)
+    events, zone = await _filtered(ctx, args)
+    coming = upcoming(ctx, events, zone)
     if coming:
-        lines = [f"- {event_line(ctx, e)}" for e in coming[:5]]
+        lines = [f"- {event_line(ctx, e, zone)}" for e in coming[:5]]
         choices = tuple(calendar_button(ctx, e) for e in coming[:3])
         return [Reply(ctx.t("next_header") + "\n\n" + "\n".join(lines), choices=choices)]
     past = [e for e in events if e.kind not in NOT_UPCOMING_KINDS][-MAX_PAST_SHOWN:]
-    lines = [f"- {event_line(ctx, e)}" for e in reversed(past)]
+    lines = [f"- {event_line(ctx, e, zone)}" for e in reversed(past)]
     text = ctx.t("next_none")
     if lines:
         text += "\n\n" + ctx.t("next_latest") + "\n\n" + "\n".join(lines)
@@ -139,7 +154,7 @@ async def next_events(ctx: Context, args: str) -> list[Reply]:
 
 async def calendar(ctx: Context, args: str) -> list[Reply]:
     """/calendar [filter]: every (or every matching) event as one .ics file."""
-    events = _filtered(ctx, args)
+    events, _ = await _filtered(ctx, args)
     if not events:
         return ctx.reply("timeline_no_match", query=markup.escape(args.strip()))
     data = events_ics(ctx.core.kb, events, ctx.now)
@@ -149,7 +164,8 @@ async def calendar(ctx: Context, args: str) -> list[Reply]:
 
 async def add_to_calendar(ctx: Context, event_id: str) -> list[Reply]:
     """The "Add to calendar" button: that event alone."""
-    event = next((e for e in ctx.core.kb.events if e.id == event_id), None)
+    events, _ = await all_events(ctx)
+    event = next((e for e in events if e.id == event_id), None)
     if event is None:
         return ctx.reply("unknown_action")
     data = events_ics(ctx.core.kb, [event], ctx.now)
@@ -188,7 +204,7 @@ async def next_question(ctx: Context) -> list[Reply] | None:
     rest = [w for w in words if w not in _NEXT_WORDS and w not in _EVENT_WORDS]
     kb, matcher = ctx.core.kb, ctx.core.matcher
     filter_words = " ".join(w for w in rest if matcher.tokens(w))
-    if filter_words and not filter_events(kb, matcher, filter_words):
+    if filter_words and not filter_events(kb, matcher, filter_words, (await all_events(ctx))[0]):
         filter_words = ""  # "when is the next one please": nothing to filter on
     if not (_EVENT_WORDS & set(words)) and not filter_words:
         return None  # "next steps after london": a question for the knowledge base

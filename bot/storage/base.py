@@ -83,6 +83,64 @@ class PollTally:
     names: dict[int, list[str]] = field(default_factory=dict)  # named polls only
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """Someone who asked for reminders and announcements, and where to send them."""
+
+    person: str
+    platform: str
+    chat: str  # the private chat they subscribed from
+    days: tuple[int, ...]  # remind this many days before, largest first
+    language: str | None  # the platform's hint when they subscribed
+    tz_hint: str | None  # the platform's time zone hint, if it gave one
+    timezone: str | None  # what they chose with /timezone (wins over the hint)
+    created_at: datetime
+    updated_at: datetime  # when ``days`` last changed
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where one scheduled message goes."""
+
+    person: str
+    platform: str
+    chat: str
+
+
+@dataclass(frozen=True)
+class SendJob:
+    """One scheduled send (a reminder, an announcement...): what and about what.
+
+    ``key`` names it for good ("reminder:cod-2026@2026-06-22:7"), so however often
+    the scheduler notices it is due, it exists once. ``subject_at`` is the date or
+    moment it is about, so a rescheduled event gets new reminders.
+    """
+
+    id: int
+    key: str
+    kind: str  # "reminder" | "opening" | "draft" | "announce"
+    subject: str  # an event or consultation id; "" for announcements
+    subject_at: str
+    lead_days: int | None
+    text: str  # announcements: the coordinator's words
+    status: str  # "draft" (an announcement awaiting confirmation) | "active" | "cancelled"
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One (job, recipient) row waiting to be sent, with how to word it for them."""
+
+    job: SendJob
+    person: str
+    platform: str
+    chat: str
+    attempts: int
+    language: str | None
+    timezone: str | None  # chosen with /timezone, else the platform's hint
+
+
 class Storage(ABC):
     """What the bot keeps. Implementations must be safe for concurrent coroutines."""
 
@@ -273,3 +331,119 @@ class Storage(ABC):
 
     @abstractmethod
     async def mark_poll_final_shown(self, poll_id: int) -> None: ...
+
+    # --- reminders, announcements and their deliveries ----------------------------------
+    @abstractmethod
+    async def subscribe(
+        self,
+        person: str,
+        *,
+        platform: str,
+        chat: str,
+        days: Sequence[int] | None,
+        language: str | None,
+        tz_hint: str | None,
+        now: datetime,
+    ) -> Subscription:
+        """Create or refresh a subscription; ``days`` None keeps the current ones.
+        ``updated_at`` moves only when the days change."""
+
+    @abstractmethod
+    async def unsubscribe(self, person: str, now: datetime) -> bool:
+        """Delete the subscription and cancel what is still queued for it (not draft
+        reminders, which do not depend on it); False when there was none."""
+
+    @abstractmethod
+    async def get_subscription(self, person: str) -> Subscription | None: ...
+
+    @abstractmethod
+    async def subscriptions(self) -> list[Subscription]: ...
+
+    @abstractmethod
+    async def count_subscriptions(self) -> int: ...
+
+    @abstractmethod
+    async def get_timezone(self, person: str) -> str | None:
+        """The IANA name the person chose with /timezone, if any."""
+
+    @abstractmethod
+    async def set_timezone(self, person: str, zone: str | None, now: datetime) -> None:
+        """None goes back to the default (the platform's hint, else UTC)."""
+
+    @abstractmethod
+    async def known_people(self) -> dict[str, str | None]:
+        """Every person the bot can reach unasked, with their private chat when known:
+        subscribers, people in a conversation, people with a profile."""
+
+    @abstractmethod
+    async def ensure_job(
+        self,
+        key: str,
+        *,
+        kind: str,
+        now: datetime,
+        subject: str = "",
+        subject_at: str = "",
+        lead_days: int | None = None,
+        text: str = "",
+        status: str = "active",
+        created_by: str = "",
+        recipients: Sequence[Recipient] | None = None,
+    ) -> tuple[SendJob, bool]:
+        """The job under ``key``, created unless it exists: (job, created). The
+        ``recipients`` are added in the same transaction, only when it is created."""
+
+    @abstractmethod
+    async def get_job(self, job_id: int) -> SendJob | None: ...
+
+    @abstractmethod
+    async def get_job_by_key(self, key: str) -> SendJob | None: ...
+
+    @abstractmethod
+    async def job_people(self, job_id: int) -> set[str]:
+        """Everyone the job has a delivery row for, whatever its state."""
+
+    @abstractmethod
+    async def add_deliveries(
+        self, job_id: int, recipients: Sequence[Recipient], now: datetime
+    ) -> int:
+        """One pending row per new recipient (existing rows are left alone); the count added."""
+
+    @abstractmethod
+    async def activate_announcement(self, job_id: int, by: str, now: datetime) -> int | None:
+        """Confirm a draft announcement: it becomes active with one pending row per
+        current subscriber, atomically. None when it is not ``by``'s draft any more."""
+
+    @abstractmethod
+    async def cancel_announcement(self, job_id: int, by: str) -> bool: ...
+
+    @abstractmethod
+    async def pending_deliveries(
+        self, platforms: Sequence[str], now: datetime, limit: int = 100
+    ) -> list[Delivery]:
+        """Pending rows of active jobs for these platforms, due by ``now``, oldest job first."""
+
+    @abstractmethod
+    async def claim_delivery(self, job_id: int, person: str, now: datetime) -> bool:
+        """pending -> claimed (counting the attempt), before sending; False if not pending."""
+
+    @abstractmethod
+    async def finish_delivery(self, job_id: int, person: str, state: str, now: datetime) -> None:
+        """claimed -> "sent", "skipped" (no longer relevant) or "failed" (gave up)."""
+
+    @abstractmethod
+    async def release_delivery(self, job_id: int, person: str, not_before: datetime) -> None:
+        """claimed -> pending again, not to be tried before ``not_before``."""
+
+    @abstractmethod
+    async def recover_claimed(self) -> int:
+        """After a restart: every claimed row goes back to pending; the count."""
+
+    @abstractmethod
+    async def purge_draft_deliveries(self, now: datetime) -> int:
+        """Delete the rows of draft reminders whose consultation has closed: they would
+        say, long after, who had started an anonymous consultation. The count deleted."""
+
+    @abstractmethod
+    async def delivery_states(self, job_id: int) -> dict[str, int]:
+        """How many rows of a job are in each state."""

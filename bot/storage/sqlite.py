@@ -17,7 +17,18 @@ from typing import Any
 import aiosqlite
 
 from bot.errors import StorageError
-from bot.storage.base import GapRow, PollRow, PollTally, Profile, ResponseRow, Storage
+from bot.storage.base import (
+    Delivery,
+    GapRow,
+    PollRow,
+    PollTally,
+    Profile,
+    Recipient,
+    ResponseRow,
+    SendJob,
+    Storage,
+    Subscription,
+)
 
 # Each migration moves the schema from version i to i+1. Append, never edit: a
 # deployed database has already run the earlier ones.
@@ -117,6 +128,53 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (poll_id, voter, option)
     );
     """,
+    # 3: reminders and announcements. Every scheduled send is a job; each (job,
+    # recipient) is one delivery row whose state moves pending -> claimed (just before
+    # the send) -> sent | skipped | failed, or pending -> cancelled (unsubscribed).
+    """
+    CREATE TABLE subscriptions (
+        person TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        chat TEXT NOT NULL,                -- the private chat they subscribed from
+        days TEXT NOT NULL,                -- JSON list: remind this many days before
+        language TEXT,
+        tz_hint TEXT,                      -- the platform's time zone hint
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL           -- when days last changed
+    );
+    CREATE TABLE person_settings (
+        person TEXT PRIMARY KEY,
+        timezone TEXT,                     -- IANA name chosen with /timezone
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE send_jobs (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        subject_at TEXT NOT NULL DEFAULT '',
+        lead_days INTEGER,
+        text TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('draft', 'active', 'cancelled')),
+        created_by TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE deliveries (
+        job_id INTEGER NOT NULL REFERENCES send_jobs (id) ON DELETE CASCADE,
+        person TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (
+            state IN ('pending', 'claimed', 'sent', 'skipped', 'failed', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before TEXT NOT NULL,
+        claimed_at TEXT,
+        done_at TEXT,
+        PRIMARY KEY (job_id, person)
+    );
+    CREATE INDEX deliveries_state ON deliveries (state, platform, not_before);
+    CREATE INDEX deliveries_person ON deliveries (person);
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -145,6 +203,44 @@ _POLL_COLUMNS = (
     "id, platform, chat, question, options, multi, anonymous, created_by, created_at, "
     "closes_at, closed_at, final_shown"
 )
+
+
+_JOB_COLUMNS = "id, key, kind, subject, subject_at, lead_days, text, status, created_by, created_at"
+_SUBSCRIPTION_SELECT = """
+    SELECT s.person, s.platform, s.chat, s.days, s.language, s.tz_hint, ps.timezone,
+           s.created_at, s.updated_at
+    FROM subscriptions s LEFT JOIN person_settings ps ON ps.person = s.person"""
+# Kinds of job that only subscribers get: unsubscribing cancels what is still queued.
+_SUBSCRIBER_KINDS = ("reminder", "opening", "announce")
+
+
+def _job(row: Sequence[Any]) -> SendJob:
+    return SendJob(
+        id=int(row[0]),
+        key=row[1],
+        kind=row[2],
+        subject=row[3],
+        subject_at=row[4],
+        lead_days=None if row[5] is None else int(row[5]),
+        text=row[6],
+        status=row[7],
+        created_by=row[8],
+        created_at=datetime.fromisoformat(row[9]),
+    )
+
+
+def _subscription(row: aiosqlite.Row) -> Subscription:
+    return Subscription(
+        person=row[0],
+        platform=row[1],
+        chat=row[2],
+        days=tuple(int(d) for d in json.loads(row[3])),
+        language=row[4],
+        tz_hint=row[5],
+        timezone=row[6],
+        created_at=datetime.fromisoformat(row[7]),
+        updated_at=datetime.fromisoformat(row[8]),
+    )
 
 
 def _response(row: aiosqlite.Row, answers: dict[str, Any]) -> ResponseRow:
@@ -369,7 +465,38 @@ class SqliteStorage(Storage):
         created = await self._fetchall(
             "SELECT id, question, created_at FROM polls WHERE created_by = ? ORDER BY id", (person,)
         )
+        subscription = await self.get_subscription(person)
+        zone = await self.get_timezone(person)
+        sends = await self._fetchall(
+            """SELECT j.kind, j.subject, j.lead_days, d.state, d.done_at
+               FROM deliveries d JOIN send_jobs j ON j.id = d.job_id
+               WHERE d.person = ? ORDER BY d.job_id""",
+            (person,),
+        )
+        announced = await self._fetchall(
+            """SELECT id, status, created_at FROM send_jobs
+               WHERE kind = 'announce' AND created_by = ? ORDER BY id""",
+            (person,),
+        )
         return {
+            "subscription": None
+            if subscription is None
+            else {
+                "chat": subscription.chat,
+                "days_before": list(subscription.days),
+                "language": subscription.language,
+                "platform_timezone": subscription.tz_hint,
+                "subscribed_at": subscription.created_at.isoformat(),
+                "updated_at": subscription.updated_at.isoformat(),
+            },
+            "timezone": zone,
+            "messages_scheduled": [
+                {"kind": r[0], "about": r[1], "days_before": r[2], "state": r[3], "done_at": r[4]}
+                for r in sends
+            ],
+            "announcements_created": [
+                {"id": int(r[0]), "status": r[1], "created_at": r[2]} for r in announced
+            ],
             "conversations": [
                 {"chat": r[0], "kind": r[1], "data": json.loads(r[2]), "updated_at": r[3]}
                 for r in rows
@@ -435,6 +562,17 @@ class SqliteStorage(Storage):
                 "poll_votes": await run("DELETE FROM poll_votes WHERE voter = ?", (person,)),
                 "polls_unlinked": await run(
                     "UPDATE polls SET created_by = '' WHERE created_by = ?", (person,)
+                ),
+                "subscription": await run("DELETE FROM subscriptions WHERE person = ?", (person,)),
+                "settings": await run("DELETE FROM person_settings WHERE person = ?", (person,)),
+                "deliveries": await run("DELETE FROM deliveries WHERE person = ?", (person,)),
+                # An announcement already sent stays (its recipients got it); unconfirmed
+                # ones are dropped; neither keeps the coordinator's identity.
+                "announcements_unlinked": await run(
+                    """UPDATE send_jobs SET created_by = '',
+                       status = CASE WHEN status = 'draft' THEN 'cancelled' ELSE status END
+                       WHERE created_by = ?""",
+                    (person,),
                 ),
             }
         # Old copies of the deleted rows also live in the write-ahead log: fold it into
@@ -731,3 +869,266 @@ class SqliteStorage(Storage):
 
     async def mark_poll_final_shown(self, poll_id: int) -> None:
         await self._execute("UPDATE polls SET final_shown = 1 WHERE id = ?", (poll_id,))
+
+    # ------------------------------------------------------------------ subscriptions
+
+    async def subscribe(
+        self,
+        person: str,
+        *,
+        platform: str,
+        chat: str,
+        days: Sequence[int] | None,
+        language: str | None,
+        tz_hint: str | None,
+        now: datetime,
+    ) -> Subscription:
+        stamp = _uts(now)
+        wanted = None if days is None else json.dumps(sorted(set(days), reverse=True))
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT days FROM subscriptions WHERE person = ?", (person,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                await db.execute(
+                    """INSERT INTO subscriptions (person, platform, chat, days, language,
+                       tz_hint, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (person, platform, chat, wanted or "[]", language, tz_hint, stamp, stamp),
+                )
+            else:
+                changed = wanted is not None and wanted != row[0]
+                await db.execute(
+                    """UPDATE subscriptions SET chat = ?, language = ?, tz_hint = ?,
+                       days = CASE WHEN ? THEN ? ELSE days END,
+                       updated_at = CASE WHEN ? THEN ? ELSE updated_at END
+                       WHERE person = ?""",
+                    (chat, language, tz_hint, int(changed), wanted, int(changed), stamp, person),
+                )
+        found = await self.get_subscription(person)
+        assert found is not None
+        return found
+
+    async def unsubscribe(self, person: str, now: datetime) -> bool:
+        async with self.transaction() as db:
+            async with db.execute("DELETE FROM subscriptions WHERE person = ?", (person,)) as cur:
+                removed = cur.rowcount
+            await db.execute(
+                f"""UPDATE deliveries SET state = 'cancelled', done_at = ?
+                    WHERE person = ? AND state = 'pending' AND job_id IN
+                    (SELECT id FROM send_jobs WHERE kind IN ({_marks(_SUBSCRIBER_KINDS)}))""",
+                (_uts(now), person, *_SUBSCRIBER_KINDS),
+            )
+        return removed == 1
+
+    async def get_subscription(self, person: str) -> Subscription | None:
+        row = await self._fetchone(f"{_SUBSCRIPTION_SELECT} WHERE s.person = ?", (person,))
+        return _subscription(row) if row else None
+
+    async def subscriptions(self) -> list[Subscription]:
+        rows = await self._fetchall(f"{_SUBSCRIPTION_SELECT} ORDER BY s.created_at, s.person")
+        return [_subscription(r) for r in rows]
+
+    async def count_subscriptions(self) -> int:
+        row = await self._fetchone("SELECT COUNT(*) FROM subscriptions")
+        return int(row[0]) if row else 0
+
+    async def get_timezone(self, person: str) -> str | None:
+        row = await self._fetchone(
+            "SELECT timezone FROM person_settings WHERE person = ?", (person,)
+        )
+        return row[0] if row else None
+
+    async def set_timezone(self, person: str, zone: str | None, now: datetime) -> None:
+        if zone is None:
+            await self._execute("DELETE FROM person_settings WHERE person = ?", (person,))
+            return
+        await self._execute(
+            """INSERT INTO person_settings (person, timezone, updated_at) VALUES (?, ?, ?)
+               ON CONFLICT (person) DO UPDATE
+               SET timezone = excluded.timezone, updated_at = excluded.updated_at""",
+            (person, zone, _uts(now)),
+        )
+
+    async def known_people(self) -> dict[str, str | None]:
+        rows = await self._fetchall(
+            """SELECT person, chat, 1 FROM subscriptions
+               UNION ALL SELECT person, chat, 2 FROM conversations
+               UNION ALL SELECT person, NULL, 3 FROM profiles
+               ORDER BY 3 DESC"""
+        )
+        people: dict[str, str | None] = {}
+        for person, chat, _ in rows:  # the best-known chat (a subscription's) comes last
+            if chat is not None or person not in people:
+                people[person] = chat
+        return people
+
+    # ------------------------------------------------------------------ send jobs
+
+    async def ensure_job(
+        self,
+        key: str,
+        *,
+        kind: str,
+        now: datetime,
+        subject: str = "",
+        subject_at: str = "",
+        lead_days: int | None = None,
+        text: str = "",
+        status: str = "active",
+        created_by: str = "",
+        recipients: Sequence[Recipient] | None = None,
+    ) -> tuple[SendJob, bool]:
+        async with self.transaction() as db:
+            async with db.execute(
+                """INSERT OR IGNORE INTO send_jobs (key, kind, subject, subject_at, lead_days,
+                   text, status, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (key, kind, subject, subject_at, lead_days, text, status, created_by, _uts(now)),
+            ) as cur:
+                created = cur.rowcount == 1
+            async with db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM send_jobs WHERE key = ?", (key,)
+            ) as cur:
+                row = await cur.fetchone()
+            assert row is not None
+            job = _job(row)
+            if created and recipients:
+                await self._insert_deliveries(db, job.id, recipients, now)
+        return job, created
+
+    @staticmethod
+    async def _insert_deliveries(
+        db: aiosqlite.Connection, job_id: int, recipients: Sequence[Recipient], now: datetime
+    ) -> int:
+        async with db.executemany(
+            """INSERT OR IGNORE INTO deliveries (job_id, person, platform, chat, state, not_before)
+               VALUES (?, ?, ?, ?, 'pending', ?)""",
+            [(job_id, r.person, r.platform, r.chat, _uts(now)) for r in recipients],
+        ) as cur:
+            return int(cur.rowcount)  # summed over the rows, ignored ones count 0
+
+    async def get_job(self, job_id: int) -> SendJob | None:
+        row = await self._fetchone(f"SELECT {_JOB_COLUMNS} FROM send_jobs WHERE id = ?", (job_id,))
+        return _job(row) if row else None
+
+    async def get_job_by_key(self, key: str) -> SendJob | None:
+        row = await self._fetchone(f"SELECT {_JOB_COLUMNS} FROM send_jobs WHERE key = ?", (key,))
+        return _job(row) if row else None
+
+    async def job_people(self, job_id: int) -> set[str]:
+        rows = await self._fetchall("SELECT person FROM deliveries WHERE job_id = ?", (job_id,))
+        return {r[0] for r in rows}
+
+    async def add_deliveries(
+        self, job_id: int, recipients: Sequence[Recipient], now: datetime
+    ) -> int:
+        if not recipients:
+            return 0
+        async with self.transaction() as db:
+            return await self._insert_deliveries(db, job_id, recipients, now)
+
+    async def activate_announcement(self, job_id: int, by: str, now: datetime) -> int | None:
+        async with self.transaction() as db:
+            async with db.execute(
+                """UPDATE send_jobs SET status = 'active'
+                   WHERE id = ? AND kind = 'announce' AND status = 'draft' AND created_by = ?""",
+                (job_id, by),
+            ) as cur:
+                if cur.rowcount != 1:
+                    return None
+            async with db.execute(
+                """INSERT OR IGNORE INTO deliveries (job_id, person, platform, chat, state,
+                   not_before) SELECT ?, person, platform, chat, 'pending', ? FROM subscriptions""",
+                (job_id, _uts(now)),
+            ) as cur:
+                return int(cur.rowcount)
+
+    async def cancel_announcement(self, job_id: int, by: str) -> bool:
+        changed = await self._execute(
+            """UPDATE send_jobs SET status = 'cancelled'
+               WHERE id = ? AND kind = 'announce' AND status = 'draft' AND created_by = ?""",
+            (job_id, by),
+        )
+        return changed == 1
+
+    # ------------------------------------------------------------------ deliveries
+
+    async def pending_deliveries(
+        self, platforms: Sequence[str], now: datetime, limit: int = 100
+    ) -> list[Delivery]:
+        if not platforms:
+            return []
+        columns = ", ".join(f"j.{c.strip()}" for c in _JOB_COLUMNS.split(","))
+        rows = await self._fetchall(
+            f"""SELECT {columns}, d.person, d.platform, d.chat, d.attempts, s.language,
+                       COALESCE(ps.timezone, s.tz_hint)
+                FROM deliveries d
+                JOIN send_jobs j ON j.id = d.job_id
+                LEFT JOIN subscriptions s ON s.person = d.person
+                LEFT JOIN person_settings ps ON ps.person = d.person
+                WHERE d.state = 'pending' AND j.status = 'active'
+                  AND d.platform IN ({_marks(platforms)}) AND d.not_before <= ?
+                ORDER BY d.job_id, d.rowid
+                LIMIT ?""",
+            (*platforms, _uts(now), limit),
+        )
+        width = len(_JOB_COLUMNS.split(","))
+        return [
+            Delivery(
+                job=_job(r[:width]),
+                person=r[width],
+                platform=r[width + 1],
+                chat=r[width + 2],
+                attempts=int(r[width + 3]),
+                language=r[width + 4],
+                timezone=r[width + 5],
+            )
+            for r in rows
+        ]
+
+    async def claim_delivery(self, job_id: int, person: str, now: datetime) -> bool:
+        changed = await self._execute(
+            """UPDATE deliveries SET state = 'claimed', claimed_at = ?, attempts = attempts + 1
+               WHERE job_id = ? AND person = ? AND state = 'pending'""",
+            (_uts(now), job_id, person),
+        )
+        return changed == 1
+
+    async def finish_delivery(self, job_id: int, person: str, state: str, now: datetime) -> None:
+        if state not in {"sent", "skipped", "failed"}:
+            raise ValueError(f"not a final delivery state: {state!r}")
+        await self._execute(
+            """UPDATE deliveries SET state = ?, done_at = ?
+               WHERE job_id = ? AND person = ? AND state = 'claimed'""",
+            (state, _uts(now), job_id, person),
+        )
+
+    async def release_delivery(self, job_id: int, person: str, not_before: datetime) -> None:
+        await self._execute(
+            """UPDATE deliveries SET state = 'pending', not_before = ?
+               WHERE job_id = ? AND person = ? AND state = 'claimed'""",
+            (_uts(not_before), job_id, person),
+        )
+
+    async def recover_claimed(self) -> int:
+        return await self._execute(
+            "UPDATE deliveries SET state = 'pending' WHERE state = 'claimed'"
+        )
+
+    async def purge_draft_deliveries(self, now: datetime) -> int:
+        jobs = await self._fetchall(
+            """SELECT id, subject_at FROM send_jobs WHERE kind = 'draft'
+               AND id IN (SELECT DISTINCT job_id FROM deliveries)"""
+        )
+        closed = [int(j[0]) for j in jobs if j[1] and datetime.fromisoformat(j[1]) <= now]
+        if not closed:
+            return 0
+        return await self._execute(
+            f"DELETE FROM deliveries WHERE job_id IN ({_marks(closed)})", tuple(closed)
+        )
+
+    async def delivery_states(self, job_id: int) -> dict[str, int]:
+        rows = await self._fetchall(
+            "SELECT state, COUNT(*) FROM deliveries WHERE job_id = ? GROUP BY state", (job_id,)
+        )
+        return {r[0]: int(r[1]) for r in rows}
