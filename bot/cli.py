@@ -387,15 +387,26 @@ def cmd_consult_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
-    """The timeline as an .ics file on standard output, for publishing on an intranet."""
+    """The timeline, consultations included, as an .ics file on standard output."""
+    from datetime import UTC
+
+    from bot import reminders
     from bot.core import utc_now
     from bot.handlers.timeline import filter_events
     from bot.ics import events_ics
 
     kb = _load_or_explain(settings)
-    if kb is None:
+    catalog = _catalog_or_explain(settings)
+    if kb is None or catalog is None:
         return EXIT_PROBLEMS
-    events = filter_events(kb, Matcher(kb), " ".join(args.filter))
+
+    async def closures() -> dict[str, Any]:
+        async with open_storage(settings) as storage:
+            return await storage.consultation_closures()
+
+    moments = reminders.consultation_moments(catalog, asyncio.run(closures()), _translator(), UTC)
+    pool = sorted([*kb.events, *moments], key=lambda e: e.start)
+    events = filter_events(kb, Matcher(kb), " ".join(args.filter), pool)
     if not events:
         sys.stderr.write(f"No event matches {' '.join(args.filter)!r}.\n")
         return EXIT_PROBLEMS

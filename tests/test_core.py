@@ -167,3 +167,13 @@ def test_button_actions_are_short_ascii() -> None:
 async def test_every_answer_button_of_the_knowledge_base_fits(shipped_kb: KnowledgeBase) -> None:
     for entry in shipped_kb.entries.values():
         Choice(entry.title, f"faq:{entry.id}")  # raises if an id ever grows too long
+
+
+async def test_mydata_summary_lists_reminders_and_time_zone(bot: MemoryAdapter) -> None:
+    await bot.ask("/subscribe 3")
+    await bot.ask("/timezone Africa/Nairobi")
+    text = await bot.ask("/mydata")
+    assert "Reminders: subscribed, 3 day(s) before each event" in text
+    assert "Time zone: Africa/Nairobi" in text
+    await bot.ask("/unsubscribe")
+    assert "Reminders: subscribed" not in await bot.ask("/mydata")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -139,3 +140,5 @@ def test_nsbot_calendar_command_writes_ics_to_stdout(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     cal = icalendar.Calendar.from_ical(proc.stdout)
     assert len(cal.walk("VEVENT")) >= 3
+    summaries = [str(e["SUMMARY"]) for e in cal.walk("VEVENT")]
+    assert any(s.startswith("Consultation opens: Movement Strategy") for s in summaries)

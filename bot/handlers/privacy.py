@@ -250,6 +250,16 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
         lines.append(ctx.t("privacy_mydata_polls", count=len(data["polls_created"])))
     if data.get("conversations"):
         lines.append(ctx.t("privacy_mydata_conversations", count=len(data["conversations"])))
+    sub = data.get("subscription")
+    if sub:
+        days = ", ".join(str(d) for d in sub["days_before"])
+        lines.append(ctx.t("privacy_mydata_subscription", days=days))
+    if data.get("timezone"):
+        lines.append(
+            ctx.t("privacy_mydata_timezone", timezone=markup.escape(str(data["timezone"])))
+        )
+    if data.get("messages_scheduled"):
+        lines.append(ctx.t("privacy_mydata_messages", count=len(data["messages_scheduled"])))
     lines.append(ctx.t("privacy_mydata_footer"))
     document = {"person": ctx.person.key, "exported_at": ctx.now.isoformat(), **data}
     file = Attachment(
