@@ -136,6 +136,7 @@ def test_nsbot_calendar_command_writes_ics_to_stdout(tmp_path: Path) -> None:
         capture_output=True,
         cwd=ROOT,
         timeout=120,
+        env={**os.environ, "NSBOT_DB": str(tmp_path / "cal.sqlite3")},
     )
     assert proc.returncode == 0, proc.stderr
     cal = icalendar.Calendar.from_ical(proc.stdout)
