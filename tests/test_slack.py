@@ -485,6 +485,22 @@ async def test_pushed_reply_to_a_chat(slack: Slack) -> None:
     assert slack.adapter.core.senders["slack"] == slack.adapter.push
 
 
+async def test_a_failed_push_raises_so_the_delivery_stays_pending(slack: Slack) -> None:
+    """The reminder scheduler marks a delivery sent only when push returns."""
+    slack.fake.fail("chat.postMessage", 400, retry_after=None, error="channel_not_found")
+    with pytest.raises(Exception, match="channel_not_found"):
+        await slack.adapter.push([Reply("Reminder", chat=Chat("C0404", private=False))])
+    assert not slack.fake.posted("C0404")
+
+
+async def test_stopping_unregisters_the_sender(slack: Slack) -> None:
+    core = slack.adapter.core
+    assert "slack" in core.senders
+    await slack.adapter.stop()
+    assert "slack" not in core.senders
+    assert not await core.push("slack", [Reply("late", chat=Chat("C1", private=False))])
+
+
 async def question_action(ctx: Context, arg: str) -> list[Reply]:
     """A stand-in for a consultation question's button: the pressed question is
     replaced by its answer (no live buttons left), and the person gets a toast."""

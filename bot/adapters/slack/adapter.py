@@ -159,6 +159,8 @@ class SlackAdapter:
         log.info("Slack: listening on http://%s:%d%s", self.host, self.port, EVENTS_PATH)
 
     async def stop(self) -> None:
+        if self.core.senders.get(PLATFORM) == self.push:
+            del self.core.senders[PLATFORM]  # pushes wait for the next start, not a dead outbox
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -236,8 +238,11 @@ class SlackAdapter:
     # ------------------------------------------------------------------ outbound
 
     async def push(self, replies: list[Reply]) -> None:
-        """Replies the core starts itself (a poll closing): they name their chat or key."""
-        await self.deliver(replies, None)
+        """Replies the core starts itself (a poll closing, a reminder): they name their
+        chat or key. A failure raises, so the reminder scheduler keeps the delivery
+        pending instead of recording it as sent."""
+        for reply in replies:
+            await self._deliver(reply, None)
 
     async def deliver(self, replies: list[Reply], where: Where | None) -> None:
         for reply in replies:
