@@ -149,6 +149,11 @@ class Outbox:
         """Items queued or in flight."""
         return sum(len(lane.queue) for lane in self._lanes.values())
 
+    def queued(self, chat_id: str) -> list[Any]:
+        """The payloads waiting (or in flight) for a chat, oldest first: for diagnostics."""
+        lane = self._lanes.get(chat_id)
+        return [item.payload for item in lane.queue] if lane else []
+
     def submit(
         self, chat_id: str, payload: Any, *, group: bool = False, coalesce_key: str | None = None
     ) -> asyncio.Future[Any]:

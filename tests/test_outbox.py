@@ -229,6 +229,7 @@ async def test_coalescing_keeps_only_the_last_state(
         box.submit("-5", f"tally {i}", group=True, coalesce_key="poll-1") for i in range(1, 2000)
     ]
     other = box.submit("-5", "a message", group=True)
+    assert box.queued("-5") == ["tally 0", "tally 1999", "a message"]
     rec.gate.set()
     results = await settle(first, *later, other)
     assert results[0] == "ok:tally 0"

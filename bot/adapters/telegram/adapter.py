@@ -1,0 +1,511 @@
+"""The Telegram adapter: python-telegram-bot brings updates in, the Outbox takes replies out.
+
+Inbound is :func:`~bot.adapters.telegram.inbound.to_incoming`; outbound is
+:meth:`TelegramAdapter.outbound` (Reply -> calls from
+:func:`~bot.adapters.telegram.render.message_calls`, queued in the :class:`Outbox`).
+Everything else here is lifecycle: polling or webhook, the command menu, and turning
+Telegram's errors into the Outbox's retry signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import re
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Message, Update
+from telegram import error as tg
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot import markup
+from bot.adapters.telegram.inbound import PLATFORM, to_incoming
+from bot.adapters.telegram.render import (
+    Call,
+    is_group,
+    message_calls,
+    parse_origin,
+    toast_text,
+    with_fallback,
+)
+from bot.config import Settings
+from bot.core import Core
+from bot.errors import ConfigError
+from bot.handlers import COMMANDS
+from bot.handlers.base import Command
+from bot.messages import Incoming, Reply
+from bot.outbox import Limits, Outbox, RetryAfter, Transient
+from bot.ui import UI
+
+log = logging.getLogger(__name__)
+
+# python-telegram-bot 22 emits a deprecation warning each time it builds a RetryAfter
+# unless time periods are opted into as timedelta (its future default). The variable
+# is read when the error is raised, so setting it here is early enough.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+# A button press waits this long for the core before its spinner is stopped anyway;
+# a notice that comes later is sent as a message instead of a toast.
+CALLBACK_GRACE = 1.0
+CONFLICT_LOG_EVERY = 300.0  # seconds between two "another instance" errors
+CONCURRENT_UPDATES = 256
+_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    url: str
+    listen: str
+    port: int
+    secret: str
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path.strip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebhookConfig | None:
+        url = settings.get("TELEGRAM_WEBHOOK_URL").strip()
+        if not url:
+            return None
+        if not url.startswith("https://"):
+            raise ConfigError(
+                f"TELEGRAM_WEBHOOK_URL must be an https:// address Telegram can reach, not {url!r}"
+            )
+        secret = settings.get("TELEGRAM_WEBHOOK_SECRET")
+        if not secret:
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: refusing to run a "
+                "webhook anyone could post to. Set TELEGRAM_WEBHOOK_SECRET to a random string of "
+                "letters, digits, _ and - (for example: openssl rand -hex 32)."
+            )
+        if not _SECRET_RE.fullmatch(secret):
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters among A-Z, a-z, 0-9, _ and -"
+            )
+        port_text = settings.get("TELEGRAM_WEBHOOK_PORT") or "8443"
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(f"TELEGRAM_WEBHOOK_PORT must be a port number, not {port_text!r}")
+        listen = settings.get("TELEGRAM_WEBHOOK_LISTEN") or "0.0.0.0"
+        return cls(url=url, listen=listen, port=int(port_text), secret=secret)
+
+
+def menu_commands(commands: list[Command], t: Callable[[str], str]) -> list[BotCommand]:
+    """The command menu: what everyone may run, with its localised description."""
+    return [
+        BotCommand(c.name, t(c.description)[:256])
+        for c in commands
+        if c.in_menu and not c.coordinators_only and _COMMAND_NAME_RE.fullmatch(c.name)
+    ]
+
+
+class TokenRedactor:
+    """Keeps the bot token out of every log line while the adapter runs.
+
+    httpx logs request URLs, which contain the token, and tracebacks can too. The
+    token is replaced when a record is created, so it holds for every handler,
+    including ones configured after the adapter started.
+    """
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self._previous: Callable[..., logging.LogRecord] | None = None
+
+    def install(self) -> None:
+        if self._previous is None:
+            self._previous = logging.getLogRecordFactory()
+            logging.setLogRecordFactory(self._make)
+
+    def uninstall(self) -> None:
+        if self._previous is not None and logging.getLogRecordFactory() == self._make:
+            logging.setLogRecordFactory(self._previous)
+        self._previous = None
+
+    def _make(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        assert self._previous is not None
+        record = self._previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed log call: let logging report it as usual
+            return record
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            if self.token in text:
+                record.exc_text = text.replace(self.token, "<token>")
+        return record
+
+
+class TelegramAdapter:
+    """Serves one bot token: ``TelegramAdapter(core, settings)``, then ``start()`` / ``stop()``."""
+
+    def __init__(
+        self,
+        core: Core,
+        settings: Settings,
+        *,
+        poll_timeout: float = 30.0,
+        limits: Limits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        callback_grace: float = CALLBACK_GRACE,
+    ) -> None:
+        token = settings.get("TELEGRAM_BOT_TOKEN").strip()
+        if not token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and set its token"
+            )
+        self.core = core
+        self.webhook = WebhookConfig.from_settings(settings)
+        # From the first log line on: building the bot already logs URLs with the token.
+        self._redactor = TokenRedactor(token)
+        self._redactor.install()
+        self.poll_timeout = poll_timeout
+        self.callback_grace = callback_grace
+        builder = (
+            Application.builder()
+            .token(token)
+            .concurrent_updates(CONCURRENT_UPDATES)
+            .read_timeout(15)
+            .write_timeout(20)
+            .connect_timeout(10)
+        )
+        base_url = settings.get("TELEGRAM_API_BASE_URL").strip()
+        if base_url:
+            # A self-hosted telegram-bot-api serves files under /file/bot<token>/.
+            builder = builder.base_url(base_url).base_file_url(
+                re.sub(r"/bot$", "/file/bot", base_url)
+            )
+        self.app = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+        self.outbox = Outbox(self._perform, limits or Limits(), clock=clock, sleep=sleep)
+        self._conversation_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._key_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._last_conflict_log = -CONFLICT_LOG_EVERY
+
+    @property
+    def ui(self) -> UI:
+        return self.core.ui
+
+    def _t(self, key: str, language: str | None = None, **values: object) -> str:
+        return self.ui.t(key, language, **values)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._redactor.install()  # again, after a stop()
+        try:
+            await self.app.initialize()  # getMe: a bad token or an unreachable API stops here
+        except BaseException as exc:
+            await self.app.bot.shutdown()  # close the HTTP client initialize() opened
+            self._redactor.uninstall()
+            if isinstance(exc, tg.InvalidToken):  # its message quotes the token: not chained
+                raise ConfigError(
+                    "Telegram refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather"
+                ) from None
+            raise
+        try:
+            await self.outbox.start()
+            await self.app.start()
+            self.core.register_sender(PLATFORM, self.push)
+            await self.set_commands()
+            if self.webhook is not None:
+                await self._start_webhook(self.webhook)
+            else:
+                await self.app.updater.start_polling(  # type: ignore[union-attr]
+                    timeout=timedelta(seconds=self.poll_timeout),
+                    allowed_updates=ALLOWED_UPDATES,
+                    error_callback=self._polling_error,
+                )
+                log.info("Telegram: polling for updates as @%s", self.app.bot.username)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_webhook(self, webhook: WebhookConfig) -> None:
+        await self.app.updater.start_webhook(  # type: ignore[union-attr]
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        log.info(
+            "Telegram: webhook for @%s listening on %s:%d/%s",
+            self.app.bot.username,
+            webhook.listen,
+            webhook.port,
+            webhook.path,
+        )
+
+    async def stop(self) -> None:
+        """Stop fetching, finish the updates already fetched, send what is queued."""
+        if self.core.senders.get(PLATFORM) == self.push:
+            del self.core.senders[PLATFORM]
+        updater = self.app.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.outbox.stop()
+        await self.app.shutdown()
+        self._redactor.uninstall()
+
+    async def set_commands(self) -> None:
+        """Register the command menu, in English and in every language that translates it.
+
+        The menu is a convenience: a failure is logged, never a reason not to start.
+        """
+        menu = [c for c in COMMANDS if c.in_menu and not c.coordinators_only]
+        for language in sorted(self.ui.strings):
+            if language != "en" and not any(
+                c.description in self.ui.strings[language] for c in menu
+            ):
+                continue
+            try:
+                options: dict[str, Any] = {
+                    "commands": menu_commands(menu, functools.partial(self._t, language=language))
+                }
+                if language != "en":
+                    options["language_code"] = language
+                lane = f"commands:{language}"  # not a chat: no per-chat spacing between languages
+                await self.outbox.deliver(lane, Call("set_my_commands", lane, options))
+            except Exception as exc:
+                log.warning("could not register the Telegram command menu (%s): %r", language, exc)
+
+    # ------------------------------------------------------------------ inbound
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await self.handle_update(update)
+        except Exception:
+            log.exception("Telegram update %s failed", update.update_id)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else "-"
+        log.error("Telegram update %s failed: %r", update_id, context.error)
+
+    async def handle_update(self, update: Update) -> list[asyncio.Future[Any]]:
+        """One update through the core; returns the deliveries it queued (not awaited)."""
+        query = update.callback_query
+        incoming = to_incoming(update, self.app.bot.id, self.app.bot.username)
+        if incoming is None:
+            if query is not None:
+                return [self._answer(query.id, None)]
+            log.debug("ignoring update %s: nothing for the bot", update.update_id)
+            return []
+        # One person's messages in one chat are handled in order; everyone else in parallel.
+        key = (incoming.chat.chat_id, incoming.person.user_id)
+        lock = self._conversation_locks.get(key)
+        if lock is None:
+            lock = self._conversation_locks[key] = asyncio.Lock()
+        async with lock:
+            handling = asyncio.ensure_future(self.core.handle(incoming))
+            toast_id = query.id if query is not None else None
+            early: list[asyncio.Future[Any]] = []
+            if query is not None:
+                done, _ = await asyncio.wait({handling}, timeout=self.callback_grace)
+                if not done:  # stop the spinner now; a late notice becomes a message
+                    early.append(self._answer(query.id, None))
+                    toast_id = None
+            replies = await handling
+            return early + self.outbound(replies, incoming, callback_query_id=toast_id)
+
+    def _polling_error(self, exc: tg.TelegramError) -> None:
+        if isinstance(exc, tg.Conflict):
+            now = time.monotonic()
+            if now - self._last_conflict_log >= CONFLICT_LOG_EVERY:
+                self._last_conflict_log = now
+                log.error(
+                    "another instance is running with this token: Telegram delivers updates to "
+                    "only one poller (409 Conflict). Stop the other instance; retrying meanwhile."
+                )
+            return
+        log.warning("polling Telegram failed (%s); retrying", exc)
+
+    # ------------------------------------------------------------------ outbound
+
+    def outbound(
+        self,
+        replies: list[Reply],
+        incoming: Incoming | None,
+        *,
+        callback_query_id: str | None = None,
+    ) -> list[asyncio.Future[Any]]:
+        """Queue the calls that show ``replies``; one future per call (or keyed reply)."""
+        answered: list[asyncio.Future[Any]] = []
+        toast: Reply | None = None
+        if callback_query_id is not None:
+            toast = next((r for r in replies if toast_text(r) is not None), None)
+            answered.append(self._answer(callback_query_id, toast_text(toast) if toast else None))
+        futures: list[asyncio.Future[Any]] = []
+        for reply in replies:
+            if reply is toast:
+                continue
+            if reply.key is not None:
+                futures.append(self._background(self._upsert(reply, incoming)))
+            else:
+                futures += [self._submit(call) for call in self._calls(reply, incoming)]
+        for future in futures:
+            future.add_done_callback(_log_failure)
+        return answered + futures
+
+    async def push(self, replies: list[Reply]) -> None:
+        """The core's sender: replies nobody asked for just now (a poll closing, a reminder).
+
+        Returns once everything is sent; a failure raises (after the rest went out), so
+        the reminder scheduler keeps that delivery pending instead of marking it sent.
+        """
+        results = await asyncio.gather(*self.outbound(replies, None), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    def _calls(self, reply: Reply, incoming: Incoming | None) -> list[Call]:
+        if reply.edit is not None:
+            target = parse_origin(reply.edit)
+            if target is not None:
+                return message_calls(reply, target[0], edit=target[1])
+            log.warning("cannot edit %r: not a Telegram message reference", reply.edit)
+        if reply.chat is not None:
+            return message_calls(reply, reply.chat.chat_id)
+        if incoming is None:
+            log.warning("dropping a pushed reply that names no chat")
+            return []
+        if reply.private and not incoming.chat.private:
+            # Only the asker should see it: their private chat with the bot. If they
+            # never opened one, Telegram refuses and the group gets a pointer instead.
+            note = self.ui.t(
+                "telegram_private_blocked",
+                incoming.person.language,
+                name=markup.escape((incoming.person.display_name.split() or [""])[0]),
+                bot=markup.escape(self.app.bot.username),
+            )
+            pointer = message_calls(Reply(note), incoming.chat.chat_id)[0]
+            return with_fallback(message_calls(reply, incoming.person.user_id), pointer)
+        return message_calls(reply, incoming.chat.chat_id)
+
+    def _submit(self, call: Call, coalesce_key: str | None = None) -> asyncio.Future[Any]:
+        if coalesce_key is None and call.is_edit:
+            # Several presses on one message: only its latest state matters.
+            coalesce_key = f"edit:{call.kwargs.get('message_id')}"
+        return self.outbox.submit(
+            call.chat_id, call, group=is_group(call.chat_id), coalesce_key=coalesce_key
+        )
+
+    def _answer(self, query_id: str, text: str | None) -> asyncio.Future[Any]:
+        """Answer a button press (stops the client's spinner; ``text`` shows as a toast)."""
+        lane = f"callback:{query_id}"  # its own lane: never queued behind the chat's messages
+        call = Call("answer_callback_query", lane, {"callback_query_id": query_id, "text": text})
+        future = self.outbox.submit(lane, call)
+        future.add_done_callback(_log_failure)
+        return future
+
+    def _background(self, work: Awaitable[Any]) -> asyncio.Future[Any]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _upsert(self, reply: Reply, incoming: Incoming | None) -> Any:
+        """Show a keyed message: edit the one sent under this key before, else send it.
+
+        Edits are coalesced by key, so a burst of poll votes becomes about one edit a
+        second, the last tally winning.
+        """
+        assert reply.key is not None
+        key = reply.key
+        lock = self._key_locks.get(key)
+        if lock is None:
+            lock = self._key_locks[key] = asyncio.Lock()
+        async with lock:
+            stored = await self.core.storage.get_message_ref(PLATFORM, key)
+            if stored is None:
+                destination = (
+                    reply.chat.chat_id
+                    if reply.chat
+                    else incoming.chat.chat_id
+                    if incoming
+                    else None
+                )
+                if destination is None:
+                    log.warning("dropping keyed reply %r: no chat to send it to", key)
+                    return None
+                calls = message_calls(reply, destination)
+                results = await asyncio.gather(*(self._submit(c) for c in calls))
+                message = next((r for r in results if isinstance(r, Message)), None)
+                if message is not None:
+                    await self.core.storage.set_message_ref(
+                        PLATFORM, key, destination, str(message.message_id)
+                    )
+                return message
+            chat_id, ref = stored
+            calls = message_calls(reply, chat_id, edit=int(ref))
+            futures = [
+                self._submit(c, coalesce_key=f"key:{key}" if i == 0 else None)
+                for i, c in enumerate(calls)
+            ]
+        results = await asyncio.gather(*futures)
+        first = results[0] if results else None
+        if isinstance(first, Message) and str(first.message_id) != ref:
+            # The old message was gone, so the edit was sent as a new one: track that.
+            await self.core.storage.set_message_ref(PLATFORM, key, chat_id, str(first.message_id))
+        return first
+
+    async def _perform(self, lane: str, call: Call) -> Any:
+        """The Outbox's send function: one Bot API call, errors mapped to retry signals."""
+        try:
+            return await getattr(self.app.bot, call.method)(**call.kwargs)
+        except tg.RetryAfter as exc:
+            wait = exc.retry_after
+            raise RetryAfter(
+                wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            ) from None
+        except tg.ChatMigrated as exc:  # a group became a supergroup: same chat, new id
+            log.info("Telegram chat migrated to a supergroup; resending there")
+            return await self._perform(
+                lane,
+                Call(
+                    call.method, str(exc.new_chat_id), {**call.kwargs, "chat_id": exc.new_chat_id}
+                ),
+            )
+        except tg.BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return None  # the message already shows exactly this
+            if call.fallback is not None:
+                return await self._perform(lane, call.fallback)
+            raise
+        except tg.Forbidden:
+            if call.fallback is not None:
+                return await self._perform(lane, call.fallback)
+            raise
+        except (tg.TimedOut, tg.NetworkError) as exc:  # after BadRequest, its subclass
+            raise Transient(f"{call.method}: {exc}") from exc
+
+
+def _log_failure(future: asyncio.Future[Any]) -> None:
+    if future.cancelled():
+        return
+    exc = future.exception()
+    if exc is not None:
+        log.warning("a Telegram call failed for good: %s: %s", type(exc).__name__, exc)
