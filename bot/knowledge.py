@@ -110,6 +110,13 @@ class Event:
 
 
 @dataclass(frozen=True)
+class TermTranslation:
+    stands_for: str
+    description: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Term:
     term: str
     stands_for: str
@@ -118,6 +125,7 @@ class Term:
     sources: tuple[SourceRef, ...]
     aliases: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
+    translations: dict[str, TermTranslation] = field(default_factory=dict)
 
     @property
     def entry_id(self) -> str:
@@ -453,7 +461,16 @@ def check_knowledge(
             who = term or f"term at line {item.line}"
             c.unknown_keys(
                 item,
-                ("term", "stands_for", "aliases", "description", "topic", "source", "related"),
+                (
+                    "term",
+                    "stands_for",
+                    "aliases",
+                    "description",
+                    "topic",
+                    "source",
+                    "related",
+                    "translations",
+                ),
                 who,
             )
             if not term:
@@ -475,6 +492,7 @@ def check_knowledge(
                 sources=c.source_refs(item, who, known_sources),
                 aliases=tuple(a.lower() for a in c.text_list(item, "aliases", who)),
                 related=check_related(c, item, ident),
+                translations=_term_translations(c, item, term),
             )
             terms.append(t)
             entries[ident] = _term_entry(t, c.file, item.line)
@@ -544,34 +562,67 @@ def check_knowledge(
     return kb, problems
 
 
-def _translations(c: _Checker, item: LineDict, who: str) -> dict[str, Translation]:
+def _translation_bodies(
+    c: _Checker, item: LineDict, who: str, needs: str
+) -> list[tuple[str, LineDict]]:
+    """The language -> mapping pairs under ``translations:``, each checked for shape."""
     value = item.get("translations")
     if value is None:
-        return {}
+        return []
     if not isinstance(value, dict):
         c.error(
             item.line_of("translations"),
             who,
-            "'translations' must map a language code (fr, es, ar) to questions and answer",
+            f"'translations' must map a language code (fr, es, ar) to {needs}",
         )
-        return {}
-    out = {}
+        return []
+    out = []
     for lang, body in value.items():
         line = value.line_of(lang) if isinstance(value, LineDict) else item.line
         if not LANG_RE.match(str(lang)):
             c.error(line, who, f"'{lang}' is not a language code like fr, es or ar")
             continue
         if not isinstance(body, LineDict):
-            c.error(line, who, f"translation '{lang}' needs 'questions:' and 'answer:'")
+            c.error(line, who, f"translation '{lang}' needs {needs}")
             continue
-        c.unknown_keys(body, ("questions", "answer"), who)
-        answer = c.markup_text(body, "answer", who)
-        out[str(lang)] = Translation(c.text_list(body, "questions", who), answer)
+        out.append((str(lang), body))
     return out
 
 
+def _translations(c: _Checker, item: LineDict, who: str) -> dict[str, Translation]:
+    out = {}
+    for lang, body in _translation_bodies(c, item, who, "'questions:' and 'answer:'"):
+        c.unknown_keys(body, ("questions", "answer"), who)
+        answer = c.markup_text(body, "answer", who)
+        out[lang] = Translation(c.text_list(body, "questions", who), answer)
+    return out
+
+
+def _term_translations(c: _Checker, item: LineDict, who: str) -> dict[str, TermTranslation]:
+    out = {}
+    for lang, body in _translation_bodies(c, item, who, "'stands_for:' and 'description:'"):
+        c.unknown_keys(body, ("stands_for", "description", "aliases"), who)
+        out[lang] = TermTranslation(
+            stands_for=c.text(body, "stands_for", who),
+            description=c.markup_text(body, "description", who),
+            aliases=tuple(a.lower() for a in c.text_list(body, "aliases", who)),
+        )
+    return out
+
+
+# How a glossary term is asked about in each language: every template with the term, the
+# first also with the translated long form and each alias. A language without templates
+# still matches on the long form and aliases alone.
+TERM_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "fr": ("Qu'est-ce que {} ?", "Que signifie {} ?"),
+    "es": ("¿Qué es {}?", "¿Qué significa {}?"),
+    "ar": ("ما هو {}", "ماذا يعني {}"),
+}
+
+
 def _term_entry(t: Term, file: str, line: int) -> Entry:
-    """A glossary term as an answerable entry ("what is PERCO", "what does IOM stand for")."""
+    """A glossary term as an answerable entry ("what is PERCO", "what does IOM stand for"),
+    in each language it is translated into ("qu'est-ce que le CICR", "¿qué es la OIM?")."""
     names = [t.term, *t.aliases]
     questions = [
         f"What is {t.term}?",
@@ -580,6 +631,14 @@ def _term_entry(t: Term, file: str, line: int) -> Entry:
     ]
     questions += [f"What is {alias}?" for alias in t.aliases]
     questions += [n for n in names if n.lower() != t.term.lower()]
+    translations = {}
+    for lang, tr in t.translations.items():
+        templates = TERM_QUESTIONS.get(lang, ())
+        asked = [template.format(t.term) for template in templates]
+        for name in (tr.stands_for, *tr.aliases):
+            asked += [template.format(name) for template in templates[:1]]
+            asked.append(name)
+        translations[lang] = Translation(tuple(dict.fromkeys(asked)), tr.description)
     return Entry(
         id=t.entry_id,
         topic=t.topic,
@@ -588,6 +647,7 @@ def _term_entry(t: Term, file: str, line: int) -> Entry:
         sources=t.sources,
         related=t.related,
         tags=("glossary",),
+        translations=translations,
         file=file,
         line=line,
     )

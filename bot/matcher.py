@@ -1,7 +1,8 @@
 """Question matching: which knowledge-base entry answers a typed question, and how sure.
 
-Not a bare ``extractOne``. A question is normalised (case, accents, punctuation),
-typos are corrected against the knowledge base's own vocabulary with rapidfuzz,
+Not a bare ``extractOne``. A question is normalised (case, accents, punctuation, French
+elision, Arabic spelling variants, digits and articles), typos are corrected against the
+knowledge base's own vocabulary with rapidfuzz (same script, English first),
 acronyms and synonyms are folded to one canonical word, and light stemming joins
 "adopted"/"adoption". Each word is weighted by how informative it is (rare words
 count, filler does not; words the knowledge base has never seen count *against* a
@@ -23,6 +24,7 @@ from typing import Any, Literal
 
 import yaml
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.knowledge import KnowledgeBase
 
@@ -35,10 +37,14 @@ _LANGUAGE_DATA: dict[str, Any] = yaml.load(
 )
 
 
-def _words(section: str) -> frozenset[str]:
-    return frozenset(
-        normalise(w) for words in _LANGUAGE_DATA[section].values() for w in words if normalise(w)
-    )
+def _words(section: str, languages: Iterable[str] | None = None) -> frozenset[str]:
+    """One section of the language data (all languages, or only those asked for), each
+    word in the form the matcher compares."""
+    out: set[str] = set()
+    for language, words in _LANGUAGE_DATA[section].items():
+        if languages is None or language in languages:
+            out.update(" ".join(text_words(w)) for w in words)
+    return frozenset(out - {""})
 
 
 # Question words keep a small fixed weight: enough to break ties, never enough to
@@ -70,24 +76,77 @@ _SUFFIXES = (
 )
 
 
+# Arabic-Indic and Eastern Arabic-Indic (Persian, Urdu) digits: "٢٠٢٢" is "2022".
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+# Arabic spellings people use interchangeably: alif maqsura for ya ("متى"/"متي"), ta
+# marbuta for ha ("الهجرة"/"الهجره"), and the tatweel that only stretches a word.
+# Hamza seats (أ إ آ ؤ ئ) and short vowels go with the other combining marks.
+_ARABIC_FOLD = str.maketrans({"ى": "ي", "ة": "ه", "ـ": None})
+_FOLD = _DIGITS | _ARABIC_FOLD
+# French elision: "l'OIM" is "l OIM", "qu'est-ce" is "qu est-ce". Only a one-letter
+# word (or "qu") is split off, so English "CoD's" and "don't" stay as they were; and
+# "d'accord" stays one word, a reply rather than a topic.
+_ELISION = re.compile(r"\b(qu|[cdjlmnst])['’](?!accord\b)(?=[^\W\d_])")
+# Arabic articles and the prepositions written onto them, longest first.
+_ARABIC_ARTICLES = ("وال", "بال", "فال", "كال", "لل", "ال")
+
+
 def normalise(text: str) -> str:
-    """Lower case, accents stripped, punctuation to spaces ("CoD's" -> "cod s")."""
+    """Lower case, accents stripped, punctuation to spaces ("CoD's" -> "cods",
+    "l'OIM" -> "l oim"), Arabic digits and spellings folded ("٢٠٢٢" -> "2022")."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = text.translate(_FOLD)
     text = text.replace("&", " and ").replace("+", " plus ")
+    text = _ELISION.sub(r"\1 ", text)
     text = re.sub(r"[’'`]", "", text)
     text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1", text)  # "31st" -> "31"
     return re.sub(r"[^\w]+", " ", text, flags=re.UNICODE).strip()
 
 
+def is_arabic(word: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" for ch in word)
+
+
+def strip_arabic_prefix(word: str) -> str:
+    """The stem of an Arabic word without its article or a leading "and": الهجره,
+    للهجره, بالهجره and والهجره are all هجره. Deliberately light, like :func:`stem`:
+    both sides of a match go through it, so being consistent matters more than being
+    right, and a two-letter stem is always kept whole."""
+    if not word or not "\u0600" <= word[0] <= "\u06ff":
+        return word
+    if word.startswith("و") and len(word) >= 5 and not word.startswith("وال"):
+        word = word[1:]  # و "and": وسياسه -> سياسه, وبالهجره -> بالهجره
+    for article in _ARABIC_ARTICLES:
+        if word.startswith(article) and len(word) - len(article) >= 2:
+            word = word[len(article) :]
+            # Whatever the "and" rule does to a bare word it must do after an article
+            # too, or الوطنيه and وطنيه would part ways.
+            if word.startswith("و") and len(word) >= 5:
+                word = word[1:]
+            break
+    return word
+
+
+def text_words(text: str) -> list[str]:
+    """The words of a text as the matcher compares them: normalised, Arabic prefixes off."""
+    return [strip_arabic_prefix(w) for w in normalise(text).split()]
+
+
 STOPWORDS = _words("stopwords")
 FILLER = _words("filler")
+ENGLISH_WORDS = _words("stopwords", ["en"]) | _words("filler", ["en"])
 # Other languages' question words, as the English word the weights are set for.
 QUESTION_ALIASES = {
-    normalise(word): english
+    " ".join(text_words(word)): english
     for english, words in _LANGUAGE_DATA["question_words"].items()
     for word in words
 }
+# Typo correction prefers a word of the English content (or the glossary) to a word that
+# only a translation uses, by this many points of fuzz.ratio: enough to settle a near tie
+# ("resolusion": English "resolution", not Spanish "resolucion"), not to overrule a
+# clearly closer word ("politiqe" is still French "politique").
+PRIMARY_BONUS = 3.0
 
 
 def stem(word: str) -> str:
@@ -128,6 +187,7 @@ class _Phrasing:
     text: str  # canonical normalised form, for the fuzzy string score
     weight: float
     language: str
+    words: frozenset[str]  # as written, normalised: tells languages apart on a tie
 
 
 class Matcher:
@@ -147,16 +207,18 @@ class Matcher:
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._entry_tokens: dict[str, set[str]] = defaultdict(set)
         self._by_entry: dict[str, list[int]] = defaultdict(list)
-        raw: list[tuple[str, str, list[str]]] = []
+        raw: list[tuple[str, str, list[str], list[str]]] = []
         for entry in kb.entries.values():
-            for q in entry.questions:
-                raw.append((entry.id, "en", self.tokens(q)))
-            for lang, tr in entry.translations.items():
-                for q in tr.questions:
-                    raw.append((entry.id, lang, self.tokens(q)))
+            for lang, questions in [
+                ("en", entry.questions),
+                *((lang, tr.questions) for lang, tr in entry.translations.items()),
+            ]:
+                for q in questions:
+                    words = text_words(q)
+                    raw.append((entry.id, lang, self._tokens(words), words))
             for tag in entry.tags:
                 self._entry_tokens[entry.id].update(self.tokens(tag))
-        for entry_id, _, toks in raw:
+        for entry_id, _, toks, _ in raw:
             self._entry_tokens[entry_id].update(toks)
         # Document frequency counted per entry: a word in every phrasing of one entry
         # is that entry's signature, not filler.
@@ -169,28 +231,42 @@ class Matcher:
         self._unknown_idf = math.log((n + 1) / 0.5)
         self._vocab = sorted(df)
         # Words typos are corrected *to*: everything the knowledge base spells out
-        # (phrasings, answers, titles, multi-word aliases), unstemmed, so "movment"
-        # finds "movement" and "crescent" is never "corrected" to "recent".
-        self._known_words = set(self._vocab) | set(self._canon) | STOPWORDS | FILLER
-        for parts, _ in self._phrases:
-            self._known_words.update(parts)
+        # (phrasings, answers, titles, aliases), unstemmed, so "movment" finds "movement"
+        # and "crescent" is never "corrected" to "recent". Each word carries a flag: True
+        # when the English content or the glossary uses it, False when only a translation
+        # does; corrections prefer the former, and never cross scripts.
+        known = dict.fromkeys(ENGLISH_WORDS, True)
+        self._learn(known, STOPWORDS | FILLER, primary=False)
+        for word, primary in self._alias_words.items():
+            self._learn(known, [word], primary)
         for entry in kb.entries.values():
-            texts = [*entry.questions, entry.answer, *entry.tags]
+            for text in [*entry.questions, entry.answer, *entry.tags]:
+                self._learn(known, (w for w in text_words(text) if len(w) > 2), primary=True)
             for tr in entry.translations.values():
-                texts += [*tr.questions, tr.answer]
-            for text in texts:
-                self._known_words.update(w for w in normalise(text).split() if len(w) > 2)
+                for text in [*tr.questions, tr.answer]:
+                    self._learn(known, (w for w in text_words(text) if len(w) > 2), primary=False)
         for topic in kb.topics.values():
-            self._known_words.update(normalise(topic.title).split())
-        self._known_list = sorted(self._known_words)
-        for entry_id, lang, toks in raw:
+            self._learn(known, text_words(topic.title), primary=True)
+        self._known = known
+        # A word is also known when its stem is a token of some phrasing ("adopting"),
+        # but a bare stem is no word to correct *to* ("president" is not "present").
+        self._known_stems = set(known) | set(self._vocab) | set(self._canon)
+        self._targets: dict[bool, list[str]] = {
+            arabic: sorted(w for w in known if is_arabic(w) == arabic) for arabic in (False, True)
+        }
+        for entry_id, lang, toks, words in raw:
             content = frozenset(toks)
             if not content:
                 continue
             idx = len(self._phrasings)
             self._phrasings.append(
                 _Phrasing(
-                    entry_id, content, " ".join(toks), sum(self.weight(t) for t in content), lang
+                    entry_id,
+                    content,
+                    " ".join(toks),
+                    sum(self.weight(t) for t in content),
+                    lang,
+                    frozenset(words),
                 )
             )
             self._by_entry[entry_id].append(idx)
@@ -199,8 +275,15 @@ class Matcher:
 
     # ------------------------------------------------------------------ vocabulary
 
+    @staticmethod
+    def _learn(known: dict[str, bool], words: Iterable[str], primary: bool) -> None:
+        for w in words:
+            known[w] = known.get(w, False) or primary
+
     def _build_vocabulary(self, kb: KnowledgeBase) -> None:
-        """Canonical forms: each synonym group and each glossary term folds to one token."""
+        """Canonical forms: each synonym group and each glossary term folds to one token,
+        with its translated long forms and aliases ("conseil des délégués" is CoD)."""
+        self._alias_words: dict[str, bool] = {}
         for group in kb.synonyms:
             self._add_group(group)
         for term in kb.terms:
@@ -208,6 +291,8 @@ class Matcher:
             self._add_group(
                 (canonical, normalise(term.term), normalise(term.stands_for), *term.aliases)
             )
+            for tr in term.translations.values():
+                self._add_group((canonical, tr.stands_for, *tr.aliases), primary=False)
         self._phrases.sort(key=lambda p: -len(p[0]))
         # Phrases by their first word, longest first: folding then looks only at the
         # few phrases that can start at each word.
@@ -215,14 +300,16 @@ class Matcher:
         for parts, canonical in self._phrases:
             self._phrases_by_first[parts[0]].append((parts, canonical))
 
-    def _add_group(self, group: Iterable[str]) -> None:
-        words = [normalise(w) for w in group if normalise(w)]
+    def _add_group(self, group: Iterable[str], primary: bool = True) -> None:
+        words = [" ".join(text_words(w)) for w in group]
+        words = [w for w in words if w]
         if not words:
             return
         head = words[0].split()
         canonical = self._canon.get(words[0], "_".join(stem(w) for w in head))
         for w in words:
             parts = tuple(w.split())
+            self._learn(self._alias_words, parts, primary)
             if len(parts) == 1:
                 self._canon.setdefault(parts[0], canonical)
                 self._canon.setdefault(stem(parts[0]), canonical)
@@ -245,13 +332,16 @@ class Matcher:
 
     def normalise_words(self, text: str) -> list[str]:
         """The words of a text, normalised and typo-corrected, before any folding."""
-        return [self._correct(w) for w in normalise(text).split()]
+        return [self._correct(w) for w in text_words(text)]
 
     def tokens(self, text: str, correct: bool = False) -> list[str]:
         """Content tokens of a text in canonical form (typos corrected when asked)."""
-        words = normalise(text).split()
+        words = text_words(text)
         if correct:
             words = [self._correct(w) for w in words]
+        return self._tokens(words)
+
+    def _tokens(self, words: list[str]) -> list[str]:
         words = self._fold_phrases(words)
         out: list[str] = []
         for w in words:
@@ -263,21 +353,45 @@ class Matcher:
         return out
 
     def _correct(self, word: str) -> str:
-        """Replace a word the knowledge base never uses by its closest known word."""
+        """Replace a word the knowledge base never uses by its closest known word: of the
+        same script, within a typo's reach, and an English or glossary word when a
+        translation's word is no closer (by :data:`PRIMARY_BONUS`)."""
         if (
-            word in self._known_words
-            or stem(word) in self._known_words
+            word in self._known
+            or stem(word) in self._known_stems
             or len(word) < 3
             or word.isdigit()
         ):
             return word
+        arabic = is_arabic(word)
         # Question words first: "wen" is "when", not "went".
-        asked = process.extractOne(word, list(QUESTION_WORDS), scorer=fuzz.ratio, score_cutoff=80)
-        if asked:
-            return str(asked[0])
+        if not arabic:
+            asked = process.extractOne(
+                word, list(QUESTION_WORDS), scorer=fuzz.ratio, score_cutoff=80
+            )
+            if asked:
+                return str(asked[0])
         cutoff = 80 if len(word) <= 5 else 75
-        best = process.extractOne(word, self._known_list, scorer=fuzz.ratio, score_cutoff=cutoff)
-        return str(best[0]) if best else word
+        # A typo is one slip (a letter missing, extra, wrong or two swapped), two in a
+        # long word. "president" is two slips from "present" and "preside": a real word
+        # the knowledge base lacks, left as typed so that it counts against a match.
+        slips = 1 if len(word) <= 9 else 2
+        found = [
+            candidate
+            for candidate in process.extract(
+                word, self._targets[arabic], scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+            )
+            if OSA.distance(word, candidate[0], score_cutoff=slips) <= slips
+        ]
+        if not found:
+            return word
+
+        def preference(candidate: tuple[str, float, int]) -> tuple[float, bool, int]:
+            text, score, index = candidate
+            primary = self._known[text]
+            return (score + (PRIMARY_BONUS if primary else 0.0), primary, -index)
+
+        return str(max(found, key=preference)[0])
 
     def weight(self, token: str) -> float:
         if token in QUESTION_WORDS:
@@ -300,8 +414,13 @@ class Matcher:
             candidates.update(self._postings.get(tok, ()))
         best: dict[str, float] = {}
         best_lang: dict[str, str] = {}
+        # Folded tokens are language-blind ("qu'est-ce que le CICR" and "what is the ICRC"
+        # are both {what, icrc}); on a tie, the phrasing sharing more of the words as
+        # typed gives the language.
+        said = set(text_words(question))
+        best_words: dict[str, frozenset[str]] = {}
         query_text = " ".join(toks)
-        for idx in candidates:
+        for idx in sorted(candidates):
             p = self._phrasings[idx]
             shared = sum(self.weight(t) for t in query & p.tokens)
             precision = shared / q_weight
@@ -309,9 +428,14 @@ class Matcher:
             if precision + recall == 0:
                 continue
             f = (1.25 * precision * recall) / (0.25 * precision + recall)  # F-beta, beta=0.5
-            if f > best.get(p.entry, 0.0):
+            current = best.get(p.entry, 0.0)
+            if f > current + 1e-9 or (
+                f > current - 1e-9
+                and len(said & p.words) > len(said & best_words.get(p.entry, frozenset()))
+            ):
                 best[p.entry] = f
                 best_lang[p.entry] = p.language
+                best_words[p.entry] = p.words
         if not best:
             return [], 0.0, "en"
         # Entry level: how much of the question the entry's whole vocabulary explains,
@@ -329,8 +453,11 @@ class Matcher:
             entry = self.kb.entries[entry_id]
             scored.append(Suggestion(entry_id, entry.title, round(score, 4)))
         scored.sort(key=lambda s: (-s.score, s.id))
-        self._prefer_curated_twin(scored)
+        # The language is the best match's, taken before a curated twin moves ahead of a
+        # glossary term: "qu'est-ce que l'IMRF" matched the term's French phrasing, so
+        # the curated IMRF answer comes in French too (when it has French).
         lang = best_lang.get(scored[0].id, "en")
+        self._prefer_curated_twin(scored)
         return scored[:limit], 0.0, lang
 
     def _prefer_curated_twin(self, ranked: list[Suggestion]) -> None:

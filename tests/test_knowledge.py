@@ -63,6 +63,18 @@ def messages(tmp_path: Path, case: str) -> list[str]:
             ["faq.yaml:6: error: YAML syntax error", "the key 'answer' appears twice"],
         ),
         ("not_a_list", ["faq.yaml:1: error: 'entries' must be a list"]),
+        (
+            "glossary_translation",
+            [
+                "knowledge/glossary.yaml:11: [MRG] error: unknown field 'stand_for'",
+                "knowledge/glossary.yaml:11: [MRG] error: missing 'stands_for'",
+                "knowledge/glossary.yaml:14: [MRG] error: missing 'description'",
+                "knowledge/glossary.yaml:23: [CoD] error: 'french' is not a language code",
+                "knowledge/glossary.yaml:26: [CoD] error: translation 'ar' needs 'stands_for:'",
+                "knowledge/glossary.yaml:30: [CoD] error: 'aliases' must be a list",
+                "knowledge/glossary.yaml:38: [GA] error: 'translations' must map a language code",
+            ],
+        ),
     ],
 )
 def test_broken_fixture_is_reported_precisely(
@@ -109,6 +121,62 @@ def test_min_kb_loads_with_glossary_entries(min_kb: KnowledgeBase) -> None:
     assert "What is CoD?" in min_kb.entries["glossary-cod"].questions
     assert [e.id for e in min_kb.events] == ["policy-adoption", "cod-2022"]
     assert min_kb.events[0].start_precision == "month"
+
+
+def test_a_translated_term_is_asked_and_answered_in_its_language(tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(KB_MIN.parent, root)
+    glossary = root / "knowledge" / "glossary.yaml"
+    glossary.write_text(
+        glossary.read_text(encoding="utf-8")
+        + """    translations:
+      fr:
+        stands_for: Conseil des Délégués
+        aliases: [CD]
+        description: Le **Conseil des Délégués** réunit les composantes du Mouvement.
+      ar:
+        stands_for: مجلس المندوبين
+        description: يجمع **مجلس المندوبين** مكونات الحركة.
+      pt:
+        stands_for: Conselho de Delegados
+        description: O **Conselho de Delegados** reúne as componentes do Movimento.
+""",
+        encoding="utf-8",
+    )
+    kb = load_knowledge(root / "knowledge")
+    term = next(t for t in kb.terms if t.term == "CoD")
+    assert term.translations["fr"].aliases == ("cd",)
+    entry = kb.entries["glossary-cod"]
+    assert entry.questions[0] == "What is CoD?"  # the button title stays English
+    assert entry.translations["fr"].questions == (
+        "Qu'est-ce que CoD ?",
+        "Que signifie CoD ?",
+        "Qu'est-ce que Conseil des Délégués ?",
+        "Conseil des Délégués",
+        "Qu'est-ce que cd ?",
+        "cd",
+    )
+    assert "ما هو CoD" in entry.translations["ar"].questions
+    assert "ماذا يعني CoD" in entry.translations["ar"].questions
+    # No question templates for Portuguese: the long form alone is the phrasing.
+    assert entry.translations["pt"].questions == ("Conselho de Delegados",)
+    assert entry.answer_in("fr").startswith("Le **Conseil des Délégués**")
+    assert entry.answer_in("es") == entry.answer  # not translated: English
+
+
+def test_shipped_glossary_translations(shipped_kb: KnowledgeBase) -> None:
+    translated = {t.term for t in shipped_kb.terms if set(t.translations) == {"fr", "es", "ar"}}
+    assert translated >= {
+        "IFRC", "ICRC", "CoD", "IC", "GA", "NS", "MRG", "MLG", "GMTF", "GML", "HSP", "RFL",
+        "GCM", "IMRF", "PERCO", "APMN", "MENA", "Sahel+", "UNHCR", "IOM",
+    }  # fmt: skip
+    icrc = next(t for t in shipped_kb.terms if t.term == "ICRC")
+    assert "cicr" in icrc.translations["fr"].aliases
+    assert "cicr" in icrc.translations["es"].aliases
+    unhcr = next(t for t in shipped_kb.terms if t.term == "UNHCR")
+    assert {"hcr", "acnur", "المفوضية"} <= {
+        a for tr in unhcr.translations.values() for a in tr.aliases
+    }
 
 
 def test_glossary_ids() -> None:

@@ -1,0 +1,224 @@
+"""The question matcher across languages: Arabic spelling variants, digits and articles,
+yes/no words, typo correction that stays in its language, and translated glossary terms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rapidfuzz import fuzz
+
+from bot.cli import ask_record, main
+from bot.knowledge import KnowledgeBase
+from bot.matcher import STOPWORDS, Matcher, normalise, strip_arabic_prefix, text_words
+
+
+@pytest.fixture(scope="module")
+def matcher(shipped_kb: KnowledgeBase) -> Matcher:
+    return Matcher(shipped_kb)
+
+
+# ---------------------------------------------------------------- normalisation
+
+
+@pytest.mark.parametrize(
+    ("typed", "normalised"),
+    [
+        ("٢٠٢٢", "2022"),  # Arabic-Indic digits
+        ("۲۰۲۴", "2024"),  # Eastern Arabic-Indic (Persian) digits
+        ("القرار ٣", "القرار 3"),
+        ("متى", "متي"),  # alif maqsura -> ya
+        ("الهجرة", "الهجره"),  # ta marbuta -> ha
+        ("الهـجـرة", "الهجره"),  # tatweel removed
+        ("أين", "اين"),  # hamza seats folded, as before
+        ("إلى", "الي"),
+        ("مُؤتمَر", "موتمر"),  # short vowels and hamza on waw
+        ("l'OIM", "l oim"),  # French elision
+        ("qu'est-ce que c'est", "qu est ce que c est"),
+        ("d'accord", "daccord"),  # a reply, kept whole
+        ("CoD's dates", "cods dates"),  # English is not split
+        ("Sahel+", "sahel plus"),
+    ],
+)
+def test_normalise(typed: str, normalised: str) -> None:
+    assert normalise(typed) == normalised
+
+
+@pytest.mark.parametrize(
+    "word", ["الهجرة", "للهجرة", "بالهجرة", "والهجرة", "فالهجرة", "كالهجرة", "وبالهجرة"]
+)
+def test_arabic_prefixes_fold_to_one_stem(word: str) -> None:
+    assert text_words(word) == ["هجره"]
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("وسياسة", "سياسه"),  # a bare "and" on a word of 5+ letters
+        ("سياسة", "سياسه"),
+        ("وطنية", "طنيه"),  # ambiguous, but the same with or without the article:
+        ("الوطنية", "طنيه"),
+        ("ولد", "ولد"),  # too short to lose its waw
+        ("الى", "الي"),  # the article would leave one letter: kept
+        ("alliance", "alliance"),  # only Arabic script
+        ("valencia", "valencia"),
+    ],
+)
+def test_arabic_prefix_rules(word: str, stem: str) -> None:
+    assert text_words(word) == [stem]
+    assert strip_arabic_prefix(stem) == stem  # a stem stays a stem
+
+
+def test_arabic_digits_and_prefixes_give_the_same_tokens(matcher: Matcher) -> None:
+    assert matcher.tokens("مجلس المندوبين ٢٠٢٢") == matcher.tokens("مجلس المندوبين 2022")
+    assert matcher.tokens("سياسة الهجرة") == matcher.tokens("سياسه للهجره")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["متى اعتمدت سياسة الهجرة", "متي اعتمدت سياسه الهجره", "متى اعتمدت سياسـة الهجـرة"],
+)
+def test_arabic_spelling_variants_answer_in_arabic(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert (result.status, result.id, result.language) == ("answer", "policy-adopted", "ar")
+
+
+def test_arabic_digits_in_a_question(matcher: Matcher) -> None:
+    result = matcher.match("متى عقد مجلس المندوبين ٢٠٢٢")
+    assert (result.status, result.id, result.language) == ("answer", "cod-2022", "ar")
+
+
+# ---------------------------------------------------------------- typo correction
+
+
+@pytest.mark.parametrize("word", ["oui", "ouais", "non", "si", "vale", "claro", "daccord", "نعم"])
+def test_yes_and_no_are_never_corrected(matcher: Matcher, word: str) -> None:
+    assert normalise(word) in STOPWORDS
+    assert matcher.normalise_words(word) == [normalise(word)]
+    assert matcher.tokens(word, correct=True) == []
+
+
+def test_vale_is_not_value(matcher: Matcher) -> None:
+    assert fuzz.ratio("vale", "value") > 80  # close enough that it would be "corrected"
+    assert matcher.match("vale").status == "fallback"
+    assert matcher.match("d'accord, merci").status == "fallback"
+
+
+def test_an_english_word_wins_a_tie_with_a_translation_word(matcher: Matcher) -> None:
+    # "resolusion" is one letter from English "resolution" and Spanish "resolucion",
+    # which sorts first: the English word must win.
+    assert matcher.normalise_words("resolucion") == ["resolucion"]  # a known word
+    assert fuzz.ratio("resolusion", "resolution") == fuzz.ratio("resolusion", "resolucion")
+    assert matcher.normalise_words("resolusion") == ["resolution"]
+    # A translation's word is still found when nothing English is as close.
+    assert matcher.normalise_words("politiqe") == ["politique"]
+
+
+def test_corrections_stay_in_their_script(matcher: Matcher) -> None:
+    assert matcher.normalise_words("المندوبينن") == ["مندوبين"]
+    assert matcher.normalise_words("movment") == ["movement"]
+    mixed = "percoو"  # an Arabic letter stuck to a Latin word: it is not "perco"
+    assert fuzz.ratio(mixed, "perco") > 80
+    assert matcher.normalise_words(mixed) == [mixed]
+
+
+@pytest.mark.parametrize("body", ["icrc", "ifrc"])
+def test_president_is_not_a_typo(matcher: Matcher, body: str) -> None:
+    """Two slips from "preside" (French) and "present": a real word the knowledge base
+    does not know, so the question falls back instead of answering something else."""
+    assert matcher.normalise_words("president") == ["president"]
+    result = matcher.match(f"who is the president of the {body}")
+    assert result.status in ("fallback", "suggest")
+
+
+# ---------------------------------------------------------------- translated glossary
+
+
+@pytest.mark.parametrize(
+    ("question", "entry", "language"),
+    [
+        ("qu'est-ce que le CICR", "glossary-icrc", "fr"),
+        ("Qu'est-ce que l'OIM ?", "glossary-iom", "fr"),
+        ("que signifie HSP", "glossary-hsp", "fr"),
+        ("que es la OIM", "glossary-iom", "es"),
+        ("¿Qué es el ACNUR?", "glossary-unhcr", "es"),
+        ("ما هو بيركو", "glossary-perco", "ar"),
+        ("ما هي المفوضية", "glossary-unhcr", "ar"),
+        ("what is the icrc", "glossary-icrc", "en"),
+        ("what is cicr", "glossary-icrc", "en"),
+    ],
+)
+def test_glossary_questions_in_each_language(
+    matcher: Matcher, question: str, entry: str, language: str
+) -> None:
+    result = matcher.match(question)
+    assert (result.status, result.id, result.language) == ("answer", entry, language)
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("qu'est-ce que l'IMRF", "fr"),
+        ("ما هي فرقة العمل العالمية", "ar"),
+        ("what is the gmtf", "en"),
+    ],
+)
+def test_a_curated_twin_answers_in_the_language_of_the_term(
+    matcher: Matcher, shipped_kb: KnowledgeBase, question: str, language: str
+) -> None:
+    """The term's translated phrasing matched; the curated entry linked to it answers,
+    in that language."""
+    result = matcher.match(question)
+    assert result.status == "answer" and result.id and not result.id.startswith("glossary-")
+    assert result.language == language
+    assert language == "en" or language in shipped_kb.entries[result.id].translations
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "conseil des délégués",
+        "Consejo de Delegados",
+        "مجلس المندوبين",
+        "le CD",
+        "council of delegates",
+    ],
+)
+def test_translated_long_forms_fold_to_the_term(matcher: Matcher, name: str) -> None:
+    assert matcher.tokens(name) == matcher.tokens("CoD")
+
+
+@pytest.mark.parametrize(
+    ("alias", "term"),
+    [("FICR", "IFRC"), ("HCR", "UNHCR"), ("ACNUR", "UNHCR"), ("المنظمة الدولية للهجرة", "IOM")],
+)
+def test_translated_aliases_fold_to_the_term(matcher: Matcher, alias: str, term: str) -> None:
+    assert matcher.tokens(alias) == matcher.tokens(term)
+
+
+# ---------------------------------------------------------------- nsbot ask
+
+
+def test_ask_record_answers_in_the_language_asked(
+    matcher: Matcher, shipped_kb: KnowledgeBase
+) -> None:
+    record = ask_record(matcher, shipped_kb, "qu'est-ce que le CICR ?")
+    assert list(record) == ["question", "status", "id", "answer", "score", "suggestions"]
+    assert record["id"] == "glossary-icrc"
+    assert record["answer"].startswith("Le CICR (Comité international de la Croix-Rouge)")
+    english = ask_record(matcher, shipped_kb, "what is the icrc")
+    assert english["answer"].startswith("The ICRC (International Committee of the Red Cross)")
+
+
+def test_nsbot_ask_in_french_prints_the_french_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["ask", "--json", "quand la politique migratoire de la FICR a-t-elle été adoptée ?"])
+        == 0
+    )
+    record = json.loads(capsys.readouterr().out)
+    assert record["id"] == "policy-adopted"
+    assert "adoptée en novembre 2009" in record["answer"]
+    assert main(["ask", "que es la OIM"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "La OIM (Organización Internacional para las Migraciones"
+    )
