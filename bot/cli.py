@@ -87,14 +87,15 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def ask_record(matcher: Matcher, kb: KnowledgeBase, question: str) -> dict[str, Any]:
-    """One ``nsbot ask --json`` line. A public interface: keep the keys stable."""
+    """One ``nsbot ask --json`` line. A public interface: keep the keys stable. The answer
+    is in the language the question was asked in, when the entry is translated into it."""
     result = matcher.match(question)
     entry = kb.entries.get(result.id) if result.id else None
     return {
         "question": question,
         "status": result.status,
         "id": result.id,
-        "answer": markup.to_plain(entry.answer) if entry else None,
+        "answer": markup.to_plain(entry.answer_in(result.language)) if entry else None,
         "score": round(result.score, 4),
         "suggestions": [{"id": s.id, "question": s.question} for s in result.suggestions],
     }
@@ -105,7 +106,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     if kb is None:
         return EXIT_PROBLEMS
     matcher = Matcher(kb)
-    questions: list[str] = [" ".join(args.question)] if args.question else []
+    # Each argument is one question (quote it); none: one question per line of stdin.
+    questions: list[str] = [q.strip() for q in args.question if q.strip()]
     if not questions:
         questions = [line.strip() for line in sys.stdin if line.strip()]
     for question in questions:

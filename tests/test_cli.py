@@ -117,8 +117,16 @@ def test_ask_reads_questions_from_stdin(
 
 
 def test_ask_plain_output(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["ask", "who", "chairs", "the", "mrg"], capsys)
+    code, out, _ = run(["ask", "who chairs the mrg"], capsys)
     assert code == 0 and "IFRC" in out and "[mrg-chair" in out
+
+
+def test_ask_answers_each_argument_as_one_question(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["ask", "--json", "what is perco", "when was the policy adopted"], capsys)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [r["question"] for r in records] == ["what is perco", "when was the policy adopted"]
+    assert records[1]["id"] == "policy-adopted"
 
 
 def test_kb_list_json(capsys: pytest.CaptureFixture[str]) -> None:
