@@ -23,7 +23,11 @@ def load_kb(settings: Settings) -> KnowledgeBase:
 
 
 def load_catalog(settings: Settings, ui: UI | None = None) -> Catalog:
-    """Load the consultations or raise ContentError listing every problem."""
+    """Load the consultations or raise ContentError listing every problem.
+
+    Yes/no options are labelled in English here, for results and exports; people see
+    them in their own language, and may type yes or no in any (:mod:`bot.handlers.consult`).
+    """
     ui = ui or UI.load()
     yes_no = (ui.t("consult_yes"), ui.t("consult_no"))
     return load_consultations(settings.consultations_dir, yes_no=yes_no)

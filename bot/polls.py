@@ -3,7 +3,9 @@
 ``/poll Which topic first? | Access to services | Climate displacement --closes 48h``
 posts the question with one button per option. The posted message carries the live
 tally under the durable key ``poll-<id>``, so adapters edit it in place (and coalesce
-bursts of edits); closing shows the final results in the same message.
+bursts of edits); closing shows the final results in the same message. That message is
+worded in the language of the coordinator who posted the poll, whoever votes; each
+voter's own confirmation is in the voter's language.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import markup
+from bot.dates import ENGLISH, DateStyle
 from bot.errors import BotError
 from bot.messages import Chat, Choice, Reply
-from bot.results import bar, format_moment, percent
+from bot.results import bar, percent
 from bot.storage.base import PollRow, PollTally
+from bot.ui import UI
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -121,7 +125,9 @@ def parse_poll_id(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def tally_text(t: Translate, poll: PollRow, tally: PollTally, now: datetime) -> str:
+def tally_text(
+    t: Translate, poll: PollRow, tally: PollTally, now: datetime, dates: DateStyle = ENGLISH
+) -> str:
     """The poll as posted: question, a bar per option, and a footer (final when closed)."""
     final = not poll.is_open(now)
     # Percentages of the people who voted: with several choices each, they add up past 100%.
@@ -142,10 +148,10 @@ def tally_text(t: Translate, poll: PollRow, tally: PollTally, now: datetime) -> 
     ]
     if final:
         details.append(
-            t("poll_closed_at", when=format_moment(poll.closed_at or poll.closes_at or now))
+            t("poll_closed_at", when=dates.format_moment(poll.closed_at or poll.closes_at or now))
         )
     elif poll.closes_at:
-        details.append(t("poll_closes_at", when=format_moment(poll.closes_at)))
+        details.append(t("poll_closes_at", when=dates.format_moment(poll.closes_at)))
     parts.append("_" + " · ".join(details) + "_")
     return "\n\n".join(parts)
 
@@ -158,12 +164,16 @@ def poll_buttons(poll: PollRow) -> tuple[Choice, ...]:
 
 
 def poll_reply(
-    t: Translate, poll: PollRow, tally: PollTally, now: datetime, *, chat: Chat | None = None
+    ui: UI, poll: PollRow, tally: PollTally, now: datetime, *, chat: Chat | None = None
 ) -> Reply:
-    """The posted poll message; adapters upsert it by its key."""
+    """The posted poll message, in the poll's language; adapters upsert it by its key."""
+
+    def t(key: str, **values: object) -> str:
+        return ui.t(key, poll.language, **values)
+
     open_ = poll.is_open(now)
     return Reply(
-        tally_text(t, poll, tally, now),
+        tally_text(t, poll, tally, now, ui.dates(poll.language)),
         choices=poll_buttons(poll) if open_ else (),
         key=poll_key(poll.id),
         chat=chat,
@@ -192,11 +202,7 @@ async def close_due_polls(core: Core) -> int:
             continue
         poll = await finish_poll(core, poll, now)
         tally = await core.storage.poll_tally(poll.id)
-
-        def t(key: str, **values: object) -> str:
-            return core.ui.t(key, None, **values)
-
-        reply = poll_reply(t, poll, tally, now, chat=Chat(poll.chat, private=False))
+        reply = poll_reply(core.ui, poll, tally, now, chat=Chat(poll.chat, private=False))
         if await core.push(poll.platform, [reply]):
             await core.storage.mark_poll_final_shown(poll.id)
             shown += 1

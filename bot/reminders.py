@@ -39,11 +39,10 @@ from rapidfuzz import fuzz, process
 
 from bot import markup
 from bot.consultations import Catalog, Consultation
-from bot.dates import format_date, format_range, relative
+from bot.dates import DateStyle, relative
 from bot.ics import TimedEvent
 from bot.knowledge import Event
 from bot.messages import Chat, Choice, Person, Reply
-from bot.results import format_moment
 from bot.storage.base import Delivery, Recipient, Storage, Subscription
 from bot.ui import UI
 
@@ -193,15 +192,15 @@ def consultation_moments(
     return out
 
 
-def event_when(t: Translate, event: Event, zone: tzinfo) -> str:
+def event_when(t: Translate, dates: DateStyle, event: Event, zone: tzinfo) -> str:
     """ "22–23 June 2022" for an event over days; "31 March 2027, 23:59 CEST" for a moment,
-    shown in the person's zone."""
+    shown in the person's zone; both in the language of ``t`` and ``dates``."""
     if isinstance(event, TimedEvent):
         local = event.at.astimezone(zone)
         if event.closing and local.time() == time(0):
-            return t("consult_end_of_day", day=format_date(event.start))
-        return format_moment(event.at, zone)
-    return format_range(event.start, event.start_precision, event.end, event.end_precision)
+            return t("consult_end_of_day", day=dates.format_date(event.start))
+        return dates.format_moment(event.at, zone)
+    return dates.format_range(event.start, event.start_precision, event.end, event.end_precision)
 
 
 def how_long(ui: UI, language: str | None, event: Event, now: datetime, zone: tzinfo) -> str:
@@ -213,20 +212,16 @@ def how_long(ui: UI, language: str | None, event: Event, now: datetime, zone: tz
         key, n = relative(event.start, None, "day", "day", today)
     else:
         key, n = relative(event.start, event.end, event.start_precision, event.end_precision, today)
-    if n == 1 and ui.has(f"{key}_one"):
-        key = f"{key}_one"
-    return ui.t(key, language, n=n)
+    return ui.plural(key, language, n)
 
 
 def event_line(ui: UI, language: str | None, event: Event, now: datetime, zone: tzinfo) -> str:
     """One event as the timeline and reminders show it: date, title, place, how long."""
 
-    def t(key: str, **values: object) -> str:
-        return ui.t(key, language, **values)
-
+    when = event_when(_translator(ui, language), ui.dates(language), event, zone)
     where = f" ({markup.escape(event.place)})" if event.place else ""
     return (
-        f"**{event_when(t, event, zone)}**: {markup.escape(event.title)}{where}, "
+        f"**{when}**: {markup.escape(event.title)}{where}, "
         f"_{how_long(ui, language, event, now, zone)}_"
     )
 
@@ -477,7 +472,7 @@ async def render(tick: _Tick, d: Delivery) -> list[Reply] | None:
         for m in consultation_moments([c], tick.closures, t, zone)
         if m.closing  # worded in the recipient's zone
     ]
-    when = event_when(t, closing, zone)
+    when = event_when(t, ui.dates(language), closing, zone)
     relative_text = how_long(ui, language, closing, now, zone)
     if job.kind == OPENING:
         if job.subject_at != _iso(c.opens):

@@ -17,7 +17,8 @@ from typing import Any
 
 from bot import markup
 from bot.consultations import REGIONS, Consultation, Question
-from bot.dates import MONTHS
+from bot.dates import ENGLISH, DateStyle
+from bot.dates import format_moment as format_moment  # where callers have found it
 from bot.storage.base import ResponseRow
 
 Translate = Callable[..., str]
@@ -37,13 +38,6 @@ def bar(count: int, total: int) -> str:
 
 def percent(count: int, total: int) -> str:
     return f"{round(100 * count / total)}%" if total else "0%"
-
-
-def format_moment(moment: datetime, zone: Any = UTC) -> str:
-    """ "31 March 2027, 23:59 CEST" in the given time zone."""
-    local = moment.astimezone(zone)
-    day = f"{local.day} {MONTHS[local.month - 1]} {local.year}"
-    return f"{day}, {local:%H:%M} {local.tzname() or ''}".rstrip()
 
 
 def utc_stamp(moment: datetime | None) -> str:
@@ -168,8 +162,10 @@ def results_text(
     now: datetime,
     closed_early: datetime | None = None,
     by: str | None = None,
+    dates: DateStyle = ENGLISH,
 ) -> str:
-    """Everything a coordinator wants at a glance, in the neutral markup."""
+    """Everything a coordinator wants at a glance, in the neutral markup (words from
+    ``t``, dates written the ``dates`` way: both the reader's language)."""
     rows = list(rows)
     completed = [r for r in rows if r.status == "submitted"]
     closes = min(c.closes, closed_early) if closed_early else c.closes
@@ -183,8 +179,8 @@ def results_text(
         t(
             "results_window",
             state=state,
-            opens=format_moment(c.opens, c.timezone),
-            closes=format_moment(closes, c.timezone),
+            opens=dates.format_moment(c.opens, c.timezone),
+            closes=dates.format_moment(closes, c.timezone),
             kind=t("results_anonymous") if c.anonymous else t("results_named"),
         ),
         t(

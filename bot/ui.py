@@ -9,15 +9,44 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
+from bot.dates import ENGLISH, DateStyle
 from bot.errors import ContentError, Problem
 from bot.yamlfile import load_yaml
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 
+# CLDR's plural categories. A key "<base>_<category>" is the words of <base> for the
+# numbers of that category, in languages that have it ("rel_days_ago_two" in Arabic).
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+
 
 def language_of(hint: str | None) -> str:
     """ "fr-FR" -> "fr"; None -> "en"."""
     return (hint or "en").split("-")[0].split("_")[0].lower() or "en"
+
+
+def plural_category(language: str | None, n: int) -> str:
+    """The CLDR plural category of a whole number in a language.
+
+    The rules of the languages the bot speaks (cldr.unicode.org plural rules, integers
+    only); any other language counts like English.
+    """
+    lang, n = language_of(language), abs(n)
+    if lang == "ar":
+        if n in (0, 1, 2):
+            return ("zero", "one", "two")[n]
+        if 3 <= n % 100 <= 10:
+            return "few"
+        return "many" if 11 <= n % 100 <= 99 else "other"
+    if lang == "fr":
+        return "one" if n in (0, 1) else "other"  # "il y a 0 jour", "1 jour", "2 jours"
+    return "one" if n == 1 else "other"
+
+
+def plural_base(key: str, english: dict[str, str]) -> str | None:
+    """ "rel_days_ago" for "rel_days_ago_few" when that is an English key, else None."""
+    base, _, category = key.rpartition("_")
+    return base if category in PLURAL_CATEGORIES and base in english else None
 
 
 class UI:
@@ -26,14 +55,65 @@ class UI:
     ) -> None:
         self.strings = strings  # language -> key -> text
         self.smalltalk = smalltalk  # (reply key, normalised phrases)
+        self._dates: dict[str, DateStyle] = {}
+        self._words: dict[str, frozenset[str]] = {}
 
     def t(self, key: str, language: str | None = None, **values: object) -> str:
         lang = language_of(language)
         text = self.strings.get(lang, {}).get(key) or self.strings["en"][key]
         return text.format(**values) if values else text
 
-    def has(self, key: str) -> bool:
-        return key in self.strings["en"]
+    def plural(self, key: str, language: str | None, n: int, **values: object) -> str:
+        """``key`` worded for the number ``n``: its variant for n's plural category in
+        the language ("rel_days_ago_few" for 3 in Arabic), else the key itself; a
+        language without the key falls back to English, with English's category."""
+        lang = language_of(language)
+        for table, category in (
+            (self.strings.get(lang, {}), plural_category(lang, n)),
+            (self.strings["en"], plural_category("en", n)),
+        ):
+            text = table.get(f"{key}_{category}") or table.get(key)
+            if text:
+                return text.format(n=n, **values)
+        raise KeyError(key)
+
+    def words(self, key: str) -> frozenset[str]:
+        """A "a|b|c" words key in every language at once, case-folded: what people may
+        type whatever language their app is in ("oui", "sí", "نعم")."""
+        if key not in self._words:
+            self._words[key] = frozenset(
+                word.strip().casefold()
+                for table in self.strings.values()
+                if key in table
+                for word in table[key].split("|")
+                if word.strip()
+            )
+        return self._words[key]
+
+    def dates(self, language: str | None = None) -> DateStyle:
+        """How dates are written in a language: month names and patterns from the
+        locale files ("22 juin 2022", "22 de junio de 2022")."""
+        lang = language_of(language)
+        lang = lang if lang in self.strings else "en"
+        style = self._dates.get(lang)
+        if style is None:
+            table, english = self.strings.get(lang, {}), self.strings["en"]
+
+            def text(key: str, default: str) -> str:
+                return table.get(key) or english.get(key) or default
+
+            style = DateStyle(
+                months=tuple(text(f"month_{i}", m) for i, m in enumerate(ENGLISH.months, 1)),
+                day_format=text("date_day", ENGLISH.day_format),
+                month_format=text("date_month", ENGLISH.month_format),
+                days_in_month_format=text("date_days_in_month", ENGLISH.days_in_month_format),
+                days_in_year_format=text("date_days_in_year", ENGLISH.days_in_year_format),
+                months_in_year_format=text("date_months_in_year", ENGLISH.months_in_year_format),
+                moment_format=text("date_moment", ENGLISH.moment_format),
+                first_day=text("date_first_day", ENGLISH.first_day),
+            )
+            self._dates[lang] = style
+        return style
 
     @classmethod
     def load(cls, directory: Path = LOCALES_DIR) -> UI:
@@ -58,19 +138,9 @@ class UI:
         english = strings.get("en", {})
         for lang, table in strings.items():
             for key, text in table.items():
-                if key not in english:
-                    problems.append(
-                        Problem(f"locales/{lang}.*.yaml", None, key, "key not in English")
-                    )
-                elif _fields(text) != _fields(english[key]):
-                    problems.append(
-                        Problem(
-                            f"locales/{lang}.*.yaml",
-                            None,
-                            key,
-                            f"placeholders {sorted(_fields(text))} differ from English {sorted(_fields(english[key]))}",
-                        )
-                    )
+                problem = _placeholder_problem(key, text, english)
+                if problem:
+                    problems.append(Problem(f"locales/{lang}.*.yaml", None, key, problem))
         smalltalk: list[tuple[str, frozenset[str]]] = []
         data, errors = load_yaml(directory / "smalltalk.yaml", "locales/smalltalk.yaml")
         problems += errors
@@ -91,6 +161,26 @@ class UI:
         if problems or not english:
             raise ContentError(problems or [Problem("locales/en.yaml", None, None, "missing")])
         return cls(strings, smalltalk)
+
+
+def _placeholder_problem(key: str, text: str, english: dict[str, str]) -> str | None:
+    """Why a locale string does not fit its English key, if it does not.
+
+    A plural variant ("rel_days_ago_two") may leave out placeholders of its base key
+    ("two days ago" needs no {n}), and need not exist in English.
+    """
+    base = plural_base(key, english)
+    have = sorted(_fields(text))
+    if base is not None:
+        allowed = _fields(english[base])
+        if not _fields(text) <= allowed:
+            return f"placeholders {have} are not among {base}'s {sorted(allowed)}"
+        return None
+    if key not in english:
+        return "key not in English"
+    if _fields(text) != _fields(english[key]):
+        return f"placeholders {have} differ from English {sorted(_fields(english[key]))}"
+    return None
 
 
 def _fields(text: str) -> set[str]:

@@ -8,7 +8,7 @@ import pytest
 
 from bot.adapters.memory import MemoryAdapter
 from bot.knowledge import KnowledgeBase
-from bot.messages import MAX_ACTION_BYTES, Incoming
+from bot.messages import MAX_ACTION_BYTES, Incoming, Person
 from bot.storage import SqliteStorage
 from tests.consult_helpers import Setup, action_of, make_core, press_with_origin, start_sample
 
@@ -316,3 +316,35 @@ async def test_consultations_are_private(setup: Setup) -> None:
 
 async def test_unknown_consultation(bot: MemoryAdapter) -> None:
     assert "no consultation called" in await bot.ask("/consult nope")
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "value", "labels", "closes"),
+    [
+        ("fr", "oui", "yes", ["Oui", "Non"], "la fin du 31 décembre 2099"),
+        ("fr", "Non !", "no", ["Oui", "Non"], "la fin du 31 décembre 2099"),
+        ("es", "Sí", "yes", ["Sí", "No"], "el final del 31 de diciembre de 2099"),
+        ("es", "si", "yes", ["Sí", "No"], "el final del 31 de diciembre de 2099"),
+        ("ar", "لا", "no", ["نعم", "لا"], "نهاية يوم 31 ديسمبر 2099"),
+        ("ar", "نعم", "yes", ["نعم", "لا"], "نهاية يوم 31 ديسمبر 2099"),
+        # An app in English, an answer typed in French: accepted, shown in English.
+        ("en", "oui", "yes", ["Yes", "No"], "the end of 31 December 2099"),
+    ],
+)
+async def test_yes_no_questions_take_every_languages_words_and_show_the_persons(
+    setup: Setup, language: str, typed: str, value: str, labels: list[str], closes: str
+) -> None:
+    person = MemoryAdapter(setup.core, Person("test", f"u-{language}", "Test", language=language))
+    setup.adapters.append(person)
+    assert closes in await person.ask("/consult sample")  # when it closes, in their words
+    await person.ask("yes")  # consent
+    for answer in ("None or other", "1"):
+        await person.ask(answer)
+    assert person.buttons[:2] == labels
+    await person.ask(typed)
+    assert (await answers_of(setup, person))["hsp"] == value
+    for _ in range(2):
+        await person.ask("skip")
+    review = person.plain(person.last)
+    shown = labels[0] if value == "yes" else labels[1]
+    assert f"Do you run Humanitarian Service Points?\n{shown}" in review

@@ -17,7 +17,7 @@ from bot.adapters.memory import MemoryAdapter
 from bot.core import Core
 from bot.matcher import normalise
 from bot.messages import Person
-from bot.ui import LOCALES_DIR, UI
+from bot.ui import LOCALES_DIR, UI, plural_base
 from bot.yamlfile import load_yaml
 
 LANGUAGES = ("fr", "es", "ar")
@@ -64,6 +64,11 @@ def test_ui_loads_every_language(ui: UI) -> None:
 def test_keys_exist_in_english_and_placeholders_match(ui: UI, language: str) -> None:
     english = ui.strings["en"]
     for key, text in ui.strings[language].items():
+        base = plural_base(key, english)
+        if base is not None:  # "rel_days_ago_two": a plural form of an English key
+            assert fields(text) <= fields(english[base]), f"{language}: {key} placeholders"
+            assert COMMAND.findall(text) == COMMAND.findall(english[base]), f"{language}: {key}"
+            continue
         assert key in english, f"{language}: {key} is not an English key"
         assert fields(text) == fields(english[key]), f"{language}: {key} placeholders"
         assert COMMAND.findall(text) == COMMAND.findall(english[key]), f"{language}: {key}"
@@ -162,3 +167,36 @@ async def test_unknown_language_falls_back_to_english(core: Core) -> None:
     bot = MemoryAdapter(core, person("sw", "Amani"))
     assert (await bot.ask("/start")).startswith("Hello, Amani!")
     assert "November 2009" in await bot.ask("when was the migration policy adopted")
+
+
+async def test_the_greeting_separator_is_the_languages(core: Core) -> None:
+    arabic = MemoryAdapter(core, person("ar", "أحمد علي"))
+    assert (await arabic.ask("/start")).startswith("مرحبًا، أحمد!")
+    assert "مرحبًا، أحمد!" in await arabic.ask("مرحباً")
+    english = MemoryAdapter(core, person("en", "Amani Njoroge"))
+    assert (await english.ask("/start")).startswith("Hello, Amani!")
+
+
+async def test_dates_and_how_long_ago_follow_the_persons_language(core: Core) -> None:
+    """Timeline, /next and an answer's 📅 lines: month names and plural forms of the
+    person's language (the clock is 23 November 2026)."""
+    french = MemoryAdapter(core, person("fr-FR"))
+    timeline = await french.ask("/timeline 2011")
+    assert "28 novembre – 1er décembre 2011" in timeline and "December" not in timeline
+    assert "il y a environ 15 ans" in timeline
+    answer = await french.ask("when was the 2022 council of delegates")
+    assert "📅 22–23 juin 2022" in answer and "il y a environ 4 ans" in answer
+
+    spanish = MemoryAdapter(core, person("es"))
+    assert "22–23 de junio de 2022" in await spanish.ask("/timeline 2022")
+
+    arabic = MemoryAdapter(core, person("ar"))
+    timeline = await arabic.ask("/timeline")
+    assert "نوفمبر 2009" in timeline and "November" not in timeline
+    assert "قبل 17 سنة تقريبًا" in timeline  # 11 to 99: the singular noun
+    assert "قبل سنتين تقريبًا" in timeline  # two: the dual
+    assert "قبل 4 سنوات تقريبًا" in timeline  # 3 to 10: the plural
+
+    english = MemoryAdapter(core, person("en"))
+    timeline = await english.ask("/timeline 2011")
+    assert "28 November – 1 December 2011" in timeline and "about 15 years ago" in timeline

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot import polls
+from bot.adapters.memory import MemoryAdapter
 from bot.knowledge import KnowledgeBase
-from bot.messages import Incoming, Reply
+from bot.messages import Chat, Incoming, Person, Reply
 from bot.storage import SqliteStorage
-from tests.consult_helpers import NOW, Setup, database_bytes, make_core
+from tests.consult_helpers import COORDINATOR, NOW, Setup, database_bytes, make_core
 
 POLL = "/poll Which topic first? | Access to services | Climate displacement | Missing migrants"
 
@@ -227,3 +228,34 @@ async def test_poll_usage_and_bad_input(setup: Setup) -> None:
     text = await coord.ask("/poll Is *this* ok? | [x](https://evil.example) | _y_")
     # a person's text is shown literally: no bold, no link
     assert "📊 Is *this* ok?" in text and "[x](https://evil.example)" in text and "_y_" in text
+
+
+async def test_the_posted_tally_stays_in_the_language_of_whoever_posted_it(setup: Setup) -> None:
+    """Voters with other languages press the buttons: the group's message keeps the
+    coordinator's language (it would flip with each vote otherwise); each voter's own
+    confirmation is in the voter's language. Closing in the background keeps it too."""
+    french = Person(COORDINATOR.platform, COORDINATOR.user_id, "Cora", language="fr")
+    coord = MemoryAdapter(setup.core, french, Chat("g", private=False))
+    posted = (await coord.send(POLL + " --closes 48h"))[0]
+    assert "0 votant(s)" in posted.text and "clôture le 25 novembre 2026 à 12:00" in posted.text
+    stored = await setup.core.storage.get_poll(1)
+    assert stored is not None and stored.language == "fr"
+    english = setup.person("a", "Alice", group="g")
+    arabic = MemoryAdapter(setup.core, Person("test", "b", "Bilal", language="ar"), english.chat)
+    for voter, toast in ((english, "Your vote: Missing migrants"), (arabic, "صوتكم")):
+        voter.last = [posted]
+        tally, ack = await voter.send(action="pv:1:2")
+        assert tally.key == "poll-1" and "votant(s)" in tally.text and "voter(s)" not in tally.text
+        assert ack.notice and toast in ack.text
+    assert "2 votant(s)" in tally.text
+
+    sent: list[list[Reply]] = []
+
+    async def sender(replies: list[Reply]) -> None:
+        sent.append(replies)
+
+    setup.core.register_sender("test", sender)
+    setup.clock.advance(hours=49)
+    assert await polls.close_due_polls(setup.core) == 1
+    (final,) = sent[0]
+    assert "Résultats définitifs" in final.text and "clôturé le 25 novembre 2026" in final.text

@@ -473,3 +473,34 @@ async def test_new_commands_are_listed_in_help(
 ) -> None:
     setup, _ = make(tmp_path, min_kb, storage, NOW)
     assert command in await setup.person("u1").ask("/help")
+
+
+async def test_reminders_and_days_are_worded_in_the_subscribers_language(
+    tmp_path: Path, min_kb: KnowledgeBase, storage: SqliteStorage
+) -> None:
+    setup, inbox = make(tmp_path, min_kb, storage, JUNE_1)
+    french = MemoryAdapter(setup.core, Person("test", "fr1", "Marie", language="fr"))
+    arabic = MemoryAdapter(setup.core, Person("test", "ar1", "Amal", language="ar"))
+    setup.adapters += [french, arabic]
+    assert "7 jours avant et 1 jour avant" in await french.ask("/subscribe")
+    # Arabic counts: 14 takes the singular noun, 2 the dual, 3 to 10 the plural.
+    assert "قبل 14 يومًا وقبل يومين" in await arabic.ask("/subscribe 14 2")
+    assert "قبل 7 أيام" in await arabic.ask("/subscribe 7")
+    await tick_at(setup, SEVEN_DAYS_BEFORE)
+    (french_text,) = inbox.to("fr1")
+    assert "22–23 juin 2022" in french_text and "dans 7 jours" in french_text
+    (arabic_text,) = inbox.to("ar1")
+    assert "22–23 يونيو 2022" in arabic_text and "بعد 7 أيام" in arabic_text
+
+
+async def test_a_consultation_closing_reminder_is_dated_in_the_subscribers_language(
+    tmp_path: Path, min_kb: KnowledgeBase, storage: SqliteStorage
+) -> None:
+    closes = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # "closes: 2026-11-30": the end of that day
+    setup, inbox = make(tmp_path, min_kb, storage, NOW, catalog(closes=closes))
+    spanish = MemoryAdapter(setup.core, Person("test", "es1", "Ana", language="es"))
+    setup.adapters.append(spanish)
+    await spanish.ask("/subscribe 1")
+    await tick_at(setup, datetime(2026, 11, 29, 9, tzinfo=UTC))
+    (reminder,) = inbox.take()
+    assert "el final del 30 de noviembre de 2026" in reminder.text

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.memory import MemoryAdapter
 from bot.cli import main
 from bot.knowledge import KnowledgeBase
+from bot.messages import Person
 from bot.results import bar, export_csv, neutralise, percent, results_text
 from bot.storage import SqliteStorage, Storage
 from bot.ui import UI
@@ -117,6 +119,17 @@ async def test_results_text_counts_dropoff_charts_and_free_text(setup: Setup) ->
         "2 answer(s); the latest 2:" in text
         and "“Safe routes, clinics; “legal aid” — مرحبا”" in text
     )
+
+
+async def test_a_coordinators_results_are_dated_in_their_language(setup: Setup) -> None:
+    c = setup.core.consultations.get("sample")
+    assert c is not None
+    assert "1 January 2020, 00:00 UTC" in results_text(t, c, [], now=NOW)
+    french = Person("test", "coord", "Cora", language="fr")
+    coordinator = MemoryAdapter(setup.core, french)
+    setup.adapters.append(coordinator)
+    text = await coordinator.ask("/results sample")
+    assert "1er janvier 2020 à 00:00 UTC" in text and "January" not in text
 
 
 async def test_results_breakdown_by_region_and_national_society(setup: Setup) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from bot.errors import StorageError
 from bot.storage import SqliteStorage, Storage
+from bot.storage.base import PollRow
 from bot.storage.sqlite import MIGRATIONS
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -75,6 +76,46 @@ class TestStorageContract:
         assert deleted["conversations"] == 1
         assert not (await store.person_data("t:1"))["conversations"]
         assert await store.get_state("t:2", "c2") is not None
+
+    async def test_a_poll_keeps_the_language_it_was_posted_in(self, store: Storage) -> None:
+        async def create(question: str, language: str | None = None) -> PollRow:
+            return await store.create_poll(
+                platform="telegram",
+                chat="-100",
+                question=question,
+                options=("a", "b"),
+                multi=False,
+                anonymous=True,
+                created_by="telegram:1",
+                closes_at=None,
+                now=NOW,
+                language=language,
+            )
+
+        french, unknown = await create("Q?", "fr"), await create("R?")
+        assert french.language == "fr" and unknown.language is None
+        again = await store.get_poll(french.id)
+        assert again is not None and again.language == "fr"
+        assert [p.language for p in await store.recent_polls()] == [None, "fr"]
+
+
+async def test_polls_from_before_poll_languages_survive_the_upgrade(tmp_path: Path) -> None:
+    """A database at schema 3 (polls without a language) upgrades in place."""
+    path = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(path) as db:
+        for number, migration in enumerate(MIGRATIONS[:3], 1):
+            await db.executescript(f"{migration}\nPRAGMA user_version = {number};")
+        await db.execute(
+            """INSERT INTO polls (platform, chat, question, options, multi, anonymous,
+               created_by, created_at) VALUES ('telegram', '-100', 'Old?', '["a", "b"]', 0, 1,
+               'telegram:1', ?)""",
+            (NOW.isoformat(),),
+        )
+        await db.commit()
+    async with SqliteStorage(path) as s:
+        assert await s.schema_version() == len(MIGRATIONS)
+        old = await s.get_poll(1)
+        assert old is not None and old.question == "Old?" and old.language is None
 
 
 async def test_sqlite_persists_across_reopen_and_records_schema_version(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.dates import DateStyle
 from bot.messages import Incoming, Person, Reply
 from bot.ui import language_of
 
@@ -50,8 +51,22 @@ class Context:
     def t(self, key: str, **values: object) -> str:
         return self.core.ui.t(key, self.language, **values)
 
+    def plural(self, key: str, n: int, **values: object) -> str:
+        """``key`` worded for the number ``n`` in the person's language ({n} is set)."""
+        return self.core.ui.plural(key, self.language, n, **values)
+
+    @property
+    def dates(self) -> DateStyle:
+        """Dates in the person's language: ``ctx.dates.format_date(day)``."""
+        return self.core.ui.dates(self.language)
+
     def reply(self, key: str, **values: object) -> list[Reply]:
         return [Reply(self.t(key, **values))]
+
+    def notice(self, key: str, **values: object) -> list[Reply]:
+        """A short answer to a button press, shown as a toast where the platform has
+        one (a stale button, a refused press) rather than as a message in the chat."""
+        return [Reply(self.t(key, **values), notice=True)]
 
     async def state(self) -> tuple[str, dict[str, Any]] | None:
         return await self.core.storage.get_state(self.person.key, self.message.chat.chat_id)

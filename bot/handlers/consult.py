@@ -18,13 +18,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot import markup
-from bot.consultations import DONE, REVIEW, Consultation, Question
-from bot.dates import MONTHS
+from bot.consultations import DONE, REVIEW, Consultation, Option, Question
 from bot.handlers import privacy
 from bot.handlers.base import Context
 from bot.handlers.faq import label
 from bot.messages import Choice, Reply
-from bot.results import format_moment
 from bot.storage.base import ResponseRow
 
 KIND = "consult"
@@ -55,9 +53,9 @@ def when(ctx: Context, c: Consultation, moment: datetime, *, closing: bool = Fal
     file saying "closes: 2027-03-31") reads as the end of the day before."""
     local = moment.astimezone(c.timezone)
     if closing and (local.hour, local.minute, local.second) == (0, 0, 0):
-        day = local - timedelta(days=1)
-        return ctx.t("consult_end_of_day", day=f"{day.day} {MONTHS[day.month - 1]} {day.year}")
-    return format_moment(moment, c.timezone)
+        day = local.date() - timedelta(days=1)
+        return ctx.t("consult_end_of_day", day=ctx.dates.format_date(day))
+    return ctx.dates.format_moment(moment, c.timezone)
 
 
 def closes_at(c: Consultation, early: datetime | None) -> datetime:
@@ -75,6 +73,28 @@ def closed_reply(ctx: Context, c: Consultation, early: datetime | None) -> Reply
 
 def words(ctx: Context, key: str) -> set[str]:
     return {w.strip().casefold() for w in ctx.t(key).split("|") if w.strip()}
+
+
+def yes_no_typed(ctx: Context, text: str) -> str | None:
+    """ "yes" or "no" for a typed "oui", "Sí!", "نعم", "n"...: every language's words
+    count, since people type in their own language whatever their app's is."""
+    said = " ".join(text.casefold().strip(" .!¡").split())
+    ui = ctx.core.ui
+    for option in ("yes", "no"):
+        if said in ui.words(f"consult_words_{option}") or said in ui.words(f"consult_{option}"):
+            return option
+    return None
+
+
+def option_label(ctx: Context, q: Question, option: Option) -> str:
+    """An option as the person reads it: a yes/no question's in their language (the
+    file's labels, in the bot's default language, stay for results and exports)."""
+    return ctx.t(f"consult_{option.id}") if q.type == "yesno" else option.label
+
+
+def shown_answer(ctx: Context, q: Question, value: object) -> str:
+    option = q.option(value) if q.type == "yesno" else None
+    return option_label(ctx, q, option) if option else q.display(value)
 
 
 def control_word(ctx: Context, text: str) -> str | None:
@@ -140,7 +160,8 @@ def question_reply(ctx: Context, c: Consultation, answers: dict[str, object], q:
         parts.append(ctx.t("consult_optional"))
     current = answers.get(q.id)
     if current not in (None, []) and q.type != "multiple":
-        parts.append(ctx.t("consult_current", answer=markup.escape(_cut(q.display(current), 300))))
+        answer = _cut(shown_answer(ctx, q, current), 300)
+        parts.append(ctx.t("consult_current", answer=markup.escape(answer)))
     qi = c.index(q.id)
     choices: list[Choice] = []
     if q.type == "multiple":
@@ -151,7 +172,8 @@ def question_reply(ctx: Context, c: Consultation, answers: dict[str, object], q:
         choices.append(Choice(ctx.t("consult_button_done"), f"cn:{c.id}:{qi}:d"))
     elif q.is_choice:
         choices += [
-            Choice(label(o.label), f"ca:{c.id}:{qi}:{oi}") for oi, o in enumerate(q.options)
+            Choice(label(option_label(ctx, q, o)), f"ca:{c.id}:{qi}:{oi}")
+            for oi, o in enumerate(q.options)
         ]
     if c.previous(answers, q.id) is not None:
         choices.append(Choice(ctx.t("consult_button_back"), f"cn:{c.id}:{qi}:b"))
@@ -178,7 +200,7 @@ def review_replies(ctx: Context, c: Consultation, resp: ResponseRow) -> list[Rep
     for number, q in enumerate(c.visible(resp.answers), 1):
         value = resp.answers.get(q.id)
         shown = (
-            markup.escape(_cut(q.display(value), 200))
+            markup.escape(_cut(shown_answer(ctx, q, value), 200))
             if value not in (None, [])
             else ctx.t("consult_review_skipped")
         )
@@ -431,7 +453,7 @@ async def accept(
     shown = (
         ctx.t("consult_skipped")
         if value is None
-        else ctx.t("consult_answered", answer=markup.escape(_cut(q.display(value), 300)))
+        else ctx.t("consult_answered", answer=markup.escape(_cut(shown_answer(ctx, q, value), 300)))
     )
     replies = echo(ctx, f"{question_text(ctx, c, resp.answers, q)}\n\n{shown}")
     return replies + await show_position(ctx, c, replace(resp, answers=answers, position=position))
@@ -653,7 +675,9 @@ async def converse(ctx: Context, data: dict[str, object]) -> list[Reply] | None:
         return await navigate(ctx, c, resp, q, "done")
     if not text:
         return [question_reply(ctx, c, resp.answers, q)]
-    value = q.parse(text)
+    value = yes_no_typed(ctx, text) if q.type == "yesno" else None
+    if value is None:
+        value = q.parse(text)
     if value is None:
         return await not_an_answer(ctx, c, resp, q, text)
     return await accept(ctx, c, resp, q, value)

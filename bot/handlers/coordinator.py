@@ -13,7 +13,7 @@ from bot import markup, polls
 from bot.consultations import Consultation
 from bot.handlers.base import Context
 from bot.messages import Attachment, Chat, Choice, Reply
-from bot.results import export_csv, export_json, format_moment, results_text
+from bot.results import export_csv, export_json, results_text
 from bot.storage.base import PollRow
 
 log = logging.getLogger(__name__)
@@ -95,13 +95,15 @@ async def results(ctx: Context, args: str) -> list[Reply]:
             return ctx.reply("results_bad_breakdown")
     rows = await ctx.core.storage.responses(target.id)
     early = (await ctx.core.storage.consultation_closures()).get(target.id)
-    text = results_text(ctx.t, target, rows, now=ctx.now, closed_early=early, by=by)
+    text = results_text(
+        ctx.t, target, rows, now=ctx.now, closed_early=early, by=by, dates=ctx.dates
+    )
     return _private(ctx, [Reply(text)])
 
 
 async def poll_results(ctx: Context, row: PollRow) -> str:
     tally = await ctx.core.storage.poll_tally(row.id)
-    return polls.tally_text(ctx.t, row, tally, ctx.now)
+    return polls.tally_text(ctx.t, row, tally, ctx.now, ctx.dates)
 
 
 def parse_since(text: str) -> datetime | None:
@@ -177,7 +179,7 @@ async def close(ctx: Context, args: str) -> list[Reply]:
             ctx.t(
                 "close_confirm",
                 title=markup.escape(target.title),
-                closes=format_moment(target.closes, target.timezone),
+                closes=ctx.dates.format_moment(target.closes, target.timezone),
             ),
             choices=(
                 Choice(ctx.t("close_button_confirm"), f"cx:{target.id}"),
@@ -195,7 +197,7 @@ async def close_poll(ctx: Context, row: PollRow) -> list[Reply]:
     confirm = Reply(ctx.t("close_poll_done" if was_open else "close_poll_already", id=closed.id))
     same_place = closed.platform == ctx.person.platform
     final = polls.poll_reply(
-        ctx.t,
+        ctx.core.ui,
         closed,
         tally,
         ctx.now,

@@ -81,7 +81,7 @@ async def ask(ctx: Context, args: str) -> list[Reply]:
 async def show_entry(ctx: Context, entry_id: str) -> list[Reply]:
     entry = ctx.core.kb.entries.get(entry_id)
     if entry is None:  # a button from before the knowledge base changed
-        return ctx.reply("unknown_action")
+        return ctx.notice("unknown_action")
     return [entry_reply(ctx, entry)]
 
 

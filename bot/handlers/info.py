@@ -16,8 +16,9 @@ def menu(ctx: Context) -> tuple[Choice, ...]:
 
 
 def greeting_name(ctx: Context) -> str:
+    """ ", Marie" for "Hello{name}!"; the separator is the language's ("، " in Arabic)."""
     name = ctx.person.display_name.strip().split(" ")[0] if ctx.person.display_name.strip() else ""
-    return f", {markup.escape(name)}" if name else ""
+    return ctx.t("greeting_separator") + markup.escape(name) if name else ""
 
 
 async def start(ctx: Context, args: str) -> list[Reply]:

@@ -27,9 +27,10 @@ async def poll(ctx: Context, args: str) -> list[Reply]:
         created_by=ctx.person.key,
         closes_at=spec.closes_at,
         now=ctx.now,
+        language=ctx.language,
     )
     tally = await ctx.core.storage.poll_tally(created.id)
-    return [polls.poll_reply(ctx.t, created, tally, ctx.now)]
+    return [polls.poll_reply(ctx.core.ui, created, tally, ctx.now)]
 
 
 def voter(ctx: Context, row: PollRow) -> str:
@@ -44,7 +45,7 @@ async def final_results(ctx: Context, row: PollRow) -> list[Reply]:
     tally = await ctx.core.storage.poll_tally(closed.id)
     await ctx.core.storage.mark_poll_final_shown(closed.id)
     return [
-        polls.poll_reply(ctx.t, closed, tally, ctx.now),
+        polls.poll_reply(ctx.core.ui, closed, tally, ctx.now),
         Reply(ctx.t("poll_is_closed"), notice=True),
     ]
 
@@ -74,4 +75,5 @@ async def on_vote(ctx: Context, arg: str) -> list[Reply]:
         ack = ctx.t("poll_voted", choice=markup.escape(chosen))
     else:
         ack = ctx.t("poll_vote_removed")
-    return [polls.poll_reply(ctx.t, row, tally, ctx.now), Reply(ack, notice=True)]
+    # The posted tally in the poll's language; the toast in the voter's.
+    return [polls.poll_reply(ctx.core.ui, row, tally, ctx.now), Reply(ack, notice=True)]

@@ -68,7 +68,7 @@ def commands(registry: list[Command], actions: dict[str, ActionFn]) -> Handler:
             fn = actions.get(prefix)
             if fn is None:
                 # A button from an old message: a toast where the platform has one.
-                return [Reply(ctx.t("unknown_action"), notice=True)]
+                return ctx.notice("unknown_action")
             return await fn(ctx, arg)
         parsed = parse_command(ctx.text)
         if parsed is None:

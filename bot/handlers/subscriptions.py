@@ -26,9 +26,7 @@ ANNOUNCE_CONFIRM_WINDOW = timedelta(hours=1)
 def days_phrase(ctx: Context, days: tuple[int, ...]) -> str:
     """(14, 7, 0) -> "14 days before, 7 days before and on the day"."""
     parts = [
-        ctx.t("reminders_on_the_day")
-        if d == 0
-        else ctx.t("reminders_days_before_one" if d == 1 else "reminders_days_before", n=d)
+        ctx.t("reminders_on_the_day") if d == 0 else ctx.plural("reminders_days_before", d)
         for d in days
     ]
     if len(parts) == 1:

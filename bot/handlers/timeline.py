@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, tzinfo
 
 from bot import markup, reminders
-from bot.dates import format_range, last_day
+from bot.dates import last_day
 from bot.handlers.base import Context
 from bot.ics import TimedEvent, events_ics
 from bot.knowledge import Event, KnowledgeBase
@@ -20,10 +20,6 @@ from bot.messages import Attachment, Choice, Reply
 
 CALENDAR_FILE = "rcrc-migration-timeline.ics"
 MAX_PAST_SHOWN = 3
-
-
-def when(event: Event) -> str:
-    return format_range(event.start, event.start_precision, event.end, event.end_precision)
 
 
 def last_date(event: Event) -> date:
@@ -166,8 +162,8 @@ async def add_to_calendar(ctx: Context, event_id: str) -> list[Reply]:
     """The "Add to calendar" button: that event alone."""
     events, _ = await all_events(ctx)
     event = next((e for e in events if e.id == event_id), None)
-    if event is None:
-        return ctx.reply("unknown_action")
+    if event is None:  # a button from before the timeline changed
+        return ctx.notice("unknown_action")
     data = events_ics(ctx.core.kb, [event], ctx.now)
     attachment = Attachment(f"{event.id}.ics", data, "text/calendar")
     return [

@@ -28,7 +28,7 @@ async def show_topic(ctx: Context, topic_id: str) -> list[Reply]:
     kb = ctx.core.kb
     topic = kb.topics.get(topic_id)
     if topic is None:
-        return ctx.reply("unknown_action")
+        return ctx.notice("unknown_action")
     # Glossary terms are answerable but would crowd the list; FAQ entries first.
     entries = sorted(kb.entries_in_topic(topic_id), key=lambda e: e.id.startswith("glossary-"))
     header = ctx.t(

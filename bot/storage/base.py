@@ -71,6 +71,7 @@ class PollRow:
     closes_at: datetime | None
     closed_at: datetime | None
     final_shown: bool
+    language: str | None = None  # its creator's: the posted tally is worded in it
 
     def is_open(self, now: datetime) -> bool:
         return self.closed_at is None and (self.closes_at is None or now < self.closes_at)
@@ -300,7 +301,10 @@ class Storage(ABC):
         created_by: str,
         closes_at: datetime | None,
         now: datetime,
-    ) -> PollRow: ...
+        language: str | None = None,
+    ) -> PollRow:
+        """A new open poll. ``language`` (the creator's) words its posted message for
+        everyone, whoever votes."""
 
     @abstractmethod
     async def get_poll(self, poll_id: int) -> PollRow | None: ...

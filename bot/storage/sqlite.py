@@ -175,6 +175,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX deliveries_state ON deliveries (state, platform, not_before);
     CREATE INDEX deliveries_person ON deliveries (person);
     """,
+    # 4: the language a poll's posted message is worded in (its creator's), so the
+    # tally does not change language with whoever voted last. NULL (older polls): English.
+    """
+    ALTER TABLE polls ADD COLUMN language TEXT;
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -201,7 +206,7 @@ _RESPONSE_COLUMNS = (
 )
 _POLL_COLUMNS = (
     "id, platform, chat, question, options, multi, anonymous, created_by, created_at, "
-    "closes_at, closed_at, final_shown"
+    "closes_at, closed_at, final_shown, language"
 )
 
 
@@ -277,6 +282,7 @@ def _poll(row: aiosqlite.Row) -> PollRow:
         closes_at=_dt(row[9]),
         closed_at=_dt(row[10]),
         final_shown=bool(row[11]),
+        language=row[12],
     )
 
 
@@ -763,11 +769,13 @@ class SqliteStorage(Storage):
         created_by: str,
         closes_at: datetime | None,
         now: datetime,
+        language: str | None = None,
     ) -> PollRow:
         async with self.transaction() as db:
             async with db.execute(
                 """INSERT INTO polls (platform, chat, question, options, multi, anonymous,
-                   created_by, created_at, closes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   created_by, created_at, closes_at, language)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     platform,
                     chat,
@@ -778,6 +786,7 @@ class SqliteStorage(Storage):
                     created_by,
                     _uts(now),
                     _uts(closes_at) if closes_at else None,
+                    language,
                 ),
             ) as cur:
                 poll_id = cur.lastrowid
