@@ -410,8 +410,11 @@ def _split(arg: str, parts: int) -> list[str] | None:
     return pieces if len(pieces) == parts else None
 
 
-async def on_answer(ctx: Context, arg: str) -> list[Reply]:
-    """Button "ca:<id>:<question>:<option>" of a single-choice, yes/no or scale question."""
+async def _option_press(
+    ctx: Context, arg: str
+) -> tuple[Consultation, ResponseRow, Question, int] | list[Reply]:
+    """A "<id>:<question>:<option>" button: where it belongs and the option's index,
+    or the reply saying why the press changes nothing."""
     pieces = _split(arg, 3)
     if pieces is None or not pieces[2].isdigit():
         return ctx.reply("unknown_action")
@@ -422,6 +425,15 @@ async def on_answer(ctx: Context, arg: str) -> list[Reply]:
     index = int(pieces[2])
     if index >= len(q.options):
         return stale(ctx)
+    return c, resp, q, index
+
+
+async def on_answer(ctx: Context, arg: str) -> list[Reply]:
+    """Button "ca:<id>:<question>:<option>" of a single-choice, yes/no or scale question."""
+    pressed = await _option_press(ctx, arg)
+    if isinstance(pressed, list):
+        return pressed
+    c, resp, q, index = pressed
     option = q.options[index]
     return await accept(ctx, c, resp, q, int(option.id) if q.type == "scale" else option.id)
 
@@ -461,15 +473,11 @@ async def accept(
 
 async def on_toggle(ctx: Context, arg: str) -> list[Reply]:
     """Button "cm:<id>:<question>:<option>": tick or untick one option of a multiple choice."""
-    pieces = _split(arg, 3)
-    if pieces is None or not pieces[2].isdigit():
-        return ctx.reply("unknown_action")
-    found = await _at_question(ctx, pieces[0], pieces[1])
-    if isinstance(found, list):
-        return found
-    c, resp, q = found
-    index = int(pieces[2])
-    if q.type != "multiple" or index >= len(q.options):
+    pressed = await _option_press(ctx, arg)
+    if isinstance(pressed, list):
+        return pressed
+    c, resp, q, index = pressed
+    if q.type != "multiple":
         return stale(ctx)
     current = resp.answers.get(q.id)
     picked = set(current) if isinstance(current, list) else set()

@@ -67,11 +67,13 @@ async def overview(ctx: Context) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
-def _find(ctx: Context, ident: str) -> Consultation | int | None:
+async def _find(ctx: Context, ident: str) -> Consultation | PollRow | None:
+    """A consultation by its id, or a poll by its number ("poll-12", "12")."""
     c = ctx.core.consultations.get(ident.lower())
     if c is not None:
         return c
-    return polls.parse_poll_id(ident)
+    number = polls.parse_poll_id(ident)
+    return None if number is None else await ctx.core.storage.get_poll(number)
 
 
 async def results(ctx: Context, args: str) -> list[Reply]:
@@ -79,14 +81,11 @@ async def results(ctx: Context, args: str) -> list[Reply]:
     words = args.split()
     if not words:
         return _private(ctx, await overview(ctx))
-    target = _find(ctx, words[0])
+    target = await _find(ctx, words[0])
     if target is None:
         return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
-    if isinstance(target, int):
-        row = await ctx.core.storage.get_poll(target)
-        if row is None:
-            return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
-        return _private(ctx, [Reply(await poll_results(ctx, row))])
+    if isinstance(target, PollRow):
+        return _private(ctx, [Reply(await poll_results(ctx, target))])
     by = None
     rest = [w.lower() for w in words[1:] if w.lower() not in {"by", "per"}]
     if rest:
@@ -163,14 +162,11 @@ async def close(ctx: Context, args: str) -> list[Reply]:
     words = args.split()
     if not words:
         return ctx.reply("close_usage")
-    target = _find(ctx, words[0])
+    target = await _find(ctx, words[0])
     if target is None:
         return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
-    if isinstance(target, int):
-        row = await ctx.core.storage.get_poll(target)
-        if row is None:
-            return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
-        return await close_poll(ctx, row)
+    if isinstance(target, PollRow):
+        return await close_poll(ctx, target)
     early = (await ctx.core.storage.consultation_closures()).get(target.id)
     if not target.is_open(ctx.now, early):
         return ctx.reply("close_already", title=markup.escape(target.title))
