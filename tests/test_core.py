@@ -178,3 +178,15 @@ async def test_mydata_summary_lists_reminders_and_time_zone(bot: MemoryAdapter) 
     assert "Time zone: Africa/Nairobi" in text
     await bot.ask("/unsubscribe")
     assert "Reminders: subscribed" not in await bot.ask("/mydata")
+
+
+async def test_coordinators_see_their_commands_in_help(
+    tmp_path: Path, shipped_kb: KnowledgeBase
+) -> None:
+    async with SqliteStorage(tmp_path / "h.sqlite3") as storage:
+        settings = make_settings(tmp_path, coordinators=frozenset({"test:boss"}))
+        core = Core(settings, shipped_kb, storage)
+        boss = MemoryAdapter(core, Person("test", "boss", "Boss"))
+        staff = MemoryAdapter(core, Person("test", "u1", "Staff"))
+        assert "/announce" in await boss.ask("/help")
+        assert "/announce" not in await staff.ask("/help")

@@ -29,4 +29,6 @@ async def help_(ctx: Context, args: str) -> list[Reply]:
     text = ctx.t("help")
     if ctx.in_group:
         text += "\n\n" + ctx.t("group_help")
+    if ctx.is_coordinator:  # only coordinators are told about the commands only they can use
+        text += "\n\n" + ctx.t("coordinator_help")
     return [Reply(text, choices=menu(ctx)[:2], columns=2)]
