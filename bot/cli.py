@@ -213,6 +213,9 @@ def cmd_kb_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_kb_gaps(settings: Settings, args: argparse.Namespace) -> int:
+    if args.clear is not None:
+        return _clear_gaps(settings, args.clear)
+
     async def fetch() -> list[Any]:
         async with open_storage(settings) as storage:
             return await storage.gaps(args.limit)
@@ -385,6 +388,24 @@ def cmd_consult_purge(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _clear_gaps(settings: Settings, older_than_days: int) -> int:
+    """Curators clear the log once they have acted on it; 0 days clears everything."""
+    from datetime import timedelta
+
+    from bot.core import utc_now
+
+    before = utc_now() - timedelta(days=older_than_days) if older_than_days > 0 else None
+
+    async def clear() -> int:
+        async with open_storage(settings) as storage:
+            return await storage.clear_gaps(before)
+
+    count = asyncio.run(clear())
+    which = f"older than {older_than_days} days" if before else "all"
+    sys.stdout.write(f"Cleared {count} logged question(s) ({which}).\n")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------ wiring
 
 
@@ -451,6 +472,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_kb_list)
     p = kb_sub.add_parser("gaps", help="questions the bot could not answer, most frequent first")
     p.add_argument("--limit", type=int, default=50)
+    p.add_argument(
+        "--clear",
+        type=int,
+        metavar="DAYS",
+        help="delete the logged questions older than DAYS days (0: all of them)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_kb_gaps)
 

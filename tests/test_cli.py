@@ -161,6 +161,10 @@ def test_kb_gaps_lists_unanswered_questions_most_frequent_first(
     assert "2" in lines[0] and "ifrc budget" in lines[0] and "weather" in lines[1]
     code, out, _ = run(["kb", "gaps", "--json"], capsys)
     assert json.loads(out.splitlines()[0])["count"] == 2
+    code, out, _ = run(["kb", "gaps", "--clear", "0"], capsys)
+    assert code == 0 and "Cleared 3 logged question(s)" in out
+    code, out, _ = run(["kb", "gaps"], capsys)
+    assert "No unanswered questions" in out
 
 
 def test_run_without_platforms_says_what_to_set(capsys: pytest.CaptureFixture[str]) -> None:

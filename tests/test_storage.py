@@ -50,6 +50,14 @@ class TestStorageContract:
         assert sum(r.count for r in rows) == 5
         assert await store.gaps(limit=1) == rows[:1]
 
+    async def test_clear_gaps_all_or_older(self, store: Storage) -> None:
+        await store.log_gap("old one", "fallback", "slack", NOW - timedelta(days=200))
+        await store.log_gap("new one", "fallback", "slack", NOW)
+        assert await store.clear_gaps(NOW - timedelta(days=90)) == 1
+        assert [r.question for r in await store.gaps()] == ["new one"]
+        assert await store.clear_gaps() == 1
+        assert await store.gaps() == []
+
     async def test_conversation_state_round_trip(self, store: Storage) -> None:
         assert await store.get_state("t:1", "c1") is None
         await store.set_state("t:1", "c1", "consult", {"q": 3, "text": "é ✓ مرحبا"}, NOW)

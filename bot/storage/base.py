@@ -178,6 +178,10 @@ class Storage(ABC):
     async def gaps(self, limit: int = 50) -> list[GapRow]:
         """Unanswered questions, most frequent first."""
 
+    @abstractmethod
+    async def clear_gaps(self, before: datetime | None = None) -> int:
+        """Forget logged questions (all, or those asked before a moment); how many went."""
+
     # --- conversation state ------------------------------------------------------
     @abstractmethod
     async def get_state(self, person: str, chat: str) -> tuple[str, dict[str, Any]] | None:

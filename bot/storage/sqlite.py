@@ -412,6 +412,11 @@ class SqliteStorage(Storage):
         )
         return [GapRow(r[0], int(r[1]), datetime.fromisoformat(r[2]), r[3]) for r in rows]
 
+    async def clear_gaps(self, before: datetime | None = None) -> int:
+        if before is None:
+            return await self._execute("DELETE FROM gaps")
+        return await self._execute("DELETE FROM gaps WHERE asked_at < ?", (_ts(before),))
+
     # ------------------------------------------------------------------ conversations
 
     async def get_state(self, person: str, chat: str) -> tuple[str, dict[str, Any]] | None:
