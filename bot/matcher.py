@@ -101,6 +101,7 @@ def normalise(text: str) -> str:
     text = _ELISION.sub(r"\1 ", text)
     text = re.sub(r"[’'`]", "", text)
     text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1", text)  # "31st" -> "31"
+    text = re.sub(r"(?<=[a-z])(?=\d{4}\b)", " ", text)  # "cod2015" -> "cod 2015"
     return re.sub(r"[^\w]+", " ", text, flags=re.UNICODE).strip()
 
 
@@ -160,7 +161,8 @@ def stem(word: str) -> str:
             if suffix in ("ies", "ied"):
                 return base + "y"
             return base
-    return word
+    # "include" and "included" (-> "includ") must meet: a final silent e goes too.
+    return word[:-1] if word.endswith("e") and len(word) > 5 else word
 
 
 @dataclass(frozen=True)

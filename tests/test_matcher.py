@@ -222,3 +222,12 @@ def test_nsbot_ask_in_french_prints_the_french_answer(capsys: pytest.CaptureFixt
     assert capsys.readouterr().out.startswith(
         "La OIM (Organización Internacional para las Migraciones"
     )
+
+
+def test_silent_e_and_glued_years_fold() -> None:
+    from bot.matcher import normalise, stem
+
+    assert stem("include") == stem("included") == stem("includ")
+    assert stem("welcome") == stem("welcomed")
+    assert normalise("cod2015 statement") == "cod 2015 statement"
+    assert normalise("the 31st conference") == "the 31 conference"
