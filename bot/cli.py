@@ -321,13 +321,19 @@ def cmd_consult_list(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_consult_results(settings: Settings, args: argparse.Namespace) -> int:
+def _named_consultation(settings: Settings, ident: str) -> Consultation | int:
+    """The consultation a command names, or the exit code after saying what is wrong."""
     catalog = _catalog_or_explain(settings)
     if catalog is None:
         return EXIT_PROBLEMS
-    c = _consultation(catalog, args.id)
-    if c is None:
-        return EXIT_USAGE
+    c = _consultation(catalog, ident)
+    return EXIT_USAGE if c is None else c
+
+
+def cmd_consult_results(settings: Settings, args: argparse.Namespace) -> int:
+    c = _named_consultation(settings, args.id)
+    if isinstance(c, int):
+        return c
     rows, closures = _responses(settings, c.id)
     text = results_text(
         _translator(), c, rows, now=utc_now(), closed_early=closures.get(c.id), by=args.by
@@ -345,12 +351,9 @@ def _since(value: str) -> datetime:
 
 
 def cmd_consult_export(settings: Settings, args: argparse.Namespace) -> int:
-    catalog = _catalog_or_explain(settings)
-    if catalog is None:
-        return EXIT_PROBLEMS
-    c = _consultation(catalog, args.id)
-    if c is None:
-        return EXIT_USAGE
+    c = _named_consultation(settings, args.id)
+    if isinstance(c, int):
+        return c
     rows, _ = _responses(settings, c.id, args.since)
     t = _translator()
     if args.format == "json":
