@@ -9,10 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     NSBOT_DB=/data/nsbot.sqlite3
 
 WORKDIR /app
-COPY pyproject.toml README.md faq.yaml ./
+COPY pyproject.toml README.md LICENSE faq.yaml ./
 COPY knowledge ./knowledge
 COPY bot ./bot
-RUN pip install --no-compile '.[all]' \
+RUN pip install --no-compile . \
     && useradd --system --uid 10001 --home-dir /data nsbot \
     && mkdir -p /data && chown nsbot /data
 
