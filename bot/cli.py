@@ -66,7 +66,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runner import configured_platforms, run_platforms
+    from bot.runner import configured_platforms, missing_packages_line, run_platforms
 
     platforms = configured_platforms(settings)
     if not platforms:
@@ -75,6 +75,11 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             "SLACK_BOT_TOKEN with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET (Slack), then run "
             "'nsbot run' again. To try the bot without a platform: 'nsbot chat'.\n"
         )
+        return EXIT_USAGE
+    # Before anything is created on disk: a broken install must not leave a database behind.
+    missing = missing_packages_line(platforms)
+    if missing is not None:
+        sys.stderr.write(missing + "\n")
         return EXIT_USAGE
     if _load_or_explain(settings) is None:
         return EXIT_PROBLEMS

@@ -13,6 +13,19 @@ class ConfigError(BotError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
+class PlatformUnreachable(BotError):
+    """A chat platform's API cannot be reached now (network down, DNS, timeouts).
+
+    Not the bot's fault and usually passing: ``nsbot run`` says so in one line and
+    tries again, unlike a refused token (a :class:`ConfigError`).
+    """
+
+
+class RecipientGone(BotError):
+    """The platform says this person can no longer be reached (they blocked the bot,
+    or their account is gone): sending to them again would fail the same way."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in a content file, located precisely enough for a curator to fix."""

@@ -9,16 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import importlib.util
 import logging
 import signal
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.app import running_core
 from bot.config import Settings
 from bot.core import Core
+from bot.errors import PlatformUnreachable
 
 log = logging.getLogger(__name__)
+
+# Seconds between attempts to reach a platform that is down: doubling up to a minute.
+RETRY_FIRST, RETRY_MAX = 2.0, 60.0
 
 
 class PlatformAdapter(Protocol):
@@ -30,30 +35,58 @@ class PlatformAdapter(Protocol):
 
 @dataclass(frozen=True)
 class Platform:
+    """One chat platform, declared once: the runner, the CLI and the tests read this."""
+
     name: str
+    label: str  # as people write it, for messages
     factory: str  # "module:Class", called as Class(core, settings)
     required: tuple[str, ...]
     any_of: tuple[str, ...] = ()
+    # Importable module -> the PyPI distribution that provides it.
+    modules: tuple[tuple[str, str], ...] = ()
 
     def configured(self, settings: Settings) -> bool:
         if not all(settings.get(name) for name in self.required):
             return False
         return not self.any_of or any(settings.get(name) for name in self.any_of)
 
+    def missing_packages(self) -> list[str]:
+        """Distributions this platform needs that are not installed (without importing)."""
+        return [dist for module, dist in self.modules if importlib.util.find_spec(module) is None]
+
 
 PLATFORMS: list[Platform] = [
-    Platform("telegram", "bot.adapters.telegram:TelegramAdapter", ("TELEGRAM_BOT_TOKEN",)),
+    Platform(
+        "telegram",
+        "Telegram",
+        "bot.adapters.telegram:TelegramAdapter",
+        ("TELEGRAM_BOT_TOKEN",),
+        modules=(("telegram", "python-telegram-bot"), ("tornado", "tornado")),
+    ),
     Platform(
         "slack",
+        "Slack",
         "bot.adapters.slack:SlackAdapter",
         ("SLACK_BOT_TOKEN",),
         any_of=("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"),
+        modules=(("slack_bolt", "slack-bolt"), ("slack_sdk", "slack-sdk"), ("aiohttp", "aiohttp")),
     ),
 ]
 
 
 def configured_platforms(settings: Settings) -> list[Platform]:
     return [p for p in PLATFORMS if p.configured(settings)]
+
+
+def missing_packages_line(platforms: list[Platform]) -> str | None:
+    """One line naming what to install, or None when every configured platform can run."""
+    missing = {p.label: p.missing_packages() for p in platforms}
+    missing = {label: dists for label, dists in missing.items() if dists}
+    if not missing:
+        return None
+    needs = "; ".join(f"{label} needs {', '.join(dists)}" for label, dists in missing.items())
+    every = " ".join(sorted({d for dists in missing.values() for d in dists}))
+    return f"nsbot run: {needs}, not installed here. Install with: pip install {every}"
 
 
 def make_adapter(platform: Platform, core: Core, settings: Settings) -> PlatformAdapter:
@@ -63,7 +96,37 @@ def make_adapter(platform: Platform, core: Core, settings: Settings) -> Platform
     return adapter
 
 
-async def run_platforms(settings: Settings, platforms: list[Platform]) -> None:
+async def start_with_retry(
+    platform: Platform,
+    adapter: PlatformAdapter,
+    stop: asyncio.Event,
+    first_delay: float = RETRY_FIRST,
+) -> bool:
+    """Start an adapter, waiting out an unreachable platform with backoff.
+
+    One line per failed attempt (no traceback: a network outage is not a bug). Returns
+    False when told to stop before the platform could be reached.
+    """
+    delay = first_delay
+    while not stop.is_set():
+        try:
+            await adapter.start()
+        except PlatformUnreachable as exc:
+            log.warning("%s: %s; trying again in %.0f s", platform.label, exc, delay)
+        else:
+            log.info("%s adapter started", platform.name)
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(RETRY_MAX, delay * 2)
+    return False
+
+
+async def run_platforms(
+    settings: Settings, platforms: list[Platform], first_delay: float = RETRY_FIRST
+) -> None:
+    """Run until SIGINT/SIGTERM. Adapters start side by side, so one platform that
+    cannot be reached neither holds up the others nor the stop signal."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -72,13 +135,25 @@ async def run_platforms(settings: Settings, platforms: list[Platform]) -> None:
             loop.add_signal_handler(sig, stop.set)
     async with running_core(settings) as core:
         adapters = [make_adapter(p, core, settings) for p in platforms]
-        started: list[PlatformAdapter] = []
+        starts = [
+            asyncio.create_task(start_with_retry(p, a, stop, first_delay))
+            for p, a in zip(platforms, adapters, strict=True)
+        ]
+        stopping = asyncio.create_task(stop.wait())
         try:
-            for platform, adapter in zip(platforms, adapters, strict=True):
-                await adapter.start()
-                started.append(adapter)
-                log.info("%s adapter started", platform.name)
-            await stop.wait()
+            pending: set[asyncio.Task[Any]] = {*starts, stopping}
+            while stopping in pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    failure = None if task is stopping else task.exception()
+                    if failure is not None:
+                        raise failure  # a refused token or a bad setting: fatal
         finally:
-            for adapter in reversed(started):
-                await adapter.stop()
+            stop.set()
+            for task in starts:
+                task.cancel()
+            results = await asyncio.gather(*starts, return_exceptions=True)
+            for adapter, started in reversed(list(zip(adapters, results, strict=True))):
+                if started is True:
+                    await adapter.stop()
+            stopping.cancel()
