@@ -69,3 +69,17 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if logging.getLevelName(level) > logging.DEBUG:
+        # The Slack libraries narrate every retry and socket at INFO; the adapter logs
+        # what a deployer needs in one line of its own.
+        for name in ("slack_sdk", "slack_bolt"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger("slack_bolt.AsyncApp").addFilter(_BoltTokenNotice())
+
+
+class _BoltTokenNotice(logging.Filter):
+    """bolt warns that SLACK_BOT_TOKEN from the environment is unused when it is given a
+    client, which is how the adapter configures it: not a problem a deployer can fix."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()

@@ -32,7 +32,7 @@ from bot.adapters.slack import inbound, render
 from bot.adapters.slack.inbound import PLATFORM, Where
 from bot.config import Settings
 from bot.core import Core
-from bot.errors import BotError, ConfigError
+from bot.errors import BotError, ConfigError, PlatformUnreachable
 from bot.messages import Incoming, Person, Reply
 from bot.outbox import Limits, Outbox, RetryAfter, Transient
 
@@ -49,6 +49,19 @@ _GONE = frozenset(
 )
 _NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
 _MAX_PEOPLE_CACHED = 2000
+
+
+def _start_failure(exc: BaseException) -> BotError | None:
+    """What ``nsbot run`` should say about a failed start: one line, no traceback."""
+    if isinstance(exc, aiohttp.ClientError | OSError | asyncio.TimeoutError):
+        return PlatformUnreachable(f"cannot reach the Slack API ({type(exc).__name__}: {exc})")
+    if isinstance(exc, SlackApiError):
+        error = exc.response.get("error") if exc.response is not None else None
+        return ConfigError(
+            f"Slack refused to open a Socket Mode connection ({error}): check SLACK_APP_TOKEN "
+            "(xapp-..., with the connections:write scope) and SLACK_BOT_TOKEN"
+        )
+    return None
 
 
 class SlackDeliveryError(BotError):
@@ -122,6 +135,10 @@ class SlackAdapter:
             process_before_response=process_before_response,
             name="nsbot",
         )
+        if not log.isEnabledFor(logging.DEBUG):
+            # bolt gives its app logger the root's level at construction, past the
+            # quieter level setup_logging() chose for the Slack libraries.
+            self.app.logger.setLevel(max(self.app.logger.level, logging.WARNING))
         self.app.event("message")(self._on_event)
         self.app.event("app_mention")(self._on_event)
         # Any slash command: renaming /nsbot in the app's settings needs no code change.
@@ -142,17 +159,40 @@ class SlackAdapter:
     async def start(self) -> None:
         await self.outbox.start()
         self.core.register_sender(PLATFORM, self.push)
-        if self.app_token:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        try:
+            if self.app_token:
+                await self._connect_socket()
+            else:
+                await self._listen_http()
+        except BaseException as exc:  # a cancelled start (SIGTERM) too: leave nothing running
+            await self.stop()
+            failure = _start_failure(exc) if self.app_token else None
+            if failure is None:
+                raise
+            raise failure from None
 
-            self._socket = AsyncSocketModeHandler(self.app, self.app_token)
-            await self._socket.connect_async()
-            log.info("Slack: connected in Socket Mode")
-            return
+    async def _connect_socket(self) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+        # Ask for the WebSocket address ourselves first: the SDK's connect() retries an
+        # unreachable Slack forever, logging a traceback each time.
+        client = self._socket.client
+        client.wss_uri = await client.issue_new_wss_url()
+        await self._socket.connect_async()
+        log.info("Slack: connected in Socket Mode")
+
+    async def _listen_http(self) -> None:
         self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the port is taken, or not ours to bind
+            raise ConfigError(
+                f"Slack HTTP mode cannot listen on {self.host}:{self.port} ({exc.strerror}): "
+                "set SLACK_HTTP_PORT to a free port"
+            ) from None
         addresses = self._runner.addresses
         if addresses:  # the real port when 0 asked for any free one
             self.port = int(addresses[0][1])
