@@ -7,10 +7,13 @@ never reach a log line by accident.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dotenv.parser import parse_stream
 
 from bot.errors import ConfigError
 
@@ -40,19 +43,29 @@ def default_db_path() -> Path:
 
 
 def _parse_env_file(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
+    """Read a ``.env`` file with python-dotenv's parser (quotes, ``export``, trailing
+    ``# comments``), refusing what it would silently skip or stretch over lines."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read settings file {path}: {exc.strerror}") from exc
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{path}:{number}: expected KEY=value, got {raw!r}")
-        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        raw = binding.original.string
+        # dotenv counts a binding from the blank lines before it: point at its own line.
+        line = binding.original.line + raw[: len(raw) - len(raw.lstrip())].count("\n")
+        where = f"{path}:{line}"
+        first = raw.strip().splitlines()[0] if raw.strip() else ""
+        if binding.error:
+            raise ConfigError(f"{where}: expected KEY=value, got {first!r}")
+        if binding.key is None:
+            continue  # a blank line or a comment
+        if binding.value is None:
+            raise ConfigError(f"{where}: {binding.key} has no '=value'")
+        if "\n" in binding.value:
+            # A quote opened and closed lines later: always a typo in a settings file.
+            raise ConfigError(f"{where}: the quote in {first!r} is not closed on the same line")
+        values[binding.key] = binding.value
     return values
 
 

@@ -1,0 +1,61 @@
+"""Settings from the environment and from a ``.env`` file (python-dotenv's syntax)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import ConfigError
+
+
+def settings_from_file(tmp_path: Path, text: str) -> Settings:
+    env_file = tmp_path / ".env"
+    env_file.write_text(text, encoding="utf-8")
+    return Settings.from_env({"NSBOT_ENV_FILE": str(env_file)})
+
+
+def test_env_file_trailing_comment_is_not_part_of_the_value(tmp_path: Path) -> None:
+    settings = settings_from_file(
+        tmp_path,
+        "# the bot's settings\n"
+        "TELEGRAM_BOT_TOKEN=123:abc  # from BotFather\n"
+        "export SLACK_BOT_TOKEN='xoxb-1 # not a comment inside quotes'\n"
+        'NSBOT_LOG_LEVEL="debug"\n',
+    )
+    assert settings.get("TELEGRAM_BOT_TOKEN") == "123:abc"
+    assert settings.get("SLACK_BOT_TOKEN") == "xoxb-1 # not a comment inside quotes"
+    assert settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "hint"),
+    [
+        ("A=1\nTELEGRAM_BOT_TOKEN=\"123:abc'\n", 2, "expected KEY=value"),
+        ("TELEGRAM_BOT_TOKEN='123:abc\nSLACK_BOT_TOKEN=x'\n", 1, "not closed on the same line"),
+        ("A=1\n\nJUSTAWORD\n", 3, "has no '=value'"),
+    ],
+)
+def test_env_file_mistakes_name_file_and_line(
+    tmp_path: Path, text: str, line: int, hint: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings_from_file(tmp_path, text)
+    assert f".env:{line}:" in str(caught.value)
+    assert hint in str(caught.value)
+
+
+def test_environment_wins_over_the_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("TELEGRAM_BOT_TOKEN=from-file\nSLACK_BOT_TOKEN=xoxb-file\n")
+    settings = Settings.from_env(
+        {"NSBOT_ENV_FILE": str(env_file), "TELEGRAM_BOT_TOKEN": "from-env"}
+    )
+    assert settings.get("TELEGRAM_BOT_TOKEN") == "from-env"
+    assert settings.get("SLACK_BOT_TOKEN") == "xoxb-file"
+
+
+def test_unreadable_env_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read settings file"):
+        Settings.from_env({"NSBOT_ENV_FILE": str(tmp_path / "missing.env")})
