@@ -68,6 +68,12 @@ class Core:
         await sender(replies)
         return True
 
+    async def person_gone(self, person: str, reason: str) -> None:
+        """The platform says this person can no longer be reached (``"blocked"``, or
+        ``"unreachable"`` after a refused send): stop their reminders, and keep why."""
+        if await self.storage.unsubscribe(person, self.clock(), reason=reason):
+            log.info("reminders turned off for a person the platform says is %s", reason)
+
     async def handle(self, message: Incoming) -> list[Reply]:
         """Everything the bot says in response to one incoming event (maybe nothing)."""
         now = self.clock()

@@ -40,6 +40,7 @@ from rapidfuzz import fuzz, process
 from bot import markup
 from bot.consultations import Catalog, Consultation
 from bot.dates import DateStyle, relative
+from bot.errors import RecipientGone
 from bot.ics import TimedEvent
 from bot.knowledge import Event
 from bot.messages import Chat, Choice, Person, Reply
@@ -559,6 +560,13 @@ async def deliver_one(tick: _Tick, d: Delivery) -> None:
         # Awaited to the end: the adapter's outbox has sent it (or given up) when this
         # returns. A cancellation here leaves the row claimed: see recover().
         pushed = await core.push(d.platform, replies)
+    except RecipientGone as exc:
+        # Blocked, or the account is gone: five more tries would fail the same way.
+        log.info("scheduled send %d: the recipient cannot be reached (%s)", job_id, exc)
+        await storage.finish_delivery(job_id, person, "failed", core.clock())
+        await core.person_gone(person, "unreachable")
+        report.failed += 1
+        return
     except Exception:
         attempts = d.attempts + 1
         if attempts >= MAX_ATTEMPTS:

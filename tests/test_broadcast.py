@@ -25,6 +25,7 @@ from bot.adapters.memory import MemoryAdapter
 from bot.adapters.slack import SlackAdapter
 from bot.app import running_core
 from bot.core import Core
+from bot.errors import RecipientGone
 from bot.knowledge import KnowledgeBase
 from bot.messages import Person, Reply
 from bot.outbox import Limits, Outbox
@@ -399,3 +400,36 @@ async def test_a_subscriber_on_slack_gets_the_announcement_in_their_dm(
         assert len(posts) == 1
     finally:
         await adapter.stop()
+
+
+async def test_a_person_who_blocked_the_bot_is_unsubscribed_after_one_try(
+    tmp_path: Path, min_kb: KnowledgeBase, storage: SqliteStorage
+) -> None:
+    await subscribe_many(storage, 2)
+    job_id = await announce(storage)
+    setup = make_core(tmp_path, min_kb, storage, Clock(NOW))
+    tries: Counter[str] = Counter()
+
+    async def sender(replies: list[Reply]) -> None:
+        for chat in chats(replies):
+            tries[chat] += 1
+            if chat == "c1":
+                raise RecipientGone("Telegram: Forbidden: bot was blocked by the user")
+
+    setup.core.register_sender("test", sender)
+    report = await reminders.tick(setup.core)
+    assert (report.sent, report.failed, report.retrying) == (1, 1, 0)
+    for _ in range(3):
+        setup.clock.advance(hours=2)
+        await reminders.tick(setup.core)
+    assert tries == Counter({"c0": 1, "c1": 1})  # not five times
+    assert await storage.delivery_states(job_id) == {"sent": 1, "failed": 1}
+    assert await storage.get_subscription("test:p1") is None
+    assert await storage.get_subscription("test:p0") is not None
+    data = await storage.person_data("test:p1")
+    assert data["reminders_stopped"]["reason"] == "unreachable"
+    # Subscribing again clears the note; /forget deletes it too.
+    await storage.subscribe(
+        "test:p1", platform="test", chat="c1", days=None, language=None, tz_hint=None, now=NOW
+    )
+    assert (await storage.person_data("test:p1"))["reminders_stopped"] is None

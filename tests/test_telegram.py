@@ -19,13 +19,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from telegram.error import Forbidden
+from telegram.error import BadRequest
 
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import running_core
 from bot.config import Settings, shipped_knowledge_dir
 from bot.core import Core
-from bot.errors import ConfigError
+from bot.errors import ConfigError, RecipientGone
 from bot.handlers import ACTIONS, COMMANDS
 from bot.handlers.base import Context
 from bot.messages import Attachment, Chat, Choice, Incoming, Reply
@@ -329,11 +329,60 @@ async def test_pushed_replies_and_documents(tg: Bot, fake: FakeTelegram) -> None
 
 
 async def test_a_failed_push_raises_so_the_scheduler_retries(tg: Bot, fake: FakeTelegram) -> None:
-    fake.fail("sendMessage", 403)  # the person blocked the bot
-    with pytest.raises(Forbidden):
+    fake.fail("sendMessage", 400)
+    with pytest.raises(BadRequest):
         await tg.core.push("telegram", [Reply("Reminder", chat=Chat("111"))])
     await tg.core.push("telegram", [Reply("Reminder", chat=Chat("111"))])
-    assert [c.status for c in fake.of("sendMessage", ok_only=False)] == [403, 200]
+    assert [c.status for c in fake.of("sendMessage", ok_only=False)] == [400, 200]
+
+
+async def test_a_403_means_the_person_is_gone(tg: Bot, fake: FakeTelegram) -> None:
+    fake.fail("sendMessage", 403)  # "Forbidden: bot was blocked by the user"
+    with pytest.raises(RecipientGone):
+        await tg.core.push("telegram", [Reply("Reminder", chat=Chat("111"))])
+    assert len(fake.of("sendMessage", ok_only=False)) == 1  # no retry of a 403
+
+
+def blocked_update(person: dict[str, Any], status: str = "kicked") -> dict[str, Any]:
+    chat = {"id": person["id"], "type": "private", "first_name": person["first_name"]}
+    bot_user = {"id": 999, "is_bot": True, "first_name": "nsbot", "username": "nsbot"}
+    return {
+        "update_id": 0,
+        "my_chat_member": {
+            "chat": chat,
+            "from": person,
+            "date": 1760000000,
+            "old_chat_member": {"user": bot_user, "status": "member"},
+            "new_chat_member": {"user": bot_user, "status": status, "until_date": 0},
+        },
+    }
+
+
+async def test_blocking_the_bot_stops_reminders_and_mydata_says_why(
+    tg: Bot, fake: FakeTelegram
+) -> None:
+    await tg.ask(AMINA, "/subscribe")
+    await tg.ask(BRUNO, "/subscribe")
+    key = f"telegram:{AMINA['id']}"
+    assert await tg.core.storage.get_subscription(key) is not None
+    fake.push(blocked_update(AMINA))
+    fake.push(blocked_update(BRUNO, status="member"))  # unblocked: nothing changes
+
+    async def unsubscribed() -> bool:
+        return await tg.core.storage.get_subscription(key) is None
+
+    for _ in range(100):
+        if await unsubscribed():
+            break
+        await asyncio.sleep(0.05)
+    assert await unsubscribed()
+    assert await tg.core.storage.get_subscription(f"telegram:{BRUNO['id']}") is not None
+    before = len(fake.of("sendDocument", AMINA["id"]))
+    fake.send(AMINA, "/mydata")
+    await fake.wait_calls("sendDocument", before + 1, AMINA["id"])
+    shown = " ".join(visible(c) for c in fake.of("sendMessage", AMINA["id"])[-2:])
+    shown += " ".join(visible(c) for c in fake.of("sendDocument", AMINA["id"]))
+    assert "you had blocked it" in shown and "/subscribe" in shown
 
 
 # ------------------------------------------------------------------ reliability

@@ -8,7 +8,7 @@ about the person (and attaches it as JSON); /forget deletes it after a confirmat
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import markup
@@ -254,6 +254,10 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
     if sub:
         days = ", ".join(str(d) for d in sub["days_before"])
         lines.append(ctx.t("privacy_mydata_subscription", days=days))
+    stopped = data.get("reminders_stopped")
+    if stopped:
+        on = ctx.dates.format_date(datetime.fromisoformat(stopped["stopped_at"]).date())
+        lines.append(ctx.t(f"privacy_mydata_stopped_{stopped['reason']}", date=on))
     if data.get("timezone"):
         lines.append(
             ctx.t("privacy_mydata_timezone", timezone=markup.escape(str(data["timezone"])))

@@ -357,9 +357,12 @@ class Storage(ABC):
         ``updated_at`` moves only when the days change."""
 
     @abstractmethod
-    async def unsubscribe(self, person: str, now: datetime) -> bool:
+    async def unsubscribe(self, person: str, now: datetime, reason: str | None = None) -> bool:
         """Delete the subscription and cancel what is still queued for it (not draft
-        reminders, which do not depend on it); False when there was none."""
+        reminders, which do not depend on it); False when there was none.
+
+        ``reason`` is given when the bot stops on its own (``"blocked"``): it is kept
+        for /mydata until the person subscribes again or asks to be forgotten."""
 
     @abstractmethod
     async def get_subscription(self, person: str) -> Subscription | None: ...

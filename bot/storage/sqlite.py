@@ -180,6 +180,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE polls ADD COLUMN language TEXT;
     """,
+    # 5: why reminders stopped without the person asking (they blocked the bot), so
+    # /mydata can say so; deleted when they subscribe again or /forget.
+    """
+    CREATE TABLE reminder_stops (
+        person TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        stopped_at TEXT NOT NULL
+    );
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -478,6 +487,9 @@ class SqliteStorage(Storage):
         )
         subscription = await self.get_subscription(person)
         zone = await self.get_timezone(person)
+        stopped = await self._fetchone(
+            "SELECT reason, stopped_at FROM reminder_stops WHERE person = ?", (person,)
+        )
         sends = await self._fetchall(
             """SELECT j.kind, j.subject, j.lead_days, d.state, d.done_at
                FROM deliveries d JOIN send_jobs j ON j.id = d.job_id
@@ -500,6 +512,9 @@ class SqliteStorage(Storage):
                 "subscribed_at": subscription.created_at.isoformat(),
                 "updated_at": subscription.updated_at.isoformat(),
             },
+            "reminders_stopped": None
+            if stopped is None
+            else {"reason": stopped[0], "stopped_at": stopped[1]},
             "timezone": zone,
             "messages_scheduled": [
                 {"kind": r[0], "about": r[1], "days_before": r[2], "state": r[3], "done_at": r[4]}
@@ -576,6 +591,9 @@ class SqliteStorage(Storage):
                 ),
                 "subscription": await run("DELETE FROM subscriptions WHERE person = ?", (person,)),
                 "settings": await run("DELETE FROM person_settings WHERE person = ?", (person,)),
+                "reminder_stops": await run(
+                    "DELETE FROM reminder_stops WHERE person = ?", (person,)
+                ),
                 "deliveries": await run("DELETE FROM deliveries WHERE person = ?", (person,)),
                 # An announcement already sent stays (its recipients got it); unconfirmed
                 # ones are dropped; neither keeps the coordinator's identity.
@@ -900,6 +918,7 @@ class SqliteStorage(Storage):
         stamp = _uts(now)
         wanted = None if days is None else json.dumps(sorted(set(days), reverse=True))
         async with self.transaction() as db:
+            await db.execute("DELETE FROM reminder_stops WHERE person = ?", (person,))
             async with db.execute(
                 "SELECT days FROM subscriptions WHERE person = ?", (person,)
             ) as cur:
@@ -923,10 +942,17 @@ class SqliteStorage(Storage):
         assert found is not None
         return found
 
-    async def unsubscribe(self, person: str, now: datetime) -> bool:
+    async def unsubscribe(self, person: str, now: datetime, reason: str | None = None) -> bool:
         async with self.transaction() as db:
             async with db.execute("DELETE FROM subscriptions WHERE person = ?", (person,)) as cur:
                 removed = cur.rowcount
+            if reason is not None and removed:
+                await db.execute(
+                    """INSERT INTO reminder_stops (person, reason, stopped_at) VALUES (?, ?, ?)
+                       ON CONFLICT (person) DO UPDATE
+                       SET reason = excluded.reason, stopped_at = excluded.stopped_at""",
+                    (person, reason, _uts(now)),
+                )
             await db.execute(
                 f"""UPDATE deliveries SET state = 'cancelled', done_at = ?
                     WHERE person = ? AND state = 'pending' AND job_id IN

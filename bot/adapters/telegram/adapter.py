@@ -27,7 +27,7 @@ from telegram import error as tg
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import markup
-from bot.adapters.telegram.inbound import PLATFORM, to_incoming
+from bot.adapters.telegram.inbound import PLATFORM, blocked_by, to_incoming
 from bot.adapters.telegram.render import (
     Call,
     is_group,
@@ -38,7 +38,7 @@ from bot.adapters.telegram.render import (
 )
 from bot.config import Settings
 from bot.core import Core
-from bot.errors import ConfigError
+from bot.errors import ConfigError, PlatformUnreachable, RecipientGone
 from bot.handlers import COMMANDS
 from bot.handlers.base import Command
 from bot.messages import Incoming, Reply
@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 # is read when the error is raised, so setting it here is early enough.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+# my_chat_member: a person blocking the bot, so their reminders stop.
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 # A button press waits this long for the core before its spinner is stopped anyway;
 # a notice that comes later is sent as a message instead of a toast.
 CALLBACK_GRACE = 1.0
@@ -130,6 +131,9 @@ class TokenRedactor:
         if self._previous is not None and logging.getLogRecordFactory() == self._make:
             logging.setLogRecordFactory(self._previous)
         self._previous = None
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self.token, "<token>") if self.token else text
 
     def _make(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         assert self._previous is not None
@@ -220,6 +224,10 @@ class TelegramAdapter:
                 raise ConfigError(
                     "Telegram refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather"
                 ) from None
+            if isinstance(exc, tg.NetworkError):  # TimedOut too; InvalidToken is not one
+                # The token can be in the error's URL: the redactor is off now, so scrub here.
+                reason = self._redactor.scrub(str(exc)) or type(exc).__name__
+                raise PlatformUnreachable(f"cannot reach the Bot API ({reason})") from None
             raise
         try:
             await self.outbox.start()
@@ -307,6 +315,10 @@ class TelegramAdapter:
 
     async def handle_update(self, update: Update) -> list[asyncio.Future[Any]]:
         """One update through the core; returns the deliveries it queued (not awaited)."""
+        gone = blocked_by(update)
+        if gone is not None:
+            await self.core.person_gone(f"{PLATFORM}:{gone}", "blocked")
+            return []
         query = update.callback_query
         incoming = to_incoming(update, self.app.bot.id, self.app.bot.username)
         if incoming is None:
@@ -495,10 +507,11 @@ class TelegramAdapter:
             if call.fallback is not None:
                 return await self._perform(lane, call.fallback)
             raise
-        except tg.Forbidden:
+        except tg.Forbidden as exc:
             if call.fallback is not None:
                 return await self._perform(lane, call.fallback)
-            raise
+            # Blocked by the user, or removed from the group: retrying cannot help.
+            raise RecipientGone(f"Telegram: {exc.message}") from exc
         except (tg.TimedOut, tg.NetworkError) as exc:  # after BadRequest, its subclass
             raise Transient(f"{call.method}: {exc}") from exc
 

@@ -9,7 +9,7 @@ people talking among themselves. A button press carries the pressed message as
 from __future__ import annotations
 
 from telegram import Message, MessageEntity, Update, User
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 
 from bot.messages import Chat, Incoming, Person
 
@@ -95,3 +95,16 @@ def _span(text: str, offset: int, length: int) -> str:
 def _cut(text: str, offset: int, length: int) -> str:
     raw = text.encode("utf-16-le")
     return (raw[: offset * 2] + raw[(offset + length) * 2 :]).decode("utf-16-le", errors="replace")
+
+
+def blocked_by(update: Update) -> str | None:
+    """The user id of someone who just blocked the bot in their private chat, else None.
+
+    Telegram reports it as a ``my_chat_member`` update whose new status is "kicked".
+    """
+    member = update.my_chat_member
+    if member is None or member.chat.type != ChatType.PRIVATE:
+        return None
+    if member.new_chat_member.status != ChatMemberStatus.BANNED:  # "kicked"
+        return None
+    return str(member.from_user.id)
