@@ -9,16 +9,17 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from bot import __version__, markup
 from bot.app import load_catalog, load_kb, open_storage, running_core, setup_logging
-from bot.config import Settings
+from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
 from bot.core import utc_now
 from bot.errors import BotError, ContentError, Problem
 from bot.knowledge import KnowledgeBase, check_knowledge
-from bot.matcher import Matcher
+from bot.matcher import Matcher, answer_language
 from bot.results import export_csv, export_json, format_moment, results_text
 from bot.storage.base import ResponseRow
 from bot.ui import UI
@@ -96,13 +97,15 @@ def ask_record(matcher: Matcher, kb: KnowledgeBase, question: str) -> dict[str, 
     is in the language the question was asked in, when the entry is translated into it."""
     result = matcher.match(question)
     entry = kb.entries.get(result.id) if result.id else None
+    language = answer_language(entry, result.language, None) if entry else result.language
     return {
         "question": question,
         "status": result.status,
         "id": result.id,
-        "answer": markup.to_plain(entry.answer_in(result.language)) if entry else None,
+        "answer": markup.to_plain(entry.answer_in(language)) if entry else None,
         "score": round(result.score, 4),
         "suggestions": [{"id": s.id, "question": s.question} for s in result.suggestions],
+        "language": language or "en",
     }
 
 
@@ -446,6 +449,44 @@ def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _eval_dir(args: argparse.Namespace) -> Path:
+    if args.dir:
+        return Path(args.dir)
+    return shipped_knowledge_dir().parent / "tests" / "eval"
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    """Answer quality per language on tests/eval, beside the naive baseline; --fit
+    refits the decision model on the dev split (never on held-out)."""
+    from bot.evaluation import evaluate, load_split
+
+    kb = _load_or_explain(settings)
+    if kb is None:
+        return EXIT_PROBLEMS
+    folder = _eval_dir(args)
+    if not (folder / "dev").is_dir() and not (folder / "questions.yaml").is_file():
+        sys.stderr.write(f"no evaluation set in {folder}: pass --dir\n")
+        return EXIT_USAGE
+    if args.fit:
+        from bot.fitting import fit_decision_model
+
+        model = fit_decision_model(kb, load_split(folder, "dev"))
+        sys.stdout.write(f"fitted on dev: {model.fitted_on}\n")
+    splits = ["dev", "heldout"] if args.split == "all" else [args.split]
+    out: dict[str, Any] = {}
+    for split in splits:
+        items = load_split(folder, split)
+        report = evaluate(kb, items, Matcher(kb))
+        out[split] = report.as_dict()
+        if not args.json:
+            sys.stdout.write(f"\n== {split} ({len(items)} items)\n{report.table()}\n")
+            if args.misses:
+                sys.stdout.write("\n".join(report.misses) + "\n")
+    if args.json:
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nsbot",
@@ -464,6 +505,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("question", nargs="*")
     p.set_defaults(func=cmd_ask)
+    p = sub.add_parser(
+        "eval", help="answer quality per language on tests/eval, beside a naive baseline"
+    )
+    p.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
+    p.add_argument("--dir", help="the evaluation folder (default: tests/eval of the checkout)")
+    p.add_argument("--fit", action="store_true", help="refit the decision model on dev first")
+    p.add_argument("--misses", action="store_true", help="list every wrong outcome")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(
         "calendar", help="the timeline as an iCalendar file: nsbot calendar > events.ics"

@@ -26,7 +26,9 @@ import yaml
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.knowledge import KnowledgeBase
+from bot import wordlists
+from bot.decision import DecisionModel
+from bot.knowledge import Entry, KnowledgeBase
 
 Status = Literal["answer", "suggest", "fallback"]
 
@@ -134,8 +136,23 @@ def text_words(text: str) -> list[str]:
     return [strip_arabic_prefix(w) for w in normalise(text).split()]
 
 
-STOPWORDS = _words("stopwords")
+# Stopwords and politeness both carry nothing: dropped from every question and phrasing.
+STOPWORDS = _words("stopwords") | _words("politeness")
 FILLER = _words("filler")
+# Weights of what a question can hold besides the knowledge base's own words.
+FILLER_WEIGHT = 0.25
+NUMBER_WEIGHT = 1.0
+UNKNOWN_REAL_WEIGHT = 1.6  # a real word the knowledge base never uses
+UNKNOWN_OTHER_WEIGHT = 2.0  # a name, an acronym or a typo past correction
+FIELD_WEIGHT = 0.5  # a question word found only in the answer or title, not a phrasing
+BETA2 = 1.0  # F-beta between precision and recall, beta = 1
+NUMBER_FLOOR = 0.45  # score kept when none of the question's numbers is the entry's
+MIN_CONTENT = 0.8  # below this much topic weight a text asks about nothing in particular
+SUGGEST_FLOOR = 0.25
+SUGGEST_SPREAD = 0.15
+TWIN_SHARE = 0.75  # a curated entry this close to its glossary twin answers instead
+CONTEXT_WEIGHT = 0.6  # a follow-up's borrowed topic words, against its own
+MAX_QUESTION_CHARS = 600  # matching reads no further: a question is never longer
 ENGLISH_WORDS = _words("stopwords", ["en"]) | _words("filler", ["en"])
 # Other languages' question words, as the English word the weights are set for.
 QUESTION_ALIASES = {
@@ -165,6 +182,11 @@ def stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) > 5 else word
 
 
+# The same, as the stemmer leaves them: checked after stemming and folding too.
+STOP_STEMS = frozenset(stem(w) for w in STOPWORDS if " " not in w)
+FILLER_STEMS = frozenset(stem(w) for w in FILLER)
+
+
 @dataclass(frozen=True)
 class Suggestion:
     id: str
@@ -178,59 +200,114 @@ class Match:
     id: str | None
     score: float
     suggestions: tuple[Suggestion, ...] = ()
-    language: str = "en"
+    language: str | None = None  # the question's language, None when it does not say
     ranked: tuple[Suggestion, ...] = field(default=(), repr=False)
+    p: float = 0.0  # the decision model's estimate that the top entry is right
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the ranking sees it."""
+
+    tokens: dict[str, float]  # canonical token -> its weight in this question
+    numbers: frozenset[str]  # years and other numbers asked about
+    language: str | None
+    content: float  # weight of the tokens that name something the knowledge base knows
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One entry's case for answering a question."""
+
+    id: str
+    question: str
+    score: float
+    precision: float  # share of the question's weight the entry explains
+    recall: float  # share of its best phrasing's weight the question covers
+    numbers: float  # share of the question's numbers the entry mentions (1 when none)
+    unexplained: float  # weight of the question's tokens the entry has nowhere
+    matched: int  # how many of the question's tokens the best phrasing has
+
+
+def features(top: Candidate, runner: float, linked: bool, query: Query) -> list[float]:
+    """What the decision model sees of a ranking (see :mod:`bot.decision`)."""
+    return [
+        top.score,
+        top.score - runner,
+        top.precision,
+        top.recall,
+        top.numbers,
+        min(query.content, 12.0) / 12.0,
+        1.0 if linked else 0.0,
+        min(top.unexplained, 5.0) / 5.0,
+        min(top.matched, 3) / 3.0,
+    ]
 
 
 @dataclass
 class _Phrasing:
     entry: str
     tokens: frozenset[str]
-    text: str  # canonical normalised form, for the fuzzy string score
     weight: float
     language: str
-    words: frozenset[str]  # as written, normalised: tells languages apart on a tie
 
 
 class Matcher:
     """Index the knowledge base once; :meth:`match` is then a pure, fast function."""
 
-    # Thresholds were tuned on tests/eval/questions.yaml; see tests/test_eval.py.
-    ANSWER_AT = 0.50
-    SUGGEST_AT = 0.34
-    MARGIN = 0.06
-
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, model: DecisionModel | None = None) -> None:
         self.kb = kb
+        self.model = model or DecisionModel.shipped()
         self._canon: dict[str, str] = {}
         self._phrases: list[tuple[tuple[str, ...], str]] = []  # multi-word phrase -> canonical
         self._build_vocabulary(kb)
         self._phrasings: list[_Phrasing] = []
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        self._entry_tokens: dict[str, set[str]] = defaultdict(set)
         self._by_entry: dict[str, list[int]] = defaultdict(list)
-        raw: list[tuple[str, str, list[str], list[str]]] = []
+        self._phrasing_entries: dict[str, set[str]] = defaultdict(set)
+        self._field_postings: dict[str, set[str]] = defaultdict(set)
+        self._field_tokens: dict[str, frozenset[str]] = {}
+        self._numbers: dict[str, frozenset[str]] = {}
+        raw: list[tuple[str, str, list[str]]] = []
+        entry_tokens: dict[str, set[str]] = defaultdict(set)
         for entry in kb.entries.values():
             for lang, questions in [
                 ("en", entry.questions),
                 *((lang, tr.questions) for lang, tr in entry.translations.items()),
             ]:
                 for q in questions:
-                    words = text_words(q)
-                    raw.append((entry.id, lang, self._tokens(words), words))
-            for tag in entry.tags:
-                self._entry_tokens[entry.id].update(self.tokens(tag))
-        for entry_id, _, toks, _ in raw:
-            self._entry_tokens[entry_id].update(toks)
+                    toks = self._tokens(text_words(q))
+                    raw.append((entry.id, lang, toks))
+                    entry_tokens[entry.id].update(toks)
+            # The answer, the title and the tags: a fact told only in an answer is still
+            # reachable, at a lower weight than a phrasing (see _rank).
+            texts = [entry.answer, *entry.tags, *(tr.answer for tr in entry.translations.values())]
+            field = {t for text in texts for t in self._tokens(text_words(text))}
+            self._field_tokens[entry.id] = frozenset(field)
+            self._numbers[entry.id] = frozenset(
+                t for t in entry_tokens[entry.id] | field if t.isdigit()
+            )
+            for tok in field:
+                self._field_postings[tok].add(entry.id)
+        self._entry_vocabulary = {
+            e: frozenset(t) | self._field_tokens.get(e, frozenset())
+            for e, t in entry_tokens.items()
+        }
         # Document frequency counted per entry: a word in every phrasing of one entry
-        # is that entry's signature, not filler.
+        # is that entry's signature, not filler. Phrasings (and tags) decide a word's
+        # weight; a word found only in answers is weighed by how many answers use it, so
+        # "IFRC", in most answers, keeps the weight its phrasings give it.
         df: dict[str, int] = defaultdict(int)
-        for toks_set in self._entry_tokens.values():
+        for toks_set in entry_tokens.values():
             for tok in toks_set:
                 df[tok] += 1
-        n = max(1, len(self._entry_tokens))
-        self._idf = {tok: math.log((n + 1) / (d + 0.5)) for tok, d in df.items()}
-        self._unknown_idf = math.log((n + 1) / 0.5)
+        field_df: dict[str, int] = defaultdict(int)
+        for toks_set in self._field_tokens.values():
+            for tok in toks_set:
+                field_df[tok] += 1
+        n = max(1, len(self._entry_vocabulary))
+        self._idf = {tok: math.log((n + 1) / (d + 0.5)) for tok, d in field_df.items()}
+        self._idf.update({tok: math.log((n + 1) / (d + 0.5)) for tok, d in df.items()})
+        df.update({t: d for t, d in field_df.items() if t not in df})
         self._vocab = sorted(df)
         # Words typos are corrected *to*: everything the knowledge base spells out
         # (phrasings, answers, titles, aliases), unstemmed, so "movment" finds "movement"
@@ -256,24 +333,17 @@ class Matcher:
         self._targets: dict[bool, list[str]] = {
             arabic: sorted(w for w in known if is_arabic(w) == arabic) for arabic in (False, True)
         }
-        for entry_id, lang, toks, words in raw:
+        self._weights = {tok: self.weight(tok) for tok in df}
+        for entry_id, lang, toks in raw:
             content = frozenset(toks)
             if not content:
                 continue
             idx = len(self._phrasings)
-            self._phrasings.append(
-                _Phrasing(
-                    entry_id,
-                    content,
-                    " ".join(toks),
-                    sum(self.weight(t) for t in content),
-                    lang,
-                    frozenset(words),
-                )
-            )
+            weight = sum(self._weights[t] for t in content)
+            self._phrasings.append(_Phrasing(entry_id, content, weight, lang))
             self._by_entry[entry_id].append(idx)
             for tok in content:
-                self._postings[tok].append(idx)
+                self._phrasing_entries[tok].add(entry_id)
 
     # ------------------------------------------------------------------ vocabulary
 
@@ -295,6 +365,13 @@ class Matcher:
             )
             for tr in term.translations.values():
                 self._add_group((canonical, tr.stands_for, *tr.aliases), primary=False)
+        # The domain's words in other languages, for entries not yet translated.
+        for english, words in _LANGUAGE_DATA.get("lexicon", {}).items():
+            # A word that is also common English ("red", "direction") would change
+            # English questions: those are left out.
+            foreign = (w for w in words if not wordlists.is_word(w, ("en",), max_cb=550))
+            # Every form is listed, so no stems: "presidente" must not claim "president".
+            self._add_group((english, *foreign), primary=False, stems=False)
         self._phrases.sort(key=lambda p: -len(p[0]))
         # Phrases by their first word, longest first: folding then looks only at the
         # few phrases that can start at each word.
@@ -302,7 +379,7 @@ class Matcher:
         for parts, canonical in self._phrases:
             self._phrases_by_first[parts[0]].append((parts, canonical))
 
-    def _add_group(self, group: Iterable[str], primary: bool = True) -> None:
+    def _add_group(self, group: Iterable[str], primary: bool = True, stems: bool = True) -> None:
         words = [" ".join(text_words(w)) for w in group]
         words = [w for w in words if w]
         if not words:
@@ -314,7 +391,9 @@ class Matcher:
             self._learn(self._alias_words, parts, primary)
             if len(parts) == 1:
                 self._canon.setdefault(parts[0], canonical)
-                self._canon.setdefault(stem(parts[0]), canonical)
+                stemmed = stem(parts[0])
+                if stems or not wordlists.is_word(stemmed, ("en",), max_cb=600):
+                    self._canon.setdefault(stemmed, canonical)
             else:
                 self._phrases.append((parts, canonical))
 
@@ -344,14 +423,21 @@ class Matcher:
         return self._tokens(words)
 
     def _tokens(self, words: list[str]) -> list[str]:
-        words = self._fold_phrases(words)
-        out: list[str] = []
-        for w in words:
+        return [token for _, token in self._token_pairs(words)]
+
+    def _token_pairs(self, words: list[str]) -> list[tuple[str, str]]:
+        """(word, canonical token) for each content word; stopwords are dropped after
+        stemming too, so an inflected stopword ("supposed") never becomes a rare token."""
+        out: list[tuple[str, str]] = []
+        for w in self._fold_phrases(words):
             w = QUESTION_ALIASES.get(w, w)
             if w in STOPWORDS:
                 continue
-            canon = self._canon.get(w) or self._canon.get(stem(w)) or stem(w)
-            out.append(canon)
+            stemmed = stem(w)
+            canon = self._canon.get(w) or self._canon.get(stemmed) or stemmed
+            if canon in STOP_STEMS:
+                continue
+            out.append((w, canon))
         return out
 
     def _correct(self, word: str) -> str:
@@ -363,6 +449,7 @@ class Matcher:
             or stem(word) in self._known_stems
             or len(word) < 3
             or word.isdigit()
+            or wordlists.is_word(word)  # a real word is never "corrected" (join, aid)
         ):
             return word
         arabic = is_arabic(word)
@@ -395,74 +482,114 @@ class Matcher:
 
         return str(max(found, key=preference)[0])
 
-    def weight(self, token: str) -> float:
+    def weight(self, token: str, real: bool = True) -> float:
+        """How much a token says about which entry is meant.
+
+        Known tokens weigh their IDF. A token the knowledge base never uses is bounded:
+        a real word of some language ("morning", "preparing") is context and weighs
+        little; anything else (a name, a typo past correction) weighs a middling amount,
+        so it lowers confidence without sinking a strong match on its own.
+        """
         if token in QUESTION_WORDS:
             return QUESTION_WORDS[token]
-        if token in FILLER and token not in self._idf:
-            return 0.25
-        return self._idf.get(token, self._unknown_idf)
+        known = self._idf.get(token)
+        if known is not None:
+            return known
+        if token in FILLER_STEMS:
+            return FILLER_WEIGHT
+        if token.isdigit():
+            return NUMBER_WEIGHT
+        return UNKNOWN_REAL_WEIGHT if real else UNKNOWN_OTHER_WEIGHT
 
     # ------------------------------------------------------------------ matching
 
-    def rank(self, question: str, limit: int = 5) -> tuple[list[Suggestion], float, str]:
-        """Entries ranked for a question: (ranked suggestions, query coverage, language)."""
-        toks = self.tokens(question, correct=True)
-        query = set(toks)
-        if not query:
-            return [], 0.0, "en"
-        q_weight = sum(self.weight(t) for t in query)
-        candidates: set[int] = set()
-        for tok in query:
-            candidates.update(self._postings.get(tok, ()))
-        best: dict[str, float] = {}
-        best_lang: dict[str, str] = {}
-        # Folded tokens are language-blind ("qu'est-ce que le CICR" and "what is the ICRC"
-        # are both {what, icrc}); on a tie, the phrasing sharing more of the words as
-        # typed gives the language.
-        said = set(text_words(question))
-        best_words: dict[str, frozenset[str]] = {}
-        query_text = " ".join(toks)
-        for idx in sorted(candidates):
-            p = self._phrasings[idx]
-            shared = sum(self.weight(t) for t in query & p.tokens)
-            precision = shared / q_weight
-            recall = shared / p.weight
-            if precision + recall == 0:
-                continue
-            f = (1.25 * precision * recall) / (0.25 * precision + recall)  # F-beta, beta=0.5
-            current = best.get(p.entry, 0.0)
-            if f > current + 1e-9 or (
-                f > current - 1e-9
-                and len(said & p.words) > len(said & best_words.get(p.entry, frozenset()))
-            ):
-                best[p.entry] = f
-                best_lang[p.entry] = p.language
-                best_words[p.entry] = p.words
-        if not best:
-            return [], 0.0, "en"
-        # Entry level: how much of the question the entry's whole vocabulary explains,
-        # plus a fuzzy string score against its best phrasings (word order, near-misses).
-        scored: list[Suggestion] = []
-        top_candidates = sorted(best, key=lambda e: -best[e])[:12]
-        for entry_id in top_candidates:
-            vocab = self._entry_tokens[entry_id]
-            coverage = sum(self.weight(t) for t in query if t in vocab) / q_weight
-            fuzzy = max(
-                fuzz.token_set_ratio(query_text, self._phrasings[i].text) / 100.0
-                for i in self._by_entry[entry_id]
-            )
-            score = 0.6 * best[entry_id] + 0.25 * coverage + 0.15 * fuzzy * coverage
-            entry = self.kb.entries[entry_id]
-            scored.append(Suggestion(entry_id, entry.title, round(score, 4)))
-        scored.sort(key=lambda s: (-s.score, s.id))
-        # The language is the best match's, taken before a curated twin moves ahead of a
-        # glossary term: "qu'est-ce que l'IMRF" matched the term's French phrasing, so
-        # the curated IMRF answer comes in French too (when it has French).
-        lang = best_lang.get(scored[0].id, "en")
-        self._prefer_curated_twin(scored)
-        return scored[:limit], 0.0, lang
+    def analyse(self, question: str) -> Query:
+        """A question as the ranking sees it: tokens, their weights, numbers, language."""
+        raw = text_words(question[:MAX_QUESTION_CHARS])
+        language = wordlists.detect(raw)
+        words = [self._correct(w) for w in raw]
+        tokens: dict[str, float] = {}
+        for word, token in self._token_pairs(words):
+            real = word in self._known or wordlists.is_word(word)
+            tokens[token] = max(tokens.get(token, 0.0), self.weight(token, real))
+        numbers = frozenset(t for t in tokens if t.isdigit())
+        content = sum(
+            w
+            for t, w in tokens.items()
+            if t in self._idf and t not in QUESTION_WORDS and (not t.isdigit() or len(t) == 4)
+        )
+        return Query(tokens, numbers, language, content)
 
-    def _prefer_curated_twin(self, ranked: list[Suggestion]) -> None:
+    def rank(self, question: str, limit: int = 5) -> list[Candidate]:
+        """Entries ranked for a question, best first, each with the evidence for it."""
+        return self.rank_query(self.analyse(question), limit)
+
+    def subject(self, entry_id: str) -> dict[str, float]:
+        """What an entry is about, as tokens a follow-up question can borrow ("who chairs
+        it?" after the MRG): its title's topic words, at a reduced weight so that the
+        follow-up's own words decide which aspect is asked."""
+        tokens = self._tokens(text_words(self.kb.entries[entry_id].title))
+        return {
+            t: CONTEXT_WEIGHT * self._weights.get(t, self.weight(t))
+            for t in tokens
+            if t not in QUESTION_WORDS
+        }
+
+    def rank_query(self, query: Query, limit: int = 5) -> list[Candidate]:
+        if not query.tokens:
+            return []
+        q_weight = sum(query.tokens.values())
+        entries: set[str] = set()
+        for tok in query.tokens:
+            entries.update(self._phrasing_entries.get(tok, ()))
+            entries.update(self._field_postings.get(tok, ()))
+        out: list[Candidate] = []
+        for entry_id in entries:
+            best: tuple[float, float, float] = (0.0, 0.0, 0.0)
+            matched = 0
+            field_words = self._field_tokens[entry_id]
+            for idx in self._by_entry[entry_id]:
+                p = self._phrasings[idx]
+                shared = sum(w for t, w in query.tokens.items() if t in p.tokens)
+                # Words of the question the phrasing lacks but the answer or title has:
+                # lower-weight evidence (a BM25F-style field weight).
+                extra = FIELD_WEIGHT * sum(
+                    w for t, w in query.tokens.items() if t not in p.tokens and t in field_words
+                )
+                recall = sum(self._weights[t] for t in p.tokens if t in query.tokens) / p.weight
+                precision = (shared + extra) / q_weight
+                if precision + recall == 0:
+                    continue
+                f = (1 + BETA2) * precision * recall / (BETA2 * precision + recall)
+                if f > best[0]:
+                    best = (f, precision, recall)
+                    matched = sum(1 for t in query.tokens if t in p.tokens)
+            if best[0] == 0.0:
+                continue
+            agree = 1.0
+            if query.numbers:
+                agree = len(query.numbers & self._numbers[entry_id]) / len(query.numbers)
+            score = best[0] * (NUMBER_FLOOR + (1 - NUMBER_FLOOR) * agree)
+            entry = self.kb.entries[entry_id]
+            vocabulary = self._entry_vocabulary[entry_id]
+            unexplained = sum(w for t, w in query.tokens.items() if t not in vocabulary)
+            out.append(
+                Candidate(
+                    entry_id,
+                    entry.title,
+                    round(score, 4),
+                    best[1],
+                    best[2],
+                    agree,
+                    unexplained,
+                    matched,
+                )
+            )
+        out.sort(key=lambda c: (-c.score, c.id))
+        self._prefer_curated_twin(out)
+        return out[:limit]
+
+    def _prefer_curated_twin(self, ranked: list[Candidate]) -> None:
         """A glossary term's generated phrasings ("what is the MRG") tie with the curated
         entry linked to it; when they are that close, the curated answer goes first."""
         if not ranked or "glossary" not in self.kb.entries[ranked[0].id].tags:
@@ -470,7 +597,7 @@ class Matcher:
         top = ranked[0]
         for i, other in enumerate(ranked[1:], start=1):
             curated = "glossary" not in self.kb.entries[other.id].tags
-            if curated and self._linked(top.id, other.id) and other.score >= 0.9 * top.score:
+            if curated and self._linked(top.id, other.id) and other.score >= TWIN_SHARE * top.score:
                 ranked.insert(0, ranked.pop(i))
                 return
 
@@ -480,19 +607,53 @@ class Matcher:
 
     def match(self, question: str) -> Match:
         """Decide: a confident answer, up to three suggestions, or the fallback."""
-        ranked, _, lang = self.rank(question)
-        if not ranked:
-            return Match("fallback", None, 0.0, language=lang)
+        query = self.analyse(question)
+        return self.decide(query, self.rank_query(query))
+
+    def features_of(self, query: Query, ranked: list[Candidate]) -> list[float] | None:
+        """The decision model's view of a ranking; None when the text names no topic
+        ("ok", "1", "what about them?"), which is never answered."""
+        if not ranked or query.content < MIN_CONTENT:
+            return None
         top = ranked[0]
-        # Entries the curators linked as related are close by design (an entry and its
-        # glossary term, a meeting and its outcome): the top one answers and offers the
-        # other as a follow-up, so only an *unrelated* runner-up makes the bot unsure.
-        runner = next((s.score for s in ranked[1:] if not self._linked(top.id, s.id)), 0.0)
-        if top.score >= self.ANSWER_AT and top.score - runner >= self.MARGIN:
-            return Match("answer", top.id, top.score, language=lang, ranked=tuple(ranked))
-        if top.score >= self.SUGGEST_AT:
-            close = tuple(
-                s for s in ranked[:3] if s.score >= max(self.SUGGEST_AT, top.score - 0.15)
-            )
-            return Match("suggest", None, top.score, close, lang, tuple(ranked))
-        return Match("fallback", None, top.score, language=lang, ranked=tuple(ranked))
+        runner = ranked[1].score if len(ranked) > 1 else 0.0
+        linked = len(ranked) > 1 and self._linked(top.id, ranked[1].id)
+        return features(top, runner, linked, query)
+
+    def decide(self, query: Query, ranked: list[Candidate]) -> Match:
+        """Answer, suggest or fall back, by the decision model's estimate that the top
+        entry is right (:mod:`bot.decision`)."""
+        language = query.language
+        x = self.features_of(query, ranked)
+        if x is None:
+            return Match("fallback", None, 0.0, language=language)
+        top = ranked[0]
+        p = self.model.probability(x)
+        suggestions = tuple(
+            Suggestion(c.id, c.question, c.score)
+            for c in ranked
+            if c.score >= max(SUGGEST_FLOOR, top.score - SUGGEST_SPREAD)
+        )
+        plain = tuple(Suggestion(c.id, c.question, c.score) for c in ranked)
+        if p >= self.model.answer_at:
+            return Match("answer", top.id, top.score, language=language, ranked=plain, p=p)
+        if p >= self.model.suggest_at and suggestions:
+            return Match("suggest", None, top.score, suggestions[:3], language, plain, p=p)
+        return Match("fallback", None, top.score, language=language, ranked=plain, p=p)
+
+
+def candidate_features(matcher: Matcher, question: str) -> tuple[str, list[float]] | None:
+    """(top entry, features) for one question: a row of the decision model's data."""
+    query = matcher.analyse(question)
+    ranked = matcher.rank_query(query)
+    x = matcher.features_of(query, ranked)
+    return None if x is None else (ranked[0].id, x)
+
+
+def answer_language(entry: Entry, asked: str | None, app: str | None) -> str:
+    """The language to answer in: the question's when the entry has it, else the chat
+    app's when the entry has it, else English. Never a third language."""
+    for language in (asked, app):
+        if language == "en" or (language and language in entry.translations):
+            return language
+    return "en"

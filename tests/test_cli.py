@@ -78,7 +78,15 @@ def test_ask_json_is_the_public_interface(capsys: pytest.CaptureFixture[str]) ->
     code, out, _ = run(["ask", "--json", "when was the migration policy adopted"], capsys)
     assert code == 0
     record = json.loads(out)
-    assert list(record) == ["question", "status", "id", "answer", "score", "suggestions"]
+    assert list(record) == [
+        "question",
+        "status",
+        "id",
+        "answer",
+        "score",
+        "suggestions",
+        "language",
+    ]
     assert record["status"] == "answer" and record["id"] == "policy-adopted"
     assert "November 2009" in record["answer"] and "**" not in record["answer"]
     assert isinstance(record["score"], float) and record["suggestions"] == []
@@ -90,7 +98,7 @@ def test_ask_reads_questions_from_stdin(
     code, out, _ = run(
         ["ask", "--json"],
         capsys,
-        stdin="what is perco\n\nweather tomorrow\nwhen is the cod\n",
+        stdin="what is perco\n\nweather tomorrow\nlondon\n",
         monkeypatch=monkeypatch,
     )
     assert code == 0
@@ -98,7 +106,7 @@ def test_ask_reads_questions_from_stdin(
     assert [r["question"] for r in records] == [
         "what is perco",
         "weather tomorrow",
-        "when is the cod",
+        "london",
     ]
     assert records[1] == {
         "question": "weather tomorrow",
@@ -107,6 +115,7 @@ def test_ask_reads_questions_from_stdin(
         "answer": None,
         "score": records[1]["score"],
         "suggestions": [],
+        "language": "en",
     }
     assert (
         records[2]["status"] == "suggest"
@@ -196,7 +205,7 @@ def test_terminal_chat_end_to_end(tmp_path: Path) -> None:
         k: v for k, v in os.environ.items() if not k.startswith(("NSBOT_", "TELEGRAM_", "SLACK_"))
     }
     env.update(NSBOT_DB=str(tmp_path / "chat.sqlite3"), PYTHONPATH=str(ROOT))
-    typed = "when was the migration policy adopted\n1\nwhen is the cod\n1\n/timeline\nquit\n"
+    typed = "when was the migration policy adopted\n1\nlondon\n1\n/timeline\nquit\n"
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "chat"],
         input=typed,

@@ -35,11 +35,11 @@ async def test_typos_and_acronyms(bot: MemoryAdapter) -> None:
 async def test_out_of_scope_falls_back_and_is_logged_without_identity(
     bot: MemoryAdapter, core: Core
 ) -> None:
-    text = await bot.ask("what's the weather in Nairobi tomorrow")
+    text = await bot.ask("how do I reset my email password")
     assert "I don't have an answer" in text
     assert bot.buttons == ["Browse topics", "Timeline"]
     gaps = await core.storage.gaps()
-    assert gaps[0].question == "what's the weather in Nairobi tomorrow"
+    assert gaps[0].question == "how do I reset my email password"
     assert gaps[0].status == "fallback"
     assert "u1" not in repr(gaps)
 
@@ -47,12 +47,12 @@ async def test_out_of_scope_falls_back_and_is_logged_without_identity(
 async def test_unsure_question_offers_suggestions_as_buttons(
     bot: MemoryAdapter, core: Core
 ) -> None:
-    text = await bot.ask("when is the cod")
+    text = await bot.ask("london")
     assert "Did you mean" in text
     assert 2 <= len(bot.buttons) <= 4 and bot.buttons[-1] == "None of these"
     chosen = bot.buttons[0]
     answer = await bot.press(chosen)
-    assert "Council of Delegates" in answer
+    assert "London" in answer
     assert (await core.storage.gaps())[0].status == "suggest"
 
 

@@ -12,7 +12,7 @@ from bot import markup
 from bot.handlers import timeline
 from bot.handlers.base import Context
 from bot.knowledge import Entry
-from bot.matcher import Match
+from bot.matcher import Match, answer_language
 from bot.messages import Choice, Reply
 
 MAX_LABEL = 60
@@ -26,11 +26,11 @@ def label(text: str) -> str:
     return text[: MAX_LABEL - 1].rsplit(" ", 1)[0] + "…"
 
 
-def entry_reply(ctx: Context, entry: Entry, asked_in: str = "en") -> Reply:
+def entry_reply(ctx: Context, entry: Entry, asked_in: str | None = None) -> Reply:
     """An answer, in the language the question was asked in when the entry has it,
     else in the person's language, else English."""
     kb = ctx.core.kb
-    text = entry.answer_in(asked_in if asked_in in entry.translations else ctx.language)
+    text = entry.answer_in(answer_language(entry, asked_in, ctx.language))
     source = kb.source_label(entry)
     if source:
         text += "\n\n_" + markup.escape(ctx.t("source", source=source)) + "_"

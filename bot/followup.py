@@ -1,0 +1,202 @@
+"""Follow-up questions: "and when was that?", "who chairs it?", "tell me more", "in french
+please", understood against the entry last answered in the same chat.
+
+Pure functions of the matcher and the previous answer; the FAQ handler keeps that
+previous answer in storage for a short while (:data:`CONTEXT_TTL`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from bot.matcher import QUESTION_WORDS, Match, Matcher, Query, text_words
+
+CONTEXT_TTL = timedelta(minutes=30)
+
+# "in french please", "en español", "بالعربية": the same answer in another language.
+_LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
+    "en": ("english", "anglais", "ingles", "الانجليزيه", "بالانجليزيه", "بالانكليزيه"),
+    "fr": ("french", "francais", "frances", "الفرنسيه", "بالفرنسيه"),
+    "es": ("spanish", "espagnol", "espanol", "castellano", "الاسبانيه", "بالاسبانيه"),
+    "ar": ("arabic", "arabe", "العربيه", "بالعربيه", "عربي"),
+}
+_LANGUAGE_FRAME = frozenset(
+    [
+        "in",
+        "en",
+        "a",
+        "al",
+        "por",
+        "favor",
+        "please",
+        "pls",
+        "svp",
+        "the",
+        "le",
+        "la",
+        "el",
+        "answer",
+        "reply",
+        "repondre",
+        "responde",
+        "say",
+        "it",
+        "again",
+        "can",
+        "you",
+        "could",
+        "again",
+        "lo",
+        "redis",
+        "dis",
+        "ecris",
+        "write",
+        "bi",
+        "باللغه",
+        "لغه",
+        "من",
+        "فضلك",
+        "اجب",
+    ]
+)
+# "tell me more": the entry's first related entry.
+_MORE = (
+    ("tell", "me", "more"),
+    ("more",),
+    ("more", "please"),
+    ("more", "details"),
+    ("en", "savoir", "plus"),
+    ("dis", "m", "en", "plus"),
+    ("plus", "de", "details"),
+    ("cuentame", "mas"),
+    ("mas", "informacion"),
+    ("dime", "mas"),
+    ("المزيد",),
+    ("اخبرني", "المزيد"),
+)
+# Words that point back at something said before.
+_BACK = frozenset(
+    [
+        "it",
+        "its",
+        "that",
+        "this",
+        "those",
+        "these",
+        "them",
+        "they",
+        "their",
+        "there",
+        "he",
+        "she",
+        "his",
+        "her",
+        "him",
+        "il",
+        "elle",
+        "ils",
+        "elles",
+        "ca",
+        "cela",
+        "ce",
+        "celui",
+        "celle",
+        "lui",
+        "leur",
+        "y",
+        "en",
+        "eso",
+        "esto",
+        "ello",
+        "ese",
+        "esa",
+        "esos",
+        "esas",
+        "lo",
+        "le",
+        "les",
+        "ahi",
+        "alli",
+        "su",
+        "sus",
+        "ذلك",
+        "هذا",
+        "هذه",
+        "هو",
+        "هي",
+        "هم",
+        "ذلكم",
+        "فيه",
+        "فيها",
+        "عنه",
+        "عنها",
+    ]
+)
+_AND = frozenset(
+    {"and", "et", "y", "e", "و", "so", "alors", "entonces", "also", "aussi", "tambien"}
+)
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The entry last answered in a chat, and the language it was answered in."""
+
+    entry: str
+    language: str | None
+
+
+def language_asked(words: list[str]) -> str | None:
+    """The language a "in french please" message asks for, if that is all it says."""
+    found = {lang for lang, names in _LANGUAGE_ASKS.items() if any(w in names for w in words)}
+    if len(found) != 1:
+        return None
+    names = _LANGUAGE_ASKS[next(iter(found))]
+    if all(w in names or w in _LANGUAGE_FRAME for w in words):
+        return next(iter(found))
+    return None
+
+
+def _looks_back(words: list[str], query: Query) -> bool:
+    """Short, and pointing back ("who chairs it?", "and when?", "et quand ?")."""
+    if not words or len(words) > 8:
+        return False
+    if words[0] in _AND or (words[0].startswith("و") and len(words[0]) <= 2):
+        return True
+    if any(w in _BACK for w in words):
+        return True
+    # Nothing but question words ("when?", "who?"): it can only be about the last topic.
+    return all(t in QUESTION_WORDS for t in query.tokens)
+
+
+def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
+    """Match ``text``, reading it as a follow-up of ``previous`` where that is what it is."""
+    query = matcher.analyse(text)
+    bare = matcher.decide(query, matcher.rank_query(query))
+    if previous is None or previous.entry not in matcher.kb.entries:
+        return bare
+    words = text_words(text)
+    asked = language_asked(words)
+    if asked is not None:
+        return Match("answer", previous.entry, 1.0, language=asked, p=1.0)
+    if tuple(words) in _MORE:
+        related = [r for r in matcher.kb.entries[previous.entry].related if r in matcher.kb.entries]
+        if related:
+            return Match("answer", related[0], 1.0, language=previous.language, p=1.0)
+        return bare
+    if bare.status == "answer" and not _looks_back(words, query):
+        return bare
+    if not _looks_back(words, query) and bare.status != "fallback":
+        return bare
+    context = matcher.subject(previous.entry)
+    tokens = dict(query.tokens)
+    for token, weight in context.items():
+        tokens.setdefault(token, weight)
+    joined = replace(
+        query,
+        tokens=tokens,
+        content=query.content + sum(context.values()),
+        language=query.language or previous.language,
+    )
+    followed = matcher.decide(joined, matcher.rank_query(joined))
+    return followed if followed.status == "answer" or bare.status == "fallback" else bare

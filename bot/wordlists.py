@@ -1,0 +1,99 @@
+"""Which language a question is in, and whether a word is a real word of it.
+
+The word lists are wordfreq's "small" frequency lists (about 30,000 words each for
+English, French and Spanish, 57,000 for Arabic), read straight from the package's data
+files. Importing ``wordfreq`` itself costs half a second of start-up (it brings a
+tokenizer and text fixers the bot does not need), so only its data is used: each file is
+msgpack, a header then one list of words per centibel of frequency, most frequent first.
+
+Two uses, both where the knowledge base's own vocabulary is not enough:
+- Language identification of short texts: a naive Bayes over word frequencies, with
+  the script deciding for Arabic.
+- Typo correction must never rewrite a real word ("join" is not "joint"); and a real
+  word the knowledge base does not know ("morning", "preparing") is context, not evidence
+  against a match.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+import msgpack
+
+LANGUAGES = ("en", "fr", "es", "ar")
+# A word no list has: about the frequency of a word just past the end of the lists.
+_FLOOR_CB = 900
+# How many centibels of total evidence one language needs over the next to be named.
+_MIN_LEAD_CB = 150
+# Most staff write in English, and English words borrowed into French or Spanish lists
+# ("compact", "agenda") must not turn an English question French.
+_ENGLISH_PRIOR_CB = 100
+
+
+def _data_dir() -> Path | None:
+    spec = importlib.util.find_spec("wordfreq")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def fold(word: str) -> str:
+    """Lower case without accents: how people type on a phone, and how lists are keyed."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@cache
+def centibels(language: str) -> dict[str, int]:
+    """Word (folded) -> how rare it is, in centibels below 1 (0 is "every word")."""
+    folder = _data_dir()
+    if folder is None or language not in LANGUAGES:
+        return {}
+    path = folder / f"small_{language}.msgpack.gz"
+    buckets = msgpack.loads(gzip.decompress(path.read_bytes()), raw=False)
+    out: dict[str, int] = {}
+    for cb, words in enumerate(buckets[1:]):  # the first item is the header
+        for word in words:
+            # Folding merges "où" and "ou": the more frequent spelling's rank is kept.
+            out.setdefault(fold(word) if not word.isascii() else word, cb)
+    return out
+
+
+def is_word(word: str, languages: tuple[str, ...] = LANGUAGES, max_cb: int = 700) -> bool:
+    """True when ``word`` (folded) is a common enough word of one of ``languages``.
+
+    ``max_cb`` 700 is a frequency of one in ten million: everyday words and most
+    inflections, not the long tail where typos of common words also live.
+    """
+    return any(centibels(lang).get(word, _FLOOR_CB) <= max_cb for lang in languages)
+
+
+def _is_arabic(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f" for ch in text)
+
+
+def detect(words: list[str]) -> str | None:
+    """The language of a short text's words (folded), or None when they do not say.
+
+    Arabic script decides for Arabic. Otherwise each Latin-script language scores the
+    words by their frequency in it; acronyms and names are rare everywhere and so weigh
+    nothing. A lead too small to trust (a lone "ok", "mrg 2011") gives None, and the
+    caller falls back on the chat app's language.
+    """
+    if any(_is_arabic(w) for w in words):
+        latin = [w for w in words if w.isascii() and w.isalpha()]
+        arabic = [w for w in words if _is_arabic(w)]
+        return "ar" if len(arabic) >= len(latin) or len(arabic) >= 2 else None
+    scores: dict[str, int] = {}
+    for lang in ("en", "fr", "es"):
+        table = centibels(lang)
+        scores[lang] = -sum(min(table.get(w, _FLOOR_CB), _FLOOR_CB) for w in words)
+    scores["en"] += _ENGLISH_PRIOR_CB
+    ranked = sorted(scores, key=lambda lang: -scores[lang])
+    if not words or scores[ranked[0]] - scores[ranked[1]] < _MIN_LEAD_CB:
+        return None
+    return ranked[0]
