@@ -16,10 +16,11 @@ CONTEXT_TTL = timedelta(minutes=30)
 
 # "in french please", "en español", "بالعربية": the same answer in another language.
 _LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
-    "en": ("english", "anglais", "ingles", "الانجليزيه", "بالانجليزيه", "بالانكليزيه"),
-    "fr": ("french", "francais", "frances", "الفرنسيه", "بالفرنسيه"),
-    "es": ("spanish", "espagnol", "espanol", "castellano", "الاسبانيه", "بالاسبانيه"),
-    "ar": ("arabic", "arabe", "العربيه", "بالعربيه", "عربي"),
+    # Arabic as text_words() leaves it: the article and a leading بال are stripped.
+    "en": ("english", "anglais", "ingles", "انجليزيه", "انكليزيه", "انجليزي"),
+    "fr": ("french", "francais", "frances", "فرنسيه", "فرنسي"),
+    "es": ("spanish", "espagnol", "espanol", "castellano", "اسبانيه", "اسباني"),
+    "ar": ("arabic", "arabe", "عربيه", "عربي"),
 }
 _LANGUAGE_FRAME = frozenset(
     [
@@ -172,7 +173,7 @@ def _looks_back(words: list[str], query: Query) -> bool:
 def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     """Match ``text``, reading it as a follow-up of ``previous`` where that is what it is."""
     query = matcher.analyse(text)
-    bare = matcher.decide(query, matcher.rank_query(query))
+    bare = matcher.match(text)
     if previous is None or previous.entry not in matcher.kb.entries:
         return bare
     words = text_words(text)

@@ -136,6 +136,16 @@ def text_words(text: str) -> list[str]:
     return [strip_arabic_prefix(w) for w in normalise(text).split()]
 
 
+# Question markers by first word, longest first (see readings()).
+_MARKERS_BY_FIRST: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+for _marker in sorted(
+    {tuple(normalise(m).split()) for m in _LANGUAGE_DATA.get("question_markers", [])},
+    key=lambda m: -len(m),
+):
+    if _marker:
+        _MARKERS_BY_FIRST[_marker[0]].append(_marker)
+
+
 # Stopwords and politeness both carry nothing: dropped from every question and phrasing.
 STOPWORDS = _words("stopwords") | _words("politeness")
 FILLER = _words("filler")
@@ -145,12 +155,14 @@ NUMBER_WEIGHT = 1.0
 UNKNOWN_REAL_WEIGHT = 1.6  # a real word the knowledge base never uses
 UNKNOWN_OTHER_WEIGHT = 2.0  # a name, an acronym or a typo past correction
 FIELD_WEIGHT = 0.5  # a question word found only in the answer or title, not a phrasing
+FIELD_ONLY = 0.3  # an entry whose answer alone shares the question's words: a weak case
 BETA2 = 1.0  # F-beta between precision and recall, beta = 1
 NUMBER_FLOOR = 0.45  # score kept when none of the question's numbers is the entry's
 MIN_CONTENT = 0.8  # below this much topic weight a text asks about nothing in particular
 SUGGEST_FLOOR = 0.25
 SUGGEST_SPREAD = 0.15
 TWIN_SHARE = 0.75  # a curated entry this close to its glossary twin answers instead
+CONTEXT_TOKEN = "scene"  # what context_phrases fold to, before being dropped
 CONTEXT_WEIGHT = 0.6  # a follow-up's borrowed topic words, against its own
 MAX_QUESTION_CHARS = 600  # matching reads no further: a question is never longer
 ENGLISH_WORDS = _words("stopwords", ["en"]) | _words("filler", ["en"])
@@ -301,8 +313,8 @@ class Matcher:
             for tok in toks_set:
                 df[tok] += 1
         field_df: dict[str, int] = defaultdict(int)
-        for toks_set in self._field_tokens.values():
-            for tok in toks_set:
+        for field_set in self._field_tokens.values():
+            for tok in field_set:
                 field_df[tok] += 1
         n = max(1, len(self._entry_vocabulary))
         self._idf = {tok: math.log((n + 1) / (d + 0.5)) for tok, d in field_df.items()}
@@ -365,6 +377,8 @@ class Matcher:
             )
             for tr in term.translations.values():
                 self._add_group((canonical, tr.stands_for, *tr.aliases), primary=False)
+        # Scene-setting phrases fold to a token that is then dropped (see _token_pairs).
+        self._add_group((CONTEXT_TOKEN, *_LANGUAGE_DATA.get("context_phrases", [])), stems=False)
         # The domain's words in other languages, for entries not yet translated.
         for english, words in _LANGUAGE_DATA.get("lexicon", {}).items():
             # A word that is also common English ("red", "direction") would change
@@ -435,7 +449,7 @@ class Matcher:
                 continue
             stemmed = stem(w)
             canon = self._canon.get(w) or self._canon.get(stemmed) or stemmed
-            if canon in STOP_STEMS:
+            if canon in STOP_STEMS or canon == CONTEXT_TOKEN:
                 continue
             out.append((w, canon))
         return out
@@ -564,6 +578,14 @@ class Matcher:
                 if f > best[0]:
                     best = (f, precision, recall)
                     matched = sum(1 for t in query.tokens if t in p.tokens)
+            # A fact told only in the answer: no phrasing shares a word, but the field does.
+            field_only = (
+                FIELD_WEIGHT
+                * sum(w for t, w in query.tokens.items() if t in field_words)
+                / q_weight
+            )
+            if field_only > best[0]:
+                best, matched = (field_only, field_only, 0.0), 0
             if best[0] == 0.0:
                 continue
             agree = 1.0
@@ -606,9 +628,25 @@ class Matcher:
         return b in entries[a].related or a in entries[b].related
 
     def match(self, question: str) -> Match:
-        """Decide: a confident answer, up to three suggestions, or the fallback."""
-        query = self.analyse(question)
-        return self.decide(query, self.rank_query(query))
+        """Decide: a confident answer, up to three suggestions, or the fallback.
+
+        A message can hold a clause of context and the question proper ("my NS is
+        preparing for a meeting and I need to know who chairs the MRG", "Hi. I'm new
+        here. When was the policy adopted?"): each sentence, and the text after a
+        question marker, is matched on its own too, and the best-supported reading wins.
+        """
+        # The most specific reading that answers wins (the question proper after a
+        # marker, then the last sentences); otherwise the best-supported reading.
+        best: Match | None = None
+        for part in reversed(readings(question[:MAX_QUESTION_CHARS])):
+            query = self.analyse(part)
+            found = self.decide(query, self.rank_query(query))
+            if found.status == "answer":
+                return found
+            if best is None or found.p > best.p:
+                best = found
+        assert best is not None
+        return best
 
     def features_of(self, query: Query, ranked: list[Candidate]) -> list[float] | None:
         """The decision model's view of a ranking; None when the text names no topic
@@ -640,6 +678,24 @@ class Matcher:
         if p >= self.model.suggest_at and suggestions:
             return Match("suggest", None, top.score, suggestions[:3], language, plain, p=p)
         return Match("fallback", None, top.score, language=language, ranked=plain, p=p)
+
+
+_SENTENCE_END = re.compile(r"[.!?;:\n؟؛]+")
+
+
+def readings(text: str) -> list[str]:
+    """The whole message, then its sentences and what follows a question marker
+    ("... and I need to know <question>"), when there is more than one part."""
+    out = [text]
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if p.strip()]
+    if len(parts) > 1:
+        out += parts
+    words = normalise(text).split()
+    for i in range(len(words)):
+        for marker in _MARKERS_BY_FIRST.get(words[i], ()):
+            if tuple(words[i : i + len(marker)]) == marker and i + len(marker) < len(words):
+                out.append(" ".join(words[i + len(marker) :]))
+    return list(dict.fromkeys(out))[:6]
 
 
 def candidate_features(matcher: Matcher, question: str) -> tuple[str, list[float]] | None:

@@ -18,6 +18,7 @@ from bot.adapters.memory import MemoryAdapter
 from bot.config import Settings, shipped_knowledge_dir
 from bot.core import Core
 from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.matcher import Matcher
 from bot.storage import SqliteStorage
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -100,3 +101,20 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith(("NSBOT_", "TELEGRAM_", "SLACK_")):
             monkeypatch.delenv(key)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture(scope="session")
+def shipped_matcher(shipped_kb: KnowledgeBase) -> Matcher:
+    return Matcher(shipped_kb)
+
+
+# Short, vague messages; which of them the decision model is unsure about depends on its
+# fit, so tests of the "did you mean" mechanics take the first one that gets suggestions.
+VAGUE = ["london", "strategy", "the resolution", "the council meeting", "network", "group"]
+
+
+def vague_question(matcher: Matcher) -> str:
+    for text in VAGUE:
+        if matcher.match(text).status == "suggest":
+            return text
+    raise AssertionError(f"none of {VAGUE} gets suggestions: the decision model never hesitates")

@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.config import shipped_knowledge_dir
+from bot.knowledge import load_knowledge
+from bot.matcher import Matcher
 
-from .conftest import KB_MIN
+from .conftest import KB_MIN, vague_question
 from .test_knowledge import broken_kb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,12 +96,13 @@ def test_ask_json_is_the_public_interface(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_ask_reads_questions_from_stdin(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shipped_matcher: Matcher
 ) -> None:
+    matcher = shipped_matcher
     code, out, _ = run(
         ["ask", "--json"],
         capsys,
-        stdin="what is perco\n\nweather tomorrow\nlondon\n",
+        stdin=f"what is perco\n\nweather tomorrow\n{vague_question(matcher)}\n",
         monkeypatch=monkeypatch,
     )
     assert code == 0
@@ -106,7 +110,7 @@ def test_ask_reads_questions_from_stdin(
     assert [r["question"] for r in records] == [
         "what is perco",
         "weather tomorrow",
-        "london",
+        vague_question(matcher),
     ]
     assert records[1] == {
         "question": "weather tomorrow",
@@ -205,7 +209,8 @@ def test_terminal_chat_end_to_end(tmp_path: Path) -> None:
         k: v for k, v in os.environ.items() if not k.startswith(("NSBOT_", "TELEGRAM_", "SLACK_"))
     }
     env.update(NSBOT_DB=str(tmp_path / "chat.sqlite3"), PYTHONPATH=str(ROOT))
-    typed = "when was the migration policy adopted\n1\nlondon\n1\n/timeline\nquit\n"
+    vague = vague_question(Matcher(load_knowledge(shipped_knowledge_dir())))
+    typed = f"when was the migration policy adopted\n1\n{vague}\n1\n/timeline\nquit\n"
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "chat"],
         input=typed,

@@ -148,7 +148,8 @@ async def test_arabic_speaker(core: Core) -> None:
     answer = await bot.ask("من يرأس الفريق المرجعي المعني بالهجرة؟")
     assert "يرأس الاتحاد الدولي الفريق المرجعي المعني بالهجرة" in answer
     assert "المصدر:" in answer
-    assert "ليست لديّ إجابة" in await bot.ask("ما هو الطقس في نيروبي")
+    unsure = await bot.ask("ما هو الطقس في نيروبي")  # no answer: the fallback, or at most a guess
+    assert "ليست لديّ إجابة" in unsure or "هل تقصدون" in unsure
 
 
 async def test_the_question_language_wins_over_the_hint(core: Core) -> None:

@@ -10,7 +10,14 @@ from rapidfuzz import fuzz
 
 from bot.cli import ask_record, main
 from bot.knowledge import KnowledgeBase
-from bot.matcher import STOPWORDS, Matcher, normalise, strip_arabic_prefix, text_words
+from bot.matcher import (
+    STOPWORDS,
+    Matcher,
+    answer_language,
+    normalise,
+    strip_arabic_prefix,
+    text_words,
+)
 
 
 @pytest.fixture(scope="module")
@@ -239,3 +246,107 @@ def test_silent_e_and_glued_years_fold() -> None:
     assert stem("welcome") == stem("welcomed")
     assert normalise("cod2015 statement") == "cod 2015 statement"
     assert normalise("the 31st conference") == "the 31 conference"
+
+
+# ------------------------------------------------------------------ issue 9: robustness
+
+FRAMINGS = [
+    "good morning, {q}",
+    "hi team 🙏 {q}? thanks in advance",
+    "sorry to bother you, {q}",
+    "quick question: {q}",
+    "can you tell me {q} please",
+    "{q}, thanks a lot!",
+    "hello! my NS is preparing a briefing and I need to know {q}",
+]
+BARE = ["who chairs the mrg", "when was the migration policy adopted", "what is perco"]
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize("question", BARE)
+def test_framing_does_not_change_the_answer(
+    shipped_matcher: Matcher, question: str, framing: str
+) -> None:
+    bare = shipped_matcher.match(question)
+    assert bare.status == "answer"
+    framed = shipped_matcher.match(framing.format(q=question))
+    assert (framed.status, framed.id) == ("answer", bare.id)
+
+
+@pytest.mark.parametrize("text", ["1", "10", "ok", "thanks!", "what about them?", "👍", "hmm"])
+def test_words_that_ask_nothing_are_never_answered(shipped_matcher: Matcher, text: str) -> None:
+    assert shipped_matcher.match(text).status != "answer"
+
+
+@pytest.mark.parametrize("word", ["join", "conclude", "aid", "supposed", "morning"])
+def test_typo_correction_leaves_real_words_alone(shipped_matcher: Matcher, word: str) -> None:
+    assert shipped_matcher.normalise_words(word) == [word]
+
+
+def test_typos_of_knowledge_base_words_are_still_corrected(shipped_matcher: Matcher) -> None:
+    assert shipped_matcher.normalise_words("migraton stratgy") == ["migration", "strategy"]
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("who is on the migration leadership group", "en"),
+        ("where was cod 2022", "en"),
+        ("qui préside le MRG ?", "fr"),
+        ("¿quién preside el MRG?", "es"),
+        ("من يرأس مجموعة mrg", "ar"),
+        ("mrg 2011", None),  # nothing says which language: the chat app's decides
+    ],
+)
+def test_the_question_gives_its_own_language(
+    shipped_matcher: Matcher, question: str, language: str | None
+) -> None:
+    assert shipped_matcher.analyse(question).language == language
+
+
+def test_an_english_question_is_answered_in_english_whatever_the_app_says(
+    shipped_kb: KnowledgeBase, shipped_matcher: Matcher
+) -> None:
+    result = shipped_matcher.match("who chairs the mrg")
+    assert result.id is not None
+    entry = shipped_kb.entries[result.id]
+    assert "fr" in entry.translations
+    assert answer_language(entry, result.language, "fr") == "en"
+    assert answer_language(entry, None, "fr") == "fr"  # the question did not say
+    assert answer_language(entry, "de", "fr") == "fr"  # not translated: the app's, never a third
+
+
+def test_numbers_in_the_question_must_be_the_entrys(shipped_matcher: Matcher) -> None:
+    ranked = shipped_matcher.rank("movement statement on migration 2019")
+    assert ranked[0].id == "statement-2019"
+    ranked = shipped_matcher.rank("movement statement on migration 2015")
+    assert ranked[0].id == "statement-2015"
+
+
+def test_a_fact_told_only_in_an_answer_is_reachable(
+    shipped_kb: KnowledgeBase, shipped_matcher: Matcher
+) -> None:
+    """Pick, for several entries, a rare word their answer uses and no phrasing does:
+    asking about it must rank that entry among the first."""
+    found = 0
+    for entry in list(shipped_kb.entries.values())[:60]:
+        phrasing = {
+            t
+            for i in shipped_matcher._by_entry[entry.id]
+            for t in shipped_matcher._phrasings[i].tokens
+        }
+        rare = [
+            word
+            for word in text_words(entry.answer)
+            if word.isalpha()
+            and len(word) > 6
+            and (tokens := shipped_matcher.tokens(word))
+            and tokens[0] not in phrasing
+            and shipped_matcher._field_postings.get(tokens[0]) == {entry.id}
+        ]
+        if not rare:
+            continue
+        found += 1
+        ranked = [c.id for c in shipped_matcher.rank(f"what about {rare[0]}")]
+        assert entry.id in ranked[:3], (entry.id, rare[0], ranked)
+    assert found >= 10

@@ -6,9 +6,7 @@ no identity) so curators can see what people ask that the knowledge base lacks.
 
 from __future__ import annotations
 
-import asyncio
-
-from bot import markup
+from bot import followup, markup
 from bot.handlers import timeline
 from bot.handlers.base import Context
 from bot.knowledge import Entry
@@ -44,10 +42,17 @@ def entry_reply(ctx: Context, entry: Entry, asked_in: str | None = None) -> Repl
 
 
 async def answer(ctx: Context, question: str) -> list[Reply]:
-    # Matching is CPU work; a thread keeps other chats' replies flowing meanwhile.
-    result: Match = await asyncio.to_thread(ctx.core.matcher.match, question)
+    # Matching runs on the loop: it takes well under a millisecond (bench/bench_matcher.py),
+    # and a thread would only add GIL contention for a pure-Python matcher.
+    storage, person, chat = ctx.core.storage, ctx.person.key, ctx.message.chat.chat_id
+    last = await storage.last_answer(person, chat, ctx.now - followup.CONTEXT_TTL)
+    previous = followup.Previous(*last) if last else None
+    result: Match = followup.resolve(ctx.core.matcher, question, previous)
     if result.status == "answer" and result.id:
-        return [entry_reply(ctx, ctx.core.kb.entries[result.id], result.language)]
+        entry = ctx.core.kb.entries[result.id]
+        language = answer_language(entry, result.language, ctx.language)
+        await storage.remember_answer(person, chat, entry.id, language, ctx.now)
+        return [entry_reply(ctx, entry, language)]
     await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
     if result.status == "suggest":
         choices = [Choice(label(s.question), f"faq:{s.id}") for s in result.suggestions]

@@ -374,6 +374,18 @@ class Storage(ABC):
     async def count_subscriptions(self) -> int: ...
 
     @abstractmethod
+    async def remember_answer(
+        self, person: str, chat: str, entry: str, language: str | None, now: datetime
+    ) -> None:
+        """Keep the entry just answered in this chat, for a follow-up question."""
+
+    @abstractmethod
+    async def last_answer(
+        self, person: str, chat: str, since: datetime
+    ) -> tuple[str, str | None] | None:
+        """(entry, language) last answered in this chat, if not before ``since``."""
+
+    @abstractmethod
     async def get_timezone(self, person: str) -> str | None:
         """The IANA name the person chose with /timezone, if any."""
 

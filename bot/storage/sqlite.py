@@ -189,6 +189,18 @@ MIGRATIONS: list[str] = [
         stopped_at TEXT NOT NULL
     );
     """,
+    # 6: the entry last answered in a chat, so a follow-up ("who chairs it?") can be
+    # understood; short-lived (bot.followup.CONTEXT_TTL), one row per person and chat.
+    """
+    CREATE TABLE answer_context (
+        person TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        language TEXT,
+        answered_at TEXT NOT NULL,
+        PRIMARY KEY (person, chat)
+    );
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -490,6 +502,10 @@ class SqliteStorage(Storage):
         stopped = await self._fetchone(
             "SELECT reason, stopped_at FROM reminder_stops WHERE person = ?", (person,)
         )
+        context = await self._fetchall(
+            "SELECT chat, entry, language, answered_at FROM answer_context WHERE person = ?",
+            (person,),
+        )
         sends = await self._fetchall(
             """SELECT j.kind, j.subject, j.lead_days, d.state, d.done_at
                FROM deliveries d JOIN send_jobs j ON j.id = d.job_id
@@ -512,6 +528,10 @@ class SqliteStorage(Storage):
                 "subscribed_at": subscription.created_at.isoformat(),
                 "updated_at": subscription.updated_at.isoformat(),
             },
+            "last_answers": [
+                {"chat": r[0], "entry": r[1], "language": r[2], "answered_at": r[3]}
+                for r in context
+            ],
             "reminders_stopped": None
             if stopped is None
             else {"reason": stopped[0], "stopped_at": stopped[1]},
@@ -593,6 +613,9 @@ class SqliteStorage(Storage):
                 "settings": await run("DELETE FROM person_settings WHERE person = ?", (person,)),
                 "reminder_stops": await run(
                     "DELETE FROM reminder_stops WHERE person = ?", (person,)
+                ),
+                "answer_context": await run(
+                    "DELETE FROM answer_context WHERE person = ?", (person,)
                 ),
                 "deliveries": await run("DELETE FROM deliveries WHERE person = ?", (person,)),
                 # An announcement already sent stays (its recipients got it); unconfirmed
@@ -972,6 +995,27 @@ class SqliteStorage(Storage):
     async def count_subscriptions(self) -> int:
         row = await self._fetchone("SELECT COUNT(*) FROM subscriptions")
         return int(row[0]) if row else 0
+
+    async def remember_answer(
+        self, person: str, chat: str, entry: str, language: str | None, now: datetime
+    ) -> None:
+        await self._execute(
+            """INSERT INTO answer_context (person, chat, entry, language, answered_at)
+               VALUES (?, ?, ?, ?, ?) ON CONFLICT (person, chat) DO UPDATE
+               SET entry = excluded.entry, language = excluded.language,
+                   answered_at = excluded.answered_at""",
+            (person, chat, entry, language, _uts(now)),
+        )
+
+    async def last_answer(
+        self, person: str, chat: str, since: datetime
+    ) -> tuple[str, str | None] | None:
+        row = await self._fetchone(
+            """SELECT entry, language FROM answer_context
+               WHERE person = ? AND chat = ? AND answered_at >= ?""",
+            (person, chat, _uts(since)),
+        )
+        return (row[0], row[1]) if row else None
 
     async def get_timezone(self, person: str) -> str | None:
         row = await self._fetchone(

@@ -1,0 +1,50 @@
+"""Follow-up questions in a chat, understood against the entry last answered there."""
+
+from __future__ import annotations
+
+from bot.adapters.memory import MemoryAdapter
+from bot.core import Core
+from bot.followup import Previous, language_asked, resolve
+from bot.matcher import Matcher, text_words
+
+
+async def test_who_chairs_it_after_the_mrg(bot: MemoryAdapter, core: Core) -> None:
+    assert "Migration Reference Group" in await bot.ask("what is the mrg")
+    answer = await bot.ask("who chairs it?")
+    assert "IFRC chairs the Migration Reference Group" in answer
+
+
+async def test_in_french_please_repeats_the_last_answer_in_french(bot: MemoryAdapter) -> None:
+    await bot.ask("who chairs the mrg")
+    assert "préside" in await bot.ask("in french please")
+
+
+async def test_a_follow_up_without_a_previous_answer_answers_nothing(bot: MemoryAdapter) -> None:
+    reply = await bot.ask("and when was that?")
+    assert "Did you mean" in reply or "don't have an answer" in reply
+
+
+async def test_context_is_per_chat_and_forgotten(bot: MemoryAdapter, core: Core) -> None:
+    await bot.ask("what is the mrg")
+    data = await core.storage.person_data(bot.person.key)
+    assert len(data["last_answers"]) == 1
+    await core.storage.forget_person(bot.person.key)
+    assert (await core.storage.person_data(bot.person.key))["last_answers"] == []
+
+
+def test_resolve_uses_the_previous_entry_only_when_the_text_points_back(
+    shipped_matcher: Matcher,
+) -> None:
+    previous = Previous("mrg-chair", "en")
+    # A complete new question is answered on its own, whatever came before.
+    fresh = resolve(shipped_matcher, "when was the migration policy adopted", previous)
+    assert fresh.id == "policy-adopted"
+    back = resolve(shipped_matcher, "and when was it set up?", previous)
+    assert back.status == "answer" and back.id == "mrg-established"
+
+
+def test_language_requests() -> None:
+    assert language_asked(text_words("in french please")) == "fr"
+    assert language_asked(text_words("en español por favor")) == "es"
+    assert language_asked(text_words("بالعربية")) == "ar"
+    assert language_asked(text_words("what is the french red cross doing")) is None
