@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from bot import __version__, markup
-from bot.app import load_catalog, load_kb, open_storage, running_core, setup_logging
+from bot.app import load_catalog, open_storage, running_core, setup_logging
 from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
 from bot.core import utc_now
@@ -28,8 +28,13 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
 
 
+def in_file_order(problems: Sequence[Problem]) -> list[Problem]:
+    """Problems by file, then line: the order a curator fixes them in."""
+    return sorted(problems, key=lambda p: (p.file, p.line or 0))
+
+
 def _print_problems(problems: Sequence[Problem], out: TextIO) -> None:
-    for problem in problems:
+    for problem in in_file_order(problems):
         out.write(f"{problem}\n")
 
 
@@ -44,8 +49,20 @@ def _explained(load: Callable[[], T], what: str) -> T | None:
         return None
 
 
-def _load_or_explain(settings: Settings) -> KnowledgeBase | None:
-    return _explained(lambda: load_kb(settings), "The knowledge base files")
+def _load_or_explain(settings: Settings, *, consultations: bool = True) -> KnowledgeBase | None:
+    """The knowledge base, or None after listing every error that stops the bot: the
+    same errors, in the same order, as ``nsbot kb check`` (consultation files included
+    unless the command does not use them)."""
+    kb, problems = check_knowledge(settings.knowledge_dir, settings.faq_file)
+    if consultations:
+        problems = [*problems, *consultation_problems(settings, kb)]
+    errors = [p for p in problems if not p.warning]
+    if kb is None or errors:
+        sys.stderr.write("The content files have problems, so the bot will not start:\n")
+        _print_problems(errors, sys.stderr)
+        sys.stderr.write("Fix them and run 'nsbot kb check' to confirm.\n")
+        return None
+    return kb
 
 
 # ------------------------------------------------------------------ chat / run
@@ -110,7 +127,7 @@ def ask_record(matcher: Matcher, kb: KnowledgeBase, question: str) -> dict[str, 
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    kb = _load_or_explain(settings)
+    kb = _load_or_explain(settings, consultations=False)
     if kb is None:
         return EXIT_PROBLEMS
     matcher = Matcher(kb)
@@ -170,9 +187,7 @@ def consultation_problems(settings: Settings, kb: KnowledgeBase | None) -> list[
     """Every problem in the consultation files (knowledge/consultations/*.yaml)."""
     ui = UI.load()
     _, problems = check_consultations(
-        settings.consultations_dir,
-        root=settings.knowledge_dir.parent,
-        yes_no=(ui.t("consult_yes"), ui.t("consult_no")),
+        settings.consultations_dir, yes_no=(ui.t("consult_yes"), ui.t("consult_no"))
     )
     return problems
 
@@ -191,7 +206,8 @@ def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
         problems += phrasing_conflicts(kb, Matcher(kb))
     errors = [p for p in problems if not p.warning]
     warnings = [p for p in problems if p.warning]
-    _print_problems(errors + warnings, sys.stdout)
+    _print_problems(errors, sys.stdout)
+    _print_problems(warnings, sys.stdout)
     if kb is not None:
         sys.stdout.write(
             f"{len(kb.entries)} entries ({len(kb.terms)} glossary terms), {len(kb.events)} events, "
@@ -202,7 +218,7 @@ def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_kb_list(settings: Settings, args: argparse.Namespace) -> int:
-    kb = _load_or_explain(settings)
+    kb = _load_or_explain(settings, consultations=False)
     if kb is None:
         return EXIT_PROBLEMS
     for entry in kb.entries.values():

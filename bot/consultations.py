@@ -30,7 +30,7 @@ from bot import markup
 from bot.errors import ContentError, Problem
 from bot.knowledge import ID_RE, _Checker
 from bot.messages import MAX_ACTION_BYTES
-from bot.yamlfile import LineDict, LineList, load_yaml
+from bot.yamlfile import LineDict, LineList, display_path, load_yaml
 
 QUESTION_TYPES = ("single", "multiple", "scale", "yesno", "number", "text")
 CHOICE_TYPES = frozenset({"single", "multiple", "scale", "yesno"})
@@ -426,12 +426,11 @@ def check_consultations(
     """Validate without raising: (the valid consultations, every problem found)."""
     if not directory.is_dir():
         return Catalog(), []
-    base = root or directory.parent.parent
     problems: list[Problem] = []
     loaded: list[Consultation] = []
     where: dict[str, str] = {}
     for path in sorted(directory.glob("*.yaml")):
-        display = _relative(path, base)
+        display = _relative(path, root)
         consultation, found = load_consultation_file(path, display, yes_no=yes_no)
         problems += found
         if consultation is None:
@@ -451,11 +450,14 @@ def check_consultations(
     return Catalog(loaded), problems
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+def _relative(path: Path, root: Path | None) -> str:
+    """Relative to ``root`` when the caller names one; else as a curator can open it."""
+    if root is not None:
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            pass
+    return display_path(path)
 
 
 def load_consultation_file(

@@ -18,7 +18,7 @@ from typing import Any
 from bot import markup
 from bot.errors import ContentError, Problem
 from bot.messages import MAX_ACTION_BYTES
-from bot.yamlfile import LineDict, LineList, load_yaml, parse_date
+from bot.yamlfile import LineDict, LineList, colon_hint, display_path, load_yaml, parse_date
 
 ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}$")
@@ -239,7 +239,7 @@ class _Checker:
         for i, v in enumerate(value):
             line = value.item_lines[i] if isinstance(value, LineList) else item.line_of(key)
             if not isinstance(v, str | int | float) or isinstance(v, bool) or not str(v).strip():
-                self.error(line, who, f"'{key}' item {i + 1} must be non-empty text")
+                self.error(line, who, f"'{key}' item {i + 1} must be non-empty text{colon_hint(v)}")
                 continue
             out.append(str(v).strip())
         if len(out) < minimum:
@@ -327,10 +327,8 @@ def _where(display: str) -> Callable[[int], str]:
 
 
 def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+    # The path as the curator can open it (see display_path), whatever ``root`` is.
+    return display_path(path)
 
 
 def load_knowledge(knowledge_dir: Path, faq_file: Path | None = None) -> KnowledgeBase:

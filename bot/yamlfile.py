@@ -6,6 +6,7 @@ list" is something they can act on; a Python traceback is not.
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -89,21 +90,76 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, list[Problem
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        hint = _hint(what)
+        lines = text.splitlines()
+        hint = _hint(what, lines, mark.line if mark else None, mark.column if mark else 0)
         return None, [Problem(name, line, None, f"YAML syntax error: {what}{hint}")]
     except yaml.YAMLError as exc:
         return None, [Problem(name, None, None, f"YAML syntax error: {exc}")]
 
 
-def _hint(what: str) -> str:
+def display_path(path: Path) -> str:
+    """A file's name as a curator can open it: relative to the current folder when it
+    is inside it (``knowledge/faq.yaml`` from a checkout), else absolute. Never relative
+    to some other folder, which would point at a different copy of the file."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _previous(lines: list[str], index: int) -> str | None:
+    """The nearest line above ``index`` that holds something (not blank, not a comment)."""
+    for line in reversed(lines[:index]):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line
+    return None
+
+
+def _hint(what: str, lines: list[str], index: int | None, column: int) -> str:
+    """A plain-words hint for a YAML error, looking at the offending line itself."""
+    line = lines[index] if index is not None and 0 <= index < len(lines) else ""
+    if "found character '\\t'" in what:
+        if line[:column].strip():  # text before the tab: it is inside a value
+            return " (a tab inside the text: replace it with a space)"
+        return " (use spaces, not tabs, for indentation)"
     if "mapping values are not allowed" in what:
+        above = _previous(lines, index) if index is not None else None
+        if (
+            above is not None
+            and _indent(line) > _indent(above)
+            and not above.rstrip().endswith(":")
+        ):
+            key = above.strip().removeprefix("- ").split(":", 1)[0].strip()
+            return (
+                f" (this line is indented more than the line above it: start it in the same "
+                f"column as '{key[:40]}:' above; if it continues that text, quote the text)"
+            )
         return " (a text containing ': ' must be put in quotes, or written as a '>-' block)"
+    if "expected <block end>" in what:
+        return (
+            " (this line is not indented like the lines of the list or entry it belongs to: "
+            "line it up with them)"
+        )
     if "could not find expected ':'" in what:
         return " (check the indentation and that every key ends with ':')"
     if "expected ',' or ']'" in what:
         return " (in a [a, b] list, quote items that contain ? : , or #, or write one '- ' line per item)"
-    if "found character '\\t'" in what:
-        return " (use spaces, not tabs, for indentation)"
+    return ""
+
+
+def colon_hint(value: Any) -> str:
+    """Why a list item meant as text came out as a mapping: ``- mrg chair: who is it``."""
+    if isinstance(value, dict) and len(value) == 1:
+        key, inner = next(iter(value.items()))
+        return (
+            f" (it reads as '{key}: {inner}', a key and a value, because of the ': '; "
+            "put the whole text in quotes)"
+        )
     return ""
 
 

@@ -228,3 +228,52 @@ def test_terminal_chat_end_to_end(tmp_path: Path) -> None:
     assert "Did you mean" in out
     assert "Timeline" in out and "22–23 June 2022" in out
     assert (tmp_path / "chat.sqlite3").exists()
+
+
+def test_kb_check_names_the_copy_it_checked_not_the_shipped_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    knowledge = broken_kb(tmp_path, "unknown_refs")
+    monkeypatch.setenv("NSBOT_KNOWLEDGE", str(knowledge))
+    monkeypatch.chdir(ROOT)  # a checkout, with its own knowledge/ and faq.yaml
+    _, out, _ = run(["kb", "check"], capsys)
+    errors = [line for line in out.splitlines() if " error: " in line]
+    assert errors and all(line.startswith(str(knowledge.parent)) for line in errors), errors
+
+
+def test_kb_check_lists_errors_by_file_then_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    knowledge = broken_kb(tmp_path, "bad_date")
+    faq = knowledge.parent / "faq.yaml"
+    text = faq.read_text().replace("topic: groups", "topic: nowhere")  # line 14
+    faq.write_text(text.replace("related: [mrg-chair]", "related: [nothing]"), encoding="utf-8")
+    monkeypatch.setenv("NSBOT_KNOWLEDGE", str(knowledge))
+    _, out, _ = run(["kb", "check"], capsys)
+    where = [
+        (line.split(":")[0], int(line.split(":")[1]))
+        for line in out.splitlines()
+        if " error: " in line
+    ]
+    assert len({f for f, _ in where}) == 2, out  # faq.yaml and knowledge/events.yaml
+    assert where == sorted(where)
+
+
+def test_refusing_to_start_lists_what_kb_check_lists_consultations_included(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consultations = tmp_path / "consultations"
+    consultations.mkdir()
+    broken = ROOT / "tests" / "fixtures" / "consultations" / "broken"
+    shutil.copy(broken / "unknown_condition.yaml", consultations)
+    monkeypatch.setenv("NSBOT_KNOWLEDGE", str(broken_kb(tmp_path, "bad_date")))
+    monkeypatch.setenv("NSBOT_CONSULTATIONS", str(consultations))
+    monkeypatch.setenv("NSBOT_DB", str(tmp_path / "bot.sqlite3"))
+    _, out, _ = run(["kb", "check"], capsys)
+    checked = [line for line in out.splitlines() if " error: " in line]
+    code, _, err = run(["chat"], capsys)
+    refused = [line for line in err.splitlines() if " error: " in line]
+    assert code == 1 and "will not start" in err
+    assert any("unknown_condition.yaml" in line for line in refused)
+    assert refused == checked
+    assert not (tmp_path / "bot.sqlite3").exists()  # refused before touching any file
