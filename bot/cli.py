@@ -20,7 +20,7 @@ from bot.core import utc_now
 from bot.errors import BotError, ContentError, Problem
 from bot.knowledge import KnowledgeBase, check_knowledge
 from bot.matcher import Matcher, answer_language
-from bot.results import export_csv, export_json, format_moment, results_text
+from bot.results import EXPORT_FORMATS, consultation_export, format_moment, results_text
 from bot.storage.base import ResponseRow
 from bot.ui import UI
 
@@ -374,16 +374,39 @@ def _since(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _poll_export(settings: Settings, ident: str, fmt: str) -> bytes | None:
+    """A poll's results ("poll-2"), or None when no such poll is stored."""
+    from bot.polls import parse_poll_id
+    from bot.results import poll_export
+
+    number = parse_poll_id(ident)
+    if number is None:
+        return None
+
+    async def fetch() -> bytes | None:
+        async with open_storage(settings) as storage:
+            poll = await storage.get_poll(number)
+            if poll is None:
+                return None
+            tally = await storage.poll_tally(poll.id)
+            return poll_export(_translator(), poll, tally, fmt, now=utc_now())
+
+    return asyncio.run(fetch())
+
+
 def cmd_consult_export(settings: Settings, args: argparse.Namespace) -> int:
-    c = _named_consultation(settings, args.id)
-    if isinstance(c, int):
-        return c
-    rows, _ = _responses(settings, c.id, args.since)
-    t = _translator()
-    if args.format == "json":
-        content = export_json(t, c, rows, now=utc_now())
+    content: bytes | None = None
+    if args.id.lower().startswith(("poll", "#")) or args.id.isdigit():
+        content = _poll_export(settings, args.id, args.format)
+        if content is None:
+            sys.stderr.write(f"nsbot: no poll '{args.id}' (/results lists the recent ones)\n")
+            return EXIT_USAGE
     else:
-        content = export_csv(t, c, rows)
+        c = _named_consultation(settings, args.id)
+        if isinstance(c, int):
+            return c
+        rows, _ = _responses(settings, c.id, args.since)
+        content = consultation_export(_translator(), c, rows, args.format, now=utc_now())
     sys.stdout.flush()
     sys.stdout.buffer.write(content)
     sys.stdout.buffer.flush()
@@ -569,10 +592,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_consult_results)
     p = consult_sub.add_parser(
-        "export", help="one row per response to standard output (UTF-8; CSV with BOM)"
+        "export",
+        help="a consultation's responses (one row each) or a poll's results (poll-2) "
+        "to standard output: CSV (UTF-8 with BOM), xlsx or JSON",
     )
     p.add_argument("id")
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--format", choices=list(EXPORT_FORMATS), default="csv")
     p.add_argument("--since", type=_since, help="only responses changed since this date (UTC)")
     p.set_defaults(func=cmd_consult_export)
     p = consult_sub.add_parser(

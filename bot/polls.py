@@ -88,8 +88,8 @@ def parse_poll(args: str, now: datetime) -> PollSpec:
 
     text = _FLAG_RE.sub(take, args)
     parts = [" ".join(p.split()) for p in text.split("|")]
-    if len(parts) < 3 or not parts[0]:
-        raise PollUsageError("poll_usage")
+    if len(parts) < 2 or not parts[0]:
+        raise PollUsageError("poll_usage")  # no question, or no option at all
     question, options = parts[0], [p for p in parts[1:] if p]
     if len(question) > MAX_QUESTION_LENGTH:
         raise PollUsageError("poll_question_too_long", max=MAX_QUESTION_LENGTH)
@@ -142,6 +142,7 @@ def tally_text(
             line += "\n_" + markup.escape(", ".join(tally.names[i])) + "_"
         parts.append(line)
     details = [
+        poll_key(poll.id),  # what /results, /export and /close take
         t("poll_voters", count=total),
         t("poll_anonymous") if poll.anonymous else t("poll_named"),
         t("poll_multi") if poll.multi else t("poll_single"),

@@ -1,4 +1,4 @@
-"""Consultation results as text for a phone screen, and exports as CSV or JSON.
+"""Consultation results as text for a phone screen, and exports as CSV, Excel or JSON.
 
 Everything here is a pure function of a consultation and its stored responses, so the
 chat command (/results, /export) and the command line (nsbot consult ...) show the same.
@@ -12,6 +12,7 @@ import io
 import json
 import statistics
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from bot import markup
 from bot.consultations import REGIONS, Consultation, Question
 from bot.dates import ENGLISH, DateStyle
 from bot.dates import format_moment as format_moment  # where callers have found it
-from bot.storage.base import ResponseRow
+from bot.storage.base import PollRow, PollTally, ResponseRow
 
 Translate = Callable[..., str]
 
@@ -227,10 +228,39 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
-def export_table(t: Translate, c: Consultation, rows: Sequence[ResponseRow]) -> list[list[str]]:
-    """Header plus one row per response, one column per question in the file's order."""
+# The formats coordinators can ask for: csv for any tool, xlsx for spreadsheets set to
+# a language whose list separator is ";" (Excel then shows a CSV as one column), json
+# for scripts.
+EXPORT_FORMATS = ("csv", "xlsx", "json")
+MIME_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    """Rows for a spreadsheet: each column has an id (stable, for scripts) and a label
+    (what a person reads); ``columns`` describes each column for the xlsx sheet."""
+
+    ids: list[str]
+    labels: list[str]
+    rows: list[list[str]]
+    columns: list[list[str]] = field(default_factory=list)  # id, label, details
+
+    def as_dicts(self) -> list[dict[str, str]]:
+        return [dict(zip(self.ids, row, strict=True)) for row in self.rows]
+
+
+def _choices_text(q: Question) -> str:
+    return "; ".join(f"{o.id} = {o.label}" for o in q.options) if q.is_choice else ""
+
+
+def export_table(t: Translate, c: Consultation, rows: Sequence[ResponseRow]) -> ExportTable:
+    """One row per response, one column per question in the file's order."""
     identity = [] if c.anonymous else ["respondent", "name"]
-    header = [
+    fixed = [
         "reference",
         "status",
         "started_at_utc",
@@ -239,9 +269,14 @@ def export_table(t: Translate, c: Consultation, rows: Sequence[ResponseRow]) -> 
         *identity,
         "region",
         "national_society",
-        *(q.id for q in c.questions),
     ]
-    table = [header]
+    ids = [*fixed, *(q.id for q in c.questions)]
+    labels = [t(f"export_column_{name}") for name in fixed] + [q.title for q in c.questions]
+    columns = [[name, t(f"export_column_{name}"), ""] for name in fixed] + [
+        [q.id, q.title, " · ".join(x for x in (markup.to_plain(q.text), _choices_text(q)) if x)]
+        for q in c.questions
+    ]
+    table = []
     for r in rows:
         answers = c.effective(r.answers)
         who = [] if c.anonymous else [r.person or "", r.display_name or ""]
@@ -258,16 +293,124 @@ def export_table(t: Translate, c: Consultation, rows: Sequence[ResponseRow]) -> 
                 *(_answer_cell(q, answers.get(q.id)) for q in c.questions),
             ]
         )
-    return table
+    return ExportTable(ids, labels, table, columns)
+
+
+def poll_table(t: Translate, poll: PollRow, tally: PollTally) -> ExportTable:
+    """One row per option: votes, share of the voters and, for named polls only, who.
+    Anonymous votes are stored under one-way codes, which mean nothing to a reader."""
+    ids = ["option", "votes", "percent_of_voters"] + ([] if poll.anonymous else ["voters"])
+    labels = [t(f"export_column_{name}") for name in ids]
+    rows = []
+    for i, option in enumerate(poll.options):
+        n = tally.counts.get(i, 0)
+        row = [option, str(n), percent(n, tally.voters)]
+        if not poll.anonymous:
+            row.append("; ".join(tally.names.get(i, [])))
+        rows.append(row)
+    columns = [[name, label, ""] for name, label in zip(ids, labels, strict=True)]
+    return ExportTable(ids, labels, rows, columns)
+
+
+def table_csv(table: ExportTable) -> bytes:
+    """UTF-8 with a byte-order mark (so Excel reads accents and scripts right), CRLF rows;
+    the labels first, then the column ids, then the data."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for line in (table.labels, table.ids, *table.rows):
+        writer.writerow([neutralise(cell) for cell in line])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def table_xlsx(table: ExportTable, title: str, columns_title: str) -> bytes:
+    """An Excel workbook: the data under the labels, and a second sheet naming each
+    column's id and what it holds. Opens the same whatever the reader's list separator."""
+    from openpyxl import Workbook  # imported here: only exports need it
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = _sheet_title(title)
+    _append(sheet, table.labels)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in table.rows:
+        _append(sheet, row)
+    sheet.freeze_panes = "A2"
+    about = book.create_sheet(_sheet_title(columns_title))
+    _append(about, ["id", "label", ""])
+    for cell in about[1]:
+        cell.font = Font(bold=True)
+    for column in table.columns:
+        _append(about, column)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_title(text: str) -> str:
+    # Excel allows 31 characters and none of []:*?/\ in a sheet name.
+    return "".join(ch for ch in text if ch not in "[]:*?/\\")[:31] or "Sheet"
+
+
+def _append(sheet: Any, values: list[str]) -> None:
+    """A row of text cells: a value starting with "=" stays text, never a formula."""
+    sheet.append(values)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def export_csv(t: Translate, c: Consultation, rows: Sequence[ResponseRow]) -> bytes:
-    """UTF-8 with a byte-order mark (so Excel reads accents and scripts right), CRLF rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for line in export_table(t, c, rows):
-        writer.writerow([neutralise(cell) for cell in line])
-    return buffer.getvalue().encode("utf-8-sig")
+    return table_csv(export_table(t, c, rows))
+
+
+def export_xlsx(t: Translate, c: Consultation, rows: Sequence[ResponseRow]) -> bytes:
+    return table_xlsx(export_table(t, c, rows), c.id, t("export_sheet_columns"))
+
+
+def poll_export(t: Translate, poll: PollRow, tally: PollTally, fmt: str, *, now: datetime) -> bytes:
+    """A poll's results in one of :data:`EXPORT_FORMATS`."""
+    table = poll_table(t, poll, tally)
+    if fmt == "csv":
+        return table_csv(table)
+    if fmt == "xlsx":
+        return table_xlsx(table, f"poll-{poll.id}", t("export_sheet_columns"))
+    document = {
+        "poll": {
+            "id": f"poll-{poll.id}",
+            "question": poll.question,
+            "options": list(poll.options),
+            "anonymous": poll.anonymous,
+            "multiple": poll.multi,
+            "created_at": utc_stamp(poll.created_at),
+            "closes_at": utc_stamp(poll.closes_at) or None,
+            "closed_at": utc_stamp(poll.closed_at) or None,
+        },
+        "exported_at": utc_stamp(now),
+        "voters": tally.voters,
+        "results": [
+            {
+                "option": row[0],
+                "votes": int(row[1]),
+                **({} if poll.anonymous else {"voters": tally.names.get(i, [])}),
+            }
+            for i, row in enumerate(table.rows)
+        ],
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def consultation_export(
+    t: Translate, c: Consultation, rows: Sequence[ResponseRow], fmt: str, *, now: datetime
+) -> bytes:
+    """A consultation's responses in one of :data:`EXPORT_FORMATS`."""
+    if fmt == "csv":
+        return export_csv(t, c, rows)
+    if fmt == "xlsx":
+        return export_xlsx(t, c, rows)
+    return export_json(t, c, rows, now=now)
 
 
 def _json_value(q: Question, value: Any) -> Any:

@@ -44,7 +44,7 @@ def test_parse_a_poll_with_its_options() -> None:
     [
         ("", "poll_usage"),
         ("Only a question?", "poll_usage"),
-        ("Q? | one", "poll_usage"),
+        ("Q? | one", "poll_option_count"),
         ("Q? | a | A", "poll_option_twice"),
         ("Q? | " + " | ".join(str(i) for i in range(11)), "poll_option_count"),
         ("Q? | a | " + "b" * 101, "poll_option_too_long"),
@@ -259,3 +259,60 @@ async def test_the_posted_tally_stays_in_the_language_of_whoever_posted_it(setup
     assert await polls.close_due_polls(setup.core) == 1
     (final,) = sent[0]
     assert "Résultats définitifs" in final.text and "clôturé le 25 novembre 2026" in final.text
+
+
+# --------------------------------------------------------------------------- coordinators' view
+
+
+async def test_a_posted_poll_shows_its_id(setup: Setup) -> None:
+    coord = setup.coordinator(group="g")
+    posted = (await coord.send(POLL))[0]
+    assert "poll-1" in posted.text  # what /results, /export and /close take
+
+
+async def test_a_poll_with_one_option_says_it_needs_two(setup: Setup) -> None:
+    text = await setup.coordinator(group="g").ask("/poll Only one? | Yes")
+    assert "A poll needs 2 to 10 options" in text and "To post a poll" in text
+
+
+async def test_the_usage_example_date_is_ahead(setup: Setup) -> None:
+    text = await setup.coordinator(group="g").ask("/poll")
+    (example,) = [w.strip("()., ") for w in text.split() if w[:2] == "20" and "-" in w]
+    assert example > NOW.date().isoformat(), example
+
+
+async def test_a_poll_exports_as_csv_xlsx_and_json(setup: Setup) -> None:
+    import csv
+    import io
+    import json
+
+    from openpyxl import load_workbook
+
+    group = setup.coordinator(group="g")
+    await group.send(POLL + " --named")
+    for user in ("a", "b"):
+        voter = setup.person(user, f"Voter {user}", group="g")
+        voter.last = group.last
+        await voter.press("Climate displacement")
+    coord = setup.coordinator()
+    assert "poll-1" in await coord.ask("/export poll-1 csv")
+    (file,) = coord.last[0].attachments
+    assert file.filename.startswith("poll-1-") and file.filename.endswith(".csv")
+    labels, ids, *rows = list(csv.reader(io.StringIO(file.content.decode("utf-8-sig"))))
+    assert labels == ["Option", "Votes", "Share of voters", "Voters"]
+    assert ids == ["option", "votes", "percent_of_voters", "voters"]
+    assert rows[1] == ["Climate displacement", "2", "100%", "Voter a; Voter b"]
+    await coord.ask("/export poll-1 xlsx")
+    (book_file,) = coord.last[0].attachments
+    book = load_workbook(io.BytesIO(book_file.content))
+    sheet = book.worksheets[0]
+    assert [c.value for c in sheet[1]] == labels
+    assert [c.value for c in sheet[3]][:2] == ["Climate displacement", "2"]
+    await coord.ask("/export poll-1 json")
+    document = json.loads(coord.last[0].attachments[0].content)
+    assert document["poll"]["id"] == "poll-1" and document["voters"] == 2
+    assert document["results"][1] == {
+        "option": "Climate displacement",
+        "votes": 2,
+        "voters": ["Voter a", "Voter b"],
+    }

@@ -174,6 +174,11 @@ async def test_mydata_shows_everything_held(setup: Setup) -> None:
     )
     assert {r["consultation"] for r in data["responses"]} == {"sample", "named-check"}
     assert {v["option"] for v in data["poll_votes"]} == {"a", "d"}
+    # The ids stored, and the labels the person saw on the buttons.
+    sample = next(r for r in data["responses"] if r["consultation"] == "sample")
+    assert sample["answers"]["network"] == "none"
+    assert sample["answers_as_shown"]["network"] == "None or other"
+    assert sample["answers_as_shown"]["hsp"] == "Yes"
 
 
 async def test_forget_after_confirmation_deletes_what_is_linked(setup: Setup) -> None:

@@ -181,6 +181,10 @@ async def test_csv_export_one_row_per_response_in_question_order(setup: Setup) -
     c = setup.core.consultations.get("sample")
     assert c is not None
     table = read_csv(export_csv(t, c, await setup.core.storage.responses("sample")))
+    # The labels a person reads first, then the ids scripts use.
+    assert table[0][:3] == ["Reference", "Status", "Started (UTC)"]
+    assert table[0][7:9] == [c.questions[0].title, c.questions[1].title]
+    table = table[1:]
     header = table[0]
     assert header == [
         "reference",
@@ -229,7 +233,7 @@ async def test_named_export_has_identity_and_json_export(setup: Setup, tmp_path:
     assert "4 response(s)" in text
     (file,) = coord.last[0].attachments
     assert file.filename == "named-check-20261123-1200.csv" and file.mime_type == "text/csv"
-    header, first = read_csv(file.content)[:2]
+    header, first = read_csv(file.content)[1:3]
     assert header[5:7] == ["respondent", "name"] and first[5:7] == ["test:r1", "Name r1"]
     await coord.ask("/export sample json")
     document = json.loads(coord.last[0].attachments[0].content)
@@ -249,7 +253,7 @@ async def test_export_since_and_usage(setup: Setup) -> None:
     coord = setup.coordinator()
     assert "2 response(s)" in await coord.ask("/export sample since 2026-11-23T12:02:00")
     assert "is not a date" in await coord.ask("/export sample since yesterday")
-    assert "Type /export ID" in await coord.ask("/export sample xlsx")
+    assert "Type /export ID" in await coord.ask("/export sample pdf")
     assert "only sent in a private chat" in await setup.coordinator(group="g").ask("/export sample")
 
 
@@ -292,7 +296,7 @@ def test_cli_consult_list_results_and_export(
     assert "Results: Sample consultation" in out and "Asia Pacific (1)" in out and "**" not in out
     assert main(["consult", "export", "sample", "--format", "csv"]) == 0
     table = read_csv(capsysbinary.readouterr().out)
-    assert len(table) == 5 and table[0][7] == "network"
+    assert len(table) == 6 and table[1][7] == "network"
     assert (
         main(["consult", "export", "sample", "--format", "json", "--since", "2026-11-23T12:03"])
         == 0
@@ -326,3 +330,52 @@ def test_cli_purge_deletes_a_closed_consultations_responses(
     assert main(["consult", "purge", "sample", "--yes"]) == 0
     assert "Deleted 4 response(s)" in capsys.readouterr().out
     assert asyncio.run(close_and_count()) == 0
+
+
+async def test_xlsx_export_opens_with_labels_and_a_sheet_of_column_ids(setup: Setup) -> None:
+    """Excel set to French, Spanish or German reads a CSV with ";" and shows one column:
+    the workbook has no separator to get wrong."""
+    from openpyxl import load_workbook
+
+    await fill(setup.core.storage)
+    coord = setup.coordinator()
+    assert "as XLSX" in await coord.ask("/export sample xlsx")
+    (file,) = coord.last[0].attachments
+    assert file.filename.endswith(".xlsx") and "spreadsheetml" in file.mime_type
+    book = load_workbook(io.BytesIO(file.content))
+    data, about = book.worksheets
+    labels = [cell.value for cell in data[1]]
+    assert labels[:2] == ["Reference", "Status"] and len(data["A"]) == 5
+    ids = {row[0].value: row[1].value for row in about.iter_rows(min_row=2)}
+    story = labels.index(ids["story"])
+    formulas = [data.cell(row=r, column=story + 1) for r in range(2, 6)]
+    assert any(c.value == '=HYPERLINK("http://x")' for c in formulas)
+    assert all(c.data_type == "s" for c in formulas if c.value)  # text, never a formula
+    assert ids["network"] == labels[7] and ids["reference"] == "Reference"
+
+
+def test_cli_exports_a_poll_and_xlsx(
+    cli_env: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    async def post() -> None:
+        async with SqliteStorage(cli_env) as storage:
+            await storage.create_poll(
+                platform="test",
+                chat="g",
+                question="Which first?",
+                options=("A", "B"),
+                multi=False,
+                anonymous=True,
+                created_by="test:coord",
+                closes_at=None,
+                now=NOW,
+                language=None,
+            )
+
+    asyncio.run(post())
+    assert main(["consult", "export", "poll-1", "--format", "csv"]) == 0
+    table = read_csv(capsysbinary.readouterr().out)
+    assert table[1] == ["option", "votes", "percent_of_voters"] and table[2][0] == "A"
+    assert main(["consult", "export", "sample", "--format", "xlsx"]) == 0
+    assert capsysbinary.readouterr().out.startswith(b"PK")  # a zip: the xlsx workbook
+    assert main(["consult", "export", "poll-9"]) == 2

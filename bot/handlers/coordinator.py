@@ -13,7 +13,13 @@ from bot import markup, polls
 from bot.consultations import Consultation
 from bot.handlers.base import Context
 from bot.messages import Attachment, Chat, Choice, Reply
-from bot.results import export_csv, export_json, results_text
+from bot.results import (
+    EXPORT_FORMATS,
+    MIME_TYPES,
+    consultation_export,
+    poll_export,
+    results_text,
+)
 from bot.storage.base import PollRow
 
 log = logging.getLogger(__name__)
@@ -110,48 +116,72 @@ def parse_since(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def export(ctx: Context, args: str) -> list[Reply]:
-    """/export ID [csv|json] [since YYYY-MM-DD]: the responses as a file."""
-    if ctx.in_group:
-        return ctx.reply("export_private_only")
-    words = args.split()
-    if not words:
-        return ctx.reply("export_usage")
-    c = ctx.core.consultations.get(words[0].lower())
-    if c is None:
-        return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
+def parse_export_args(words: list[str]) -> tuple[str, datetime | None] | tuple[str, str]:
+    """ "[csv|xlsx|json] [since DATE]" (also "--format xlsx"): (format, since), or
+    (the locale key of what is wrong, the word at fault)."""
     fmt, since = "csv", None
-    rest = [w.lower() for w in words[1:]]
+    rest = [w.lower() for w in words]
     i = 0
     while i < len(rest):
         word = rest[i].lstrip("-")
-        if word in {"csv", "json"}:
+        if word in EXPORT_FORMATS:
             fmt = word
         elif word in {"format", "since"} and i + 1 < len(rest):
             i += 1
-            if word == "format" and rest[i] in {"csv", "json"}:
+            if word == "format" and rest[i] in EXPORT_FORMATS:
                 fmt = rest[i]
             elif word == "since":
                 try:
                     since = parse_since(rest[i])
                 except ValueError:
-                    return ctx.reply("export_bad_since", value=markup.escape(rest[i][:40]))
+                    return "export_bad_since", rest[i]
             else:
-                return ctx.reply("export_usage")
+                return "export_usage", ""
         else:
-            return ctx.reply("export_usage")
+            return "export_usage", ""
         i += 1
-    rows = await ctx.core.storage.responses(c.id, since)
+    return fmt, since
+
+
+async def export(ctx: Context, args: str) -> list[Reply]:
+    """/export ID [csv|xlsx|json] [since YYYY-MM-DD]: responses (or a poll's results) as a file."""
+    if ctx.in_group:
+        return ctx.reply("export_private_only")
+    words = args.split()
+    if not words:
+        return ctx.reply("export_usage")
+    target = await _find(ctx, words[0])
+    if target is None:
+        return ctx.reply("results_unknown", id=markup.escape(words[0][:40]))
+    parsed = parse_export_args(words[1:])
+    if isinstance(parsed[1], str):
+        return ctx.reply(parsed[0], value=markup.escape(parsed[1][:40]))
+    fmt, since = parsed[0], parsed[1]
     stamp = ctx.now.astimezone(UTC).strftime("%Y%m%d-%H%M")
-    if fmt == "json":
-        content = export_json(ctx.t, c, rows, now=ctx.now)
-        file = Attachment(f"{c.id}-{stamp}.json", content, "application/json")
-    else:
-        file = Attachment(f"{c.id}-{stamp}.csv", export_csv(ctx.t, c, rows), "text/csv")
-    log.info("%s exported %s (%d responses)", ctx.person.key, c.id, len(rows))
+    if isinstance(target, PollRow):
+        tally = await ctx.core.storage.poll_tally(target.id)
+        content = poll_export(ctx.t, target, tally, fmt, now=ctx.now)
+        name = f"{polls.poll_key(target.id)}-{stamp}.{fmt}"
+        log.info("%s exported poll %d", ctx.person.key, target.id)
+        text = ctx.t(
+            "export_poll_done",
+            id=polls.poll_key(target.id),
+            question=markup.escape(target.question),
+            format=fmt.upper(),
+        )
+        return [Reply(text, attachments=(Attachment(name, content, MIME_TYPES[fmt]),))]
+    rows = await ctx.core.storage.responses(target.id, since)
+    content = consultation_export(ctx.t, target, rows, fmt, now=ctx.now)
+    file = Attachment(f"{target.id}-{stamp}.{fmt}", content, MIME_TYPES[fmt])
+    log.info("%s exported %s (%d responses)", ctx.person.key, target.id, len(rows))
     return [
         Reply(
-            ctx.t("export_done", count=len(rows), title=markup.escape(c.title), format=fmt.upper()),
+            ctx.t(
+                "export_done",
+                count=len(rows),
+                title=markup.escape(target.title),
+                format=fmt.upper(),
+            ),
             attachments=(file,),
         )
     ]

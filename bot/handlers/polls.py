@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot import markup, polls
 from bot.handlers.base import Context
 from bot.messages import Reply
@@ -10,12 +12,14 @@ from bot.storage.base import PollRow
 
 async def poll(ctx: Context, args: str) -> list[Reply]:
     """/poll Question? | Option | Option [--closes 48h] [--multi] [--named]"""
+    # The usage's example closing date is a week ahead, never one already past.
+    example = (ctx.now + timedelta(days=7)).date().isoformat()
     try:
         spec = polls.parse_poll(args, ctx.now)
     except polls.PollUsageError as exc:
-        text = ctx.t(exc.key, **exc.values)
+        text = ctx.t(exc.key, **{"example_date": example, **exc.values})
         if exc.key != "poll_usage":
-            text += "\n\n" + ctx.t("poll_usage")
+            text += "\n\n" + ctx.t("poll_usage", example_date=example)
         return [Reply(text)]
     created = await ctx.core.storage.create_poll(
         platform=ctx.person.platform,

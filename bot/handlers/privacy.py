@@ -266,12 +266,32 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
         lines.append(ctx.t("privacy_mydata_messages", count=len(data["messages_scheduled"])))
     lines.append(ctx.t("privacy_mydata_footer"))
     document = {"person": ctx.person.key, "exported_at": ctx.now.isoformat(), **data}
+    document["responses"] = [with_labels(ctx, r) for r in responses]
     file = Attachment(
         "my-data.json",
         (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
         "application/json",
     )
     return [Reply("\n\n".join(lines), attachments=(file,))]
+
+
+def with_labels(ctx: Context, response: dict[str, Any]) -> dict[str, Any]:
+    """A stored response as the person saw it: ``answers`` keeps the ids stored,
+    ``answers_as_shown`` gives the labels of the choices (what the buttons said)."""
+    c = ctx.core.consultations.get(str(response.get("consultation")))
+    answers = response.get("answers") or {}
+    if c is None:
+        return response
+    shown = {}
+    for qid, value in answers.items():
+        q = c.question(qid)
+        if q is None or value is None:
+            shown[qid] = value
+        elif isinstance(value, list):
+            shown[qid] = [consult.shown_answer(ctx, q, v) for v in value]
+        else:
+            shown[qid] = consult.shown_answer(ctx, q, value)
+    return {**response, "answers_as_shown": shown}
 
 
 async def forget(ctx: Context, args: str) -> list[Reply]:
