@@ -465,7 +465,7 @@ def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot import reminders
     from bot.core import utc_now
-    from bot.handlers.timeline import filter_events
+    from bot.handlers.timeline import filter_events, is_calendar_entry
     from bot.ics import events_ics
 
     kb = _load_or_explain(settings)
@@ -480,6 +480,7 @@ def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
     moments = reminders.consultation_moments(catalog, asyncio.run(closures()), _translator(), UTC)
     pool = sorted([*kb.events, *moments], key=lambda e: e.start)
     events = filter_events(kb, Matcher(kb), " ".join(args.filter), pool)
+    events = [e for e in events if is_calendar_entry(e)]  # as /calendar: no plans, no periods
     if not events:
         sys.stderr.write(f"No event matches {' '.join(args.filter)!r}.\n")
         return EXIT_PROBLEMS

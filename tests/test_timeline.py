@@ -56,8 +56,23 @@ def test_format_range() -> None:
 async def test_answers_about_dates_say_how_long_ago(bot: MemoryAdapter) -> None:
     text = await bot.ask("when was the council of delegates in 2022")
     assert "22–23 June 2022" in text and "about 4 years ago" in text
-    assert any(b.startswith("📅 Add to calendar") for b in bot.buttons)
-    await bot.press(next(b for b in bot.buttons if b.startswith("📅")))
+    # Past: history, not something to put in a diary.
+    assert not any(b.startswith("📅 Add to calendar") for b in bot.buttons)
+
+
+async def test_an_answer_about_a_meeting_ahead_offers_it_for_the_calendar(
+    tmp_path: Path, shipped_kb: KnowledgeBase
+) -> None:
+    async with SqliteStorage(tmp_path / "c.sqlite3") as storage:
+        core = Core(
+            make_settings(tmp_path),
+            shipped_kb,
+            storage,
+            clock=lambda: datetime(2022, 6, 1, tzinfo=UTC),
+        )
+        bot = MemoryAdapter(core)
+        await bot.ask("when was the council of delegates in 2022")
+        await bot.press(next(b for b in bot.buttons if b.startswith("📅 Add to calendar")))
     (attachment,) = bot.last[0].attachments
     cal = icalendar.Calendar.from_ical(attachment.content)
     (event,) = cal.walk("VEVENT")
@@ -108,7 +123,8 @@ async def test_calendar_file_is_valid_rfc5545(
     cal = icalendar.Calendar.from_ical(attachment.content)
     assert str(cal["VERSION"]) == "2.0" and cal["PRODID"]
     events = cal.walk("VEVENT")
-    assert len(events) == len(shipped_kb.events)
+    entries = [e for e in shipped_kb.events if e.kind not in {"plan", "strategy-period"}]
+    assert len(events) == len(entries) < len(shipped_kb.events)
     uids = [str(e["UID"]) for e in events]
     assert len(set(uids)) == len(uids)
     for vevent in events:
@@ -143,3 +159,43 @@ def test_nsbot_calendar_command_writes_ics_to_stdout(tmp_path: Path) -> None:
     assert len(cal.walk("VEVENT")) >= 3
     summaries = [str(e["SUMMARY"]) for e in cal.walk("VEVENT")]
     assert any(s.startswith("Consultation opens: Movement Strategy") for s in summaries)
+
+
+async def test_add_all_under_a_filtered_timeline_sends_only_those(bot: MemoryAdapter) -> None:
+    listed = await bot.ask("/timeline 2011")
+    button = next(b for b in bot.buttons if b.startswith("📅"))
+    count = int("".join(ch for ch in button if ch.isdigit()))
+    await bot.press(button)
+    (attachment,) = bot.last[0].attachments
+    events = icalendar.Calendar.from_ical(attachment.content).walk("VEVENT")
+    assert len(events) == count and 0 < count < 10
+    assert all(str(e["SUMMARY"]).split(" (")[0] in listed for e in events)
+    assert attachment.filename == "rcrc-migration-timeline-2011.ics"
+
+
+async def test_the_calendar_file_says_what_it_holds(bot: MemoryAdapter) -> None:
+    text = await bot.ask("/calendar")
+    assert "still ahead" in text and "past, kept as a record" in text
+    assert "Plans that did not happen" in text
+    cal = icalendar.Calendar.from_ical(bot.last[0].attachments[0].content)
+    kinds = {str(c) for e in cal.walk("VEVENT") for c in e.get("CATEGORIES").cats}
+    assert "plan" not in kinds and "strategy-period" not in kinds
+    assert bot.last[0].attachments[0].filename == "rcrc-migration-timeline.ics"
+    await bot.ask("/calendar 2022")
+    assert bot.last[0].attachments[0].filename == "rcrc-migration-timeline-2022.ics"
+
+
+async def test_a_plan_that_never_happened_is_not_offered_for_the_calendar(
+    bot: MemoryAdapter, shipped_kb: KnowledgeBase
+) -> None:
+    # The strategy planned for the 2023 Council of Delegates (adopted in October 2024).
+    (plan,) = [e for e in shipped_kb.events if e.kind == "plan" and e.start.year == 2023]
+    text = await bot.ask(f"/calendar {plan.start.year}")
+    assert "only plans or strategy periods" in text and "/timeline 2023" in text
+    assert not [a for r in bot.last for a in r.attachments]
+    await bot.ask("/calendar")
+    ids = {
+        str(e["UID"]).split("@")[0]
+        for e in icalendar.Calendar.from_ical(bot.last[0].attachments[0].content).walk("VEVENT")
+    }
+    assert plan.id not in ids and "cod-2022" in ids

@@ -55,6 +55,7 @@ ACTIONS: dict[str, ActionFn] = {
     "topic": topics.show_topic,
     "nomatch": faq.none_of_these,
     "ics": timeline.add_to_calendar,  # ics:<event>: that event as an .ics file
+    "cal": timeline.calendar_filtered,  # cal:<filter>: a filtered /timeline's events as one file
     "cs": consult.on_start,  # cs:<consultation>: open it from the /consult list
     "ck": consult.on_consent,  # ck:<consultation>:y|n: consent to the introduction
     "ca": consult.on_answer,  # ca:<consultation>:<question>:<option>: choose an answer

@@ -90,6 +90,13 @@ async def _filtered(ctx: Context, query: str) -> tuple[list[Event], tzinfo]:
 
 
 NOT_UPCOMING_KINDS = reminders.NOT_UPCOMING_KINDS
+# Not calendar entries: a plan may never have happened (the strategy planned for 2023
+# was adopted in 2024), and a strategy period spans years, not days in a diary.
+NOT_CALENDAR_KINDS = frozenset({"plan", *NOT_UPCOMING_KINDS})
+
+
+def is_calendar_entry(event: Event) -> bool:
+    return event.kind not in NOT_CALENDAR_KINDS
 
 
 def is_upcoming(ctx: Context, event: Event, zone: tzinfo = UTC) -> bool:
@@ -106,6 +113,23 @@ def upcoming(ctx: Context, events: list[Event], zone: tzinfo = UTC) -> list[Even
 
 def calendar_button(ctx: Context, event: Event) -> Choice:
     return Choice(ctx.t("button_add_to_calendar", title=event.title)[:60], f"ics:{event.id}")
+
+
+def offers_calendar_entry(ctx: Context, event: Event, zone: tzinfo = UTC) -> bool:
+    """Whether "Add to calendar" makes sense: a meeting, deadline or event still ahead,
+    not a plan (which may never happen) or a years-long period."""
+    return is_calendar_entry(event) and is_upcoming(ctx, event, zone)
+
+
+def filtered_calendar_button(ctx: Context, query: str, count: int) -> Choice | None:
+    """The "add these to my calendar" button of a filtered timeline: its action carries
+    the filter, so the file holds what the list showed. None when the filter cannot
+    travel in a button (non-ASCII or too long); /calendar <filter> still works."""
+    action = f"cal:{' '.join(query.split())}"
+    try:
+        return Choice(ctx.t("button_calendar_these", count=count), action)
+    except ValueError:
+        return None
 
 
 async def timeline(ctx: Context, args: str) -> list[Reply]:
@@ -128,8 +152,13 @@ async def timeline(ctx: Context, args: str) -> list[Reply]:
     text = header + "\n\n" + "\n".join(lines)
     if nxt is None and not args.strip():
         text += "\n\n_" + ctx.t("timeline_no_upcoming") + "_"
-    choices = (Choice(ctx.t("button_calendar"), "cmd:calendar"),)
-    return [Reply(text, choices=choices)]
+    entries = [e for e in events if is_calendar_entry(e)]
+    button: Choice | None = None
+    if not args.strip():
+        button = Choice(ctx.t("button_calendar"), "cmd:calendar")
+    elif entries:
+        button = filtered_calendar_button(ctx, args, len(entries))
+    return [Reply(text, choices=(button,) if button else ())]
 
 
 async def next_events(ctx: Context, args: str) -> list[Reply]:
@@ -138,7 +167,7 @@ async def next_events(ctx: Context, args: str) -> list[Reply]:
     coming = upcoming(ctx, events, zone)
     if coming:
         lines = [f"- {event_line(ctx, e, zone)}" for e in coming[:5]]
-        choices = tuple(calendar_button(ctx, e) for e in coming[:3])
+        choices = tuple(calendar_button(ctx, e) for e in coming[:3] if is_calendar_entry(e))
         return [Reply(ctx.t("next_header") + "\n\n" + "\n".join(lines), choices=choices)]
     past = [e for e in events if e.kind not in NOT_UPCOMING_KINDS][-MAX_PAST_SHOWN:]
     lines = [f"- {event_line(ctx, e, zone)}" for e in reversed(past)]
@@ -149,13 +178,34 @@ async def next_events(ctx: Context, args: str) -> list[Reply]:
 
 
 async def calendar(ctx: Context, args: str) -> list[Reply]:
-    """/calendar [filter]: every (or every matching) event as one .ics file."""
-    events, _ = await _filtered(ctx, args)
+    """/calendar [filter]: every (or every matching) dated entry as one .ics file, and
+    a message saying what it holds (how many are ahead; plans and periods left out)."""
+    found, zone = await _filtered(ctx, args)
+    events = [e for e in found if is_calendar_entry(e)]
     if not events:
+        if found:
+            return ctx.reply("calendar_nothing_datable", query=markup.escape(args.strip()))
         return ctx.reply("timeline_no_match", query=markup.escape(args.strip()))
     data = events_ics(ctx.core.kb, events, ctx.now)
-    attachment = Attachment(CALENDAR_FILE, data, "text/calendar")
-    return [Reply(ctx.t("calendar_sent", count=len(events)), attachments=(attachment,))]
+    attachment = Attachment(calendar_file_name(args), data, "text/calendar")
+    ahead = sum(1 for e in events if is_upcoming(ctx, e, zone))
+    text = ctx.t("calendar_sent", count=len(events)) + " " + ctx.t("calendar_holds", ahead=ahead)
+    return [Reply(text, attachments=(attachment,))]
+
+
+async def calendar_filtered(ctx: Context, query: str) -> list[Reply]:
+    """The button "cal:<filter>" under a filtered /timeline: the same events as a file."""
+    return await calendar(ctx, query)
+
+
+def calendar_file_name(query: str) -> str:
+    """``rcrc-migration-timeline.ics``, or ``…-2011.ics`` for /calendar 2011: a filtered
+    file does not take the name of the whole timeline."""
+    words = "-".join(
+        "".join(ch for ch in w.lower() if ch.isascii() and ch.isalnum()) for w in query.split()
+    ).strip("-")
+    stem = CALENDAR_FILE.removesuffix(".ics")
+    return f"{stem}-{words[:40]}.ics" if words else CALENDAR_FILE
 
 
 async def add_to_calendar(ctx: Context, event_id: str) -> list[Reply]:
@@ -174,12 +224,13 @@ async def add_to_calendar(ctx: Context, event_id: str) -> list[Reply]:
 
 
 def dates_for_entry(ctx: Context, entry_id: str) -> tuple[str, tuple[Choice, ...]]:
-    """The dated events an answer is about: a line each, relative to today, with buttons."""
+    """The dated events an answer is about: a line each, relative to today, with an
+    "Add to calendar" button for those still ahead (a past one is history, not a plan)."""
     events = [e for e in ctx.core.kb.events if e.entry == entry_id][:3]
     if not events:
         return "", ()
     lines = "\n".join(f"📅 {event_line(ctx, e)}" for e in events)
-    return lines, tuple(calendar_button(ctx, e) for e in events)
+    return lines, tuple(calendar_button(ctx, e) for e in events if offers_calendar_entry(ctx, e))
 
 
 # "when is the next meeting", "upcoming cod", "any meetings coming up": answered from the
