@@ -121,6 +121,15 @@ async def press_with_origin(bot: MemoryAdapter, label: str, origin: str = "msg-1
 
 
 async def start_sample(bot: MemoryAdapter) -> str:
-    """Open the sample consultation and consent: the first question is showing."""
+    """Open the sample consultation and consent (skipping the profile questions the
+    first time, which come after the consent): the first question is showing."""
     await bot.ask("/consult sample")
-    return await bot.press("I agree, start")
+    return await agree(bot)
+
+
+async def agree(bot: MemoryAdapter) -> str:
+    """Press "I agree, start"; skip the one-time profile questions if they follow."""
+    text = await bot.press("I agree, start")
+    while any(c.action.startswith("pf:") for r in bot.last for c in r.choices):
+        text = await bot.press("pf:r:k" if "pf:r:k" in bot.actions else "pf:ns:k")
+    return text

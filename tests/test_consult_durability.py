@@ -101,7 +101,9 @@ async def test_killed_mid_consultation_resumes_at_the_same_question(tmp_path: Pa
     db = tmp_path / "chat.sqlite3"
     chat = await Chat.start(db)
     await chat.say("/consult sample", "Do you agree to take part?", "2. Not now")
-    await chat.say("yes", "Question 1 of 6", "3. None or other")
+    await chat.say("yes", "National Society")  # the one-time profile, after the consent
+    await chat.say("skip", "region")
+    await chat.say("skip", "Question 1 of 6", "3. None or other")
     await chat.say("perco", "Question 2 of 6", "⬅ Back")
     await chat.say("4", "Question 3 of 6", "✔ Done")
     await chat.say("1, 3", "Question 4 of 6", "⬅ Back")
@@ -155,8 +157,10 @@ async def test_every_consult_step_delivered_twice_counts_once(setup: Setup) -> N
     bot = setup.person()
     steps = [
         ("/consult sample", None),
-        ("", "ck:sample:y"),
-        ("", "ca:sample:0:2"),  # consent, network none
+        ("", "ck:sample:y"),  # consent; the one-time profile follows
+        ("", "pf:ns:k"),
+        ("", "pf:r:k"),
+        ("", "ca:sample:0:2"),  # network none
         ("", "cm:sample:2:1"),
         ("", "cn:sample:2:d"),
         ("yes", None),

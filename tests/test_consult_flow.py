@@ -10,7 +10,14 @@ from bot.adapters.memory import MemoryAdapter
 from bot.knowledge import KnowledgeBase
 from bot.messages import MAX_ACTION_BYTES, Incoming, Person
 from bot.storage import SqliteStorage
-from tests.consult_helpers import Setup, action_of, make_core, press_with_origin, start_sample
+from tests.consult_helpers import (
+    Setup,
+    action_of,
+    agree,
+    make_core,
+    press_with_origin,
+    start_sample,
+)
 
 
 @pytest.fixture
@@ -34,31 +41,46 @@ async def answers_of(
     return {"status": row.status, "position": row.position, **row.answers}
 
 
-async def test_first_consult_asks_the_optional_profile_then_lists_open_consultations(
+async def test_the_profile_is_asked_once_after_the_introduction_and_consent(
     bot: MemoryAdapter,
 ) -> None:
     text = await bot.ask("/consult")
+    assert "Sample consultation" in text and "Named check-in" in text
+    assert "An old survey" not in text  # closed: not listed
+    assert set(bot.buttons) == {"Sample consultation", "Named check-in"}
+    text = await bot.press("Sample consultation")
+    assert "Do you agree to take part?" in text and "Which National Society" not in text
+    text = await bot.press("I agree, start")
     assert "National Society" in text and bot.buttons == ["Skip"]
     text = await bot.ask("Kenya Red Cross Society")
     assert "region" in text and "Africa" in bot.buttons
     text = await bot.press("Africa")
     assert "Kenya Red Cross Society" in text and "Africa" in text
-    assert "Sample consultation" in text and "Named check-in" in text
-    assert "An old survey" not in text  # closed: not listed
-    assert set(bot.buttons) == {"Sample consultation", "Named check-in"}
-    # the profile is asked once: the next /consult goes straight to the list
-    assert "Open consultations" in await bot.ask("/consult")
+    assert "Question 1 of 6" in text
+    # the profile is asked once: the next consultation goes straight to its questions
+    await bot.ask("cancel")
+    await bot.ask("/consult named-check")
+    assert "Question 1" in await bot.press("I agree, start")
+
+
+async def test_not_now_saves_nothing_and_says_so_truthfully(
+    setup: Setup, bot: MemoryAdapter
+) -> None:
+    """Declining comes before any question, the profile's included: nothing was saved."""
+    await bot.ask("/consult")
+    await bot.press("Sample consultation")
+    text = await bot.press("Not now")
+    assert "nothing was saved" in text
+    assert await setup.core.storage.get_profile(bot.person.key) is None
 
 
 async def test_a_whole_consultation_with_buttons_typed_answers_and_review(
     setup: Setup, bot: MemoryAdapter
 ) -> None:
     await bot.ask("/consult")
-    await bot.press("Skip")
-    await bot.press("Skip")
     text = await bot.press("Sample consultation")
     assert "Do you agree to take part?" in text and "Anonymous" in text
-    text = await bot.press("I agree, start")
+    text = await agree(bot)
     assert "Question 1 of 6" in text and bot.buttons == ["APMN", "PERCO", "None or other"]
     text = await bot.ask("PERC0")  # a close misspelling of a label
     assert "Question 2 of 6" in text and "1 = not useful … 5 = very useful" in text
@@ -306,7 +328,9 @@ async def test_consent_can_be_declined_or_typed(setup: Setup, bot: MemoryAdapter
     assert "press **I agree" in (await bot.ask("maybe later")).replace(
         "press I agree", "press **I agree"
     )
-    assert "Question 1 of 6" in await bot.ask("I agree")
+    assert "Which National Society" in await bot.ask("I agree")  # asked once, after consent
+    await bot.ask("skip")
+    assert "Question 1 of 6" in await bot.ask("skip")
 
 
 async def test_consultations_are_private(setup: Setup) -> None:
@@ -338,7 +362,7 @@ async def test_yes_no_questions_take_every_languages_words_and_show_the_persons(
     setup.adapters.append(person)
     assert closes in await person.ask("/consult sample")  # when it closes, in their words
     await person.ask("yes")  # consent
-    for answer in ("None or other", "1"):
+    for answer in ("skip", "skip", "None or other", "1"):  # no profile, then two answers
         await person.ask(answer)
     assert person.buttons[:2] == labels
     await person.ask(typed)
@@ -348,3 +372,23 @@ async def test_yes_no_questions_take_every_languages_words_and_show_the_persons(
     review = person.plain(person.last)
     shown = labels[0] if value == "yes" else labels[1]
     assert f"Do you run Humanitarian Service Points?\n{shown}" in review
+
+
+async def test_consultation_screens_use_the_persons_time_zone(
+    setup: Setup, bot: MemoryAdapter
+) -> None:
+    """The old survey closed at midnight in Zurich (23:00 UTC): each person reads the
+    moment in their own zone, as /next and /timeline show it, not in the file's."""
+    assert "31 January 2021, 23:00 UTC" in await bot.ask("/consult old-survey")
+    await bot.ask("/timezone Africa/Nairobi")
+    text = await bot.ask("/consult old-survey")
+    assert "1 February 2021, 02:00 EAT" in text and "CET" not in text
+
+
+async def test_the_receipt_is_in_the_persons_time_zone(setup: Setup, bot: MemoryAdapter) -> None:
+    await bot.ask("/timezone Africa/Nairobi")
+    await start_sample(bot)
+    for answer in ("none", "1", "yes", "3", "a story"):
+        await bot.ask(answer)
+    text = await bot.ask("send")
+    assert "23 November 2026, 15:00 EAT" in text and "UTC" not in text  # sent at 12:00 UTC

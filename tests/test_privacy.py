@@ -16,7 +16,14 @@ from bot.errors import ConfigError
 from bot.knowledge import KnowledgeBase
 from bot.pseudonym import Pseudonyms, key_file, load_or_create_key
 from bot.storage import SqliteStorage
-from tests.consult_helpers import Setup, database_bytes, make_core, settings_for, start_sample
+from tests.consult_helpers import (
+    Setup,
+    agree,
+    database_bytes,
+    make_core,
+    settings_for,
+    start_sample,
+)
 
 
 @pytest.fixture
@@ -69,10 +76,8 @@ async def test_running_core_creates_the_key_file_at_start(tmp_path: Path) -> Non
 async def test_anonymous_answers_never_store_the_platform_id(setup: Setup, tmp_path: Path) -> None:
     bot = setup.person("user-98765", "Fatima Zahra")
     await bot.ask("/consult")
-    await bot.press("Skip")
-    await bot.press("Skip")
     await bot.press("Sample consultation")
-    await bot.press("I agree, start")
+    await agree(bot)
     for answer in ("none", "1", "yes", "3", "a story"):
         await bot.ask(answer)
     await bot.ask("send")

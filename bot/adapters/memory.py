@@ -70,6 +70,10 @@ class MemoryAdapter:
     def buttons(self) -> list[str]:
         return [c.label for r in self.last for c in r.choices]
 
+    @property
+    def actions(self) -> list[str]:
+        return [c.action for r in self.last for c in r.choices]
+
     @staticmethod
     def plain(replies: list[Reply]) -> str:
         return "\n\n".join(markup.to_plain(r.text) for r in replies)

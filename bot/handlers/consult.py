@@ -17,7 +17,7 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import markup
+from bot import markup, reminders
 from bot.consultations import DONE, REVIEW, Consultation, Option, Question
 from bot.handlers import privacy
 from bot.handlers.base import Context
@@ -27,6 +27,7 @@ from bot.storage.base import ResponseRow
 
 KIND = "consult"
 LIST = "list"  # after the profile questions, show the list of open consultations
+BEGIN = "b:"  # after the profile questions, begin this consultation (consent was given)
 MAX_QUESTION_FOR_FAQ = 300
 _QUESTION_WORDS = re.compile(
     r"^(what|when|who|whom|whose|where|why|how|which|is|are|can|could|do|does|did|should|will)\b",
@@ -48,26 +49,30 @@ async def closed_early(ctx: Context, c: Consultation) -> datetime | None:
     return (await ctx.core.storage.consultation_closures()).get(c.id)
 
 
-def when(ctx: Context, c: Consultation, moment: datetime, *, closing: bool = False) -> str:
-    """A moment in the consultation's time zone. A closing time of midnight (from a
-    file saying "closes: 2027-03-31") reads as the end of the day before."""
-    local = moment.astimezone(c.timezone)
+async def when(ctx: Context, c: Consultation, moment: datetime, *, closing: bool = False) -> str:
+    """A moment in the person's time zone (/timezone, else the platform's hint, else
+    UTC), as /next and /timeline show it. A closing at midnight in that zone reads as
+    the end of the day before ("closes: 2027-03-31" in the file means through 31 March)."""
+    zone = await reminders.person_zone(ctx.core.storage, ctx.person)
+    local = moment.astimezone(zone)
     if closing and (local.hour, local.minute, local.second) == (0, 0, 0):
         day = local.date() - timedelta(days=1)
         return ctx.t("consult_end_of_day", day=ctx.dates.format_date(day))
-    return ctx.dates.format_moment(moment, c.timezone)
+    return ctx.dates.format_moment(moment, zone)
 
 
 def closes_at(c: Consultation, early: datetime | None) -> datetime:
     return min(c.closes, early) if early else c.closes
 
 
-def closed_reply(ctx: Context, c: Consultation, early: datetime | None) -> Reply:
+async def closed_reply(ctx: Context, c: Consultation, early: datetime | None) -> Reply:
     if ctx.now < c.opens:
         return Reply(
-            ctx.t("consult_not_yet", title=markup.escape(c.title), opens=when(ctx, c, c.opens))
+            ctx.t(
+                "consult_not_yet", title=markup.escape(c.title), opens=await when(ctx, c, c.opens)
+            )
         )
-    closes = when(ctx, c, closes_at(c, early), closing=True)
+    closes = await when(ctx, c, closes_at(c, early), closing=True)
     return Reply(ctx.t("consult_closed", title=markup.escape(c.title), closes=closes))
 
 
@@ -217,7 +222,7 @@ def review_replies(ctx: Context, c: Consultation, resp: ResponseRow) -> list[Rep
     ]
 
 
-def consent_reply(ctx: Context, c: Consultation) -> Reply:
+async def consent_reply(ctx: Context, c: Consultation) -> Reply:
     count = len(c.expected({}))
     parts = [
         f"**{markup.escape(c.title)}**",
@@ -227,7 +232,7 @@ def consent_reply(ctx: Context, c: Consultation) -> Reply:
             "consult_length",
             count=count,
             minutes=max(1, round(count * 0.5)),
-            closes=when(ctx, c, c.closes, closing=True),
+            closes=await when(ctx, c, c.closes, closing=True),
         ),
         c.consent,
     ]
@@ -276,8 +281,6 @@ async def consult(ctx: Context, args: str) -> list[Reply]:
     wanted = args.strip().split()[0].lower() if args.strip() else ""
     if wanted:
         return await open_consultation(ctx, wanted)
-    if await ctx.core.storage.get_profile(ctx.person.key) is None:
-        return await privacy.ask_profile(ctx, then=LIST, first=True)
     return await list_open(ctx)
 
 
@@ -289,7 +292,7 @@ async def list_open(ctx: Context) -> list[Reply]:
         if not c.is_open(ctx.now, closures.get(c.id)):
             continue
         resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
-        closes = when(ctx, c, closes_at(c, closures.get(c.id)), closing=True)
+        closes = await when(ctx, c, closes_at(c, closures.get(c.id)), closing=True)
         if resp is None:
             status = ctx.t("consult_status_new", closes=closes)
         elif resp.status == "submitted":
@@ -315,7 +318,7 @@ async def open_consultation(ctx: Context, consultation_id: str) -> list[Reply]:
         return ctx.reply("consult_private_only")
     early = await closed_early(ctx, c)
     if not c.is_open(ctx.now, early):
-        return [closed_reply(ctx, c, early)]
+        return [await closed_reply(ctx, c, early)]
     if c.audience == "registered":
         profile = await ctx.core.storage.get_profile(ctx.person.key)
         if profile is None or not profile.national_society:
@@ -325,14 +328,14 @@ async def open_consultation(ctx: Context, consultation_id: str) -> list[Reply]:
     resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
     await ctx.set_state(KIND, {"c": c.id})
     if resp is None:
-        return [consent_reply(ctx, c)]
+        return [await consent_reply(ctx, c)]
     if resp.status == "submitted":
-        submitted = when(ctx, c, resp.submitted_at or resp.updated_at)
+        submitted = await when(ctx, c, resp.submitted_at or resp.updated_at)
         intro = Reply(
             ctx.t(
                 "consult_already_submitted",
                 when=submitted,
-                closes=when(ctx, c, c.closes, closing=True),
+                closes=await when(ctx, c, c.closes, closing=True),
             )
         )
         if resp.position == DONE:
@@ -362,7 +365,7 @@ async def consent(ctx: Context, c: Consultation, agreed: bool) -> list[Reply]:
     early = await closed_early(ctx, c)
     if not c.is_open(ctx.now, early):
         await ctx.clear_state()
-        return [closed_reply(ctx, c, early)]
+        return [await closed_reply(ctx, c, early)]
     chosen = ctx.t("consult_button_agree" if agreed else "consult_button_decline")
     shown = echo(
         ctx,
@@ -372,6 +375,23 @@ async def consent(ctx: Context, c: Consultation, agreed: bool) -> list[Reply]:
     if not agreed:
         await ctx.clear_state()
         return [*shown, *ctx.reply("consult_declined")]
+    if await ctx.core.storage.get_profile(ctx.person.key) is None:
+        # Asked once, after the introduction and the consent (never before them), and
+        # skippable: the profile only serves breakdowns of results.
+        return [*shown, *await privacy.ask_profile(ctx, then=f"{BEGIN}{c.id}", first=True)]
+    return [*shown, *await begin(ctx, c)]
+
+
+async def begin(ctx: Context, c: Consultation) -> list[Reply]:
+    """Start the person's response (they have consented) and show the first question."""
+    early = await closed_early(ctx, c)
+    if not c.is_open(ctx.now, early):
+        await ctx.clear_state()
+        return [await closed_reply(ctx, c, early)]
+    existing = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
+    if existing is not None:  # a second press, or the profile finished twice
+        await ctx.set_state(KIND, {"c": c.id})
+        return await show_position(ctx, c, existing)
     profile = await ctx.core.storage.get_profile(ctx.person.key)
     resp = await ctx.core.storage.start_response(
         c.id,
@@ -384,7 +404,7 @@ async def consent(ctx: Context, c: Consultation, agreed: bool) -> list[Reply]:
         now=ctx.now,
     )
     await ctx.set_state(KIND, {"c": c.id})
-    return [*shown, *await show_position(ctx, c, resp)]
+    return await show_position(ctx, c, resp)
 
 
 async def _at_question(
@@ -397,7 +417,7 @@ async def _at_question(
         return ctx.reply("unknown_action")
     early = await closed_early(ctx, c)
     if not c.is_open(ctx.now, early):
-        return [closed_reply(ctx, c, early)]
+        return [await closed_reply(ctx, c, early)]
     resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
     q = c.questions[int(index)]
     if resp is None or resp.position != q.id:
@@ -563,7 +583,7 @@ async def on_review(ctx: Context, arg: str) -> list[Reply]:
         return ctx.reply("unknown_action")
     early = await closed_early(ctx, c)
     if not c.is_open(ctx.now, early):
-        return [closed_reply(ctx, c, early)]
+        return [await closed_reply(ctx, c, early)]
     resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
     if resp is None or resp.position != REVIEW:
         return stale(ctx)
@@ -614,7 +634,9 @@ async def submit(ctx: Context, c: Consultation, resp: ResponseRow) -> list[Reply
     if was_submitted:
         return [
             *replies,
-            Reply(ctx.t("consult_changes_saved", closes=when(ctx, c, c.closes, closing=True))),
+            Reply(
+                ctx.t("consult_changes_saved", closes=await when(ctx, c, c.closes, closing=True))
+            ),
         ]
     thanks = ctx.t("consult_thanks", title=markup.escape(c.title))
     if c.thanks:
@@ -625,8 +647,8 @@ async def submit(ctx: Context, c: Consultation, resp: ResponseRow) -> list[Reply
         ref=resp.ref,
         answered=len(c.effective(resp.answers)),
         total=total,
-        when=when(ctx, c, ctx.now),
-        closes=when(ctx, c, c.closes, closing=True),
+        when=await when(ctx, c, ctx.now),
+        closes=await when(ctx, c, c.closes, closing=True),
     )
     note = ctx.t("consult_receipt_anonymous" if c.anonymous else "consult_receipt_named")
     return [*replies, Reply(f"{thanks}\n\n{receipt}\n\n{note}")]
@@ -650,14 +672,14 @@ async def converse(ctx: Context, data: dict[str, object]) -> list[Reply] | None:
     early = await closed_early(ctx, c)
     if not c.is_open(ctx.now, early):
         await ctx.clear_state()
-        return [closed_reply(ctx, c, early)]
+        return [await closed_reply(ctx, c, early)]
     resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
     if word == "cancel":
         await ctx.clear_state()
         if resp is None:
             return ctx.reply("consult_declined")
         key = "consult_paused_submitted" if resp.status == "submitted" else "consult_paused"
-        return ctx.reply(key, closes=when(ctx, c, c.closes, closing=True))
+        return ctx.reply(key, closes=await when(ctx, c, c.closes, closing=True))
     if resp is None:  # the introduction is showing: waiting for consent
         said = text.casefold().strip(" .!")
         if said in words(ctx, "consult_words_agree"):
@@ -665,8 +687,8 @@ async def converse(ctx: Context, data: dict[str, object]) -> list[Reply] | None:
         if said in words(ctx, "consult_words_decline"):
             return await consent(ctx, c, False)
         if word == "help":
-            return [Reply(ctx.t("consult_help")), consent_reply(ctx, c)]
-        return [Reply(ctx.t("consult_consent_needed")), consent_reply(ctx, c)]
+            return [Reply(ctx.t("consult_help")), await consent_reply(ctx, c)]
+        return [Reply(ctx.t("consult_consent_needed")), await consent_reply(ctx, c)]
     if resp.position == DONE:
         await ctx.clear_state()
         return None

@@ -38,7 +38,8 @@ async def ask_profile(
     ctx: Context, then: str, *, first: bool = False, reason: str | None = None
 ) -> list[Reply]:
     """Start the two profile questions; ``then`` is what follows: "list" (the open
-    consultations), "c:<id>" (one consultation) or "" (nothing)."""
+    consultations), "c:<id>" (open one consultation), "b:<id>" (begin one the person
+    has consented to) or "" (nothing)."""
     current = await ctx.core.storage.get_profile(ctx.person.key)
     if current is None:  # remember that we asked, so skipping is respected
         await ctx.core.storage.set_profile(ctx.person.key, None, None, ctx.now)
@@ -120,6 +121,9 @@ async def finish(ctx: Context, then: str) -> list[Reply]:
     )
     if then == consult.LIST:
         return [saved, *await consult.list_open(ctx)]
+    if then.startswith(consult.BEGIN):
+        c = ctx.core.consultations.get(then.removeprefix(consult.BEGIN))
+        return [saved, *(await consult.begin(ctx, c) if c else [])]
     if then.startswith("c:"):
         return [saved, *await consult.open_consultation(ctx, then[2:])]
     return [saved]
