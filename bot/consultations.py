@@ -168,6 +168,18 @@ class Question:
             number = parse_number(text)
             if number is not None:
                 return int(number) if float(number).is_integer() else number
+            # "very useful": the label of either end of the scale, as the hint shows it.
+            ends = tuple(
+                Option(o.id, label)
+                for o, label in (
+                    (self.options[0], self.min_label),
+                    (self.options[-1], self.max_label),
+                )
+                if label
+            )
+            end = match_option(ends, text) if ends and not _fold(text).isdigit() else None
+            if end is not None:
+                return int(end.id)
         if self.type == "yesno" and _fold(text) in {"y", "n"}:
             return "yes" if _fold(text) == "y" else "no"
         opt = match_option(self.options, text)

@@ -267,7 +267,8 @@ def test_typed_answers_to_choice_questions() -> None:
     assert network.parse("what is PERCO about, really, in depth") is None
     assert network.parse("7") is None
     assert hsp.parse("yse") == "yes" and hsp.parse("N") == "no"
-    assert usefulness.parse("4") == 4 and usefulness.parse("very useful") is None
+    assert usefulness.parse("4") == 4 and usefulness.parse("very useful") == 5
+    assert usefulness.parse("Not useful") == 1 and usefulness.parse("useful") is None
     assert priorities.parse("1, 3") == ["services", "missing"]
     assert priorities.parse("climate and inclusion") == ["climate", "inclusion"]
     assert priorities.parse("2 4") == ["climate", "inclusion"]

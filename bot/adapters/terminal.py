@@ -1,7 +1,11 @@
 """The terminal chat: the same core and handlers as every platform, in a shell.
 
-Buttons are shown as numbered options; typing the number presses the button.
-Files (exports, calendars) are saved in the current folder and their path is shown.
+Buttons are shown as numbered options; typing the number presses the button. Where a
+typed number is an answer (a 1-5 scale, a number question), the other buttons get
+letters instead, so a typed answer never presses a button by accident.
+Files (exports, calendars, my-data.json) are saved under one folder, ``files`` beside
+the database (``~/.local/share/nsbot/files`` by default), never over an earlier file;
+each path is shown. Announcements and reminders for the person arrive in the chat.
 """
 
 from __future__ import annotations
@@ -18,6 +22,26 @@ from bot.core import Core
 from bot.messages import Chat, Choice, Incoming, Person, Reply
 
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", ":q"})
+PLATFORM = "terminal"
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def files_folder(db_path: Path) -> Path:
+    """Where the terminal chat saves files: ``files`` beside the database."""
+    return db_path.parent / "files"
+
+
+def unique_path(folder: Path, filename: str) -> Path:
+    """``folder/filename``, or ``name-2.ext``, ``name-3.ext``... if that is taken:
+    a second export in the same minute never replaces the first."""
+    safe = Path(filename).name or "file"
+    path = folder / safe
+    stem, suffix = Path(safe).stem, Path(safe).suffix
+    n = 2
+    while path.exists():
+        path = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return path
 
 
 class TerminalRenderer(markup.PlainRenderer):
@@ -40,7 +64,7 @@ def terminal_person() -> Person:
         user = "local"
     lang = (os.environ.get("LANG") or "en").split(".")[0].split("_")[0] or "en"
     return Person(
-        "terminal", user, display_name=user, language=None if lang in {"C", "POSIX"} else lang
+        PLATFORM, user, display_name=user, language=None if lang in {"C", "POSIX"} else lang
     )
 
 
@@ -58,32 +82,38 @@ class TerminalChat:
         self.stdout = stdout or sys.stdout
         self.person = person or terminal_person()
         self.chat = Chat(f"terminal-{self.person.user_id}", private=True)
-        self.files_dir = files_dir or Path.cwd()
+        self.files_dir = files_dir or files_folder(core.settings.db_path)
         self.renderer = TerminalRenderer(
             ansi=self.stdout.isatty() and os.environ.get("NO_COLOR") is None
         )
-        self.options: list[Choice] = []
-        self.expects: str | None = None
+        self.keys: dict[str, Choice] = {}  # what to type -> the button it presses
+        self.waiting = False  # at the prompt: a pushed message must redraw it
 
     def inbound(self, line: str) -> Incoming | None:
-        """A typed line as a core message: a number picks one of the shown buttons."""
+        """A typed line as a core message: a shown key (number or letter) or a button's
+        label presses that button; anything else is typed text."""
         text = line.strip()
         if not text:
             return None
-        # A typed button label presses it ("5" on a 1-5 scale is the button "5"); a
-        # number picks the nth option, unless the bot is waiting for a typed number.
-        by_label = next((c for c in self.options if c.label.strip().lower() == text.lower()), None)
-        if by_label is not None:
-            return Incoming(self.person, self.chat, text=by_label.label, action=by_label.action)
-        if self.expects != "number" and text.isdigit() and 1 <= int(text) <= len(self.options):
-            choice = self.options[int(text) - 1]
+        folded = text.casefold()
+        choice = self.keys.get(folded) or next(
+            (c for c in self.keys.values() if c.label.strip().casefold() == folded), None
+        )
+        if choice is not None:
             return Incoming(self.person, self.chat, text=choice.label, action=choice.action)
         return Incoming(self.person, self.chat, text=text)
 
     def outbound(self, replies: list[Reply]) -> str:
-        """Replies as terminal text; their buttons become the numbered options."""
+        """Replies as terminal text; their buttons become the options to type."""
         parts: list[str] = []
-        options: list[Choice] = []
+        choices = [c for r in replies for c in r.choices]
+        expects = next((r.expects for r in reversed(replies) if r.expects), None)
+        # A typed number is an answer when a button is labelled with one (a scale) or the
+        # bot waits for a number: then only those buttons take numbers (their own), and
+        # every other button a letter, so "6" on a 1-5 scale is never "Back".
+        numbers_answer = expects == "number" or any(c.label.strip().isdigit() for c in choices)
+        keys: dict[str, Choice] = {}
+        letters = iter(LETTERS)
         for reply in replies:
             body = markup.render(reply.text, self.renderer)
             if reply.edit:
@@ -93,22 +123,38 @@ class TerminalChat:
                 path = self._save(attachment.filename, attachment.content)
                 parts.append(f"[file saved: {path}]")
             for choice in reply.choices:
-                options.append(choice)
-                parts.append(f"  {len(options)}. {choice.label}")
+                label = choice.label.strip()
+                if numbers_answer and label.isdigit():
+                    key = label
+                elif numbers_answer:
+                    key = next(letters, "")
+                else:
+                    key = str(len(keys) + 1)
+                if key:
+                    keys[key] = choice
+                parts.append(f"  {key}. {choice.label}" if key else f"  {choice.label}")
             if reply.choices and reply.expects == "number":
-                parts.append("  (type your number; type the option's name to choose an option)")
+                parts.append("  (type your number, or the letter of an option)")
         # Only the latest buttons can be pressed: older ones belong to a past question.
-        self.options = options
-        self.expects = (
-            next((r.expects for r in reversed(replies) if r.expects), None) if replies else None
-        )
+        self.keys = keys
         return "\n".join(parts)
 
     def _save(self, filename: str, content: bytes) -> Path:
-        safe = Path(filename).name or "file"
-        path = self.files_dir / safe
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path = unique_path(self.files_dir, filename)
         path.write_bytes(content)
         return path
+
+    async def push(self, replies: list[Reply]) -> None:
+        """Messages the bot starts itself (an announcement, a reminder): shown at once,
+        above a fresh prompt. Registered as the terminal's sender while the chat runs."""
+        text = self.outbound(replies)
+        if not text:
+            return
+        self._write(("\n" if self.waiting else "") + text)
+        if self.waiting:
+            self.stdout.write("\n> ")
+            self.stdout.flush()
 
     def _write(self, text: str) -> None:
         self.stdout.write(text + "\n")
@@ -116,20 +162,27 @@ class TerminalChat:
 
     async def run(self) -> None:
         interactive = self.stdin.isatty()
+        # Deliveries to this platform (announcements, reminders) come here while it runs.
+        self.core.register_sender(PLATFORM, self.push)
         self._write(
             self.outbound(await self.core.handle(Incoming(self.person, self.chat, text="/start")))
         )
         if interactive:
             self._write("(type a question, a number to choose an option, or 'quit')")
-        while True:
-            if interactive:
-                self.stdout.write("\n> ")
-                self.stdout.flush()
-            line = await asyncio.to_thread(self.stdin.readline)
-            if not line or line.strip().lower() in QUIT_WORDS:
-                break
-            message = self.inbound(line)
-            if message is None:
-                continue
-            replies = await self.core.handle(message)
-            self._write(self.outbound(replies))
+        try:
+            while True:
+                if interactive:
+                    self.stdout.write("\n> ")
+                    self.stdout.flush()
+                self.waiting = interactive
+                line = await asyncio.to_thread(self.stdin.readline)
+                self.waiting = False
+                if not line or line.strip().lower() in QUIT_WORDS:
+                    break
+                message = self.inbound(line)
+                if message is None:
+                    continue
+                replies = await self.core.handle(message)
+                self._write(self.outbound(replies))
+        finally:
+            self.core.senders.pop(PLATFORM, None)

@@ -267,7 +267,18 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
             ctx.t("privacy_mydata_timezone", timezone=markup.escape(str(data["timezone"])))
         )
     if data.get("messages_scheduled"):
-        lines.append(ctx.t("privacy_mydata_messages", count=len(data["messages_scheduled"])))
+        # By state: a row still pending was not delivered, whatever is kept of it.
+        states = [str(m.get("state")) for m in data["messages_scheduled"]]
+        sent = states.count("sent")
+        waiting = sum(1 for s in states if s in {"pending", "claimed"})
+        lines.append(
+            ctx.t(
+                "privacy_mydata_messages",
+                sent=sent,
+                waiting=waiting,
+                other=len(states) - sent - waiting,
+            )
+        )
     lines.append(ctx.t("privacy_mydata_footer"))
     document = {"person": ctx.person.key, "exported_at": ctx.now.isoformat(), **data}
     document["responses"] = [with_labels(ctx, r) for r in responses]

@@ -207,4 +207,14 @@ async def on_announce(ctx: Context, arg: str) -> list[Reply]:
         return ctx.reply("announce_already")
     log.info("announcement %d confirmed for %d subscriber(s)", job.id, count)
     reminders.wake(ctx.core)
-    return [*done, *ctx.reply("announce_sending", count=count)]
+    sending = ctx.t("announce_sending", count=count)
+    # Deliveries wait for their platform's adapter: say so rather than imply they went.
+    away = [sub.platform for sub in await storage.subscriptions()]
+    idle = sorted({p for p in away if p not in ctx.core.senders})
+    if idle:
+        sending += "\n\n" + ctx.t(
+            "announce_waiting_platform",
+            count=sum(1 for p in away if p in idle),
+            platforms=", ".join(idle),
+        )
+    return [*done, Reply(sending)]

@@ -1,0 +1,151 @@
+"""The terminal chat: typed answers and button keys, saved files, and pushed messages."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from bot import reminders
+from bot.adapters.terminal import TerminalChat, files_folder, unique_path
+from bot.knowledge import KnowledgeBase
+from bot.messages import Choice, Person, Reply
+from bot.storage import SqliteStorage
+from tests.consult_helpers import Setup, make_core
+
+ME = Person("terminal", "me", "Me")
+
+
+@pytest.fixture
+def setup(tmp_path: Path, min_kb: KnowledgeBase, storage: SqliteStorage) -> Setup:
+    return make_core(tmp_path, min_kb, storage)
+
+
+def chat_for(setup: Setup, folder: Path | None = None) -> TerminalChat:
+    return TerminalChat(setup.core, io.StringIO(), io.StringIO(), ME, files_dir=folder)
+
+
+async def say(chat: TerminalChat, line: str) -> str:
+    message = chat.inbound(line)
+    assert message is not None
+    return chat.outbound(await chat.core.handle(message))
+
+
+async def at_the_scale(chat: TerminalChat) -> str:
+    await say(chat, "/consult sample")
+    await say(chat, "1")  # I agree, start
+    await say(chat, "skip")  # the one-time profile
+    await say(chat, "skip")
+    return await say(chat, "PERCO")
+
+
+async def test_a_number_past_the_scale_is_an_answer_not_the_back_button(setup: Setup) -> None:
+    chat = chat_for(setup)
+    shown = await at_the_scale(chat)
+    assert "Question 2 of 6" in shown
+    assert "  5. 5" in shown and "  a. ⬅ Back" in shown  # Back has a letter, not "6"
+    text = await say(chat, "6")
+    assert "Question 2 of 6" in text and "Question 1 of 6" not in text
+    assert "1" in text and "5" in text  # says which numbers are valid
+    assert "Question 3 of 6" in await say(chat, "4")
+
+
+async def test_a_scale_label_can_be_typed(setup: Setup) -> None:
+    chat = chat_for(setup)
+    await at_the_scale(chat)
+    assert "Question 3 of 6" in await say(chat, "very useful")
+    (row,) = await setup.core.storage.responses("sample")
+    assert row.answers["usefulness"] == 5
+
+
+async def test_letters_press_the_other_buttons(setup: Setup) -> None:
+    chat = chat_for(setup)
+    await at_the_scale(chat)
+    assert "Question 1 of 6" in await say(chat, "a")  # ⬅ Back
+
+
+def test_buttons_are_numbered_where_no_number_is_an_answer(setup: Setup) -> None:
+    chat = chat_for(setup)
+    text = chat.outbound([Reply("Pick", choices=(Choice("APMN", "x:1"), Choice("PERCO", "x:2")))])
+    assert "  1. APMN" in text and "  2. PERCO" in text
+    message = chat.inbound("2")
+    assert message is not None and message.action == "x:2"
+
+
+async def test_files_go_under_one_folder_and_never_replace_each_other(
+    setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    chat = chat_for(setup)
+    assert chat.files_dir == files_folder(setup.settings.db_path)
+    shown = await say(chat, "/calendar") + "\n" + await say(chat, "/calendar")
+    paths = [
+        line.split("[file saved: ")[1].rstrip("]")
+        for line in shown.splitlines()
+        if "[file saved: " in line
+    ]
+    assert len(paths) == 2 and paths[0] != paths[1], paths
+    check_saved(paths, files_folder(setup.settings.db_path), tmp_path)
+
+
+def check_saved(paths: list[str], folder: Path, cwd: Path) -> None:
+    assert all(Path(p).parent == folder and Path(p).exists() for p in paths)
+    assert not list(cwd.glob("*.ics"))  # nothing in the current folder
+
+
+def test_unique_path_counts_up(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("1")
+    (tmp_path / "a-2.csv").write_text("2")
+    assert unique_path(tmp_path, "a.csv") == tmp_path / "a-3.csv"
+    assert unique_path(tmp_path, "../escape.csv") == tmp_path / "escape.csv"
+
+
+async def test_an_announcement_reaches_the_terminal_chat(setup: Setup) -> None:
+    """The chat registers itself as the terminal's sender: a delivery is shown and
+    marked sent, and /mydata counts it as sent, not merely kept."""
+    read_fd, write_fd = os.pipe()
+    stdin = os.fdopen(read_fd, "r", encoding="utf-8")
+    typed = os.fdopen(write_fd, "w", encoding="utf-8")
+    out = io.StringIO()
+    chat = TerminalChat(setup.core, stdin, out, ME, files_dir=setup.settings.db_path.parent)
+    typed.write("/subscribe\n")
+    typed.flush()
+    running = asyncio.create_task(chat.run())
+    for _ in range(200):
+        if "subscribed" in out.getvalue().lower():
+            break
+        await asyncio.sleep(0.01)
+    assert "terminal" in setup.core.senders
+    coordinator = setup.coordinator()
+    await coordinator.ask("/announce The call moves to Thursday.")
+    sending = await coordinator.press(coordinator.buttons[0])
+    assert "Sending to 1 subscriber(s)" in sending and "not running" not in sending
+    report = await reminders.tick(setup.core)
+    assert report.sent == 1
+    assert "The call moves to Thursday." in out.getvalue()
+    typed.write("/mydata\n")
+    typed.flush()
+    for _ in range(200):
+        if "sent to you" in out.getvalue():
+            break
+        await asyncio.sleep(0.01)
+    assert "1 sent to you, 0 waiting" in out.getvalue()
+    typed.write("quit\n")
+    typed.close()
+    await asyncio.wait_for(running, 10)
+    assert "terminal" not in setup.core.senders
+    stdin.close()
+
+
+async def test_an_announcement_says_who_must_wait_for_their_platform(setup: Setup) -> None:
+    await setup.person("u1").ask("/subscribe")  # platform "test": no adapter running here
+    coordinator = setup.coordinator()
+    await coordinator.ask("/announce Hello")
+    text = await coordinator.press(coordinator.buttons[0])
+    assert "1 of them use test, which is not running" in text
+    await reminders.tick(setup.core)
+    mydata = await setup.person("u1").ask("/mydata")
+    assert "0 sent to you, 1 waiting to be sent" in mydata
