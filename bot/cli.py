@@ -55,7 +55,8 @@ def _load_or_explain(settings: Settings, *, consultations: bool = True) -> Knowl
     unless the command does not use them)."""
     kb, problems = check_knowledge(settings.knowledge_dir, settings.faq_file)
     if consultations:
-        problems = [*problems, *consultation_problems(settings, kb)]
+        for check in extra_checks():
+            problems = [*problems, *check(settings, kb)]
     errors = [p for p in problems if not p.warning]
     if kb is None or errors:
         sys.stderr.write("The content files have problems, so the bot will not start:\n")
@@ -192,9 +193,16 @@ def consultation_problems(settings: Settings, kb: KnowledgeBase | None) -> list[
     return problems
 
 
+def society_problems(settings: Settings, kb: KnowledgeBase | None) -> list[Problem]:
+    """Every problem in the list of National Societies (knowledge/national-societies.yaml)."""
+    from bot.societies import check_societies, path_in
+
+    return check_societies(path_in(settings.knowledge_dir))[1]
+
+
 def extra_checks() -> list[Callable[[Settings, KnowledgeBase | None], list[Problem]]]:
-    """Other content validated by ``kb check`` (consultations...)."""
-    return [consultation_problems]
+    """Other content validated by ``kb check`` and before the bot starts."""
+    return [consultation_problems, society_problems]
 
 
 def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:

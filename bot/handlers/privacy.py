@@ -15,10 +15,13 @@ from bot import markup
 from bot.consultations import REGIONS, Option, match_option
 from bot.handlers import consult
 from bot.handlers.base import Context
+from bot.handlers.faq import label
 from bot.messages import Attachment, Choice, Reply
 from bot.results import region_label
+from bot.societies import Society, load_societies
 
 PROFILE = "profile"
+NS_CONFIRM = "ns-confirm"  # profile step: which listed National Society was meant
 MAX_NS_LENGTH = 100
 FORGET_CONFIRM_WINDOW = timedelta(minutes=15)
 MYDATA_POLLS = 500  # anonymous votes are looked up in this many recent polls
@@ -129,17 +132,61 @@ async def finish(ctx: Context, then: str) -> list[Reply]:
     return [saved]
 
 
+def society_label(ctx: Context, society: Society) -> str:
+    return f"{society.name} ({region_label(ctx.t, society.region)})"
+
+
+async def match_society(ctx: Context, then: str, typed: str) -> list[Reply]:
+    """A typed National Society: the name from the list when it is exactly that, else
+    the closest names offered for a confirmation (or to keep it as typed)."""
+    known = load_societies(ctx.core.settings.knowledge_dir)
+    exact = known.exact(typed)
+    if exact is not None and exact.name.casefold() == " ".join(typed.split()).casefold():
+        return await choose_society(ctx, then, known.index(exact))
+    found = [exact] if exact is not None else [s for s, _ in known.suggest(typed)]
+    if not found:  # not in the list (or no list): kept as typed, region asked
+        await save(ctx, ns=typed)
+        return await ask_region(ctx, then)
+    options = [known.index(s) for s in found]
+    await ctx.set_state(
+        PROFILE, {"step": NS_CONFIRM, "then": then, "typed": typed, "options": options}
+    )
+    if len(found) == 1:
+        text = ctx.t("profile_ns_confirm", name=markup.escape(society_label(ctx, found[0])))
+        choices = [Choice(ctx.t("profile_button_ns_yes"), f"pf:n:{options[0]}")]
+    else:
+        text = ctx.t("profile_ns_choose", typed=markup.escape(typed))
+        choices = [
+            Choice(label(society_label(ctx, s)), f"pf:n:{i}")
+            for s, i in zip(found, options, strict=True)
+        ]
+    choices.append(Choice(label(ctx.t("profile_button_ns_typed", typed=typed)), "pf:n:t"))
+    return [Reply(text, choices=tuple(choices))]
+
+
+async def choose_society(ctx: Context, then: str, index: int) -> list[Reply]:
+    """A National Society from the list: its name and its region are saved together."""
+    society = load_societies(ctx.core.settings.knowledge_dir).get(index)
+    if society is None:  # the list changed under the button
+        return await ask_profile(ctx, then)
+    await save(ctx, ns=society.name, region=society.region)
+    return await finish(ctx, then)
+
+
 async def on_profile(ctx: Context, arg: str) -> list[Reply]:
-    """Buttons "pf:ns:k|x" (keep/skip, remove) and "pf:r:<region>|k|x"."""
+    """Buttons "pf:ns:k|x" (keep/skip, remove), "pf:n:<society>|t" (the one meant, or
+    keep what was typed) and "pf:r:<region>|k|x"."""
     state = await ctx.state()
     step, _, what = arg.partition(":")
-    if (
-        state is None
-        or state[0] != PROFILE
-        or state[1].get("step") != ("ns" if step == "ns" else "region")
-    ):
+    expected = {"ns": "ns", "n": NS_CONFIRM}.get(step, "region")
+    if state is None or state[0] != PROFILE or state[1].get("step") != expected:
         return [Reply(ctx.t("consult_stale"), notice=True)]
     then = str(state[1].get("then", ""))
+    if step == "n":
+        if what.isdigit():
+            return await choose_society(ctx, then, int(what))
+        await save(ctx, ns=str(state[1].get("typed", ""))[:MAX_NS_LENGTH] or None)
+        return await ask_region(ctx, then)
     if step == "ns":
         if what == "x":
             await save(ctx, ns=None)
@@ -166,6 +213,13 @@ async def converse(ctx: Context, data: dict[str, Any]) -> list[Reply] | None:
     if word == "cancel":
         await ctx.clear_state()
         return ctx.reply("profile_cancelled")
+    if data.get("step") == NS_CONFIRM:
+        options = [int(i) for i in data.get("options", []) if isinstance(i, int)]
+        if options and consult.yes_no_typed(ctx, text) == "yes":
+            return await choose_society(ctx, then, options[0])
+        if word == "skip":
+            return await ask_region(ctx, then)
+        data = {"step": "ns", "then": then}  # anything else: another name, matched again
     if data.get("step") == "ns":
         if word == "skip":
             return await ask_region(ctx, then)
@@ -178,8 +232,7 @@ async def converse(ctx: Context, data: dict[str, Any]) -> list[Reply] | None:
             return [
                 Reply(ctx.t("profile_ns_invalid", max=MAX_NS_LENGTH), choices=ns_buttons(ctx, has))
             ]
-        await save(ctx, ns=text)
-        return await ask_region(ctx, then)
+        return await match_society(ctx, then, text)
     if word == "skip":
         return await finish(ctx, then)
     option = match_option(region_options(ctx), text)
