@@ -13,7 +13,7 @@ import json
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot import markup
@@ -155,19 +155,16 @@ def _breakdown(t: Translate, c: Consultation, q: Question, rows: list[ResponseRo
     return "\n".join(lines)
 
 
-def results_text(
+def _head(
     t: Translate,
     c: Consultation,
-    rows: Sequence[ResponseRow],
+    rows: list[ResponseRow],
     *,
     now: datetime,
-    closed_early: datetime | None = None,
-    by: str | None = None,
-    dates: DateStyle = ENGLISH,
-) -> str:
-    """Everything a coordinator wants at a glance, in the neutral markup (words from
-    ``t``, dates written the ``dates`` way: both the reader's language)."""
-    rows = list(rows)
+    closed_early: datetime | None,
+    dates: DateStyle,
+    zone: tzinfo | None,
+) -> list[str]:
     completed = [r for r in rows if r.status == "submitted"]
     closes = min(c.closes, closed_early) if closed_early else c.closes
     state = (
@@ -175,13 +172,14 @@ def results_text(
         if c.is_open(now, closed_early)
         else (t("results_state_upcoming") if now < c.opens else t("results_state_closed"))
     )
-    parts = [
+    shown_in = zone or c.timezone
+    return [
         t("results_header", title=markup.escape(c.title), id=c.id),
         t(
             "results_window",
             state=state,
-            opens=dates.format_moment(c.opens, c.timezone),
-            closes=dates.format_moment(closes, c.timezone),
+            opens=dates.format_moment(c.opens, shown_in),
+            closes=dates.format_moment(closes, shown_in),
             kind=t("results_anonymous") if c.anonymous else t("results_named"),
         ),
         t(
@@ -192,26 +190,122 @@ def results_text(
             in_progress=len(rows) - len(completed),
         ),
     ]
+
+
+def question_section(
+    t: Translate, c: Consultation, rows: Sequence[ResponseRow], q: Question, by: str | None = None
+) -> list[str]:
+    """One question's results in full: answered, drop-off, the distribution, a breakdown."""
+    rows = list(rows)
+    completed = [r for r in rows if r.status == "submitted"]
+    effective = [c.effective(r.answers) for r in completed]
+    values = [e[q.id] for e in effective if q.id in e]
+    reached = sum(1 for r in rows if q.id in c.effective(r.answers))
+    stopped = sum(1 for r in rows if r.status == "draft" and r.position == q.id)
+    head = f"**{c.index(q.id) + 1}. {markup.escape(q.title)}**\n" + t(
+        "results_answered", answered=len(values), completed=len(completed), reached=reached
+    )
+    if stopped:
+        head += "\n" + t("results_dropoff", count=stopped)
+    parts = [head]
+    parts += _summary(t, q, values, [r for r in completed if q.id in c.effective(r.answers)])
+    if by and values:
+        parts.append(_breakdown(t, c, q, completed, by))
+    return [p for p in parts if p]
+
+
+def results_text(
+    t: Translate,
+    c: Consultation,
+    rows: Sequence[ResponseRow],
+    *,
+    now: datetime,
+    closed_early: datetime | None = None,
+    by: str | None = None,
+    dates: DateStyle = ENGLISH,
+    zone: tzinfo | None = None,
+) -> str:
+    """Everything, every question in full (the command line's view), in the neutral
+    markup (words from ``t``, dates the ``dates`` way, moments in ``zone``, else the
+    consultation's own)."""
+    rows = list(rows)
+    parts = _head(t, c, rows, now=now, closed_early=closed_early, dates=dates, zone=zone)
     if not rows:
         parts.append(t("results_empty"))
         return "\n\n".join(parts)
     if by:
         parts.append(t("results_by_note", by=t(f"results_by_{by}")))
-    effective = [c.effective(r.answers) for r in completed]
-    for number, q in enumerate(c.questions, 1):
-        values = [e[q.id] for e in effective if q.id in e]
-        reached = sum(1 for r in rows if q.id in c.effective(r.answers))
-        stopped = sum(1 for r in rows if r.status == "draft" and r.position == q.id)
-        head = f"**{number}. {markup.escape(q.title)}**\n" + t(
-            "results_answered", answered=len(values), completed=len(completed), reached=reached
-        )
-        if stopped:
-            head += "\n" + t("results_dropoff", count=stopped)
-        parts.append(head)
-        parts += _summary(t, q, values, [r for r in completed if q.id in c.effective(r.answers)])
-        if by and values:
-            parts.append(_breakdown(t, c, q, completed, by))
+    for q in c.questions:
+        parts += question_section(t, c, rows, q, by)
     return "\n\n".join(p for p in parts if p)
+
+
+def _brief(t: Translate, q: Question, values: list[Any]) -> str:
+    """A question's answers in a few words: the top choice, the mean, or a count."""
+    if not values:
+        return t("results_no_answers").strip("_")
+    if q.type in {"single", "multiple", "yesno"}:
+        counts = dict.fromkeys((o.id for o in q.options), 0)
+        for value in values:
+            for v in value if isinstance(value, list) else [value]:
+                if str(v) in counts:
+                    counts[str(v)] += 1
+        top = max(q.options, key=lambda o: counts[o.id])
+        return t(
+            "results_brief_top",
+            label=markup.escape(top.label),
+            percent=percent(counts[top.id], len(values)),
+        )
+    numbers = _numbers(values)
+    if q.type in {"scale", "number"} and numbers:
+        unit = f" {markup.escape(q.unit)}" if q.unit else ""
+        return t("results_brief_mean", mean=_num(round(statistics.fmean(numbers), 1)), unit=unit)
+    return t("results_group_texts", count=len(values))
+
+
+def results_summary(
+    t: Translate,
+    c: Consultation,
+    rows: Sequence[ResponseRow],
+    *,
+    now: datetime,
+    closed_early: datetime | None = None,
+    by: str | None = None,
+    dates: DateStyle = ENGLISH,
+    zone: tzinfo | None = None,
+) -> str:
+    """One phone screen: the counts, then a line per question (the detail is a button)."""
+    rows = list(rows)
+    parts = _head(t, c, rows, now=now, closed_early=closed_early, dates=dates, zone=zone)
+    if not rows:
+        parts.append(t("results_empty"))
+        return "\n\n".join(parts)
+    completed = [c.effective(r.answers) for r in rows if r.status == "submitted"]
+    lines = []
+    for number, q in enumerate(c.questions, 1):
+        values = [e[q.id] for e in completed if q.id in e]
+        lines.append(
+            f"{number}. **{markup.escape(q.title)}**: {len(values)}/{len(completed)} · "
+            + _brief(t, q, values)
+        )
+    parts.append("\n".join(lines))
+    note = t("results_pick_question")
+    if by:
+        note += " " + t("results_by_note", by=t(f"results_by_{by}"))
+    parts.append(note)
+    return "\n\n".join(parts)
+
+
+def chart_data(c: Consultation, rows: Sequence[ResponseRow], q: Question) -> list[tuple[str, int]]:
+    """(label, count) per option of a choice or scale question, for a chart."""
+    completed = [c.effective(r.answers) for r in rows if r.status == "submitted"]
+    counts = dict.fromkeys((o.id for o in q.options), 0)
+    for e in completed:
+        value = e.get(q.id)
+        for v in value if isinstance(value, list) else [value]:
+            if v is not None and str(v) in counts:
+                counts[str(v)] += 1
+    return [(o.label, counts[o.id]) for o in q.options]
 
 
 # --------------------------------------------------------------------------- exports

@@ -379,3 +379,51 @@ def test_cli_exports_a_poll_and_xlsx(
     assert main(["consult", "export", "sample", "--format", "xlsx"]) == 0
     assert capsysbinary.readouterr().out.startswith(b"PK")  # a zip: the xlsx workbook
     assert main(["consult", "export", "poll-9"]) == 2
+
+
+# --------------------------------------------------------------------------- one screen
+
+
+async def test_results_start_with_one_screen_and_offer_each_question(setup: Setup) -> None:
+    await fill(setup.core.storage)
+    coord = setup.coordinator()
+    text = await coord.ask("/results sample")
+    c = setup.core.consultations.get("sample")
+    assert c is not None
+    assert len(text.splitlines()) <= 20, text  # a phone screen, not one page per question
+    assert "█" not in text  # the bars are in the detail
+    assert coord.buttons == [f"{n}. {q.title}" for n, q in enumerate(c.questions, 1)]
+    assert "PERCO" in text or "None or other" in text or "APMN" in text  # the top choice
+    detail = await coord.press(coord.buttons[0])
+    assert c.questions[0].title in detail and "█" in detail
+    by_ns = await coord.ask("/results sample by ns")
+    assert "National Society" in by_ns
+    assert coord.last[0].choices[0].action.endswith(":ns")
+    assert "(" in await coord.press(coord.buttons[0])  # "**Kenya…** (n): …" per group
+
+
+async def test_results_buttons_are_for_coordinators_only(setup: Setup) -> None:
+    await fill(setup.core.storage)
+    coord = setup.coordinator()
+    await coord.ask("/results sample")
+    member = setup.person("u9")
+    text = MemoryAdapter.plain(await member.send(action=coord.last[0].choices[0].action))
+    assert "Only the consultation coordinators" in text
+
+
+async def test_a_chart_image_where_the_platform_shows_images(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.handlers import coordinator
+
+    await fill(setup.core.storage)
+    coord = setup.coordinator()
+    await coord.ask("/results sample")
+    assert not [a for r in coord.last for a in r.attachments]  # "test" shows no images
+    monkeypatch.setattr(coordinator, "IMAGE_PLATFORMS", frozenset({"test"}))
+    await coord.ask("/results sample")
+    (chart,) = [a for r in coord.last for a in r.attachments]
+    assert chart.mime_type == "image/png" and chart.content.startswith(b"\x89PNG")
+    await coord.press(coord.buttons[0])
+    (detail,) = [a for r in coord.last for a in r.attachments]
+    assert detail.filename == "sample-network.png"

@@ -366,3 +366,10 @@ def test_webhook_defaults() -> None:
     )
     assert config is not None
     assert (config.listen, config.port, config.path) == ("0.0.0.0", 8443, "hooks/tg")
+
+
+def test_an_image_is_sent_as_a_photo_shown_in_the_chat() -> None:
+    chart = Attachment("sample-answers.png", b"\x89PNG...", "image/png")
+    [call] = message_calls(Reply("Chart", attachments=(chart,)), "111")
+    assert call.method == "send_photo" and call.kwargs["photo"] == chart.content
+    assert "document" not in call.kwargs

@@ -66,6 +66,7 @@ ACTIONS: dict[str, ActionFn] = {
     "fg": privacy.on_forget,  # fg:y:<offered at>|n: confirm /forget
     "pv": polls.on_vote,  # pv:<poll>:<option>: vote in a posted poll
     "cx": coordinator.on_close,  # cx:<consultation>: confirm closing it early (coordinators)
+    "rq": coordinator.on_question,  # rq:<consultation>:<question>[:by]: one question's results
     "tz": subscriptions.on_timezone,  # tz:<IANA zone>: a suggested time zone for a typo
     "an": subscriptions.on_announce,  # an:y|n:<job>: send or cancel an announcement (coordinators)
 }

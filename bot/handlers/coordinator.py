@@ -6,23 +6,31 @@ else); the one button here, confirming an early close, checks again itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
-from bot import markup, polls
+from bot import markup, polls, reminders
+from bot.charts import bar_chart
 from bot.consultations import Consultation
 from bot.handlers.base import Context
+from bot.handlers.faq import label
 from bot.messages import Attachment, Chat, Choice, Reply
 from bot.results import (
     EXPORT_FORMATS,
     MIME_TYPES,
+    chart_data,
     consultation_export,
     poll_export,
-    results_text,
+    question_section,
+    results_summary,
 )
 from bot.storage.base import PollRow
 
 log = logging.getLogger(__name__)
+
+# Where a chart image is shown in the conversation (not only saved as a file).
+IMAGE_PLATFORMS = frozenset({"telegram", "slack"})
 
 BREAKDOWNS = {
     "region": "region",
@@ -83,7 +91,8 @@ async def _find(ctx: Context, ident: str) -> Consultation | PollRow | None:
 
 
 async def results(ctx: Context, args: str) -> list[Reply]:
-    """/results ID [by region|by ns]"""
+    """/results ID [by region|by ns]: a one-screen summary; each question's detail is a
+    button; a chart where the platform shows images."""
     words = args.split()
     if not words:
         return _private(ctx, await overview(ctx))
@@ -100,10 +109,70 @@ async def results(ctx: Context, args: str) -> list[Reply]:
             return ctx.reply("results_bad_breakdown")
     rows = await ctx.core.storage.responses(target.id)
     early = (await ctx.core.storage.consultation_closures()).get(target.id)
-    text = results_text(
-        ctx.t, target, rows, now=ctx.now, closed_early=early, by=by, dates=ctx.dates
+    zone = await reminders.person_zone(ctx.core.storage, ctx.person)
+    text = results_summary(
+        ctx.t, target, rows, now=ctx.now, closed_early=early, by=by, dates=ctx.dates, zone=zone
     )
-    return _private(ctx, [Reply(text)])
+    suffix = f":{by}" if by else ""
+    choices = tuple(
+        Choice(label(f"{n}. {q.title}"), f"rq:{target.id}:{n - 1}{suffix}")
+        for n, q in enumerate(target.questions, 1)
+    )
+    replies = [Reply(text, choices=choices if rows else ())]
+    if rows and shows_images(ctx):
+        completed = sum(1 for r in rows if r.status == "submitted")
+        bars = [
+            (
+                f"{n}. {q.title}",
+                sum(
+                    1
+                    for r in rows
+                    if r.status == "submitted" and q.id in target.effective(r.answers)
+                ),
+            )
+            for n, q in enumerate(target.questions, 1)
+        ]
+        title = ctx.t("results_chart_answers", title=target.title, completed=completed)
+        replies.append(await chart_reply(ctx, f"{target.id}-answers.png", title, bars, completed))
+    return _private(ctx, replies)
+
+
+def shows_images(ctx: Context) -> bool:
+    """Charts go where the chat shows an image in place (the terminal would only save it)."""
+    return ctx.person.platform in IMAGE_PLATFORMS
+
+
+async def chart_reply(
+    ctx: Context, filename: str, title: str, bars: list[tuple[str, int]], total: int
+) -> Reply:
+    png = await asyncio.to_thread(bar_chart, title, bars, total=total)
+    return Reply(
+        ctx.t("results_chart_caption"), attachments=(Attachment(filename, png, "image/png"),)
+    )
+
+
+async def on_question(ctx: Context, arg: str) -> list[Reply]:
+    """Button "rq:<consultation>:<question index>[:region|ns]": one question in full."""
+    if not ctx.is_coordinator:
+        log.warning("refused a results button to a non-coordinator on %s", ctx.person.platform)
+        return ctx.reply("coordinators_only")
+    pieces = arg.split(":")
+    c = ctx.core.consultations.get(pieces[0])
+    if c is None or len(pieces) not in {2, 3} or not pieces[1].isdigit():
+        return ctx.notice("unknown_action")
+    index = int(pieces[1])
+    by = pieces[2] if len(pieces) == 3 and pieces[2] in {"region", "ns"} else None
+    if index >= len(c.questions):
+        return ctx.notice("unknown_action")
+    q = c.questions[index]
+    rows = await ctx.core.storage.responses(c.id)
+    text = "\n\n".join(question_section(ctx.t, c, rows, q, by))
+    replies = [Reply(text)]
+    if q.is_choice and shows_images(ctx):
+        completed = sum(1 for r in rows if r.status == "submitted")
+        bars = chart_data(c, rows, q)
+        replies.append(await chart_reply(ctx, f"{c.id}-{q.id}.png", q.title, bars, completed))
+    return _private(ctx, replies)
 
 
 async def poll_results(ctx: Context, row: PollRow) -> str:

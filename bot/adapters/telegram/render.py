@@ -138,7 +138,8 @@ def message_calls(reply: Reply, chat_id: str, *, edit: int | None = None) -> lis
     """The calls that show ``reply`` in ``chat_id``; with ``edit``, replacing that message.
 
     Long text becomes several messages (the buttons go on the last); attachments are
-    sent as documents, a short text riding along as the caption of a single file.
+    sent as documents (images as photos), a short text riding along as the caption of
+    a single file.
     """
     chat = chat_ref(chat_id)
     texts = chunks(reply.text) if reply.text.strip() else []
@@ -186,16 +187,19 @@ def message_calls(reply: Reply, chat_id: str, *, edit: int | None = None) -> lis
             )
         )
     for index, attachment in enumerate(files):
+        # An image (a results chart) is sent as a photo, shown in the chat; anything
+        # else as a document the person saves.
+        kind = "photo" if attachment.mime_type.startswith("image/") else "document"
         document: dict[str, Any] = {
             "chat_id": chat,
-            "document": attachment.content,
+            kind: attachment.content,
             "filename": attachment.filename,
         }
         if caption is not None:
             document |= {"caption": caption, "parse_mode": ParseMode.HTML}
         if index == len(files) - 1 and not texts and edit is None:
             document["reply_markup"] = buttons
-        calls.append(Call("send_document", chat_id, document))
+        calls.append(Call(f"send_{kind}", chat_id, document))
     return calls
 
 
