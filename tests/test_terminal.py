@@ -149,3 +149,23 @@ async def test_an_announcement_says_who_must_wait_for_their_platform(setup: Setu
     await reminders.tick(setup.core)
     mydata = await setup.person("u1").ask("/mydata")
     assert "0 sent to you, 1 waiting to be sent" in mydata
+
+
+def test_a_free_text_answer_never_presses_a_button(setup: Setup) -> None:
+    chat = chat_for(setup)
+    back = Choice("⬅ Back", "cn:sample:5:b")
+    text = chat.outbound([Reply("Your story?", choices=(back,), expects="text")])
+    assert "1." not in text and "a." not in text
+    for typed in ("1", "a"):
+        message = chat.inbound(typed)
+        assert message is not None and message.action is None and message.text == typed
+    pressed = chat.inbound("⬅ Back")
+    assert pressed is not None and pressed.action == back.action
+
+
+async def test_a_pushed_message_keeps_the_buttons_on_screen(setup: Setup) -> None:
+    chat = chat_for(setup)
+    chat.outbound([Reply("Pick", choices=(Choice("APMN", "x:1"), Choice("PERCO", "x:2")))])
+    await chat.push([Reply("📣 An announcement")])
+    message = chat.inbound("2")
+    assert message is not None and message.action == "x:2"

@@ -87,6 +87,7 @@ class TerminalChat:
             ansi=self.stdout.isatty() and os.environ.get("NO_COLOR") is None
         )
         self.keys: dict[str, Choice] = {}  # what to type -> the button it presses
+        self.shown: list[Choice] = []  # the latest buttons, pressed by typing their label
         self.waiting = False  # at the prompt: a pushed message must redraw it
 
     def inbound(self, line: str) -> Incoming | None:
@@ -97,7 +98,7 @@ class TerminalChat:
             return None
         folded = text.casefold()
         choice = self.keys.get(folded) or next(
-            (c for c in self.keys.values() if c.label.strip().casefold() == folded), None
+            (c for c in self.shown if c.label.strip().casefold() == folded), None
         )
         if choice is not None:
             return Incoming(self.person, self.chat, text=choice.label, action=choice.action)
@@ -112,6 +113,8 @@ class TerminalChat:
         # bot waits for a number: then only those buttons take numbers (their own), and
         # every other button a letter, so "6" on a 1-5 scale is never "Back".
         numbers_answer = expects == "number" or any(c.label.strip().isdigit() for c in choices)
+        # Free text takes any word, a letter or a number included: buttons by name only.
+        free_text = expects == "text"
         keys: dict[str, Choice] = {}
         letters = iter(LETTERS)
         for reply in replies:
@@ -124,7 +127,9 @@ class TerminalChat:
                 parts.append(f"[file saved: {path}]")
             for choice in reply.choices:
                 label = choice.label.strip()
-                if numbers_answer and label.isdigit():
+                if free_text:
+                    key = ""
+                elif numbers_answer and label.isdigit():
                     key = label
                 elif numbers_answer:
                     key = next(letters, "")
@@ -135,8 +140,10 @@ class TerminalChat:
                 parts.append(f"  {key}. {choice.label}" if key else f"  {choice.label}")
             if reply.choices and reply.expects == "number":
                 parts.append("  (type your number, or the letter of an option)")
+            elif reply.choices and free_text and reply.expects == "text":
+                parts.append("  (type your answer, or an option's name to choose it)")
         # Only the latest buttons can be pressed: older ones belong to a past question.
-        self.keys = keys
+        self.keys, self.shown = keys, choices
         return "\n".join(parts)
 
     def _save(self, filename: str, content: bytes) -> Path:
@@ -148,7 +155,10 @@ class TerminalChat:
     async def push(self, replies: list[Reply]) -> None:
         """Messages the bot starts itself (an announcement, a reminder): shown at once,
         above a fresh prompt. Registered as the terminal's sender while the chat runs."""
+        before = self.keys, self.shown
         text = self.outbound(replies)
+        if not any(r.choices for r in replies):
+            self.keys, self.shown = before  # the question on screen keeps its buttons
         if not text:
             return
         self._write(("\n" if self.waiting else "") + text)
