@@ -427,3 +427,10 @@ async def test_a_chart_image_where_the_platform_shows_images(
     await coord.press(coord.buttons[0])
     (detail,) = [a for r in coord.last for a in r.attachments]
     assert detail.filename == "sample-network.png"
+
+
+async def test_a_coordinators_results_and_close_are_in_their_time_zone(setup: Setup) -> None:
+    coord = setup.coordinator()
+    await coord.ask("/timezone Africa/Nairobi")
+    assert "1 January 2020, 03:00 EAT" in await coord.ask("/results sample")
+    assert "1 January 2100, 03:00 EAT" in await coord.ask("/close sample")

@@ -269,12 +269,13 @@ async def close(ctx: Context, args: str) -> list[Reply]:
     early = (await ctx.core.storage.consultation_closures()).get(target.id)
     if not target.is_open(ctx.now, early):
         return ctx.reply("close_already", title=markup.escape(target.title))
+    zone = await reminders.person_zone(ctx.core.storage, ctx.person)
     return [
         Reply(
             ctx.t(
                 "close_confirm",
                 title=markup.escape(target.title),
-                closes=ctx.dates.format_moment(target.closes, target.timezone),
+                closes=ctx.dates.format_moment(target.closes, zone),
             ),
             choices=(
                 Choice(ctx.t("close_button_confirm"), f"cx:{target.id}"),
