@@ -366,9 +366,18 @@ def cmd_consult_results(settings: Settings, args: argparse.Namespace) -> int:
     c = _named_consultation(settings, args.id)
     if isinstance(c, int):
         return c
+    from bot.societies import load_societies
+
     rows, closures = _responses(settings, c.id)
+    canonical = load_societies(settings.knowledge_dir).canonical if args.by == "ns" else None
     text = results_text(
-        _translator(), c, rows, now=utc_now(), closed_early=closures.get(c.id), by=args.by
+        _translator(),
+        c,
+        rows,
+        now=utc_now(),
+        closed_early=closures.get(c.id),
+        by=args.by,
+        canonical=canonical,
     )
     sys.stdout.write(markup.to_plain(text) + "\n")
     return EXIT_OK

@@ -116,21 +116,33 @@ def _summary(t: Translate, q: Question, values: list[Any], rows: list[ResponseRo
     return [t("results_texts", count=len(values), shown=len(latest)), quotes]
 
 
-def _group_of(t: Translate, row: ResponseRow, by: str) -> str:
+Canonical = Callable[[str], str]
+
+
+def _group_of(t: Translate, row: ResponseRow, by: str, canonical: Canonical | None) -> str:
     if by == "region":
         return region_label(t, row.region) or t("results_not_given")
     ns = " ".join((row.national_society or "").split())
+    if ns and canonical is not None:
+        ns = canonical(ns)  # a name typed before the list was used: its listed name
     return ns or t("results_not_given")
 
 
-def _breakdown(t: Translate, c: Consultation, q: Question, rows: list[ResponseRow], by: str) -> str:
+def _breakdown(
+    t: Translate,
+    c: Consultation,
+    q: Question,
+    rows: list[ResponseRow],
+    by: str,
+    canonical: Canonical | None = None,
+) -> str:
     groups: dict[str, list[Any]] = {}
     folded: dict[str, str] = {}
     for row in rows:
         value = c.effective(row.answers).get(q.id)
         if value is None:
             continue
-        name = _group_of(t, row, by)
+        name = _group_of(t, row, by, canonical)
         name = folded.setdefault(name.casefold(), name)  # "kenya red cross" == "Kenya Red Cross"
         groups.setdefault(name, []).append(value)
     lines = []
@@ -193,7 +205,12 @@ def _head(
 
 
 def question_section(
-    t: Translate, c: Consultation, rows: Sequence[ResponseRow], q: Question, by: str | None = None
+    t: Translate,
+    c: Consultation,
+    rows: Sequence[ResponseRow],
+    q: Question,
+    by: str | None = None,
+    canonical: Canonical | None = None,
 ) -> list[str]:
     """One question's results in full: answered, drop-off, the distribution, a breakdown."""
     rows = list(rows)
@@ -210,7 +227,7 @@ def question_section(
     parts = [head]
     parts += _summary(t, q, values, [r for r in completed if q.id in c.effective(r.answers)])
     if by and values:
-        parts.append(_breakdown(t, c, q, completed, by))
+        parts.append(_breakdown(t, c, q, completed, by, canonical))
     return [p for p in parts if p]
 
 
@@ -224,6 +241,7 @@ def results_text(
     by: str | None = None,
     dates: DateStyle = ENGLISH,
     zone: tzinfo | None = None,
+    canonical: Canonical | None = None,
 ) -> str:
     """Everything, every question in full (the command line's view), in the neutral
     markup (words from ``t``, dates the ``dates`` way, moments in ``zone``, else the
@@ -236,7 +254,7 @@ def results_text(
     if by:
         parts.append(t("results_by_note", by=t(f"results_by_{by}")))
     for q in c.questions:
-        parts += question_section(t, c, rows, q, by)
+        parts += question_section(t, c, rows, q, by, canonical)
     return "\n\n".join(p for p in parts if p)
 
 

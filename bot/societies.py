@@ -25,6 +25,7 @@ FILE_NAME = "national-societies.yaml"
 # The IFRC's five regions (bot.consultations.REGIONS has the same ids).
 REGION_IDS = ("africa", "americas", "asia-pacific", "europe", "mena")
 MAX_SUGGESTIONS = 3
+CLEAR = 90  # a score at which a stored name is grouped under the listed one
 LIKELY = 80  # below this, nothing is offered ("narnia" is not "armenia")
 # Words every name has: matching on them alone would make every society look alike.
 _COMMON = frozenset(
@@ -71,6 +72,17 @@ class Societies:
             if said in {fold(n) for n in (s.name, s.country, *s.aliases) if n}:
                 return s
         return None
+
+    def canonical(self, text: str) -> str:
+        """The listed name a typed one clearly means ("kenya red cros"), else the text:
+        for grouping names stored before people chose from the list."""
+        exact = self.exact(text)
+        if exact is not None:
+            return exact.name
+        found = self.suggest(text)
+        if found and found[0][1] >= CLEAR and (len(found) == 1 or found[0][1] - found[1][1] >= 5):
+            return found[0][0].name
+        return text
 
     def suggest(self, text: str) -> list[tuple[Society, float]]:
         """The closest societies to a typed name, best first, with their scores (0-100)."""

@@ -143,3 +143,27 @@ async def test_keeping_what_was_typed_then_asks_the_region(setup: Setup) -> None
     assert "region" in text
     profile = await setup.core.storage.get_profile(bot.person.key)
     assert profile and profile.national_society == "kenya red cros"
+
+
+async def test_names_stored_before_the_list_are_grouped_under_the_listed_name(
+    setup: Setup,
+) -> None:
+    storage = setup.core.storage
+    for n, typed in enumerate(("kenya red cros", "Kenya Red Cross Society", "Red Cross of Narnia")):
+        row = await storage.start_response(
+            "sample",
+            f"r{n}",
+            anonymous=True,
+            person=None,
+            display_name=None,
+            position="network",
+            profile=("africa", typed),
+            now=setup.clock.now,
+        )
+        await storage.update_response(
+            row.id, now=setup.clock.now, answers={"network": "perco"}, position="done", submit=True
+        )
+    coordinator = setup.coordinator()
+    await coordinator.ask("/results sample by ns")
+    text = await coordinator.press(coordinator.buttons[0])
+    assert "Kenya Red Cross Society (2)" in text and "Red Cross of Narnia (1)" in text

@@ -25,6 +25,7 @@ from bot.results import (
     question_section,
     results_summary,
 )
+from bot.societies import load_societies
 from bot.storage.base import PollRow
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,8 @@ async def on_question(ctx: Context, arg: str) -> list[Reply]:
         return ctx.notice("unknown_action")
     q = c.questions[index]
     rows = await ctx.core.storage.responses(c.id)
-    text = "\n\n".join(question_section(ctx.t, c, rows, q, by))
+    canonical = load_societies(ctx.core.settings.knowledge_dir).canonical if by == "ns" else None
+    text = "\n\n".join(question_section(ctx.t, c, rows, q, by, canonical))
     replies = [Reply(text)]
     if q.is_choice and shows_images(ctx):
         completed = sum(1 for r in rows if r.status == "submitted")
