@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from bot import __version__, markup
+from bot import __version__, kb_lint, markup
 from bot.app import load_catalog, load_kb, open_storage, running_core, setup_logging
 from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
@@ -177,9 +177,14 @@ def consultation_problems(settings: Settings, kb: KnowledgeBase | None) -> list[
     return problems
 
 
+def content_warnings(settings: Settings, kb: KnowledgeBase | None) -> list[Problem]:
+    """Stale tense, long answers, citations without a page, event kinds (bot/kb_lint.py)."""
+    return kb_lint.content_warnings(kb) if kb is not None else []
+
+
 def extra_checks() -> list[Callable[[Settings, KnowledgeBase | None], list[Problem]]]:
-    """Other content validated by ``kb check`` (consultations...)."""
-    return [consultation_problems]
+    """Other content validated by ``kb check`` (consultations, content warnings...)."""
+    return [consultation_problems, content_warnings]
 
 
 def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
