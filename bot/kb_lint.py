@@ -79,7 +79,8 @@ def content_warnings(kb: KnowledgeBase, today: date | None = None) -> list[Probl
 
 
 def _words(text: str) -> int:
-    return len(markup.to_plain(text).split())
+    """Words as a reader counts them: bullets and dashes are not words."""
+    return sum(1 for w in markup.to_plain(text).split() if any(ch.isalnum() for ch in w))
 
 
 def _answers(entry: Entry) -> Iterable[tuple[str, str]]:

@@ -315,6 +315,11 @@ def test_an_outcome_belongs_to_a_plan_only(tmp_path: Path) -> None:
     assert any("'outcome' is only for events of kind 'plan'" in str(p) for p in problems)
 
 
+def test_the_shipped_knowledge_base_has_no_content_warning() -> None:
+    kb = load_knowledge(shipped_knowledge_dir())
+    assert [str(p) for p in kb_lint.content_warnings(kb, TODAY)] == []
+
+
 # ------------------------------------------------------------------ plans worded from today
 
 PLAN = """\
