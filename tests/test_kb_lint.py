@@ -355,3 +355,12 @@ async def test_a_plan_is_worded_from_todays_date(
     core = Core(make_settings(tmp_path, KB_MIN), kb, storage, clock=lambda: now)
     text = await MemoryAdapter(core).ask("/timeline")
     assert expected in text and absent not in text
+
+
+def test_the_merged_london_entries_keep_their_old_ids(shipped_kb: KnowledgeBase) -> None:
+    for old in ("mrg-london-outcome", "mrg-london-conference-issues", "mrg-london-ga-cod"):
+        entry = shipped_kb.entry(old)
+        assert entry is not None and entry.id == "mrg-london-meeting", old
+    merged = shipped_kb.entries["mrg-london-meeting"]
+    assert "What was the outcome of the London meeting?" in merged.questions
+    assert "Why did the GA need to discuss the migration resolution?" in merged.questions
