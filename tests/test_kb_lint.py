@@ -364,3 +364,10 @@ def test_the_merged_london_entries_keep_their_old_ids(shipped_kb: KnowledgeBase)
     merged = shipped_kb.entries["mrg-london-meeting"]
     assert "What was the outcome of the London meeting?" in merged.questions
     assert "Why did the GA need to discuss the migration resolution?" in merged.questions
+
+
+async def test_a_long_list_of_sources_shows_four_links_and_a_count(bot: MemoryAdapter) -> None:
+    await bot.ask("migration timeline")
+    text = bot.last[0].text
+    source = next(line for line in text.splitlines() if line.startswith("Source:"))
+    assert source.count("](http") == 4 and source.endswith(")") and "(+" in source

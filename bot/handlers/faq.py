@@ -16,6 +16,7 @@ from bot.matcher import Match, answer_language
 from bot.messages import Choice, Reply
 
 MAX_LABEL = 60
+MAX_SOURCES_SHOWN = 4  # an overview citing ten pages shows four links and "(+6)"
 
 
 def label(text: str) -> str:
@@ -51,12 +52,13 @@ def source_line(ctx: Context, entry: Entry) -> str:
         plain = ctx.core.kb.source_label(entry)
         return "_" + markup.escape(ctx.t("source", source=plain)) + "_" if plain else ""
     links = []
-    for c in cited:
+    for c in cited[:MAX_SOURCES_SHOWN]:
         name = c.label
         if c.published:
             name += ", " + ctx.dates.format_date(c.published, c.precision)
         links.append(f"[{markup.escape(name)}]({c.url})")
-    return ctx.t("source", source="; ".join(links))
+    more = len(cited) - MAX_SOURCES_SHOWN
+    return ctx.t("source", source="; ".join(links) + (f" (+{more})" if more > 0 else ""))
 
 
 async def answer(ctx: Context, question: str) -> list[Reply]:
