@@ -73,9 +73,10 @@ DRAFT = "draft"
 ANNOUNCE = "announce"
 SUBSCRIBER_KINDS = frozenset({REMINDER, OPENING, ANNOUNCE})
 
-# Periods ("Migration Strategy 2024–2030") run for years: they are context on the
-# timeline, never "the next meeting", and nobody wants a reminder of them.
-NOT_UPCOMING_KINDS = frozenset({"strategy-period"})
+# Periods ("Migration Strategy 2024–2030", a pledge for 2015–2019, co-chairs since 2021)
+# run for years: they are context on the timeline, never "the next meeting", and nobody
+# wants a reminder of them.
+NOT_UPCOMING_KINDS = frozenset({"strategy-period", "pledge", "leadership"})
 
 
 # --------------------------------------------------------------------------- time zones
