@@ -205,32 +205,32 @@ class KnowledgeBase:
         """The pages behind some source references, deduplicated, in order. A reference
         to a compiled document (the fact sheet) resolves to the public pages its section
         cites ("§7 [11][12]"), so the reader gets the real page rather than our notes."""
-        out: list[Citation] = []
+        out: dict[str, Citation] = {}
         for ref in refs:
-            out += [c for c in self._cite(ref) if c.url not in {o.url for o in out}]
-        return out
+            for cited in self._cite(ref):
+                out.setdefault(cited.url, cited)
+        return list(out.values())
+
+    def _page(self, doc: str, section: str) -> Citation | None:
+        source = self.sources.get(doc)
+        if source is None or not source.url:
+            return None
+        label = source.label or source.title
+        return Citation(label, source.url, source.published, source.precision, section)
 
     def _cite(self, ref: SourceRef) -> list[Citation]:
+        page = self._page(ref.doc, ref.section)
         source = self.sources.get(ref.doc)
-        if source is None:
-            return []
-        if source.url:
-            return [
-                Citation(
-                    source.label or source.title,
-                    source.url,
-                    source.published,
-                    source.precision,
-                    ref.section,
-                )
-            ]
+        if page is not None or source is None:
+            return [page] if page else []
         out = []
         for key in REF_RE.findall(ref.section):
             r = source.refs.get(key)
             if r is None:
                 continue
-            if r.doc:
-                out += self._cite(SourceRef(r.doc, ref.section))
+            if r.doc:  # "[B]": another document, cited by its own page (one level only)
+                other = self._page(r.doc, ref.section)
+                out += [other] if other else []
             elif r.url:
                 out.append(Citation(r.title or host(r.url), r.url, r.published, r.precision))
         return out

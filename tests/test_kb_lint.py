@@ -14,7 +14,7 @@ from bot import kb_lint
 from bot.adapters.memory import MemoryAdapter
 from bot.config import shipped_knowledge_dir
 from bot.core import Core
-from bot.knowledge import KnowledgeBase, check_knowledge, load_knowledge
+from bot.knowledge import KnowledgeBase, SourceRef, check_knowledge, load_knowledge
 from bot.storage import SqliteStorage
 
 from .conftest import KB_MIN, make_settings
@@ -147,6 +147,12 @@ def test_fact_sheet_references_resolve_to_their_public_pages(tmp_path: Path) -> 
         ("example.net", "https://www.example.net/outcomes"),
     ]
     assert cited[0].published == date(2024, 4, 1) and cited[0].precision == "month"
+    repeated = kb.citations([SourceRef("sheet", "§2 [11][12]; §3 [11]"), SourceRef("page", "p1")])
+    assert [c.url for c in repeated] == [
+        "https://example.org/april-2024",
+        "https://www.example.net/outcomes",
+        "https://example.org/group",
+    ]  # each page once, in order
     seed = kb.citations(kb.entries["mrg-chair"].sources)  # "[A]" is another document
     assert [(c.label, c.url, c.published) for c in seed] == [
         ("Group page on example.org", "https://example.org/group", date(2011, 1, 1))
