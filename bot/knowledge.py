@@ -195,6 +195,11 @@ class KnowledgeBase:
             return entry_id
         return self.aliases.get(entry_id)
 
+    def resolve(self, entry_id: str) -> str:
+        """The current id for an id, old or new (an unknown id is returned unchanged, so
+        callers that check membership afterwards still see it is unknown)."""
+        return self.canonical(entry_id) or entry_id
+
     def entry(self, entry_id: str) -> Entry | None:
         """Look an entry up by id or by an old id kept as an alias (buttons already
         posted, eval labels and logs written before a merge keep working)."""

@@ -377,3 +377,10 @@ async def test_a_long_list_of_sources_shows_four_links_and_a_count(bot: MemoryAd
     text = bot.last[0].text
     source = next(line for line in text.splitlines() if line.startswith("Source:"))
     assert source.count("](http") == 4 and source.endswith(")") and "(+" in source
+
+
+def test_resolve_gives_the_current_id(tmp_path: Path) -> None:
+    kb = loaded(tmp_path)
+    assert kb.resolve("chair-old") == "mrg-chair"
+    assert kb.resolve("mrg-chair") == "mrg-chair"
+    assert kb.resolve("no-such-id") == "no-such-id"
