@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from bot import __version__, markup
+from bot import __version__, kb_lint, markup
 from bot.app import load_catalog, open_storage, running_core, setup_logging
 from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
@@ -200,9 +200,14 @@ def society_problems(settings: Settings, kb: KnowledgeBase | None) -> list[Probl
     return check_societies(path_in(settings.knowledge_dir))[1]
 
 
+def content_warnings(settings: Settings, kb: KnowledgeBase | None) -> list[Problem]:
+    """Stale tense, long answers, citations without a page, event kinds (bot/kb_lint.py)."""
+    return kb_lint.content_warnings(kb) if kb is not None else []
+
+
 def extra_checks() -> list[Callable[[Settings, KnowledgeBase | None], list[Problem]]]:
     """Other content validated by ``kb check`` and before the bot starts."""
-    return [consultation_problems, society_problems]
+    return [consultation_problems, society_problems, content_warnings]
 
 
 def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:

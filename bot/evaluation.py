@@ -191,9 +191,8 @@ class Baseline:
 
 
 def _good(kb: KnowledgeBase, item: Item) -> set[str]:
-    ids = [i for i in (item.expect, *item.accept) if i]
-    resolve_id = getattr(kb, "resolve", None)
-    return {resolve_id(i) if resolve_id else i for i in ids}
+    """The entries that answer an item; labels written before a merge name old ids."""
+    return {kb.resolve(i) for i in (item.expect, *item.accept) if i}
 
 
 def evaluate(kb: KnowledgeBase, items: Iterable[Item], matcher: Matcher | None = None) -> Report:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bot import markup
+from bot.dates import format_date
 from bot.errors import ContentError, Problem
 from bot.messages import MAX_ACTION_BYTES
 from bot.yamlfile import LineDict, LineList, colon_hint, display_path, load_yaml, parse_date
@@ -32,8 +33,13 @@ EVENT_KINDS = frozenset(
         "strategy-period",
         "forum",
         "plan",
+        "pledge",
+        "leadership",
+        "announcement",
     }
 )
+# "[11]", "[A]": a fact sheet's numbered (or lettered) public references, cited in sections.
+REF_RE = re.compile(r"\[([A-Za-z0-9]{1,3})\]")
 # Button actions are "<prefix>:<id>"; ids must leave room for the prefix.
 assert len("faq:") + 40 <= MAX_ACTION_BYTES
 
@@ -45,11 +51,39 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """One numbered reference of a compiled document (the fact sheet's "[11]"): a public
+    page a person can open, or another source document ("[B]" is the 2022 blog)."""
+
+    key: str
+    url: str = ""
+    title: str = ""
+    doc: str = ""
+    published: date | None = None
+    precision: str = "day"
+
+
+@dataclass(frozen=True)
 class Source:
     id: str
     title: str
     file: str = ""
     url: str = ""
+    label: str = ""  # how an answer cites it: "Blog on rcrcconference.org"
+    published: date | None = None  # when it was written: decides what "currently" meant
+    precision: str = "day"
+    refs: dict[str, Reference] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A page behind an answer, as the reply shows it: a label, a link, a date."""
+
+    label: str
+    url: str
+    published: date | None = None
+    precision: str = "day"
+    section: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +106,7 @@ class Entry:
     translations: dict[str, Translation] = field(default_factory=dict)
     file: str = ""
     line: int = 0
+    aliases: tuple[str, ...] = ()  # ids of entries merged into this one: old buttons resolve
 
     def answer_in(self, language: str | None) -> str:
         if language and language in self.translations:
@@ -107,6 +142,9 @@ class Event:
     body: str = ""
     entry: str = ""
     note: str = ""
+    outcome: str = ""  # for a plan: what is known of how it turned out
+    file: str = ""
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -146,17 +184,84 @@ class KnowledgeBase:
     synonyms: list[tuple[str, ...]]
     sources: dict[str, Source]
     warnings: list[Problem] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # old id -> id of the merged entry
 
     def entries_in_topic(self, topic_id: str) -> list[Entry]:
         return [e for e in self.entries.values() if e.topic == topic_id]
 
+    def canonical(self, entry_id: str) -> str | None:
+        """The id an entry is known by now: itself, or the entry it was merged into."""
+        if entry_id in self.entries:
+            return entry_id
+        return self.aliases.get(entry_id)
+
+    def resolve(self, entry_id: str) -> str:
+        """The current id for an id, old or new (an unknown id is returned unchanged, so
+        callers that check membership afterwards still see it is unknown)."""
+        return self.canonical(entry_id) or entry_id
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """Look an entry up by id or by an old id kept as an alias (buttons already
+        posted, eval labels and logs written before a merge keep working)."""
+        canonical = self.canonical(entry_id)
+        return self.entries[canonical] if canonical else None
+
+    def citations(self, refs: Iterable[SourceRef]) -> list[Citation]:
+        """The pages behind some source references, deduplicated, in order. A reference
+        to a compiled document (the fact sheet) resolves to the public pages its section
+        cites ("§7 [11][12]"), so the reader gets the real page rather than our notes."""
+        out: dict[str, Citation] = {}
+        for ref in refs:
+            for cited in self._cite(ref):
+                out.setdefault(cited.url, cited)
+        return list(out.values())
+
+    def _page(self, doc: str, section: str) -> Citation | None:
+        source = self.sources.get(doc)
+        if source is None or not source.url:
+            return None
+        label = source.label or source.title
+        return Citation(label, source.url, source.published, source.precision, section)
+
+    def _cite(self, ref: SourceRef) -> list[Citation]:
+        page = self._page(ref.doc, ref.section)
+        source = self.sources.get(ref.doc)
+        if page is not None or source is None:
+            return [page] if page else []
+        out = []
+        for key in REF_RE.findall(ref.section):
+            r = source.refs.get(key)
+            if r is None:
+                continue
+            if r.doc:  # "[B]": another document, cited by its own page (one level only)
+                other = self._page(r.doc, ref.section)
+                out += [other] if other else []
+            elif r.url:
+                out.append(Citation(r.title or host(r.url), r.url, r.published, r.precision))
+        return out
+
     def source_label(self, entry: Entry) -> str:
-        """A one-line citation for an entry: "Fact sheet (§7 [11]); Blog (para 3)"."""
+        """A one-line plain citation for an entry: "Blog on rcrcconference.org (June 2022):
+        https://…; icrc.org: https://…". Without a public page, the document's title."""
+        cited = self.citations(entry.sources)
+        if cited:
+            return "; ".join(
+                f"{c.label}"
+                + (f" ({format_date(c.published, c.precision)})" if c.published else "")
+                + f": {c.url}"
+                for c in cited
+            )
         parts = []
         for ref in entry.sources:
             title = self.sources[ref.doc].title if ref.doc in self.sources else ref.doc
             parts.append(f"{title}, {ref.section}" if ref.section else title)
         return "; ".join(parts)
+
+
+def host(url: str) -> str:
+    """ "https://www.icrc.org/en/doc/..." -> "icrc.org": a label for a bare reference."""
+    name = re.sub(r"^[a-z]+://", "", url).split("/", 1)[0]
+    return name.removeprefix("www.")
 
 
 # --------------------------------------------------------------------------- validation
@@ -369,15 +474,24 @@ def check_knowledge(
         seen: dict[str, str] = {}
         for _, item in c.items(data, "sources"):
             ident = c.ident(item, "id", seen, _where(c.file))
-            c.unknown_keys(item, ("id", "title", "file", "url"), ident)
+            c.unknown_keys(item, ("id", "title", "file", "url", "label", "date", "refs"), ident)
             title = c.text(item, "title", ident)
+            published = _date(c, item, "date", ident or "source", required=False)
             if ident:
                 sources[ident] = Source(
                     ident,
                     title,
                     c.text(item, "file", ident, False),
-                    c.text(item, "url", ident, False),
+                    _url(c, item, "url", ident),
+                    c.text(item, "label", ident, False),
+                    published[0] if published else None,
+                    published[1] if published else "day",
+                    _references(c, item, ident),
                 )
+    for source in sources.values():
+        for ref in source.refs.values():
+            if ref.doc and ref.doc not in sources:
+                c.error(None, source.id, f"reference [{ref.key}] names unknown doc '{ref.doc}'")
     problems.extend(c.problems)
     known_sources = set(sources)
 
@@ -402,6 +516,7 @@ def check_knowledge(
     entries: dict[str, Entry] = {}
     entry_where: dict[str, str] = {}
     related_refs: list[tuple[str, int, str, str]] = []  # (file, line, entry, related id)
+    alias_refs: list[tuple[str, int, str, str]] = []  # (file, line, entry, old id)
 
     def check_topic(c: _Checker, item: LineDict, who: str | None) -> str:
         topic = c.text(item, "topic", who)
@@ -429,11 +544,24 @@ def check_knowledge(
             who = ident or f"entry at line {item.line}"
             c.unknown_keys(
                 item,
-                ("id", "topic", "tags", "questions", "answer", "source", "related", "translations"),
+                (
+                    "id",
+                    "aliases",
+                    "topic",
+                    "tags",
+                    "questions",
+                    "answer",
+                    "source",
+                    "related",
+                    "translations",
+                ),
                 who,
             )
             questions = c.text_list(item, "questions", who, minimum=2)
             answer = c.markup_text(item, "answer", who)
+            old_ids = c.text_list(item, "aliases", who)
+            for alias in old_ids:
+                alias_refs.append((c.file, item.line_of("aliases"), ident or who, alias))
             entry = Entry(
                 id=ident or "",
                 topic=check_topic(c, item, who),
@@ -445,6 +573,7 @@ def check_knowledge(
                 translations=_translations(c, item, who),
                 file=c.file,
                 line=item.line,
+                aliases=old_ids,
             )
             if ident:
                 entries[ident] = entry
@@ -497,11 +626,19 @@ def check_knowledge(
             entry_where[ident] = f"{c.file}:{item.line}"
     problems.extend(c.problems)
 
+    aliases = _check_aliases(alias_refs, entries, entry_where, problems)
     for file, line, who, rid in related_refs if faq_readable else ():
-        if rid not in entries:
+        target = rid if rid in entries else aliases.get(rid)
+        if target is None:
             problems.append(Problem(file, line, who, f"related id '{rid}' does not exist"))
-        elif rid == who:
+        elif target == who:
             problems.append(Problem(file, line, who, "an entry cannot be related to itself"))
+    if aliases:  # related ids written as old ids point at the merged entry
+        for ident, e in list(entries.items()):
+            if any(r in aliases for r in e.related):
+                related = tuple(dict.fromkeys(aliases.get(r, r) for r in e.related))
+                entries[ident] = replace(e, related=related)
+    known_entries = {**{k: k for k in entries}, **aliases}
 
     events: list[Event] = []
     data, c = load(knowledge_dir / "events.yaml", required=False)
@@ -511,7 +648,7 @@ def check_knowledge(
             ident = c.ident(item, "id", seen, _where(c.file))
             who = ident or f"event at line {item.line}"
             event = _event(
-                c, item, who, check_topic, known_sources, entries if faq_readable else None
+                c, item, who, check_topic, known_sources, known_entries if faq_readable else None
             )
             if ident and event:
                 events.append(event)
@@ -555,7 +692,7 @@ def check_knowledge(
         )
     if any(not p.warning for p in problems):
         return None, problems
-    kb = KnowledgeBase(entries, topics, events, terms, synonyms, sources)
+    kb = KnowledgeBase(entries, topics, events, terms, synonyms, sources, aliases=aliases)
     kb.warnings = [p for p in problems if p.warning]
     return kb, problems
 
@@ -657,7 +794,7 @@ def _event(
     who: str,
     check_topic: Callable[[_Checker, LineDict, str | None], str],
     known_sources: set[str],
-    entries: dict[str, Entry] | None,
+    entries: dict[str, str] | None,
 ) -> Event | None:
     c.unknown_keys(
         item,
@@ -673,6 +810,7 @@ def _event(
             "summary",
             "entry",
             "note",
+            "outcome",
             "source",
         ),
         who,
@@ -711,9 +849,14 @@ def _event(
         sources=c.source_refs(item, who, known_sources),
         place=c.text(item, "place", who, False),
         body=c.text(item, "body", who, False),
-        entry=entry,
+        entry=entries.get(entry, entry) if entries else entry,
         note=c.text(item, "note", who, False),
+        outcome=c.text(item, "outcome", who, False),
+        file=c.file,
+        line=item.line,
     )
+    if event.outcome and kind != "plan":
+        c.error(item.line_of("outcome"), who, "'outcome' is only for events of kind 'plan'")
     return event if start else None
 
 
@@ -733,3 +876,78 @@ def _date(
             f"'{key}: {value}' is not a date; write YYYY-MM-DD, YYYY-MM or YYYY",
         )
     return parsed
+
+
+def _url(c: _Checker, item: LineDict, key: str, who: str | None) -> str:
+    url = c.text(item, key, who, False)
+    if url and not re.match(r"^https?://\S+$", url):
+        c.error(item.line_of(key), who, f"'{key}' must be a web address starting with https://")
+        return ""
+    return url
+
+
+def _references(c: _Checker, item: LineDict, who: str | None) -> dict[str, Reference]:
+    """``refs:`` of a compiled document: ``11: https://…`` or ``B: {doc: blog-2022}`` or
+    ``11: {url: https://…, title: …, date: 2024-04}``."""
+    value = item.get("refs")
+    if value is None:
+        return {}
+    if not isinstance(value, LineDict):
+        c.error(item.line_of("refs"), who, "'refs' must map a reference number to its web address")
+        return {}
+    out = {}
+    for key, body in value.items():
+        line = value.line_of(key)
+        name = str(key)
+        if isinstance(body, str):
+            url = body
+            body = LineDict(url=url)
+            body.line, body.key_lines = line, {"url": line}
+        if not isinstance(body, LineDict):
+            c.error(line, who, f"reference [{name}] needs a web address or 'doc:'")
+            continue
+        c.unknown_keys(body, ("url", "title", "doc", "date"), who)
+        published = _date(c, body, "date", who or "source", required=False)
+        ref = Reference(
+            name,
+            _url(c, body, "url", who),
+            c.text(body, "title", who, False),
+            c.text(body, "doc", who, False),
+            published[0] if published else None,
+            published[1] if published else "day",
+        )
+        if not ref.url and not ref.doc:
+            c.error(line, who, f"reference [{name}] needs 'url:' or 'doc:'")
+        out[name] = ref
+    return out
+
+
+def _check_aliases(
+    alias_refs: list[tuple[str, int, str, str]],
+    entries: dict[str, Entry],
+    entry_where: dict[str, str],
+    problems: list[Problem],
+) -> dict[str, str]:
+    """Old ids kept after a merge: each must look like an id and name nothing else."""
+    aliases: dict[str, str] = {}
+    for file, line, who, alias in alias_refs:
+        if not ID_RE.match(alias):
+            problems.append(Problem(file, line, who, f"alias '{alias}' is not a valid id"))
+        elif alias in entries:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    who,
+                    f"alias '{alias}' is also the id of the entry at {entry_where.get(alias)}",
+                )
+            )
+        elif alias in aliases:
+            problems.append(
+                Problem(
+                    file, line, who, f"alias '{alias}' is already an alias of '{aliases[alias]}'"
+                )
+            )
+        else:
+            aliases[alias] = who
+    return aliases

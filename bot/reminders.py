@@ -39,7 +39,7 @@ from rapidfuzz import fuzz, process
 
 from bot import markup
 from bot.consultations import Catalog, Consultation
-from bot.dates import DateStyle, relative
+from bot.dates import DateStyle, last_day, relative
 from bot.errors import RecipientGone
 from bot.ics import TimedEvent
 from bot.knowledge import Event
@@ -73,9 +73,10 @@ DRAFT = "draft"
 ANNOUNCE = "announce"
 SUBSCRIBER_KINDS = frozenset({REMINDER, OPENING, ANNOUNCE})
 
-# Periods ("Migration Strategy 2024–2030") run for years: they are context on the
-# timeline, never "the next meeting", and nobody wants a reminder of them.
-NOT_UPCOMING_KINDS = frozenset({"strategy-period"})
+# Periods ("Migration Strategy 2024–2030", a pledge for 2015–2019, co-chairs since 2021)
+# run for years: they are context on the timeline, never "the next meeting", and nobody
+# wants a reminder of them.
+NOT_UPCOMING_KINDS = frozenset({"strategy-period", "pledge", "leadership"})
 
 
 # --------------------------------------------------------------------------- time zones
@@ -223,8 +224,23 @@ def event_line(ui: UI, language: str | None, event: Event, now: datetime, zone: 
     where = f" ({markup.escape(event.place)})" if event.place else ""
     return (
         f"**{when}**: {markup.escape(event.title)}{where}, "
-        f"_{how_long(ui, language, event, now, zone)}_"
+        f"_{how_long(ui, language, event, now, zone)}_{plan_status(ui, language, event, now)}"
     )
+
+
+def plan_status(ui: UI, language: str | None, event: Event, now: datetime) -> str:
+    """A plan is told as a plan, worded from today: "planned" before its date, and after
+    it "planned at the time" with what is known of the outcome, never as if it happened."""
+    if event.kind != "plan" or isinstance(event, TimedEvent):
+        return ""
+    last = last_day(
+        event.end or event.start, event.end_precision if event.end else event.start_precision
+    )
+    if last >= now.date():
+        return " (" + ui.t("event_plan_upcoming", language) + ")"
+    if event.outcome:
+        return " (" + ui.t("event_plan_past", language, outcome=markup.escape(event.outcome)) + ")"
+    return " (" + ui.t("event_plan_past_unknown", language) + ")"
 
 
 # --------------------------------------------------------------------------- what is due

@@ -146,7 +146,8 @@ async def test_arabic_speaker(core: Core) -> None:
     assert (await bot.ask("/start")).startswith("مرحبًا! أنا مساعد الهجرة")
     assert "اكتبوا سؤالكم بكلماتكم الخاصة" in await bot.ask("/help")
     answer = await bot.ask("من يرأس الفريق المرجعي المعني بالهجرة؟")
-    assert "يرأس الاتحاد الدولي الفريق المرجعي المعني بالهجرة" in answer
+    # dated to its 2011 source: "the IFRC chaired", not "chairs"
+    assert "كان الاتحاد الدولي يرأس الفريق المرجعي المعني بالهجرة" in answer
     assert "المصدر:" in answer
     unsure = await bot.ask("ما هو الطقس في نيروبي")  # no answer: the fallback, or at most a guess
     assert "ليست لديّ إجابة" in unsure or "هل تقصدون" in unsure

@@ -234,9 +234,8 @@ def test_nsbot_ask_in_french_prints_the_french_answer(capsys: pytest.CaptureFixt
     assert record["id"] == "policy-adopted"
     assert "adoptée en novembre 2009" in record["answer"]
     assert main(["ask", "que es la OIM"]) == 0
-    assert capsys.readouterr().out.startswith(
-        "La OIM (Organización Internacional para las Migraciones"
-    )
+    # the sources never spell IOM out, so neither does the answer
+    assert capsys.readouterr().out.startswith("La OIM (IOM)")
 
 
 def test_silent_e_and_glued_years_fold() -> None:

@@ -14,6 +14,7 @@ from bot.matcher import Match, answer_language
 from bot.messages import Choice, Reply
 
 MAX_LABEL = 60
+MAX_SOURCES_SHOWN = 4  # an overview citing ten pages shows four links and "(+6)"
 
 
 def label(text: str) -> str:
@@ -29,16 +30,33 @@ def entry_reply(ctx: Context, entry: Entry, asked_in: str | None = None) -> Repl
     else in the person's language, else English."""
     kb = ctx.core.kb
     text = entry.answer_in(answer_language(entry, asked_in, ctx.language))
-    source = kb.source_label(entry)
+    source = source_line(ctx, entry)
     if source:
-        text += "\n\n_" + markup.escape(ctx.t("source", source=source)) + "_"
+        text += "\n\n" + source
     dates, calendar_buttons = timeline.dates_for_entry(ctx, entry.id)
     if dates:
         text += "\n\n" + dates
-    choices = tuple(
-        Choice(label(kb.entries[r].title), f"faq:{r}") for r in entry.related[:4] if r in kb.entries
-    )
+    related = [e for e in (kb.entry(r) for r in entry.related) if e is not None]
+    choices = tuple(Choice(label(e.title), f"faq:{e.id}") for e in related[:4])
     return Reply(text, choices=calendar_buttons + choices)
+
+
+def source_line(ctx: Context, entry: Entry) -> str:
+    """ "Source: [Blog on rcrcconference.org, June 2022](https://…)": each page behind the
+    answer as a link a person can open, with its date when it has one, since a dated
+    page tells the reader what "currently" meant when it was written."""
+    cited = ctx.core.kb.citations(entry.sources)
+    if not cited:
+        plain = ctx.core.kb.source_label(entry)
+        return "_" + markup.escape(ctx.t("source", source=plain)) + "_" if plain else ""
+    links = []
+    for c in cited[:MAX_SOURCES_SHOWN]:
+        name = c.label
+        if c.published:
+            name += ", " + ctx.dates.format_date(c.published, c.precision)
+        links.append(f"[{markup.escape(name)}]({c.url})")
+    more = len(cited) - MAX_SOURCES_SHOWN
+    return ctx.t("source", source="; ".join(links) + (f" (+{more})" if more > 0 else ""))
 
 
 async def answer(ctx: Context, question: str) -> list[Reply]:
@@ -84,7 +102,7 @@ async def ask(ctx: Context, args: str) -> list[Reply]:
 
 
 async def show_entry(ctx: Context, entry_id: str) -> list[Reply]:
-    entry = ctx.core.kb.entries.get(entry_id)
+    entry = ctx.core.kb.entry(entry_id)  # an old id of a merged entry still resolves
     if entry is None:  # a button from before the knowledge base changed
         return ctx.notice("unknown_action")
     return [entry_reply(ctx, entry)]
