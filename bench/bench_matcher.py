@@ -1,28 +1,37 @@
-"""Matcher speed and memory: prints numbers, asserts nothing (tests never time things).
+"""Matcher speed and memory beside a naive peer: prints numbers, asserts nothing.
 
-    python bench/bench_matcher.py            # the shipped knowledge base
-    python bench/bench_matcher.py --scale 40 # the shipped entries copied 40 times (~5,000)
+    python bench/bench_matcher.py                 # shipped KB, ~10k and ~100k phrasings
+    python bench/bench_matcher.py --sizes 1 8     # only the shipped KB and ~10k
 
-Copies keep their phrasings with a distinguishing word added, so the index grows the
-way a bigger curated knowledge base would: more entries, more vocabulary.
+For each size: index build time and peak memory, match p50/p99 over the evaluation
+questions, and the naive peer (rapidfuzz ``extractOne`` over every phrasing) measured in
+the same run. Then, on the shipped KB: ``nsbot ask`` start-up, time to the first
+``nsbot chat`` prompt, and the event loop's lag while 8 chats are matched at once.
+Bigger knowledge bases are the shipped entries copied with a distinguishing word, so the
+index grows the way a bigger curated one would. Run it on an idle machine, one core:
+``taskset -c 0 python bench/bench_matcher.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
+import os
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
 
-import yaml
-
 from bot.config import shipped_knowledge_dir
+from bot.evaluation import Baseline, load_split
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 
-EVAL = Path(__file__).resolve().parent.parent / "tests" / "eval" / "questions.yaml"
+REPO = Path(__file__).resolve().parent.parent
+EVAL = REPO / "tests" / "eval"
 
 
 def scaled(kb: KnowledgeBase, factor: int) -> KnowledgeBase:
@@ -37,44 +46,118 @@ def scaled(kb: KnowledgeBase, factor: int) -> KnowledgeBase:
                 id=f"{entry.id[:30]}-v{i}",
                 questions=tuple(f"{q} {tag}" for q in entry.questions),
                 related=(),
+                aliases=(),
             )
             entries[copy.id] = copy
-    return dataclasses.replace(kb, entries=entries)
+    return dataclasses.replace(kb, entries=entries, aliases={})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+def phrasings(kb: KnowledgeBase) -> int:
+    return sum(
+        len(e.questions) + sum(len(t.questions) for t in e.translations.values())
+        for e in kb.entries.values()
+    )
 
-    kb = scaled(load_knowledge(shipped_knowledge_dir()), args.scale)
-    questions = [item["q"] for item in yaml.safe_load(EVAL.read_text())["in_scope"]]
-    questions += yaml.safe_load(EVAL.read_text())["out_of_scope"]
 
+def timings(fn: object, questions: list[str], rounds: int) -> list[float]:
+    out = []
+    for _ in range(rounds):
+        for q in questions:
+            t = time.perf_counter()
+            fn(q)  # type: ignore[operator]
+            out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def one_size(kb: KnowledgeBase, questions: list[str], rounds: int) -> None:
     tracemalloc.start()
     started = time.perf_counter()
     matcher = Matcher(kb)
     build = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    baseline = Baseline(kb)
+    ours = timings(matcher.match, questions, rounds)
+    naive = timings(baseline.answer, questions, max(1, rounds // 3))
+    print(
+        f"{phrasings(kb):>8} phrasings | build {build:6.2f} s, peak {peak / 2**20:6.1f} MiB | "
+        f"match p50 {p(ours, 50):6.2f} ms p99 {p(ours, 99):6.2f} ms | "
+        f"naive extractOne p50 {p(naive, 50):6.2f} ms p99 {p(naive, 99):6.2f} ms | "
+        f"naive/ours at p99 {p(naive, 99) / p(ours, 99):5.1f}x"
+    )
 
-    timings = []
-    for _ in range(args.rounds):
-        for q in questions:
+
+def startup() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NSBOT_", "TELEGRAM_", "SLACK_"))}
+    runs = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "who chairs the mrg"],
+            env=env, cwd=REPO, capture_output=True, check=True,
+        )
+        runs.append(time.perf_counter() - t)
+    print(f"nsbot ask start-up to answer: median {statistics.median(runs):.2f} s (5 runs)")
+    env["NSBOT_DB"] = str(Path("/tmp") / f"bench-chat-{os.getpid()}.sqlite3")
+    env["PYTHONUNBUFFERED"] = "1"  # the prompt is written without a newline
+    runs = []
+    for _ in range(3):
+        t = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "chat"], env=env, cwd=REPO,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdout is not None and proc.stdin is not None
+        seen = b""
+        while b"> " not in seen:
+            chunk = proc.stdout.read1(4096)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            seen += chunk
+        runs.append(time.perf_counter() - t)
+        proc.stdin.write(b"quit\n")
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    print(f"nsbot chat to its first prompt: median {statistics.median(runs):.2f} s (3 runs)")
+
+
+async def loop_lag(matcher: Matcher, questions: list[str]) -> None:
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def probe() -> None:
+        while not stop.is_set():
             t = time.perf_counter()
-            matcher.match(q)
-            timings.append((time.perf_counter() - t) * 1000)
-    timings.sort()
-    p95 = timings[int(len(timings) * 0.95)]
-    print(
-        f"entries: {len(kb.entries)}  phrasings indexed: {sum(len(e.questions) for e in kb.entries.values())}"
-    )
-    print(f"index build: {build * 1000:.0f} ms  peak memory during build: {peak / 1e6:.1f} MB")
-    print(
-        f"match latency over {len(timings)} questions: median {statistics.median(timings):.2f} ms, "
-        f"p95 {p95:.2f} ms, max {timings[-1]:.2f} ms"
-    )
+            await asyncio.sleep(0.001)
+            lags.append((time.perf_counter() - t - 0.001) * 1000)
+
+    async def chat(offset: int) -> None:
+        for q in questions[offset::8]:
+            matcher.match(q)  # as the FAQ handler does: on the loop
+            await asyncio.sleep(0)
+
+    prober = asyncio.create_task(probe())
+    await asyncio.gather(*(chat(i) for i in range(8)))
+    stop.set()
+    await prober
+    print(f"event-loop lag with 8 chats matched at once: p99 {p(lags, 99):.2f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 7, 70])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    kb = load_knowledge(shipped_knowledge_dir())
+    questions = [item.q for item in load_split(EVAL, "dev")]
+    for factor in args.sizes:
+        one_size(scaled(kb, factor), questions if factor == 1 else questions[:300], args.rounds)
+    startup()
+    asyncio.run(loop_lag(Matcher(kb), questions))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ from bot.matcher import Matcher, text_words
 async def test_who_chairs_it_after_the_mrg(bot: MemoryAdapter, core: Core) -> None:
     assert "Migration Reference Group" in await bot.ask("what is the mrg")
     answer = await bot.ask("who chairs it?")
-    assert "IFRC chairs the Migration Reference Group" in answer
+    assert "IFRC chaired the Migration Reference Group" in answer
 
 
 async def test_in_french_please_repeats_the_last_answer_in_french(bot: MemoryAdapter) -> None:
     await bot.ask("who chairs the mrg")
-    assert "préside" in await bot.ask("in french please")
+    assert "présid" in await bot.ask("in french please")
 
 
 async def test_a_follow_up_without_a_previous_answer_answers_nothing(bot: MemoryAdapter) -> None:
