@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -163,6 +164,8 @@ SUGGEST_FLOOR = 0.25
 SUGGEST_SPREAD = 0.15
 TWIN_SHARE = 0.75  # a curated entry this close to its glossary twin answers instead
 CONTEXT_TOKEN = "scene"  # what context_phrases fold to, before being dropped
+MAX_CORRECTIONS = 50_000  # words whose correction is remembered (a few MB at most)
+CANDIDATES = 12  # entries carried past scoring: suggestions, runner-up, curated twin
 CONTEXT_WEIGHT = 0.6  # a follow-up's borrowed topic words, against its own
 MAX_QUESTION_CHARS = 600  # matching reads no further: a question is never longer
 ENGLISH_WORDS = _words("stopwords", ["en"]) | _words("filler", ["en"])
@@ -270,6 +273,7 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, model: DecisionModel | None = None) -> None:
         self.kb = kb
         self.model = model or DecisionModel.shipped()
+        self._corrections: dict[str, str] = {}
         self._canon: dict[str, str] = {}
         self._phrases: list[tuple[tuple[str, ...], str]] = []  # multi-word phrase -> canonical
         self._build_vocabulary(kb)
@@ -356,6 +360,33 @@ class Matcher:
             self._by_entry[entry_id].append(idx)
             for tok in content:
                 self._phrasing_entries[tok].add(entry_id)
+        self._build_arrays()
+
+    def _build_arrays(self) -> None:
+        """The index as numpy arrays, so ranking is a few vector operations per question
+        word instead of a Python loop over every phrasing that shares it."""
+        self._entry_ids: list[str] = sorted(self._field_tokens)
+        number = {e: i for i, e in enumerate(self._entry_ids)}
+        self._phrasing_entry = np.array([number[p.entry] for p in self._phrasings], dtype=np.int64)
+        self._phrasing_weight = np.array([p.weight for p in self._phrasings], dtype=np.float64)
+        postings: dict[str, list[int]] = defaultdict(list)
+        in_field: dict[str, list[int]] = defaultdict(list)
+        for idx, p in enumerate(self._phrasings):
+            for tok in p.tokens:
+                postings[tok].append(idx)
+                if tok in self._field_tokens[p.entry]:
+                    in_field[tok].append(idx)
+        self._postings = {t: np.array(v, dtype=np.int64) for t, v in postings.items()}
+        self._postings_in_field = {t: np.array(v, dtype=np.int64) for t, v in in_field.items()}
+        self._field_entries = {
+            t: np.array(sorted(number[e] for e in es), dtype=np.int64)
+            for t, es in self._field_postings.items()
+        }
+        with_number: dict[str, list[int]] = defaultdict(list)
+        for entry_id, numbers in self._numbers.items():
+            for n in numbers:
+                with_number[n].append(number[entry_id])
+        self._number_entries = {t: np.array(v, dtype=np.int64) for t, v in with_number.items()}
 
     # ------------------------------------------------------------------ vocabulary
 
@@ -455,6 +486,15 @@ class Matcher:
         return out
 
     def _correct(self, word: str) -> str:
+        """:meth:`_corrected`, remembered: people ask with the same few hundred words."""
+        found = self._corrections.get(word)
+        if found is None:
+            found = self._corrected(word)
+            if len(self._corrections) < MAX_CORRECTIONS:
+                self._corrections[word] = found
+        return found
+
+    def _corrected(self, word: str) -> str:
         """Replace a word the knowledge base never uses by its closest known word: of the
         same script, within a typo's reach, and an English or glossary word when a
         translation's word is no closer (by :data:`PRIMARY_BONUS`)."""
@@ -550,61 +590,94 @@ class Matcher:
         }
 
     def rank_query(self, query: Query, limit: int = 5) -> list[Candidate]:
-        if not query.tokens:
+        """Score every entry that shares a topic word with the question.
+
+        Per phrasing: the question's weight it holds (for precision, with the entry's
+        answer/title field as lower-weight evidence) and its own weight the question holds
+        (recall), combined as an F-score; an entry takes its best phrasing. Question
+        words ("when", "who") only add to phrasings a topic word reached. Vectorised
+        with numpy: the work is a few array operations per question word.
+        """
+        tokens = query.tokens
+        if not tokens:
             return []
-        q_weight = sum(query.tokens.values())
-        entries: set[str] = set()
-        for tok in query.tokens:
-            entries.update(self._phrasing_entries.get(tok, ()))
-            entries.update(self._field_postings.get(tok, ()))
+        n_phrasings, n_entries = len(self._phrasings), len(self._entry_ids)
+        q_weight = sum(tokens.values())
+        shared = np.zeros(n_phrasings)
+        covered = np.zeros(n_phrasings)
+        in_field = np.zeros(n_phrasings)
+        counts = np.zeros(n_phrasings, dtype=np.int64)
+        reached = np.zeros(n_phrasings, dtype=bool)
+        field_weight = np.zeros(n_entries)
+        for tok, w in tokens.items():
+            ix = self._postings.get(tok)
+            if ix is not None:
+                shared[ix] += w
+                covered[ix] += self._weights.get(tok, 0.0)
+                counts[ix] += 1
+                if tok not in QUESTION_WORDS:
+                    reached[ix] = True
+            ixf = self._postings_in_field.get(tok)
+            if ixf is not None:
+                in_field[ixf] += w
+            fe = self._field_entries.get(tok)
+            if fe is not None:
+                field_weight[fe] += w
+        rows = np.flatnonzero(reached)
+        entries = self._phrasing_entry[rows]
+        # Words the phrasing lacks but the answer or title has: lower-weight evidence
+        # (a BM25F-style field weight).
+        extra = FIELD_WEIGHT * (field_weight[entries] - in_field[rows])
+        precision = (shared[rows] + extra) / q_weight
+        recall = covered[rows] / self._phrasing_weight[rows]
+        total = BETA2 * precision + recall
+        f = np.where(total > 0, (1 + BETA2) * precision * recall / np.where(total > 0, total, 1), 0)
+        # Each entry's best phrasing (the first of equals).
+        order = np.lexsort((rows, -f, entries))
+        firsts = order[np.unique(entries[order], return_index=True)[1]]
+        best_f = np.zeros(n_entries)
+        best_p = np.zeros(n_entries)
+        best_r = np.zeros(n_entries)
+        best_n = np.zeros(n_entries, dtype=np.int64)
+        chosen = entries[firsts]
+        best_f[chosen] = f[firsts]
+        best_p[chosen] = precision[firsts]
+        best_r[chosen] = recall[firsts]
+        best_n[chosen] = counts[rows[firsts]]
+        # A fact told only in the answer: no phrasing shares a word, but the field does.
+        field_only = FIELD_WEIGHT * field_weight / q_weight
+        wins = field_only > best_f
+        best_f = np.where(wins, field_only, best_f)
+        best_p = np.where(wins, field_only, best_p)
+        best_r = np.where(wins, 0.0, best_r)
+        best_n = np.where(wins, 0, best_n)
+        agree = np.ones(n_entries)
+        if query.numbers:
+            hits = np.zeros(n_entries)
+            for number in query.numbers:
+                holders = self._number_entries.get(number)
+                if holders is not None:
+                    hits[holders] += 1
+            agree = hits / len(query.numbers)
+        score = np.round(best_f * (NUMBER_FLOOR + (1 - NUMBER_FLOOR) * agree), 4)
+        live = np.flatnonzero(best_f > 0)
+        if live.size > CANDIDATES:  # only the leaders (ties at the cut included) go on
+            cut = np.partition(score[live], live.size - CANDIDATES)[live.size - CANDIDATES]
+            live = live[score[live] >= cut]
         out: list[Candidate] = []
-        for entry_id in entries:
-            best: tuple[float, float, float] = (0.0, 0.0, 0.0)
-            matched = 0
-            field_words = self._field_tokens[entry_id]
-            for idx in self._by_entry[entry_id]:
-                p = self._phrasings[idx]
-                shared = sum(w for t, w in query.tokens.items() if t in p.tokens)
-                # Words of the question the phrasing lacks but the answer or title has:
-                # lower-weight evidence (a BM25F-style field weight).
-                extra = FIELD_WEIGHT * sum(
-                    w for t, w in query.tokens.items() if t not in p.tokens and t in field_words
-                )
-                recall = sum(self._weights[t] for t in p.tokens if t in query.tokens) / p.weight
-                precision = (shared + extra) / q_weight
-                if precision + recall == 0:
-                    continue
-                f = (1 + BETA2) * precision * recall / (BETA2 * precision + recall)
-                if f > best[0]:
-                    best = (f, precision, recall)
-                    matched = sum(1 for t in query.tokens if t in p.tokens)
-            # A fact told only in the answer: no phrasing shares a word, but the field does.
-            field_only = (
-                FIELD_WEIGHT
-                * sum(w for t, w in query.tokens.items() if t in field_words)
-                / q_weight
-            )
-            if field_only > best[0]:
-                best, matched = (field_only, field_only, 0.0), 0
-            if best[0] == 0.0:
-                continue
-            agree = 1.0
-            if query.numbers:
-                agree = len(query.numbers & self._numbers[entry_id]) / len(query.numbers)
-            score = best[0] * (NUMBER_FLOOR + (1 - NUMBER_FLOOR) * agree)
-            entry = self.kb.entries[entry_id]
+        for i in live.tolist():
+            entry_id = self._entry_ids[i]
             vocabulary = self._entry_vocabulary[entry_id]
-            unexplained = sum(w for t, w in query.tokens.items() if t not in vocabulary)
             out.append(
                 Candidate(
                     entry_id,
-                    entry.title,
-                    round(score, 4),
-                    best[1],
-                    best[2],
-                    agree,
-                    unexplained,
-                    matched,
+                    self.kb.entries[entry_id].title,
+                    float(score[i]),
+                    float(best_p[i]),
+                    float(best_r[i]),
+                    float(agree[i]),
+                    sum(w for t, w in tokens.items() if t not in vocabulary),
+                    int(best_n[i]),
                 )
             )
         out.sort(key=lambda c: (-c.score, c.id))
