@@ -366,6 +366,9 @@ class ExportTable:
 
 
 def _choices_text(q: Question) -> str:
+    if q.type == "scale":
+        low, high = q.options[0].id, q.options[-1].id
+        return f"{low} = {q.min_label} … {high} = {q.max_label}" if q.min_label else f"{low}–{high}"
     return "; ".join(f"{o.id} = {o.label}" for o in q.options) if q.is_choice else ""
 
 
