@@ -30,7 +30,7 @@ from bot import markup
 from bot.errors import ContentError, Problem
 from bot.knowledge import ID_RE, _Checker
 from bot.messages import MAX_ACTION_BYTES
-from bot.yamlfile import LineDict, LineList, display_path, load_yaml
+from bot.yamlfile import LineDict, LineList, colon_hint, display_path, load_yaml
 
 QUESTION_TYPES = ("single", "multiple", "scale", "yesno", "number", "text")
 CHOICE_TYPES = frozenset({"single", "multiple", "scale", "yesno"})
@@ -718,6 +718,10 @@ def _options(c: _Checker, item: LineDict, who: str) -> tuple[Option, ...]:
     options: list[Option] = []
     seen: set[str] = set()
     for line, value in zip(raw.item_lines, raw, strict=True):
+        if isinstance(value, LineDict) and not {"id", "label"} & set(value):
+            # "- Climate: displacement": a text with ': ' that YAML read as a mapping.
+            c.error(line, who, f"each choice is a text, or 'id:' and 'label:'{colon_hint(value)}")
+            continue
         if isinstance(value, LineDict):
             c.unknown_keys(value, ("id", "label"), who)
             label = c.text(value, "label", who)

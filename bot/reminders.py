@@ -672,10 +672,15 @@ def wake(core: Core) -> None:
         event.set()
 
 
+# Delivers only to the person at this keyboard: a terminal chat opened beside a running
+# bot on the same database must not take back the rows that bot is sending.
+LOCAL_PLATFORMS = frozenset({"terminal"})
+
+
 async def run_forever(core: Core, interval: float = TICK_SECONDS) -> None:
     """Background task of a running bot. Claimed rows are recovered just before this
-    process first delivers (when an adapter runs), so a process without adapters (the
-    terminal chat) never touches another's deliveries."""
+    process first delivers through a chat platform's adapter, so a process without one
+    (the terminal chat) never touches another's deliveries."""
     wakeup = _wakeups.setdefault(core, asyncio.Event())
     recovered = False
     while True:
@@ -683,7 +688,7 @@ async def run_forever(core: Core, interval: float = TICK_SECONDS) -> None:
             await asyncio.wait_for(wakeup.wait(), interval)
         wakeup.clear()
         try:
-            if not recovered and core.senders:
+            if not recovered and set(core.senders) - LOCAL_PLATFORMS:
                 await recover(core)
                 recovered = True
             await tick(core)

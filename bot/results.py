@@ -314,6 +314,15 @@ def results_summary(
     return "\n\n".join(parts)
 
 
+def answers_per_question(c: Consultation, rows: Sequence[ResponseRow]) -> list[tuple[str, int]]:
+    """("1. <question>", completed responses answering it) per question, for a chart."""
+    completed = [c.effective(r.answers) for r in rows if r.status == "submitted"]
+    return [
+        (f"{n}. {q.title}", sum(1 for e in completed if q.id in e))
+        for n, q in enumerate(c.questions, 1)
+    ]
+
+
 def chart_data(c: Consultation, rows: Sequence[ResponseRow], q: Question) -> list[tuple[str, int]]:
     """(label, count) per option of a choice or scale question, for a chart."""
     completed = [c.effective(r.answers) for r in rows if r.status == "submitted"]
@@ -366,6 +375,9 @@ class ExportTable:
 
 
 def _choices_text(q: Question) -> str:
+    if q.type == "scale":
+        low, high = q.options[0].id, q.options[-1].id
+        return f"{low} = {q.min_label} … {high} = {q.max_label}" if q.min_label else f"{low}–{high}"
     return "; ".join(f"{o.id} = {o.label}" for o in q.options) if q.is_choice else ""
 
 

@@ -108,6 +108,12 @@ BROKEN_CASES = [
     ("unquoted_yes.yaml", 12, "question q", "YAML reads Yes/No/On/Off as true/false"),
     ("number_range.yaml", 13, "question staff", "'max' (5) is below 'min' (10)"),
     ("unknown_field.yaml", 12, "question pick", "unknown field 'options'"),
+    (
+        "colon_in_choice.yaml",
+        14,
+        "question topic",
+        "it reads as 'Climate: displacement', a key and a value",
+    ),
 ]
 
 

@@ -167,3 +167,16 @@ async def test_names_stored_before_the_list_are_grouped_under_the_listed_name(
     await coordinator.ask("/results sample by ns")
     text = await coordinator.press(coordinator.buttons[0])
     assert "Kenya Red Cross Society (2)" in text and "Red Cross of Narnia (1)" in text
+
+
+async def test_no_to_the_suggestion_asks_again_and_stores_nothing(setup: Setup) -> None:
+    bot = setup.person()
+    await bot.ask("/profile")
+    await bot.ask("kenya red cros")
+    text = await bot.ask("no")
+    assert "Which National Society" in text
+    profile = await setup.core.storage.get_profile(bot.person.key)
+    assert profile is None or profile.national_society is None
+    await bot.ask("uganda")
+    text = await bot.ask("yes")
+    assert "The Uganda Red Cross Society" in text

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from bot import reminders
+from bot.adapters.memory import MemoryAdapter
 from bot.adapters.terminal import TerminalChat, files_folder, unique_path
 from bot.knowledge import KnowledgeBase
 from bot.messages import Choice, Person, Reply
 from bot.storage import SqliteStorage
-from tests.consult_helpers import Setup, make_core
+from tests.consult_helpers import NOW, Setup, make_core
 
 ME = Person("terminal", "me", "Me")
 
@@ -46,7 +47,7 @@ async def test_a_number_past_the_scale_is_an_answer_not_the_back_button(setup: S
     chat = chat_for(setup)
     shown = await at_the_scale(chat)
     assert "Question 2 of 6" in shown
-    assert "  5. 5" in shown and "  a. ⬅ Back" in shown  # Back has a letter, not "6"
+    assert "\n  5\n" in shown and "  a. ⬅ Back" in shown  # Back has a letter, not "6"
     text = await say(chat, "6")
     assert "Question 2 of 6" in text and "Question 1 of 6" not in text
     assert "1" in text and "5" in text  # says which numbers are valid
@@ -169,3 +170,44 @@ async def test_a_pushed_message_keeps_the_buttons_on_screen(setup: Setup) -> Non
     await chat.push([Reply("📣 An announcement")])
     message = chat.inbound("2")
     assert message is not None and message.action == "x:2"
+
+
+async def test_a_terminal_chat_beside_a_running_bot_leaves_its_deliveries_alone(
+    tmp_path: Path,
+) -> None:
+    """The terminal delivers its own pushes, but a row another process has claimed (a
+    running bot, mid-send) is not taken back by the terminal's scheduler."""
+    from bot.app import running_core
+    from tests.consult_helpers import COORDINATOR, settings_for
+
+    settings = settings_for(tmp_path, coordinators=frozenset({COORDINATOR.key, ME.key}))
+    async with SqliteStorage(settings.db_path) as storage:
+        await storage.subscribe(
+            "test:p0", platform="test", chat="p0", days=(7, 1), language=None, tz_hint=None, now=NOW
+        )
+        job, _ = await storage.ensure_job(
+            "announce:other",
+            kind="announce",
+            text="Theirs",
+            status="draft",
+            created_by="x",
+            now=NOW,
+        )
+        assert await storage.activate_announcement(job.id, "x", NOW) == 1
+        assert await storage.claim_delivery(job.id, "test:p0", NOW)  # being sent elsewhere
+    shown: list[Reply] = []
+    arrived = asyncio.Event()
+
+    async def terminal(replies: list[Reply]) -> None:
+        shown.extend(replies)
+        arrived.set()
+
+    async with running_core(settings) as core:
+        core.register_sender("terminal", terminal)
+        me = MemoryAdapter(core, ME)
+        await me.ask("/subscribe")
+        await me.ask("/announce Mine")
+        await me.press(me.buttons[0])
+        await asyncio.wait_for(arrived.wait(), 20)
+        assert await core.storage.delivery_states(job.id) == {"claimed": 1}
+    assert any("Mine" in r.text for r in shown)

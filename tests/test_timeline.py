@@ -14,6 +14,7 @@ import pytest
 from bot.adapters.memory import MemoryAdapter
 from bot.core import Core
 from bot.dates import format_range, relative
+from bot.handlers.timeline import NOT_CALENDAR_KINDS
 from bot.knowledge import KnowledgeBase
 from bot.storage import SqliteStorage
 
@@ -123,7 +124,7 @@ async def test_calendar_file_is_valid_rfc5545(
     cal = icalendar.Calendar.from_ical(attachment.content)
     assert str(cal["VERSION"]) == "2.0" and cal["PRODID"]
     events = cal.walk("VEVENT")
-    entries = [e for e in shipped_kb.events if e.kind not in {"plan", "strategy-period"}]
+    entries = [e for e in shipped_kb.events if e.kind not in NOT_CALENDAR_KINDS]
     assert len(events) == len(entries) < len(shipped_kb.events)
     uids = [str(e["UID"]) for e in events]
     assert len(set(uids)) == len(uids)
@@ -191,7 +192,7 @@ async def test_a_plan_that_never_happened_is_not_offered_for_the_calendar(
     # The strategy planned for the 2023 Council of Delegates (adopted in October 2024).
     (plan,) = [e for e in shipped_kb.events if e.kind == "plan" and e.start.year == 2023]
     text = await bot.ask(f"/calendar {plan.start.year}")
-    assert "only plans or strategy periods" in text and "/timeline 2023" in text
+    assert "only plans or periods spanning years" in text and "/timeline 2023" in text
     assert not [a for r in bot.last for a in r.attachments]
     await bot.ask("/calendar")
     ids = {

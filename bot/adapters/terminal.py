@@ -137,7 +137,10 @@ class TerminalChat:
                     key = str(len(keys) + 1)
                 if key:
                     keys[key] = choice
-                parts.append(f"  {key}. {choice.label}" if key else f"  {choice.label}")
+                if not key or key == label:  # a scale's "4" is typed as itself
+                    parts.append(f"  {choice.label}")
+                else:
+                    parts.append(f"  {key}. {choice.label}")
             if reply.choices and reply.expects == "number":
                 parts.append("  (type your number, or the letter of an option)")
             elif reply.choices and free_text and reply.expects == "text":

@@ -19,6 +19,7 @@ from bot.messages import Attachment, Chat, Choice, Reply
 from bot.results import (
     EXPORT_FORMATS,
     MIME_TYPES,
+    answers_per_question,
     chart_data,
     consultation_export,
     poll_export,
@@ -122,17 +123,7 @@ async def results(ctx: Context, args: str) -> list[Reply]:
     replies = [Reply(text, choices=choices if rows else ())]
     if rows and shows_images(ctx):
         completed = sum(1 for r in rows if r.status == "submitted")
-        bars = [
-            (
-                f"{n}. {q.title}",
-                sum(
-                    1
-                    for r in rows
-                    if r.status == "submitted" and q.id in target.effective(r.answers)
-                ),
-            )
-            for n, q in enumerate(target.questions, 1)
-        ]
+        bars = answers_per_question(target, rows)
         title = ctx.t("results_chart_answers", title=target.title, completed=completed)
         replies.append(await chart_reply(ctx, f"{target.id}-answers.png", title, bars, completed))
     return _private(ctx, replies)

@@ -184,6 +184,8 @@ async def on_profile(ctx: Context, arg: str) -> list[Reply]:
     then = str(state[1].get("then", ""))
     if step == "n":
         if what.isdigit():
+            if int(what) not in state[1].get("options", []):
+                return [Reply(ctx.t("consult_stale"), notice=True)]
             return await choose_society(ctx, then, int(what))
         await save(ctx, ns=str(state[1].get("typed", ""))[:MAX_NS_LENGTH] or None)
         return await ask_region(ctx, then)
@@ -215,10 +217,14 @@ async def converse(ctx: Context, data: dict[str, Any]) -> list[Reply] | None:
         return ctx.reply("profile_cancelled")
     if data.get("step") == NS_CONFIRM:
         options = [int(i) for i in data.get("options", []) if isinstance(i, int)]
-        if options and consult.yes_no_typed(ctx, text) == "yes":
+        said = consult.yes_no_typed(ctx, text)
+        if options and said == "yes":
             return await choose_society(ctx, then, options[0])
         if word == "skip":
             return await ask_region(ctx, then)
+        if said == "no":  # not that one: ask for the name again, not store "no"
+            await ctx.set_state(PROFILE, {"step": "ns", "then": then})
+            return [Reply(ns_question(ctx, None), choices=ns_buttons(ctx, False))]
         data = {"step": "ns", "then": then}  # anything else: another name, matched again
     if data.get("step") == "ns":
         if word == "skip":
