@@ -114,7 +114,7 @@ def test_an_event_may_name_an_entry_by_its_old_id(tmp_path: Path) -> None:
         (FAQ.replace("[chair-old]\n    topic: groups", "[policy-when]\n    topic: groups"),
          "alias 'policy-when' is already an alias of 'policy-adopted'"),
         (FAQ.replace("[chair-old]\n    topic", "[policy-adopted]\n    topic"),
-         "alias 'policy-adopted' is also the id of the entry at faq.yaml:2"),
+         "alias 'policy-adopted' is also the id of the entry at"),
         (FAQ.replace("[chair-old]\n    topic", "[Chair Old]\n    topic"),
          "alias 'Chair Old' is not a valid id"),
     ],
@@ -197,7 +197,7 @@ def test_warns_about_present_tense_from_a_dated_source(tmp_path: Path) -> None:
     )
     warned = messages(loaded(tmp_path, faq=faq))
     assert any(
-        w.startswith("faq.yaml:13: [mrg-chair] warning: the answer says 'currently'")
+        "faq.yaml:13: [mrg-chair] warning: the answer says 'currently'" in w
         and "dates from 2011" in w
         for w in warned
     ), warned
@@ -256,7 +256,7 @@ def test_warns_about_a_source_without_a_page(tmp_path: Path) -> None:
     )
     assert any("source notes" in w and "no web address" in w for w in warned), warned
     assert not any(
-        w.startswith("faq.yaml") and ("web address" in w or "references" in w)
+        "faq.yaml:" in w.split(" ")[0] and ("web address" in w or "references" in w)
         for w in messages(loaded(tmp_path / "ok"))
     )
 
@@ -309,7 +309,7 @@ def test_warns_about_a_kind_that_contradicts_the_wording(tmp_path: Path) -> None
         .replace("kind: meeting", "kind: plan")
         .replace("kind: strategy-period", "kind: pledge")
     )
-    assert not any("kind" in w for w in messages(loaded(tmp_path / "ok", events=fixed)))
+    assert not any(" kind " in w for w in messages(loaded(tmp_path / "ok", events=fixed)))
 
 
 def test_an_outcome_belongs_to_a_plan_only(tmp_path: Path) -> None:
