@@ -2,8 +2,8 @@
 
 An answer can be valid YAML and still mislead staff who act on it. The audit found
 text written in 2011 or June 2022 still in the present tense years later, answers too
-long to read on a phone, citations nobody could open, and events whose kind said one
-thing while their wording said another. Each lesson is a warning with file:line, so a
+long to read on a phone, citations nobody could open, periods long over told as running,
+and events whose kind said one thing while their wording said another. Each lesson is a warning with file:line, so a
 curator sees it before a reader does. Warnings never stop the bot from starting.
 """
 
@@ -41,6 +41,23 @@ PRESENT_TENSE: dict[str, re.Pattern[str]] = {
     ),
     "ar": re.compile(r"(حاليًا|حاليا|في الوقت الحالي|سوف|سيُعقد|سيعقد|العام المقبل|هذا العام)"),
 }
+# Present-tense statements of who is in a group or who leads it ("the IFRC chairs the
+# group", "has 15 National Societies"): true when the source was written, unknown since.
+# A sentence that says when ("in 2011", "as of June 2022", "at that time") is fine.
+STATIVE = re.compile(
+    r"\b(is made up of|is composed of|consists of|brings together|gathers|sits on|sit on|"
+    r"chairs|co-chairs|steers|is charged with|has \d+|have \d+)\b",
+    re.IGNORECASE,
+)
+DATED_SENTENCE = re.compile(
+    r"\b(19|20)\d\d\b|\b(as of|according to|at that time|then|today|now|since|blog|page)\b",
+    re.IGNORECASE,
+)
+# "covers 2020–2025" read in 2026: a period that is over, told as running.
+ENDED_PERIOD = re.compile(
+    r"\b(covers|runs|spans|lasts|is in force|applies)\b[^.;:]*?\b(?:19|20)\d\d\s*[–-]\s*((?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|«[^»]*»|'[^']*'")
 
 # What each event kind's title or summary must (or must not) say. A "founding" whose
@@ -70,6 +87,7 @@ def content_warnings(kb: KnowledgeBase, today: date | None = None) -> list[Probl
     for entry in kb.entries.values():
         out += long_answers(entry)
         out += stale_tense(kb, entry, today)
+        out += ended_periods(entry, today)
         out += unopenable_sources(kb, entry.sources, entry.file, entry.line, entry.id)
     for event in kb.events:
         out += kind_contradictions(event)
@@ -124,12 +142,22 @@ def source_dates(kb: KnowledgeBase, refs: Iterable[SourceRef]) -> list[date]:
 
 
 def present_tense(text: str, language: str) -> str | None:
-    """The first present-tense or future marker outside quotation marks, if any."""
+    """The first present-tense or future marker outside quotation marks, if any; in
+    English also an undated present-tense statement of membership or leadership."""
     pattern = PRESENT_TENSE.get(language)
     if pattern is None:
         return None
-    m = pattern.search(_QUOTED.sub(" ", markup.to_plain(text)))
-    return m.group(0) if m else None
+    plain = _QUOTED.sub(" ", markup.to_plain(text))
+    m = pattern.search(plain)
+    if m:
+        return m.group(0)
+    if language != "en":
+        return None
+    for sentence in re.split(r"(?<=[.;:])\s+|\n", plain):
+        stative = STATIVE.search(sentence)
+        if stative and not DATED_SENTENCE.search(sentence):
+            return stative.group(0)
+    return None
 
 
 def stale_tense(kb: KnowledgeBase, entry: Entry, today: date) -> list[Problem]:
@@ -154,6 +182,24 @@ def stale_tense(kb: KnowledgeBase, entry: Entry, today: date) -> list[Problem]:
                 )
             )
     return out
+
+
+def ended_periods(entry: Entry, today: date) -> list[Problem]:
+    """ "The strategy covers 2020–2025", read after 2025: say it covered the period, and
+    what the sources say followed (or that they do not say)."""
+    m = ENDED_PERIOD.search(_QUOTED.sub(" ", markup.to_plain(entry.answer)))
+    if not m or int(m.group(2)) >= today.year:
+        return []
+    return [
+        Problem(
+            entry.file,
+            entry.line,
+            entry.id,
+            f"the answer says {m.group(1)!r} a period that ended in {m.group(2)}; "
+            "tell it in the past and say what followed, if the sources say",
+            warning=True,
+        )
+    ]
 
 
 def stale_event_tense(kb: KnowledgeBase, event: Event, today: date) -> list[Problem]:
