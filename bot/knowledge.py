@@ -627,6 +627,45 @@ def check_knowledge(
     problems.extend(c.problems)
 
     aliases = _check_aliases(alias_refs, entries, entry_where, problems)
+    # Translations kept apart, one file per language (knowledge/translations/fr.yaml):
+    # translators work side by side without touching faq.yaml or each other's files.
+    for path in sorted((knowledge_dir / "translations").glob("*.yaml")):
+        data, c = load(path)
+        language = path.stem
+        if data is None:
+            continue
+        if not LANG_RE.match(language):
+            c.error(
+                None, None, f"name the file after a language code, like fr.yaml, not {path.name}"
+            )
+            problems.extend(c.problems)
+            continue
+        for _, item in c.items(data, "entries"):
+            ident = c.text(item, "id", None)
+            who = ident or f"entry at line {item.line}"
+            c.unknown_keys(item, ("id", "questions", "answer"), who)
+            target = entries.get(ident) if ident else None
+            if ident and target is None and ident in aliases:
+                target = entries.get(aliases[ident])
+            if ident and target is None:
+                c.error(item.line_of("id"), who, f"no entry has the id '{ident}' (see faq.yaml)")
+                continue
+            if target is None:
+                continue
+            if language in target.translations:
+                c.error(
+                    item.line_of("id"),
+                    who,
+                    f"'{target.id}' is already translated into {language} "
+                    f"at {target.file}:{target.line}: keep one of the two",
+                )
+                continue
+            questions = c.text_list(item, "questions", who, minimum=1)
+            answer = c.markup_text(item, "answer", who)
+            if questions and answer:
+                translations = {**target.translations, language: Translation(questions, answer)}
+                entries[target.id] = replace(target, translations=translations)
+        problems.extend(c.problems)
     for file, line, who, rid in related_refs if faq_readable else ():
         target = rid if rid in entries else aliases.get(rid)
         if target is None:

@@ -235,3 +235,47 @@ def test_uncertain_facts_stay_out(shipped_kb: KnowledgeBase) -> None:
 def test_planned_and_actual_strategy_adoption_both_stated(shipped_kb: KnowledgeBase) -> None:
     answer = shipped_kb.entries["strategy-adoption"].answer
     assert "2023" in answer and "2024" in answer and "October" in answer
+
+
+def kb_with_translation_file(tmp_path: Path, text: str, name: str = "fr.yaml") -> Path:
+    root = tmp_path / "kb"
+    shutil.copytree(KB_MIN.parent, root)
+    folder = root / "knowledge" / "translations"
+    folder.mkdir()
+    (folder / name).write_text(text, encoding="utf-8")
+    return root / "knowledge"
+
+
+def test_a_language_file_adds_translations_to_entries(tmp_path: Path) -> None:
+    knowledge = kb_with_translation_file(
+        tmp_path,
+        "entries:\n"
+        "  - id: mrg-chair\n"
+        "    questions:\n"
+        "      - Qui préside le groupe de référence ?\n"
+        "    answer: La FICR présidait le groupe, selon sa page de 2011.\n",
+    )
+    kb = load_knowledge(knowledge)
+    assert kb.entries["mrg-chair"].answer_in("fr").startswith("La FICR présidait")
+    assert kb.entries["mrg-chair"].translations["fr"].questions == (
+        "Qui préside le groupe de référence ?",
+    )
+
+
+def test_a_language_file_names_its_mistakes(tmp_path: Path) -> None:
+    knowledge = kb_with_translation_file(
+        tmp_path,
+        "entries:\n"
+        "  - id: no-such-entry\n"
+        "    questions: [x]\n"
+        "    answer: y\n"
+        "  - id: mrg-chair\n"
+        "    answer: une réponse sans questions\n",
+        name="fr.yaml",
+    )
+    _, problems = check_knowledge(knowledge)
+    text = "\n".join(str(p) for p in problems)
+    assert "translations/fr.yaml:2: [no-such-entry] error: no entry has the id" in text
+    assert "translations/fr.yaml:5: [mrg-chair]" in text and "questions" in text
+    bad_name = kb_with_translation_file(tmp_path / "b", "entries: []\n", name="french.yaml")
+    assert any("language code" in str(p) for p in check_knowledge(bad_name)[1])
