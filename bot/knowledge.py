@@ -644,27 +644,27 @@ def check_knowledge(
             ident = c.text(item, "id", None)
             who = ident or f"entry at line {item.line}"
             c.unknown_keys(item, ("id", "questions", "answer"), who)
-            target = entries.get(ident) if ident else None
-            if ident and target is None and ident in aliases:
-                target = entries.get(aliases[ident])
-            if ident and target is None:
+            translated = entries.get(ident) if ident else None
+            if ident and translated is None and ident in aliases:
+                translated = entries.get(aliases[ident])
+            if ident and translated is None:
                 c.error(item.line_of("id"), who, f"no entry has the id '{ident}' (see faq.yaml)")
                 continue
-            if target is None:
+            if translated is None:
                 continue
-            if language in target.translations:
+            if language in translated.translations:
                 c.error(
                     item.line_of("id"),
                     who,
-                    f"'{target.id}' is already translated into {language} "
-                    f"at {target.file}:{target.line}: keep one of the two",
+                    f"'{translated.id}' is already translated into {language} "
+                    f"at {translated.file}:{translated.line}: keep one of the two",
                 )
                 continue
             questions = c.text_list(item, "questions", who, minimum=1)
             answer = c.markup_text(item, "answer", who)
             if questions and answer:
-                translations = {**target.translations, language: Translation(questions, answer)}
-                entries[target.id] = replace(target, translations=translations)
+                translations = {**translated.translations, language: Translation(questions, answer)}
+                entries[translated.id] = replace(translated, translations=translations)
         problems.extend(c.problems)
     for file, line, who, rid in related_refs if faq_readable else ():
         target = rid if rid in entries else aliases.get(rid)
