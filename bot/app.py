@@ -11,15 +11,10 @@ from bot import reminders
 from bot.config import Settings
 from bot.consultations import Catalog, load_consultations
 from bot.core import Clock, Core, utc_now
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.index_cache import load_indexed
 from bot.polls import sweep_forever
 from bot.storage import SqliteStorage, Storage
 from bot.ui import UI
-
-
-def load_kb(settings: Settings) -> KnowledgeBase:
-    """Load the knowledge base or raise ContentError listing every problem."""
-    return load_knowledge(settings.knowledge_dir, settings.faq_file)
 
 
 def load_catalog(settings: Settings, ui: UI | None = None) -> Catalog:
@@ -45,11 +40,13 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
     block runs, background tasks close polls on time and send reminders and
     announcements (:mod:`bot.reminders`).
     """
-    kb = load_kb(settings)
+    kb, matcher = load_indexed(settings)
     ui = UI.load()
     consultations = load_catalog(settings, ui)
     async with open_storage(settings) as storage:
-        core = Core(settings, kb, storage, ui=ui, clock=clock, consultations=consultations)
+        core = Core(
+            settings, kb, storage, ui=ui, clock=clock, consultations=consultations, matcher=matcher
+        )
         core.pseudonyms.key()  # create or check the key file now, not mid-conversation
         background = [
             asyncio.create_task(sweep_forever(core)),

@@ -18,6 +18,7 @@ from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
 from bot.core import utc_now
 from bot.errors import BotError, ContentError, Problem
+from bot.index_cache import cached_index, load_indexed
 from bot.knowledge import KnowledgeBase, check_knowledge
 from bot.matcher import Matcher, answer_language
 from bot.results import EXPORT_FORMATS, consultation_export, format_moment, results_text
@@ -53,7 +54,10 @@ def _load_or_explain(settings: Settings, *, consultations: bool = True) -> Knowl
     """The knowledge base, or None after listing every error that stops the bot: the
     same errors, in the same order, as ``nsbot kb check`` (consultation files included
     unless the command does not use them)."""
-    kb, problems = check_knowledge(settings.knowledge_dir, settings.faq_file)
+    cached = cached_index(settings)  # content that was indexed before has passed this check
+    kb, problems = (
+        (cached[0], []) if cached else check_knowledge(settings.knowledge_dir, settings.faq_file)
+    )
     if consultations:
         for check in extra_checks():
             problems = [*problems, *check(settings, kb)]
@@ -128,10 +132,9 @@ def ask_record(matcher: Matcher, kb: KnowledgeBase, question: str) -> dict[str, 
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    kb = _load_or_explain(settings, consultations=False)
-    if kb is None:
+    if _load_or_explain(settings, consultations=False) is None:
         return EXIT_PROBLEMS
-    matcher = Matcher(kb)
+    kb, matcher = load_indexed(settings)
     # Each argument is one question (quote it); none: one question per line of stdin.
     questions: list[str] = [q.strip() for q in args.question if q.strip()]
     if not questions:

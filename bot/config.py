@@ -80,6 +80,7 @@ class Settings:
     coordinators: frozenset[str] = frozenset()  # "platform:user_id"
     hash_key: str = field(default="", repr=False)  # keys pseudonyms of anonymous respondents
     log_level: str = "INFO"
+    cache_dir: Path | None = None  # default: $XDG_CACHE_HOME/nsbot (bot/index_cache.py)
     # Platform settings stay as raw strings: each adapter reads its own.
     platform: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -135,5 +136,6 @@ class Settings:
             coordinators=coordinators,
             hash_key=env.get("NSBOT_HASH_KEY", ""),
             log_level=level,
+            cache_dir=Path(env["NSBOT_CACHE_DIR"]) if env.get("NSBOT_CACHE_DIR") else None,
             platform={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "SLACK_"))},
         )

@@ -45,13 +45,14 @@ class Core:
         ui: UI | None = None,
         clock: Clock = utc_now,
         consultations: Catalog | None = None,
+        matcher: Matcher | None = None,
     ) -> None:
         self.settings = settings
         self.kb = kb
         self.storage = storage
         self.ui = ui or UI.load()
         self.clock = clock
-        self.matcher = Matcher(kb)
+        self.matcher = matcher or Matcher(kb)
         self.senders: dict[str, Sender] = {}
         self.consultations = consultations if consultations is not None else Catalog()
         self.pseudonyms = Pseudonyms(settings)  # codes for anonymous respondents and voters

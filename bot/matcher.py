@@ -19,6 +19,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +37,7 @@ Status = Literal["answer", "suggest", "fallback"]
 # BaseLoader: every word stays text ("no", "on" and "yes" are not booleans here).
 _LANGUAGE_DATA: dict[str, Any] = yaml.load(
     (Path(__file__).resolve().parent / "data" / "matching.yaml").read_text(encoding="utf-8"),
-    Loader=yaml.BaseLoader,
+    Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader),  # libyaml when built with it
 )
 
 
@@ -134,7 +135,14 @@ def strip_arabic_prefix(word: str) -> str:
 
 def text_words(text: str) -> list[str]:
     """The words of a text as the matcher compares them: normalised, Arabic prefixes off."""
-    return [strip_arabic_prefix(w) for w in normalise(text).split()]
+    return list(_text_words(text))
+
+
+@lru_cache(maxsize=65536)
+def _text_words(text: str) -> tuple[str, ...]:
+    # Building the index reads each phrasing and answer more than once, and people
+    # repeat the same short questions: normalising is the costly part of both.
+    return tuple(strip_arabic_prefix(w) for w in normalise(text).split())
 
 
 # Question markers by first word, longest first (see readings()).

@@ -95,12 +95,17 @@ def min_bot(min_core: Core) -> MemoryAdapter:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """CLI tests read settings from the environment: never the developer's real ones."""
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """CLI tests read settings from the environment: never the developer's real ones.
+    The index cache is shared by the whole run (content does not change between tests),
+    in a folder of its own rather than the developer's ~/.cache."""
     for key in list(os.environ):
         if key.startswith(("NSBOT_", "TELEGRAM_", "SLACK_")):
             monkeypatch.delenv(key)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
 
 
 @pytest.fixture(scope="session")
