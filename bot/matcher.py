@@ -716,10 +716,9 @@ class Matcher:
         here. When was the policy adopted?"): each sentence, and the text after a
         question marker, is matched on its own too, and the best-supported reading wins.
         """
-        # The most specific reading that answers wins (the question proper after a
-        # marker, then the last sentences); otherwise the best-supported reading.
+        # The most specific reading that answers wins; otherwise the best-supported one.
         best: Match | None = None
-        for part in reversed(readings(question[:MAX_QUESTION_CHARS])):
+        for part in readings(question[:MAX_QUESTION_CHARS]):
             query = self.analyse(part)
             found = self.decide(query, self.rank_query(query))
             if found.status == "answer":
@@ -735,9 +734,18 @@ class Matcher:
         if not ranked or query.content < MIN_CONTENT:
             return None
         top = ranked[0]
-        runner = ranked[1].score if len(ranked) > 1 else 0.0
-        linked = len(ranked) > 1 and self._linked(top.id, ranked[1].id)
+        # A glossary term and the curated entry on the same thing are one answer told
+        # twice: the margin that matters is over the next entry about something else.
+        others = [c for c in ranked[1:] if not self._twins(top.id, c.id)]
+        runner = others[0].score if others else 0.0
+        linked = bool(others) and self._linked(top.id, others[0].id)
         return features(top, runner, linked, query)
+
+    def _twins(self, a: str, b: str) -> bool:
+        glossary = ("glossary" in self.kb.entries[a].tags) != (
+            "glossary" in self.kb.entries[b].tags
+        )
+        return glossary and self._linked(a, b)
 
     def decide(self, query: Query, ranked: list[Candidate]) -> Match:
         """Answer, suggest or fall back, by the decision model's estimate that the top
@@ -761,22 +769,33 @@ class Matcher:
         return Match("fallback", None, top.score, language=language, ranked=plain, p=p)
 
 
-_SENTENCE_END = re.compile(r"[.!?;:\n؟؛]+")
+# A sentence ends after its punctuation, which stays with it ("?" says it asks).
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;:\n؟؛])\s*")
 
 
 def readings(text: str) -> list[str]:
-    """The whole message, then its sentences and what follows a question marker
-    ("... and I need to know <question>"), when there is more than one part."""
-    out = [text]
-    parts = [p.strip() for p in _SENTENCE_END.split(text) if p.strip()]
-    if len(parts) > 1:
-        out += parts
+    """How to read a message, most specific first: what follows a question marker
+    ("... and I need to know <question>"), then the sentences that ask (a "?", or a
+    question word first), then the whole message, then its other sentences."""
+    tails: list[str] = []
     words = normalise(text).split()
     for i in range(len(words)):
         for marker in _MARKERS_BY_FIRST.get(words[i], ()):
             if tuple(words[i : i + len(marker)]) == marker and i + len(marker) < len(words):
-                out.append(" ".join(words[i + len(marker) :]))
-    return list(dict.fromkeys(out))[:6]
+                tails.append(" ".join(words[i + len(marker) :]))
+    asking: list[str] = []
+    other: list[str] = []
+    pieces = [p for p in _SENTENCE_SPLIT.split(text) if p.strip()]
+    if len(pieces) > 1:
+        for piece in pieces:
+            sentence = piece.strip(" \t\n.!;:؛")
+            first = (text_words(sentence) or [""])[0]
+            asks = (
+                piece.rstrip().endswith(("?", "؟"))
+                or QUESTION_ALIASES.get(first, first) in QUESTION_WORDS
+            )
+            (asking if asks else other).append(sentence)
+    return list(dict.fromkeys([*tails, *asking, text, *other]))[:6]
 
 
 def candidate_features(matcher: Matcher, question: str) -> tuple[str, list[float]] | None:
