@@ -118,6 +118,12 @@ class Entry:
         """The first phrasing: how the entry is offered on a suggestion button."""
         return self.questions[0]
 
+    def title_in(self, language: str | None) -> str:
+        """The title in a language the entry is translated into, else the English one."""
+        if language and language in self.translations and self.translations[language].questions:
+            return self.translations[language].questions[0]
+        return self.questions[0]
+
 
 @dataclass(frozen=True)
 class Topic:

@@ -48,3 +48,18 @@ def test_language_requests() -> None:
     assert language_asked(text_words("en español por favor")) == "es"
     assert language_asked(text_words("بالعربية")) == "ar"
     assert language_asked(text_words("what is the french red cross doing")) is None
+
+
+async def test_buttons_are_in_the_language_of_the_answer(bot: MemoryAdapter) -> None:
+    reply = await bot.ask("qui préside le mrg ?")
+    assert "présid" in reply
+    assert bot.buttons and all(not b.startswith(("What", "Which", "Who", "When")) for b in bot.buttons)
+
+
+async def test_a_pressed_suggestion_is_remembered_for_a_follow_up(
+    bot: MemoryAdapter, core: Core
+) -> None:
+    await bot.ask("what is the mrg")
+    await bot.press(bot.buttons[0])
+    data = await core.storage.person_data(bot.person.key)
+    assert len(data["last_answers"]) == 1

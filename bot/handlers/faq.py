@@ -29,7 +29,8 @@ def entry_reply(ctx: Context, entry: Entry, asked_in: str | None = None) -> Repl
     """An answer, in the language the question was asked in when the entry has it,
     else in the person's language, else English."""
     kb = ctx.core.kb
-    text = entry.answer_in(answer_language(entry, asked_in, ctx.language))
+    language = answer_language(entry, asked_in, ctx.language)
+    text = entry.answer_in(language)
     source = source_line(ctx, entry)
     if source:
         text += "\n\n" + source
@@ -37,8 +38,14 @@ def entry_reply(ctx: Context, entry: Entry, asked_in: str | None = None) -> Repl
     if dates:
         text += "\n\n" + dates
     related = [e for e in (kb.entry(r) for r in entry.related) if e is not None]
-    choices = tuple(Choice(label(e.title), f"faq:{e.id}") for e in related[:4])
+    choices = tuple(Choice(label(title_for(ctx, e, language)), f"faq:{e.id}") for e in related[:4])
     return Reply(text, choices=calendar_buttons + choices)
+
+
+def title_for(ctx: Context, entry: Entry, language: str | None) -> str:
+    """A button's text in the language of the answer it sits under (the rule of
+    :func:`answer_language`, so a button never shows a third language)."""
+    return entry.title_in(answer_language(entry, language, ctx.language))
 
 
 def source_line(ctx: Context, entry: Entry) -> str:
@@ -73,7 +80,11 @@ async def answer(ctx: Context, question: str) -> list[Reply]:
         return [entry_reply(ctx, entry, language)]
     await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
     if result.status == "suggest":
-        choices = [Choice(label(s.question), f"faq:{s.id}") for s in result.suggestions]
+        kb = ctx.core.kb
+        choices = [
+            Choice(label(title_for(ctx, kb.entries[s.id], result.language)), f"faq:{s.id}")
+            for s in result.suggestions
+        ]
         choices.append(Choice(ctx.t("suggest_none"), "nomatch:"))
         return [Reply(ctx.t("suggest"), choices=tuple(choices))]
     return [
@@ -105,6 +116,11 @@ async def show_entry(ctx: Context, entry_id: str) -> list[Reply]:
     entry = ctx.core.kb.entry(entry_id)  # an old id of a merged entry still resolves
     if entry is None:  # a button from before the knowledge base changed
         return ctx.notice("unknown_action")
+    # A pressed button is an answer too: "who chairs it?" may follow.
+    language = answer_language(entry, None, ctx.language)
+    await ctx.core.storage.remember_answer(
+        ctx.person.key, ctx.message.chat.chat_id, entry.id, language, ctx.now
+    )
     return [entry_reply(ctx, entry)]
 
 
