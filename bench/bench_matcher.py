@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import dataclasses
 import os
+import pty
 import statistics
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from bot import wordlists
 from bot.config import shipped_knowledge_dir
 from bot.evaluation import Baseline, load_split
 from bot.knowledge import KnowledgeBase, load_knowledge
@@ -92,40 +94,50 @@ def one_size(kb: KnowledgeBase, questions: list[str], rounds: int) -> None:
 
 
 def startup() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NSBOT_", "TELEGRAM_", "SLACK_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("NSBOT_", "TELEGRAM_", "SLACK_"))
+    }
     runs = []
     for _ in range(5):
         t = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "bot", "ask", "who chairs the mrg"],
-            env=env, cwd=REPO, capture_output=True, check=True,
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            check=True,
         )
         runs.append(time.perf_counter() - t)
     print(f"nsbot ask start-up to answer: median {statistics.median(runs):.2f} s (5 runs)")
     env["NSBOT_DB"] = str(Path("/tmp") / f"bench-chat-{os.getpid()}.sqlite3")
-    env["PYTHONUNBUFFERED"] = "1"  # the prompt is written without a newline
     runs = []
     for _ in range(3):
+        # A pseudo-terminal: the chat shows its "> " prompt only to a person at a terminal.
+        leader, follower = pty.openpty()
         t = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "chat"], env=env, cwd=REPO,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "bot", "chat"],
+            env=env,
+            cwd=REPO,
+            stdin=follower,
+            stdout=follower,
+            stderr=subprocess.DEVNULL,
         )
-        assert proc.stdout is not None and proc.stdin is not None
         seen = b""
-        while b"> " not in seen:
-            chunk = proc.stdout.read1(4096)  # type: ignore[attr-defined]
+        while b"\n> " not in seen.replace(b"\r", b""):
+            chunk = os.read(leader, 4096)
             if not chunk:
                 break
             seen += chunk
         runs.append(time.perf_counter() - t)
-        proc.stdin.write(b"quit\n")
-        proc.stdin.close()
+        os.write(leader, b"quit\n")
         proc.wait(timeout=30)
+        os.close(leader)
+        os.close(follower)
     print(f"nsbot chat to its first prompt: median {statistics.median(runs):.2f} s (3 runs)")
 
 
-async def loop_lag(matcher: Matcher, questions: list[str]) -> None:
+async def loop_lag(matcher: Matcher, warm: list[str], questions: list[str]) -> None:
     lags: list[float] = []
     stop = asyncio.Event()
 
@@ -140,6 +152,8 @@ async def loop_lag(matcher: Matcher, questions: list[str]) -> None:
             matcher.match(q)  # as the FAQ handler does: on the loop
             await asyncio.sleep(0)
 
+    for q in warm:  # a bot that has been up a while (other questions than those measured)
+        matcher.match(q)
     prober = asyncio.create_task(probe())
     await asyncio.gather(*(chat(i) for i in range(8)))
     stop.set()
@@ -157,7 +171,9 @@ def main() -> None:
     for factor in args.sizes:
         one_size(scaled(kb, factor), questions if factor == 1 else questions[:300], args.rounds)
     startup()
-    asyncio.run(loop_lag(Matcher(kb), questions))
+    wordlists.preload()  # as running_core() does before serving
+    heldout = [item.q for item in load_split(EVAL, "heldout")]
+    asyncio.run(loop_lag(Matcher(kb), questions, heldout))
 
 
 if __name__ == "__main__":

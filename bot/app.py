@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from bot import reminders
+from bot import reminders, wordlists
 from bot.config import Settings
 from bot.consultations import Catalog, load_consultations
 from bot.core import Clock, Core, utc_now
@@ -41,6 +41,7 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
     announcements (:mod:`bot.reminders`).
     """
     kb, matcher = load_indexed(settings)
+    wordlists.preload()
     ui = UI.load()
     consultations = load_catalog(settings, ui)
     async with open_storage(settings) as storage:
