@@ -8,6 +8,7 @@ its traceback and the person gets a short apology, never the exception text.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -29,6 +30,26 @@ Clock = Callable[[], datetime]
 # How an adapter delivers replies the core starts itself (a poll closing on time, a
 # reminder): adapters register one per platform when they start.
 Sender = Callable[[list[Reply]], Awaitable[None]]
+
+
+# Longer input is cut here, before any handler: Telegram's own limit for one message.
+# Normalising or matching 100,000 characters would hold the event loop for seconds,
+# and nothing the bot asks for (a consultation answer is at most 4,000) needs more.
+MAX_INPUT_CHARS = 4096
+# Button data the bot sends is at most 64 bytes; anything much longer is not ours.
+MAX_ACTION_CHARS = 256
+
+
+def bounded(message: Incoming) -> Incoming:
+    """The message with its text and button data cut to what any handler may see."""
+    action = message.action
+    if len(message.text) <= MAX_INPUT_CHARS and (action is None or len(action) <= MAX_ACTION_CHARS):
+        return message
+    return dataclasses.replace(
+        message,
+        text=message.text[:MAX_INPUT_CHARS],
+        action=None if action is None else action[:MAX_ACTION_CHARS],
+    )
 
 
 def utc_now() -> datetime:
@@ -78,15 +99,22 @@ class Core:
     async def handle(self, message: Incoming) -> list[Reply]:
         """Everything the bot says in response to one incoming event (maybe nothing)."""
         now = self.clock()
-        if message.event_id is not None:
-            fresh = await self.storage.claim_event(message.person.platform, message.event_id, now)
-            if not fresh:
-                log.info(
-                    "ignoring re-delivered %s event %s", message.person.platform, message.event_id
-                )
-                return []
+        message = bounded(message)
         ctx = Context(self, message, now)
         try:
+            # Inside the boundary: a storage error here (a locked database) still gets
+            # the person an apology instead of escaping to the adapter.
+            if message.event_id is not None:
+                fresh = await self.storage.claim_event(
+                    message.person.platform, message.event_id, now
+                )
+                if not fresh:
+                    log.info(
+                        "ignoring re-delivered %s event %s",
+                        message.person.platform,
+                        message.event_id,
+                    )
+                    return []
             for handler in PIPELINE:
                 replies = await handler(ctx)
                 if replies is not None:
