@@ -38,6 +38,9 @@ MAX_OPTION_LENGTH = 100
 MAX_QUESTION_LENGTH = 300
 MAX_DURATION = timedelta(days=90)
 SWEEP_SECONDS = 30.0
+# Two presses of one option this close together are a double tap, not "tick, untick":
+# in a multiple-choice poll the second one keeps the vote instead of removing it.
+DOUBLE_TAP = timedelta(seconds=2)
 _DURATION_RE = re.compile(r"^(\d{1,4})\s*(m|min|h|d|w)$", re.IGNORECASE)
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 # "--closes 48h" takes a value; "--multi", "--named" and "--anonymous" do not.

@@ -129,10 +129,35 @@ async def test_multiple_choice_polls_toggle(setup: Setup) -> None:
     member.last = [posted]
     await member.press("Missing migrants")
     assert "Your vote: Access to services, Missing migrants" in member.last[1].text
+    setup.clock.advance(seconds=5)  # a deliberate second press, not a double tap
     member.last = [posted]
     await member.press("Access to services")
     assert "Your vote: Missing migrants" in member.last[1].text
     assert (await setup.core.storage.poll_tally(1)).counts == {2: 1}
+
+
+async def test_a_double_tap_on_a_multiple_choice_button_keeps_the_vote(setup: Setup) -> None:
+    coord = setup.coordinator(group="g")
+    posted = (await coord.send(POLL + " --multi"))[0]
+    member = setup.person("m", group="g")
+    member.last = [posted]
+    await member.press("Access to services")
+    setup.clock.advance(seconds=0.4)
+    member.last = [posted]
+    await member.press("Access to services")
+    assert "Your vote: Access to services" in member.last[1].text
+    assert (await setup.core.storage.poll_tally(1)).counts == {0: 1}
+
+
+async def test_a_vote_from_another_chat_is_not_counted(setup: Setup) -> None:
+    coord = setup.coordinator(group="g")
+    await coord.send(POLL)
+    outsider = setup.person("x", group="another-group")
+    replies = await outsider.send(action="pv:1:0")
+    assert all(r.key is None for r in replies), "the tally is not shown elsewhere"
+    private = setup.person("y")
+    await private.send(action="pv:1:1")
+    assert (await setup.core.storage.poll_tally(1)).counts == {}
 
 
 async def test_a_retried_vote_counts_once(setup: Setup) -> None:

@@ -62,6 +62,9 @@ async def on_vote(ctx: Context, arg: str) -> list[Reply]:
     row = await ctx.core.storage.get_poll(int(poll_id))
     if row is None or int(option) >= len(row.options):
         return ctx.reply("unknown_action")
+    if (row.platform, row.chat) != (ctx.person.platform, ctx.message.chat.chat_id):
+        # The buttons only exist on the posted message: a press from elsewhere is forged.
+        return ctx.notice("unknown_action")
     if not row.is_open(ctx.now):
         return await final_results(ctx, row)
     mine = await ctx.core.storage.cast_vote(
@@ -70,6 +73,7 @@ async def on_vote(ctx: Context, arg: str) -> list[Reply]:
         int(option),
         name=ctx.person.display_name or ctx.person.user_id,
         now=ctx.now,
+        debounce=polls.DOUBLE_TAP,
     )
     if mine is None:  # closed between the two reads
         return await final_results(ctx, row)

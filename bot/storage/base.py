@@ -6,7 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -318,12 +318,20 @@ class Storage(ABC):
 
     @abstractmethod
     async def cast_vote(
-        self, poll_id: int, voter: str, option: int, *, name: str | None, now: datetime
+        self,
+        poll_id: int,
+        voter: str,
+        option: int,
+        *,
+        name: str | None,
+        now: datetime,
+        debounce: timedelta = timedelta(0),
     ) -> tuple[int, ...] | None:
         """Record a vote atomically and return the voter's options afterwards.
 
         Single-choice polls replace the voter's vote; multiple-choice polls toggle the
-        option. None (and nothing recorded) when the poll is closed or past its time.
+        option, except that a vote cast less than ``debounce`` ago stays (a double tap).
+        None (and nothing recorded) when the poll is closed or past its time.
         """
 
     @abstractmethod

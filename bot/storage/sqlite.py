@@ -854,7 +854,14 @@ class SqliteStorage(Storage):
         return [_poll(r) for r in rows]
 
     async def cast_vote(
-        self, poll_id: int, voter: str, option: int, *, name: str | None, now: datetime
+        self,
+        poll_id: int,
+        voter: str,
+        option: int,
+        *,
+        name: str | None,
+        now: datetime,
+        debounce: timedelta = timedelta(0),
     ) -> tuple[int, ...] | None:
         async with self.transaction() as db:
             async with db.execute(
@@ -869,16 +876,17 @@ class SqliteStorage(Storage):
             key = (poll_id, voter)
             if poll.multi:
                 async with db.execute(
-                    "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ? AND option = ?",
-                    (*key, option),
+                    """DELETE FROM poll_votes
+                       WHERE poll_id = ? AND voter = ? AND option = ? AND voted_at <= ?""",
+                    (*key, option, _uts(now - debounce)),
                 ) as cur:
                     removed = cur.rowcount
             else:
                 await db.execute("DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", key)
                 removed = 0
-            if not removed:
+            if not removed:  # a vote from a double tap's first press is kept as it is
                 await db.execute(
-                    """INSERT INTO poll_votes (poll_id, voter, option, name, voted_at)
+                    """INSERT OR IGNORE INTO poll_votes (poll_id, voter, option, name, voted_at)
                        VALUES (?, ?, ?, ?, ?)""",
                     (*key, option, None if poll.anonymous else name, _uts(now)),
                 )
