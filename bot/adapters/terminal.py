@@ -20,6 +20,7 @@ from typing import TextIO
 from bot import markup
 from bot.core import Core
 from bot.messages import Chat, Choice, Incoming, Person, Reply
+from bot.private_files import private_folder, write_private
 
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", ":q"})
 PLATFORM = "terminal"
@@ -150,9 +151,9 @@ class TerminalChat:
         return "\n".join(parts)
 
     def _save(self, filename: str, content: bytes) -> Path:
-        self.files_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.files_dir)  # beside the database: for this account only
         path = unique_path(self.files_dir, filename)
-        path.write_bytes(content)
+        write_private(path, content)  # an export or /mydata copy
         return path
 
     async def push(self, replies: list[Reply]) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import aiosqlite
 
 from bot.errors import StorageError
+from bot.private_files import private_database
 from bot.storage.base import (
     Delivery,
     GapRow,
@@ -324,9 +325,9 @@ class SqliteStorage(Storage):
         import asyncio
 
         self._lock = asyncio.Lock()
-        if isinstance(self.path, Path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if isinstance(self.path, Path):
+                private_database(self.path)
             self._db = await aiosqlite.connect(str(self.path), isolation_level=None)
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=FULL")  # durability over speed
