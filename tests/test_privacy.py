@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -228,3 +230,48 @@ async def test_an_old_forget_confirmation_expires(setup: Setup) -> None:
     setup.clock.advance(hours=1)
     assert "expired" in await bot.press("Yes, delete")
     assert await setup.core.storage.get_profile(bot.person.key) is not None
+
+
+async def test_forget_leaves_no_private_chat_id_in_the_poll_a_coordinator_posted(
+    setup: Setup, tmp_path: Path
+) -> None:
+    coordinator = setup.coordinator()  # in their private chat: its id is the account id
+    await coordinator.ask("/poll Lunch? | Soup | Salad")
+    chat_id = coordinator.chat.chat_id
+    await setup.core.storage.set_message_ref("test", "poll-1", chat_id, "m-1")
+    await coordinator.ask("/forget")
+    await coordinator.press("Yes, delete")
+    poll = await setup.core.storage.get_poll(1)
+    assert poll is not None and poll.chat == "" and poll.created_by == ""
+    assert await setup.core.storage.get_message_ref("test", "poll-1") is None
+
+
+async def test_a_forget_button_pressed_in_a_group_deletes_nothing(setup: Setup) -> None:
+    member = setup.person("m1", group="group-1")
+    await setup.core.storage.set_profile(
+        member.person.key, "Nepal Red Cross", None, setup.clock.now
+    )
+    stamp = int(setup.clock.now.timestamp())
+    await member.send(action=f"fg:y:{stamp}")
+    assert await setup.core.storage.get_profile(member.person.key) is not None
+
+
+async def test_forget_reports_a_write_ahead_log_it_could_not_clear(
+    setup: Setup, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = setup.person("u-wal-42")
+    await bot.ask("/profile")
+    await bot.ask("Nepal Red Cross Society")
+    reader = sqlite3.connect(tmp_path / "bot.sqlite3")
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM profiles").fetchone()  # holds a snapshot
+        with caplog.at_level(logging.ERROR):
+            deleted = await setup.core.storage.forget_person(bot.person.key)
+        assert deleted.get("log_pending") == 1
+        assert "still in the write-ahead log" in caplog.text
+    finally:
+        reader.close()
+    again = await setup.core.storage.forget_person(bot.person.key)
+    assert "log_pending" not in again
+    assert b"u-wal-42" not in database_bytes(tmp_path)

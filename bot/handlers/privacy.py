@@ -397,10 +397,15 @@ async def on_forget(ctx: Context, arg: str) -> list[Reply]:
         return [*edit, *ctx.reply("privacy_forget_kept")]
     if answer != "y" or not stamp.isdigit():
         return ctx.reply("unknown_action")
+    if ctx.in_group:  # a crafted press: /forget only ever offers this button in private
+        return ctx.reply("privacy_private_only")
     age = ctx.now.timestamp() - int(stamp)
     if not -60 <= age <= FORGET_CONFIRM_WINDOW.total_seconds():
         return ctx.reply("privacy_forget_expired")
-    deleted = await ctx.core.storage.forget_person(ctx.person.key, await pseudonyms(ctx))
+    # /forget runs only in the person's private chat with the bot: that chat is theirs.
+    deleted = await ctx.core.storage.forget_person(
+        ctx.person.key, await pseudonyms(ctx), [ctx.message.chat.chat_id], now=ctx.now
+    )
     return [
         *edit,
         Reply(

@@ -213,11 +213,22 @@ class Storage(ABC):
         """
 
     @abstractmethod
-    async def forget_person(self, person: str, pseudonyms: Sequence[str] = ()) -> dict[str, int]:
+    async def forget_person(
+        self,
+        person: str,
+        pseudonyms: Sequence[str] = (),
+        private_chats: Sequence[str] = (),
+        *,
+        now: datetime | None = None,
+    ) -> dict[str, int]:
         """Delete everything linked to a person; returns what was deleted, by kind.
 
         Named responses go whatever their status; under ``pseudonyms`` only unfinished
         drafts go (submitted anonymous responses carry no identity and stay counted).
+        ``private_chats`` are the person's own chats with the bot (on Telegram, the
+        account id): polls posted there lose their chat (and close), and the
+        references of messages sent there go. ``"log_pending": 1`` in the result says
+        old copies of the deleted rows could not be cleared from a write-ahead log yet.
         """
 
     # --- profiles --------------------------------------------------------------------

@@ -6,7 +6,9 @@ keeps one coroutine's transaction from interleaving with another's statements.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -30,6 +32,8 @@ from bot.storage.base import (
     Storage,
     Subscription,
 )
+
+log = logging.getLogger(__name__)
 
 # Each migration moves the schema from version i to i+1. Append, never edit: a
 # deployed database has already run the earlier ones.
@@ -207,6 +211,8 @@ MIGRATIONS: list[str] = [
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
 # a week of ids is plenty and keeps the table small.
 EVENT_MEMORY = timedelta(days=7)
+BUSY_TIMEOUT_MS = 10_000  # another process's write (a CLI command) waits this long
+CHECKPOINT_WAIT_MS = 200
 
 
 def _ts(moment: datetime) -> str:
@@ -322,8 +328,6 @@ class SqliteStorage(Storage):
     # ------------------------------------------------------------------ lifecycle
 
     async def open(self) -> None:
-        import asyncio
-
         self._lock = asyncio.Lock()
         try:
             if isinstance(self.path, Path):
@@ -332,7 +336,7 @@ class SqliteStorage(Storage):
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=FULL")  # durability over speed
             await self._db.execute("PRAGMA foreign_keys=ON")
-            await self._db.execute("PRAGMA busy_timeout=10000")
+            await self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             # What /forget deletes is overwritten, not left readable in free pages.
             await self._db.execute("PRAGMA secure_delete=ON")
             await self._migrate()
@@ -586,8 +590,17 @@ class SqliteStorage(Storage):
             ],
         }
 
-    async def forget_person(self, person: str, pseudonyms: Sequence[str] = ()) -> dict[str, int]:
+    async def forget_person(
+        self,
+        person: str,
+        pseudonyms: Sequence[str] = (),
+        private_chats: Sequence[str] = (),
+        *,
+        now: datetime | None = None,
+    ) -> dict[str, int]:
         keys = list(pseudonyms)
+        chats = list(private_chats)
+        closed = _uts(now or datetime.now(UTC))
         which = f"person = ? OR (respondent IN ({_marks(keys)}) AND status = 'draft')"
         async with self.transaction() as db:
 
@@ -601,7 +614,19 @@ class SqliteStorage(Storage):
                 (person, *keys),
             ) as cur:
                 row = await cur.fetchone()
+            # First, while created_by still names them: a poll posted in their private
+            # chat keeps no chat id (on Telegram, the account id), and closes.
+            polls_unlinked = await run(
+                f"""UPDATE polls SET chat = '', closed_at = COALESCE(closed_at, ?), final_shown = 1
+                    WHERE created_by = ? AND chat IN ({_marks(chats)})""",
+                (closed, person, *chats),
+            )
+            refs = await run(
+                f"DELETE FROM message_refs WHERE chat IN ({_marks(chats)})", tuple(chats)
+            )
             deleted = {
+                "private_polls_unlinked": polls_unlinked,
+                "message_refs": refs,
                 "conversations": await run("DELETE FROM conversations WHERE person = ?", (person,)),
                 "profile": await run("DELETE FROM profiles WHERE person = ?", (person,)),
                 "answers": int(row[0]) if row else 0,
@@ -628,11 +653,32 @@ class SqliteStorage(Storage):
                     (person,),
                 ),
             }
-        # Old copies of the deleted rows also live in the write-ahead log: fold it into
-        # the (securely overwritten) database file and empty it.
-        async with self._lock:
-            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if not await self._truncate_wal():
+            deleted["log_pending"] = 1
         return deleted
+
+    async def _truncate_wal(self, attempts: int = 5) -> bool:
+        """Fold the write-ahead log into the (securely overwritten) database file and
+        empty it: old copies of deleted rows live there too. A reader's snapshot blocks
+        it (SQLite then answers busy): retry a few times, then say so."""
+        for attempt in range(attempts):
+            async with self._lock:
+                # Waiting out the readers holds the connection: a short wait, not 10 s.
+                await self.db.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+                try:
+                    async with self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                        row = await cur.fetchone()
+                finally:
+                    await self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if row is not None and int(row[0]) == 0:
+                return True
+            await asyncio.sleep(0.05 * 2**attempt)
+        log.error(
+            "deleted data is still in the write-ahead log of %s (a reader holds it); "
+            "it goes at the next checkpoint",
+            self.path,
+        )
+        return False
 
     # ------------------------------------------------------------------ profiles
 
@@ -781,8 +827,7 @@ class SqliteStorage(Storage):
         deleted = await self._execute(
             "DELETE FROM responses WHERE consultation = ?", (consultation,)
         )
-        async with self._lock:
-            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self._truncate_wal()
         return deleted
 
     async def response_consultations(self) -> list[str]:
