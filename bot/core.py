@@ -99,8 +99,9 @@ class Core:
     async def handle(self, message: Incoming) -> list[Reply]:
         """Everything the bot says in response to one incoming event (maybe nothing)."""
         now = self.clock()
+        typed = len(message.text)
         message = bounded(message)
-        ctx = Context(self, message, now)
+        ctx = Context(self, message, now, cut=typed - len(message.text))
         try:
             # Inside the boundary: a storage error here (a locked database) still gets
             # the person an apology instead of escaping to the adapter.

@@ -94,5 +94,10 @@ class Pseudonyms:
     def respondent(self, consultation_id: str, person_key: str) -> str:
         return self._code("respondent", consultation_id, person_key)
 
+    def conversation(self, consultation_id: str, person_key: str) -> str:
+        """Names an anonymous consultation in the person's conversation state; not the
+        respondent code, which would link the account to its answers."""
+        return self._code("conversation", consultation_id, person_key)[:16]
+
     def voter(self, poll_id: int, person_key: str) -> str:
         return self._code("voter", str(poll_id), person_key)

@@ -239,7 +239,8 @@ async def test_300_people_answer_at_once_and_every_response_is_exact(setup: Setu
         seen.add(i)
         assert row.status == "submitted" and row.position == "done"
         assert row.answers == expected_answers(i), i
-        assert row.submitted_at == NOW
+        # An anonymous response keeps the day only (a moment could link it to an account).
+        assert row.submitted_at == NOW.replace(hour=0, minute=0, second=0, microsecond=0)
     assert seen == set(range(people))
 
 

@@ -61,6 +61,7 @@ SAMPLE_ROWS: list[tuple[str, str, dict[str, Any], tuple[str | None, str | None]]
 
 
 async def fill(storage: Storage, consultation: str = "sample", anonymous: bool = True) -> None:
+    """One response a day: anonymous responses keep the day only, and are ordered by it."""
     for n, (who, position, answers, profile) in enumerate(SAMPLE_ROWS):
         row = await storage.start_response(
             consultation,
@@ -70,11 +71,11 @@ async def fill(storage: Storage, consultation: str = "sample", anonymous: bool =
             display_name=f"Name {who}",
             position="network",
             profile=profile,
-            now=NOW + timedelta(minutes=n),
+            now=NOW + timedelta(days=n),
         )
         await storage.update_response(
             row.id,
-            now=NOW + timedelta(minutes=n, seconds=30),
+            now=NOW + timedelta(days=n, seconds=30),
             answers=answers,
             position=position,
             submit=position == "done",
@@ -206,8 +207,8 @@ async def test_csv_export_one_row_per_response_in_question_order(setup: Setup) -
     first = dict(zip(header, table[1], strict=True))
     assert first["priorities"] == "Access to services; Climate displacement"
     assert (
-        first["started_at_utc"] == "2026-11-23T12:00:00Z"
-        and first["submitted_at_utc"] == "2026-11-23T12:00:30Z"
+        first["started_at_utc"] == "2026-11-23T00:00:00Z"  # anonymous: the day only
+        and first["submitted_at_utc"] == "2026-11-23T00:00:00Z"
     )
     assert first["story"] == '\'=HYPERLINK("http://x")'  # formula injection neutralised
     assert first["region"] == "Asia Pacific" and first["hsp"] == "Yes"
@@ -251,7 +252,7 @@ async def test_named_export_has_identity_and_json_export(setup: Setup, tmp_path:
 async def test_export_since_and_usage(setup: Setup) -> None:
     await fill(setup.core.storage)
     coord = setup.coordinator()
-    assert "2 response(s)" in await coord.ask("/export sample since 2026-11-23T12:02:00")
+    assert "2 response(s)" in await coord.ask("/export sample since 2026-11-25T12:02:00")
     assert "is not a date" in await coord.ask("/export sample since yesterday")
     assert "Type /export ID" in await coord.ask("/export sample pdf")
     assert "only sent in a private chat" in await setup.coordinator(group="g").ask("/export sample")
@@ -298,7 +299,7 @@ def test_cli_consult_list_results_and_export(
     table = read_csv(capsysbinary.readouterr().out)
     assert len(table) == 6 and table[1][7] == "network"
     assert (
-        main(["consult", "export", "sample", "--format", "json", "--since", "2026-11-23T12:03"])
+        main(["consult", "export", "sample", "--format", "json", "--since", "2026-11-26T12:03"])
         == 0
     )
     document = json.loads(capsysbinary.readouterr().out)

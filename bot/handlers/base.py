@@ -27,6 +27,7 @@ class Context:
     core: Core
     message: Incoming
     now: datetime
+    cut: int = 0  # characters the core cut off the end of an over-long text
 
     @property
     def person(self) -> Person:

@@ -115,10 +115,29 @@ def looks_like_question(text: str) -> bool:
     return text.rstrip().endswith("?") or bool(_QUESTION_WORDS.match(text.strip()))
 
 
+def state_data(ctx: Context, c: Consultation) -> dict[str, object]:
+    """What the conversation state says about the consultation: for an anonymous one,
+    a keyed code instead of its id, so the account's row does not tell which
+    anonymous consultation it is answering."""
+    if c.anonymous:
+        return {"a": ctx.core.pseudonyms.conversation(c.id, ctx.person.key)}
+    return {"c": c.id}
+
+
+def state_consultation(ctx: Context, data: dict[str, object]) -> Consultation | None:
+    if "c" in data:
+        return ctx.core.consultations.get(str(data["c"]))
+    code = data.get("a")
+    for c in ctx.core.consultations:
+        if c.anonymous and ctx.core.pseudonyms.conversation(c.id, ctx.person.key) == code:
+            return c
+    return None
+
+
 async def ensure_state(ctx: Context, c: Consultation) -> None:
     """Typed text goes to this consultation from now on (buttons work without it)."""
     if ctx.message.action is not None:
-        await ctx.set_state(KIND, {"c": c.id})
+        await ctx.set_state(KIND, state_data(ctx, c))
 
 
 # --------------------------------------------------------------------------- replies
@@ -326,11 +345,15 @@ async def open_consultation(ctx: Context, consultation_id: str) -> list[Reply]:
                 ctx, then=f"c:{c.id}", reason="consult_registered_only"
             )
     resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
-    await ctx.set_state(KIND, {"c": c.id})
+    await ctx.set_state(KIND, state_data(ctx, c))
     if resp is None:
         return [await consent_reply(ctx, c)]
     if resp.status == "submitted":
-        submitted = await when(ctx, c, resp.submitted_at or resp.updated_at)
+        moment = resp.submitted_at or resp.updated_at
+        # Anonymous responses keep only the day (see the storage): no time of day to show.
+        submitted = (
+            ctx.dates.format_date(moment.date()) if c.anonymous else await when(ctx, c, moment)
+        )
         intro = Reply(
             ctx.t(
                 "consult_already_submitted",
@@ -403,7 +426,7 @@ async def begin(ctx: Context, c: Consultation) -> list[Reply]:
         profile=(profile.region, profile.national_society) if profile else (None, None),
         now=ctx.now,
     )
-    await ctx.set_state(KIND, {"c": c.id})
+    await ctx.set_state(KIND, state_data(ctx, c))
     return await show_position(ctx, c, resp)
 
 
@@ -463,6 +486,8 @@ async def accept(
 ) -> list[Reply]:
     """Validate and store one answer with the next position, atomically; then move on."""
     problem = q.problem(value) if value is not None else None
+    if problem is not None and "length" in problem[1] and ctx.cut:
+        problem = (problem[0], {**problem[1], "length": len(str(value)) + ctx.cut})  # as typed
     if problem is not None:
         message = markup.escape(q.error) if q.error else ctx.t(problem[0], **problem[1])
         return [Reply(message), question_reply(ctx, c, resp.answers, q)]
@@ -661,7 +686,7 @@ async def converse(ctx: Context, data: dict[str, object]) -> list[Reply] | None:
     """Typed text while a consultation is open: an answer, a control word, or a question."""
     if ctx.message.action is not None:
         return None  # buttons are routed to the actions above
-    c = ctx.core.consultations.get(str(data.get("c", "")))
+    c = state_consultation(ctx, data)
     if c is None:
         await ctx.clear_state()
         return None

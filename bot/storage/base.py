@@ -471,7 +471,8 @@ class Storage(ABC):
 
     @abstractmethod
     async def finish_delivery(self, job_id: int, person: str, state: str, now: datetime) -> None:
-        """claimed -> "sent", "skipped" (no longer relevant) or "failed" (gave up)."""
+        """claimed -> "sent", "skipped" (no longer relevant) or "failed" (gave up).
+        A draft reminder's row is deleted instead: its state would tell who had a draft."""
 
     @abstractmethod
     async def release_delivery(self, job_id: int, person: str, not_before: datetime) -> None:

@@ -206,6 +206,21 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (person, chat)
     );
     """,
+    # 7: answers without a rowid, so the table keeps no record of the order in which
+    # people answered (which, beside the order of account rows, could link anonymous
+    # answers to accounts). Stored in (response, question) order instead.
+    """
+    CREATE TABLE answers_v7 (
+        response_id INTEGER NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+        question TEXT NOT NULL,
+        value TEXT NOT NULL,
+        answered_at TEXT NOT NULL,
+        PRIMARY KEY (response_id, question)
+    ) WITHOUT ROWID;
+    INSERT INTO answers_v7 SELECT response_id, question, value, answered_at FROM answers;
+    DROP TABLE answers;
+    ALTER TABLE answers_v7 RENAME TO answers;
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -222,6 +237,16 @@ def _ts(moment: datetime) -> str:
 def _uts(moment: datetime) -> str:
     """UTC, so text comparison in SQL orders moments correctly."""
     return _ts(moment.astimezone(UTC))
+
+
+def _day(moment: datetime) -> str:
+    """The UTC day alone, for what must not be matched by time to an account's rows:
+    the moments of anonymous answers and of conversations."""
+    return _uts(moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
+
+
+# Anonymous responses get random ids: sequential ones would record who started first.
+_RANDOM_ID_BITS = 62
 
 
 def _dt(text: str | None) -> datetime | None:
@@ -458,7 +483,8 @@ class SqliteStorage(Storage):
             """INSERT INTO conversations (person, chat, kind, data, updated_at) VALUES (?, ?, ?, ?, ?)
                ON CONFLICT (person, chat) DO UPDATE
                SET kind = excluded.kind, data = excluded.data, updated_at = excluded.updated_at""",
-            (person, chat, kind, json.dumps(data, ensure_ascii=False), _ts(now)),
+            # The day only: an exact moment would match the anonymous answer given with it.
+            (person, chat, kind, json.dumps(data, ensure_ascii=False), _day(now)),
         )
 
     async def clear_state(self, person: str, chat: str) -> None:
@@ -705,7 +731,8 @@ class SqliteStorage(Storage):
     async def _responses_where(self, where: str, params: tuple[Any, ...]) -> list[ResponseRow]:
         async with self._lock:
             async with self.db.execute(
-                f"SELECT {_RESPONSE_COLUMNS} FROM responses WHERE {where} ORDER BY id", params
+                f"SELECT {_RESPONSE_COLUMNS} FROM responses WHERE {where} ORDER BY started_at, id",
+                params,
             ) as cur:
                 rows = list(await cur.fetchall())
             answers: dict[int, dict[str, Any]] = {int(r[0]): {} for r in rows}
@@ -737,10 +764,12 @@ class SqliteStorage(Storage):
         profile: tuple[str | None, str | None],
         now: datetime,
     ) -> ResponseRow:
+        stamp = _day(now) if anonymous else _uts(now)
         await self._execute(
             f"""INSERT OR IGNORE INTO responses ({_RESPONSE_COLUMNS})
-                VALUES (NULL, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, NULL)""",
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, NULL)""",
             (
+                secrets.randbits(_RANDOM_ID_BITS) + 1 if anonymous else None,
                 consultation,
                 respondent,
                 int(anonymous),
@@ -750,8 +779,8 @@ class SqliteStorage(Storage):
                 position,
                 profile[0],
                 profile[1],
-                _uts(now),
-                _uts(now),
+                stamp,
+                stamp,
             ),
         )
         row = await self.get_response(consultation, respondent)
@@ -771,14 +800,14 @@ class SqliteStorage(Storage):
         submit: bool = False,
         profile: tuple[str | None, str | None] | None = None,
     ) -> bool:
-        stamp = _uts(now)
         async with self.transaction() as db:
             async with db.execute(
-                "SELECT position FROM responses WHERE id = ?", (response_id,)
+                "SELECT position, anonymous FROM responses WHERE id = ?", (response_id,)
             ) as cur:
                 row = await cur.fetchone()
             if row is None or (expect_position is not None and row[0] != expect_position):
                 return False
+            stamp = _day(now) if row[1] else _uts(now)
             for question, value in (answers or {}).items():
                 await db.execute(
                     """INSERT INTO answers (response_id, question, value, answered_at)
@@ -819,8 +848,10 @@ class SqliteStorage(Storage):
     ) -> list[ResponseRow]:
         if since is None:
             return await self._responses_where("consultation = ?", (consultation,))
+        # Anonymous responses only know the day they changed.
         return await self._responses_where(
-            "consultation = ? AND updated_at >= ?", (consultation, _uts(since))
+            "consultation = ? AND updated_at >= CASE WHEN anonymous THEN ? ELSE ? END",
+            (consultation, _day(since), _uts(since)),
         )
 
     async def delete_responses(self, consultation: str) -> int:
@@ -1235,11 +1266,21 @@ class SqliteStorage(Storage):
     async def finish_delivery(self, job_id: int, person: str, state: str, now: datetime) -> None:
         if state not in {"sent", "skipped", "failed"}:
             raise ValueError(f"not a final delivery state: {state!r}")
-        await self._execute(
-            """UPDATE deliveries SET state = ?, done_at = ?
-               WHERE job_id = ? AND person = ? AND state = 'claimed'""",
-            (state, _uts(now), job_id, person),
-        )
+        async with self.transaction() as db:
+            # A draft reminder's row, once done, would say whether that person had a
+            # draft (sent) or not (skipped): it goes instead.
+            async with db.execute(
+                """DELETE FROM deliveries WHERE job_id = ? AND person = ? AND state = 'claimed'
+                   AND job_id IN (SELECT id FROM send_jobs WHERE kind = 'draft')""",
+                (job_id, person),
+            ) as cur:
+                if cur.rowcount:
+                    return
+            await db.execute(
+                """UPDATE deliveries SET state = ?, done_at = ?
+                   WHERE job_id = ? AND person = ? AND state = 'claimed'""",
+                (state, _uts(now), job_id, person),
+            )
 
     async def release_delivery(self, job_id: int, person: str, not_before: datetime) -> None:
         await self._execute(
