@@ -31,9 +31,27 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
+# Content files are written by hand: the largest shipped one is a few hundred KB. A
+# 50 MB file took over a minute and gigabytes to load; refuse it with a clear message.
+MAX_FILE_BYTES = 5_000_000
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps dates as text: the content layer parses them itself,
-    so "2008-05" and "2022-06-31" get a clear message instead of a silent surprise."""
+    so "2008-05" and "2022-06-31" get a clear message instead of a silent surprise.
+    Aliases (``*name``) are refused: a few lines of them can stand for billions of
+    nodes, and hand-written content does not need them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"aliases (*{event.anchor}) are not supported: write the content out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -77,6 +95,17 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, list[Problem
     """Parse one file. Returns ``(data, problems)``; data is None when it cannot be read."""
     name = display or str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [
+                Problem(
+                    name,
+                    None,
+                    None,
+                    f"the file is {size / 1e6:.1f} MB, more than the {MAX_FILE_BYTES / 1e6:.0f} MB "
+                    "a content file may have: split it or remove what is not content",
+                )
+            ]
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, [Problem(name, None, None, "file not found")]

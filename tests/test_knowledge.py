@@ -34,6 +34,10 @@ def messages(tmp_path: Path, case: str) -> list[str]:
     ("case", "expected"),
     [
         ("yaml_syntax", ["faq.yaml:7: error: YAML syntax error", "must be put in quotes"]),
+        (
+            "yaml_alias",
+            ["faq.yaml:10: error: YAML syntax error: aliases (*many) are not supported"],
+        ),
         ("missing_answer", ["faq.yaml:2: [policy-adopted] error: missing 'answer'"]),
         (
             "duplicate_id",
@@ -279,3 +283,14 @@ def test_a_language_file_names_its_mistakes(tmp_path: Path) -> None:
     assert "translations/fr.yaml:5: [mrg-chair]" in text and "questions" in text
     bad_name = kb_with_translation_file(tmp_path / "b", "entries: []\n", name="french.yaml")
     assert any("language code" in str(p) for p in check_knowledge(bad_name)[1])
+
+
+def test_an_oversized_content_file_is_refused_with_its_size(tmp_path: Path) -> None:
+    root = broken_kb(tmp_path, "yaml_syntax")
+    faq = root.parent / "faq.yaml"
+    faq.write_text("entries: []\n" + "# padding\n" * 600_000, encoding="utf-8")  # 6 MB
+    kb, problems = check_knowledge(root)
+    assert kb is None
+    assert any("faq.yaml" in str(p) and "6.0 MB, more than the 5 MB" in str(p) for p in problems), (
+        problems
+    )
