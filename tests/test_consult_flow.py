@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -392,3 +393,26 @@ async def test_the_receipt_is_in_the_persons_time_zone(setup: Setup, bot: Memory
         await bot.ask(answer)
     text = await bot.ask("send")
     assert "23 November 2026, 15:00 EAT" in text and "UTC" not in text  # sent at 12:00 UTC
+
+
+async def test_two_quick_ticks_in_a_multiple_choice_both_count(
+    setup: Setup, bot: MemoryAdapter
+) -> None:
+    """Slack delivers two presses at once (nothing serialises them on the way in)."""
+    await start_sample(bot)
+    for answer in ("APMN", "2"):
+        await bot.ask(answer)
+    assert "Which priorities" in bot.plain(bot.last)
+    first, second = (
+        action_of(bot, "☐ Access to services"),
+        action_of(bot, "☐ Climate displacement"),
+    )
+    for trial in range(5):
+        presses = [
+            Incoming(bot.person, bot.chat, action=action, event_id=f"tick-{trial}-{n}")
+            for n, action in enumerate((first, second))
+        ]
+        await asyncio.gather(*(setup.core.handle(p) for p in presses))
+        saved = await answers_of(setup, bot)
+        expected = ["services", "climate"] if trial % 2 == 0 else None
+        assert saved.get("priorities") == expected, trial

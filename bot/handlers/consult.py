@@ -23,12 +23,13 @@ from bot.handlers import privacy
 from bot.handlers.base import Context
 from bot.handlers.faq import label
 from bot.messages import Choice, Reply
-from bot.storage.base import ResponseRow
+from bot.storage.base import ABSENT, ResponseRow
 
 KIND = "consult"
 LIST = "list"  # after the profile questions, show the list of open consultations
 BEGIN = "b:"  # after the profile questions, begin this consultation (consent was given)
 MAX_QUESTION_FOR_FAQ = 300
+TOGGLE_ATTEMPTS = 5  # compare-and-set retries of one tick against concurrent ones
 _QUESTION_WORDS = re.compile(
     r"^(what|when|who|whom|whose|where|why|how|which|is|are|can|could|do|does|did|should|will)\b",
     re.IGNORECASE,
@@ -524,31 +525,41 @@ async def on_toggle(ctx: Context, arg: str) -> list[Reply]:
     c, resp, q, index = pressed
     if q.type != "multiple":
         return stale(ctx)
-    current = resp.answers.get(q.id)
-    picked = set(current) if isinstance(current, list) else set()
     option = q.options[index].id
-    if option in picked:
-        picked.discard(option)
-    elif q.max_choices and len(picked) >= q.max_choices:
-        return [Reply(ctx.t("consult_too_many", max=q.max_choices), notice=True)]
+    for _ in range(TOGGLE_ATTEMPTS):
+        current = resp.answers.get(q.id, ABSENT)
+        picked = set(current) if isinstance(current, list) else set()
+        if option in picked:
+            picked.discard(option)
+        elif q.max_choices and len(picked) >= q.max_choices:
+            return [Reply(ctx.t("consult_too_many", max=q.max_choices), notice=True)]
+        else:
+            picked.add(option)
+        value = [o.id for o in q.options if o.id in picked]
+        answers = {**resp.answers, q.id: value}
+        if not value:
+            answers.pop(q.id)
+        drop = c.hidden_answers(answers)
+        for qid in drop:
+            answers.pop(qid)
+        # Compare-and-set on the ticks read above: a tick that landed meanwhile (a
+        # second quick press) is not overwritten; read again and re-apply this one.
+        stored = await ctx.core.storage.update_response(
+            resp.id,
+            now=ctx.now,
+            answers={q.id: value} if value else {},
+            drop=[*drop, *([] if value else [q.id])],
+            position=q.id,
+            expect_position=q.id,
+            expect_answer=(q.id, current),
+        )
+        if stored:
+            break
+        again = await ctx.core.storage.get_response(c.id, resp.respondent)
+        if again is None or again.position != q.id:
+            return stale(ctx)
+        resp = again
     else:
-        picked.add(option)
-    value = [o.id for o in q.options if o.id in picked]
-    answers = {**resp.answers, q.id: value}
-    if not value:
-        answers.pop(q.id)
-    drop = c.hidden_answers(answers)
-    for qid in drop:
-        answers.pop(qid)
-    stored = await ctx.core.storage.update_response(
-        resp.id,
-        now=ctx.now,
-        answers={q.id: value} if value else {},
-        drop=[*drop, *([] if value else [q.id])],
-        position=q.id,
-        expect_position=q.id,
-    )
-    if not stored:
         return stale(ctx)
     await ensure_state(ctx, c)
     reply = question_reply(ctx, c, answers, q)

@@ -11,6 +11,15 @@ from types import TracebackType
 from typing import Any
 
 
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+# "No answer stored" in a compare-and-set (None is an answer: a skipped question).
+ABSENT: Any = _Absent()
+
+
 @dataclass(frozen=True)
 class GapRow:
     """A question the knowledge base could not answer confidently, grouped by text."""
@@ -273,11 +282,15 @@ class Storage(ABC):
         expect_position: str | None = None,
         submit: bool = False,
         profile: tuple[str | None, str | None] | None = None,
+        expect_answer: tuple[str, Any] | None = None,
     ) -> bool:
         """Change a response atomically: upsert ``answers`` (one row per question),
         delete the ``drop`` answers, move to ``position``, mark it submitted, refresh
         the profile snapshot. With ``expect_position`` nothing changes (False) unless
         the response is still there: a second press of one button cannot answer twice.
+        ``expect_answer`` (question, value) is a compare-and-set: nothing changes unless
+        that answer is still ``value`` (:data:`ABSENT`: no answer), so two quick ticks
+        in a multiple choice cannot overwrite each other.
         """
 
     @abstractmethod

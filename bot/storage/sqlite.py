@@ -21,6 +21,7 @@ import aiosqlite
 from bot.errors import StorageError
 from bot.private_files import private_database
 from bot.storage.base import (
+    ABSENT,
     Delivery,
     GapRow,
     PollRow,
@@ -799,14 +800,22 @@ class SqliteStorage(Storage):
         expect_position: str | None = None,
         submit: bool = False,
         profile: tuple[str | None, str | None] | None = None,
+        expect_answer: tuple[str, Any] | None = None,
     ) -> bool:
         async with self.transaction() as db:
             async with db.execute(
-                "SELECT position, anonymous FROM responses WHERE id = ?", (response_id,)
+                """SELECT r.position, r.anonymous, a.value FROM responses r
+                   LEFT JOIN answers a ON a.response_id = r.id AND a.question = ?
+                   WHERE r.id = ?""",
+                (expect_answer[0] if expect_answer else "", response_id),
             ) as cur:
                 row = await cur.fetchone()
             if row is None or (expect_position is not None and row[0] != expect_position):
                 return False
+            if expect_answer is not None:
+                stored = ABSENT if row[2] is None else json.loads(row[2])
+                if stored != expect_answer[1]:
+                    return False
             stamp = _day(now) if row[1] else _uts(now)
             for question, value in (answers or {}).items():
                 await db.execute(
