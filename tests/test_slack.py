@@ -7,6 +7,7 @@ import asyncio
 import copy
 import itertools
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -301,9 +302,76 @@ async def test_forged_signature_and_stale_timestamp_are_rejected(slack: Slack) -
     body = json.dumps(fixture("event_dm.json"))
     forged = sign(body, secret="not-the-secret")
     stale = sign(body, timestamp=int(time.time()) - 6 * 60)
+    at_start = list(slack.fake.calls)  # auth.test, done when the adapter started
     assert await slack.post(body, "application/json", signature=forged) == 401
     assert await slack.post(body, "application/json", signature=stale) == 401
-    assert slack.fake.calls == []  # nothing processed, not even auth.test
+    assert slack.fake.calls == at_start  # nothing processed
+
+
+async def test_failed_verification_logs_one_line_without_the_body(
+    slack: Slack, caplog: pytest.LogCaptureFixture
+) -> None:
+    payload = fixture("event_dm.json")
+    payload["event"]["text"] = "a private message text 4711"
+    body = json.dumps(payload)
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(20):
+            assert await slack.post(body, "application/json", signature=sign(body, "wrong")) == 401
+    assert "4711" not in caplog.text and payload["event"]["user"] not in caplog.text
+    lines = [r for r in caplog.records if "verification" in r.getMessage().lower()]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+
+
+async def test_auth_test_is_done_at_start_not_before_the_first_ack(
+    min_core: Core, fake: FakeSlack
+) -> None:
+    adapter = await running(min_core, fake, before_response=False)
+    try:
+        assert len(fake.calls_to("auth.test")) == 1
+        fake.hold("auth.test")  # a slow Slack API from now on: the ack must not wait for it
+        async with aiohttp.ClientSession() as session:
+            slack = Slack(adapter, fake, session)
+            async with asyncio.timeout(5):
+                assert await slack.dm("When was the migration policy adopted?") == 200
+                await fake.wait_for(lambda: fake.posted("D0001"))
+        assert len(fake.calls_to("auth.test")) == 1
+    finally:
+        fake.release("auth.test")
+        await adapter.stop()
+
+
+async def test_one_persons_events_are_handled_one_at_a_time(
+    min_core: Core, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    active: dict[str, int] = {}
+    most: dict[str, int] = {}
+    real = min_core.handle
+
+    async def handle(incoming: Any) -> list[Reply]:
+        user = incoming.person.user_id
+        active[user] = active.get(user, 0) + 1
+        most[user] = max(most.get(user, 0), active[user])
+        await asyncio.sleep(0.05)  # long enough for a second event to arrive meanwhile
+        try:
+            return await real(incoming)
+        finally:
+            active[user] -= 1
+
+    monkeypatch.setattr(min_core, "handle", handle)
+    adapter = await running(min_core, fake, before_response=False)
+    try:
+        async with aiohttp.ClientSession() as session:
+            slack = Slack(adapter, fake, session)
+            await asyncio.gather(
+                slack.dm("what is perco", user="U0001"),
+                slack.dm("what is apmn", user="U0001"),
+                slack.dm("what is perco", user="U0002", channel="D0002"),
+            )
+            async with asyncio.timeout(10):
+                await fake.wait_for(lambda: len(fake.posted()) >= 3)
+    finally:
+        await adapter.stop()
+    assert most == {"U0001": 1, "U0002": 1}
 
 
 async def test_retried_event_is_processed_once(slack: Slack) -> None:

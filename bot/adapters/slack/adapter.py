@@ -13,13 +13,21 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
+from slack_bolt.middleware.request_verification.async_request_verification import (
+    AsyncRequestVerification,
+)
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -49,6 +57,29 @@ _GONE = frozenset(
 )
 _NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
 _MAX_PEOPLE_CACHED = 2000
+VERIFICATION_LOG_EVERY = 60.0  # seconds between two "failed verification" lines
+
+
+class QuietVerification(AsyncRequestVerification):
+    """Signature checks as bolt's, without its log line: bolt logs the whole body of
+    every request that fails, at INFO, so late genuine retries put message text and
+    user ids in the log and anyone can write megabytes of it a second. This logs one
+    line without the body, then at most one a minute saying how many more failed."""
+
+    def __init__(self, signing_secret: str, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(signing_secret)
+        self._clock = clock
+        self._last: float | None = None
+        self._unlogged = 0
+
+    def _debug_log_error(self, signature: Any, timestamp: Any, body: Any) -> None:
+        now = self._clock()
+        if self._last is not None and now - self._last < VERIFICATION_LOG_EVERY:
+            self._unlogged += 1
+            return
+        more = f" (and {self._unlogged} more since the last report)" if self._unlogged else ""
+        log.warning("Slack: a request failed signature verification and was refused%s", more)
+        self._last, self._unlogged = now, 0
 
 
 def _start_failure(exc: BaseException) -> BotError | None:
@@ -139,6 +170,13 @@ class SlackAdapter:
             # bolt gives its app logger the root's level at construction, past the
             # quieter level setup_logging() chose for the Slack libraries.
             self.app.logger.setLevel(max(self.app.logger.level, logging.WARNING))
+        middleware = self.app._async_middleware_list  # bolt offers no public way to swap one
+        for i, step in enumerate(middleware):
+            if isinstance(step, AsyncRequestVerification) and secret:
+                middleware[i] = QuietVerification(secret)
+        self._authorization = next(
+            (m for m in middleware if isinstance(m, AsyncSingleTeamAuthorization)), None
+        )
         self.app.event("message")(self._on_event)
         self.app.event("app_mention")(self._on_event)
         # Any slash command: renaming /nsbot in the app's settings needs no code change.
@@ -151,6 +189,9 @@ class SlackAdapter:
         self._key_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        self._person_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
 
@@ -158,6 +199,7 @@ class SlackAdapter:
 
     async def start(self) -> None:
         await self.outbox.start()
+        await self._authorize()
         self.core.register_sender(PLATFORM, self.push)
         try:
             if self.app_token:
@@ -197,6 +239,16 @@ class SlackAdapter:
         if addresses:  # the real port when 0 asked for any free one
             self.port = int(addresses[0][1])
         log.info("Slack: listening on http://%s:%d%s", self.host, self.port, EVENTS_PATH)
+
+    async def _authorize(self) -> None:
+        """auth.test now, not on the first request: bolt would make that request wait
+        for it before its ack, past Slack's 3 seconds when the API is slow."""
+        if self._authorization is None or self._authorization.auth_test_result is not None:
+            return
+        try:
+            self._authorization.auth_test_result = await self.client.auth_test()
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("Slack auth.test failed (%s); bolt retries it on the first request", exc)
 
     async def stop(self) -> None:
         if self.core.senders.get(PLATFORM) == self.push:
@@ -241,13 +293,20 @@ class SlackAdapter:
         await task
 
     async def _handle(self, incoming: Incoming, where: Where) -> None:
-        incoming = replace(incoming, person=await self._person(incoming.person))
-        if where.command and where.im and await self._is_bot_dm(where):
-            # /nsbot in the person's DM with the bot: answer with ordinary messages, which
-            # stay (ephemeral ones vanish on reload, mid-consultation).
-            where = replace(where, command=False)
-        replies = await self.core.handle(incoming)
-        await self.deliver(replies, where)
+        # One person's events in one channel are handled one at a time, in the order
+        # they came (two quick ticks must not race); everyone else in parallel.
+        key = (where.channel, where.user)
+        lock = self._person_locks.get(key)
+        if lock is None:
+            lock = self._person_locks[key] = asyncio.Lock()
+        async with lock:
+            incoming = replace(incoming, person=await self._person(incoming.person))
+            if where.command and where.im and await self._is_bot_dm(where):
+                # /nsbot in the person's DM with the bot: answer with ordinary messages,
+                # which stay (ephemeral ones vanish on reload, mid-consultation).
+                where = replace(where, command=False)
+            replies = await self.core.handle(incoming)
+            await self.deliver(replies, where)
 
     async def _person(self, person: Person) -> Person:
         """Name, time zone and language from users.info, cached; the bare id on failure."""
