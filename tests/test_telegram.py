@@ -784,3 +784,61 @@ async def test_mydata_as_a_file_and_forget_with_a_confirmation(
         assert "reply_markup" not in fake.messages[(chat, confirm["message_id"])]
     finally:
         await bot.stop()
+
+
+async def raw_post(port: int, headers: dict[str, str], body: bytes = b"") -> int:
+    """An HTTP request written by hand: headers may promise a body that never comes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(f"POST /telegram HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode() + body)
+        await writer.drain()
+        async with asyncio.timeout(5):  # a server waiting for the body would hang here
+            status_line = await reader.readline()
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
+
+
+async def test_webhook_checks_the_secret_and_size_before_reading_the_body(
+    fake: FakeTelegram, vt: VirtualTime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.adapters.telegram import webhook
+
+    compared: list[tuple[bytes, bytes]] = []
+    real_compare = webhook.hmac.compare_digest
+
+    def compare(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real_compare(a, b)
+
+    monkeypatch.setattr(webhook.hmac, "compare_digest", compare)
+    port = free_port()
+    secret = "s3cret-token_for-tests"
+    settings = make_settings(
+        tmp_path,
+        fake,
+        TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram",
+        TELEGRAM_WEBHOOK_SECRET=secret,
+        TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+    )
+    bot = Bot(fake, vt, settings)
+    await bot.start()
+    try:
+        huge = {"Content-Type": "application/json", "Content-Length": str(100 * 1024 * 1024)}
+        forged = {**huge, "X-Telegram-Bot-Api-Secret-Token": "wrong"}
+        assert await raw_post(port, forged) == 403  # answered with the body still unsent
+        assert compared and compared[-1] == (b"wrong", secret.encode())  # in constant time
+        good = {**huge, "X-Telegram-Bot-Api-Secret-Token": secret}
+        assert await raw_post(port, good) == 413  # larger than any update: refused unread
+        body = b"[1, 2, 3]"
+        small = {
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+            "X-Telegram-Bot-Api-Secret-Token": secret,
+        }
+        assert await raw_post(port, small, body) == 400  # not an update
+    finally:
+        await bot.stop()
+    assert not fake.of("sendMessage")

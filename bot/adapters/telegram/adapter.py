@@ -36,6 +36,7 @@ from bot.adapters.telegram.render import (
     toast_text,
     with_fallback,
 )
+from bot.adapters.telegram.webhook import WebhookServer
 from bot.config import Settings
 from bot.core import Core
 from bot.errors import ConfigError, PlatformUnreachable, RecipientGone
@@ -203,6 +204,7 @@ class TelegramAdapter:
         )
         self._tasks: set[asyncio.Future[Any]] = set()
         self._last_conflict_log = -CONFLICT_LOG_EVERY
+        self._webhook: WebhookServer | None = None
 
     @property
     def ui(self) -> UI:
@@ -248,13 +250,11 @@ class TelegramAdapter:
             raise
 
     async def _start_webhook(self, webhook: WebhookConfig) -> None:
-        await self.app.updater.start_webhook(  # type: ignore[union-attr]
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=webhook.path,
-            webhook_url=webhook.url,
-            secret_token=webhook.secret,
-            allowed_updates=ALLOWED_UPDATES,
+        # Our own endpoint, not the library's: see bot.adapters.telegram.webhook.
+        self._webhook = WebhookServer(webhook.path, webhook.secret, self._take_update)
+        await self._webhook.start(webhook.listen, webhook.port)
+        await self.app.bot.set_webhook(
+            url=webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES
         )
         log.info(
             "Telegram: webhook for @%s listening on %s:%d/%s",
@@ -264,10 +264,18 @@ class TelegramAdapter:
             webhook.path,
         )
 
+    async def _take_update(self, data: dict[str, Any]) -> None:
+        """A webhook update, handed to the application like a fetched one."""
+        update = Update.de_json(data, self.app.bot)
+        await self.app.update_queue.put(update)
+
     async def stop(self) -> None:
         """Stop fetching, finish the updates already fetched, send what is queued."""
         if self.core.senders.get(PLATFORM) == self.push:
             del self.core.senders[PLATFORM]
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
         updater = self.app.updater
         if updater is not None and updater.running:
             await updater.stop()
