@@ -36,6 +36,9 @@ Sender = Callable[[list[Reply]], Awaitable[None]]
 # Normalising or matching 100,000 characters would hold the event loop for seconds,
 # and nothing the bot asks for (a consultation answer is at most 4,000) needs more.
 MAX_INPUT_CHARS = 4096
+# Events handled in one transaction at most: a burst is committed in a few fsyncs, and
+# the first event of a batch does not wait for too many others.
+MAX_BATCH = 64
 # Button data the bot sends is at most 64 bytes; anything much longer is not ours.
 MAX_ACTION_CHARS = 256
 
@@ -77,6 +80,8 @@ class Core:
         self.senders: dict[str, Sender] = {}
         self.consultations = consultations if consultations is not None else Catalog()
         self.pseudonyms = Pseudonyms(settings)  # codes for anonymous respondents and voters
+        self._waiting: list[tuple[Incoming, datetime, asyncio.Future[list[Reply]]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     def register_sender(self, platform: str, sender: Sender) -> None:
         self.senders[platform] = sender
@@ -97,8 +102,45 @@ class Core:
             log.info("reminders turned off for a person the platform says is %s", reason)
 
     async def handle(self, message: Incoming) -> list[Reply]:
-        """Everything the bot says in response to one incoming event (maybe nothing)."""
-        now = self.clock()
+        """Everything the bot says in response to one incoming event (maybe nothing).
+
+        Returns once the event's claim and everything its handler stored are
+        committed, together: a crash before that leaves no trace of it (a re-delivery
+        is handled afresh), a crash after it leaves it done (a re-delivery is ignored).
+        Events waiting at the same moment share one transaction (group commit).
+        """
+        done: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((message, self.clock(), done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches(), name="core-writer")
+        # Shielded: a caller that gives up does not undo the others in its batch.
+        return await asyncio.shield(done)
+
+    async def _write_batches(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            results: list[list[Reply]] = []
+            try:
+                async with self.storage.unit():
+                    for message, now, _ in batch:
+                        results.append(await self._handle_one(message, now))
+            except asyncio.CancelledError:
+                for _, _, done in batch:
+                    done.cancel()
+                raise
+            except Exception:
+                # Begin or commit failed (a database locked from outside, a full disk):
+                # nothing of the batch is stored, so a re-delivery is handled afresh.
+                log.exception("could not store a batch of %d event(s)", len(batch))
+                results = [self._apology(message) for message, _, _ in batch]
+            for (_, _, done), replies in zip(batch, results, strict=True):
+                if not done.done():
+                    done.set_result(replies)
+
+    def _apology(self, message: Incoming) -> list[Reply]:
+        return [Reply(self.ui.t("error", message.person.language))]
+
+    async def _handle_one(self, message: Incoming, now: datetime) -> list[Reply]:
         typed = len(message.text)
         message = bounded(message)
         ctx = Context(self, message, now, cut=typed - len(message.text))
@@ -116,10 +158,13 @@ class Core:
                         message.event_id,
                     )
                     return []
-            for handler in PIPELINE:
-                replies = await handler(ctx)
-                if replies is not None:
-                    return replies
+            # A failing handler's writes are undone; the claim stays, so a re-delivery
+            # of the same event does not fail again.
+            async with self.storage.savepoint():
+                for handler in PIPELINE:
+                    replies = await handler(ctx)
+                    if replies is not None:
+                        return replies
             return []
         except asyncio.CancelledError:
             raise

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
@@ -37,3 +39,42 @@ async def test_no_handler_sees_more_than_the_input_bound(
     await bot.send("when is the next meeting " + "x" * 100_000)
     assert seen, "the question reached the matcher"
     assert max(seen) <= MAX_INPUT_CHARS
+
+
+async def test_an_event_is_claimed_only_with_its_effects(
+    bot: MemoryAdapter, core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The power goes between the handler's writes and the commit: nothing of the event
+    stays, so the platform's re-delivery is handled instead of ignored as a duplicate."""
+    real_unit = core.storage.unit
+
+    @contextlib.asynccontextmanager
+    async def cut_before_commit() -> AsyncIterator[None]:
+        async with real_unit():
+            yield
+            raise OSError("power cut")
+
+    monkeypatch.setattr(core.storage, "unit", cut_before_commit)
+    replies = await bot.send("/subscribe", event_id="ev-1")
+    assert [r.text for r in replies] == [core.ui.t("error", "en")]
+    assert await core.storage.get_subscription(bot.person.key) is None
+    monkeypatch.undo()
+    again = await bot.send("/subscribe", event_id="ev-1")  # the platform re-delivers
+    assert again, "the re-delivery is handled, not dropped as already seen"
+    assert await core.storage.get_subscription(bot.person.key) is not None
+    assert await bot.send("/subscribe", event_id="ev-1") == []  # now it is done: once
+
+
+async def test_a_failing_handler_leaves_no_half_written_state(
+    bot: MemoryAdapter, core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_subscribe = core.storage.subscribe
+
+    async def subscribe_then_fail(*args: object, **kwargs: object) -> object:
+        await real_subscribe(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("a bug after the first write")
+
+    monkeypatch.setattr(core.storage, "subscribe", subscribe_then_fail)
+    replies = await bot.send("/subscribe", event_id="ev-2")
+    assert [r.text for r in replies] == [core.ui.t("error", "en")]
+    assert await core.storage.get_subscription(bot.person.key) is None

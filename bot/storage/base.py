@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -172,6 +173,18 @@ class Storage(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    # --- units of work ------------------------------------------------------------
+    def unit(self) -> AbstractAsyncContextManager[None]:
+        """Everything the current task awaits inside is one transaction: committed
+        together when the block ends, or not at all. The core runs a batch of events
+        in one (group commit), so an event's claim and its effects land together.
+        This default commits each operation on its own (no atomicity across them)."""
+        return nullcontext()
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """Inside a unit: what the block did is undone alone if it raises."""
+        return nullcontext()
 
     # --- delivery de-duplication -------------------------------------------------
     @abstractmethod

@@ -7,11 +7,13 @@ keeps one coroutine's transaction from interleaving with another's statements.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,9 @@ from bot.storage.base import (
 )
 
 log = logging.getLogger(__name__)
+
+# Which unit of work the running task is in (a task and those it starts inherit it).
+_UNIT: ContextVar[object | None] = ContextVar("nsbot_sqlite_unit", default=None)
 
 # Each migration moves the schema from version i to i+1. Append, never edit: a
 # deployed database has already run the earlier ones.
@@ -350,6 +355,9 @@ class SqliteStorage(Storage):
         self._db: aiosqlite.Connection | None = None
         self._lock: Any = None
         self._claims = 0
+        self._unit: object | None = None  # the unit of work in progress, if any
+        self._after_commit: list[Callable[[], Awaitable[Any]]] = []
+        self._savepoints = itertools.count()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -402,9 +410,70 @@ class SqliteStorage(Storage):
                 f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;"
             )
 
+    # A unit of work is one transaction around many operations (the core puts a batch
+    # of events in one: group commit). The coroutines of the task that opened it use
+    # the connection directly; everyone else waits for the lock as usual.
+
+    def _inside(self) -> bool:
+        return self._unit is not None and _UNIT.get() is self._unit
+
+    @asynccontextmanager
+    async def _use(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._inside():
+            yield self.db
+        else:
+            async with self._lock:
+                yield self.db
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[None]:
+        if self._inside():
+            yield
+            return
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            marker = object()
+            self._unit = marker
+            token = _UNIT.set(marker)
+            try:
+                yield
+            except BaseException:
+                self._unit = None
+                _UNIT.reset(token)
+                await self.db.execute("ROLLBACK")
+                raise
+            self._unit = None
+            _UNIT.reset(token)
+            try:
+                await self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    await self.db.execute("ROLLBACK")
+                raise
+        after, self._after_commit = self._after_commit, []
+        for work in after:
+            await work()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        async with self.transaction():
+            yield
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Exclusive use of the connection, committed on success, rolled back on error."""
+        """Exclusive use of the connection, committed on success, rolled back on error.
+        Inside a unit of work it is a savepoint: undone alone on error."""
+        if self._inside():
+            name = f"sp{next(self._savepoints)}"
+            await self.db.execute(f"SAVEPOINT {name}")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute(f"ROLLBACK TO {name}")
+                await self.db.execute(f"RELEASE {name}")
+                raise
+            await self.db.execute(f"RELEASE {name}")
+            return
         async with self._lock:
             await self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -415,16 +484,16 @@ class SqliteStorage(Storage):
             await self.db.execute("COMMIT")
 
     async def _fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
-        async with self._lock, self.db.execute(sql, params) as cur:
+        async with self._use() as db, db.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
     async def _fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
-        async with self._lock, self.db.execute(sql, params) as cur:
+        async with self._use() as db, db.execute(sql, params) as cur:
             row: aiosqlite.Row | None = await cur.fetchone()
             return row
 
     async def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        async with self._lock, self.db.execute(sql, params) as cur:
+        async with self._use() as db, db.execute(sql, params) as cur:
             return int(cur.rowcount)
 
     # ------------------------------------------------------------------ events
@@ -680,7 +749,9 @@ class SqliteStorage(Storage):
                     (person,),
                 ),
             }
-        if not await self._truncate_wal():
+        if self._inside():  # a checkpoint cannot run inside a transaction: after it
+            self._after_commit.append(self._truncate_wal)
+        elif not await self._truncate_wal():
             deleted["log_pending"] = 1
         return deleted
 
@@ -689,7 +760,7 @@ class SqliteStorage(Storage):
         empty it: old copies of deleted rows live there too. A reader's snapshot blocks
         it (SQLite then answers busy): retry a few times, then say so."""
         for attempt in range(attempts):
-            async with self._lock:
+            async with self._use():
                 # Waiting out the readers holds the connection: a short wait, not 10 s.
                 await self.db.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
                 try:
@@ -730,7 +801,7 @@ class SqliteStorage(Storage):
     # ------------------------------------------------------------------ responses
 
     async def _responses_where(self, where: str, params: tuple[Any, ...]) -> list[ResponseRow]:
-        async with self._lock:
+        async with self._use():
             async with self.db.execute(
                 f"SELECT {_RESPONSE_COLUMNS} FROM responses WHERE {where} ORDER BY started_at, id",
                 params,
@@ -867,7 +938,10 @@ class SqliteStorage(Storage):
         deleted = await self._execute(
             "DELETE FROM responses WHERE consultation = ?", (consultation,)
         )
-        await self._truncate_wal()
+        if self._inside():
+            self._after_commit.append(self._truncate_wal)
+        else:
+            await self._truncate_wal()
         return deleted
 
     async def response_consultations(self) -> list[str]:
