@@ -840,3 +840,35 @@ async def test_a_poll_closing_on_time_shows_its_final_tally(team: Slack) -> None
     [final] = team.fake.posted("C0001")
     assert final["ts"] == poll["ts"] and buttons(final["blocks"]) == []
     assert " 1 · 100" in texts(final["blocks"])
+
+
+async def test_an_event_is_acknowledged_once_stored_and_at_the_latest_after_ack_wait(
+    min_core: Core, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.adapters.slack import adapter as slack_adapter
+
+    gate = asyncio.Event()
+    real = min_core.handle
+
+    async def slow_storage(incoming: Any) -> list[Reply]:
+        await gate.wait()  # the core has not stored the event yet
+        return await real(incoming)
+
+    monkeypatch.setattr(min_core, "handle", slow_storage)
+    adapter = await running(min_core, fake, before_response=False)
+    try:
+        async with aiohttp.ClientSession() as session:
+            slack = Slack(adapter, fake, session)
+            posting = asyncio.create_task(slack.dm("what is perco"))
+            await asyncio.sleep(0.3)
+            assert not posting.done(), "acknowledged before the event was stored"
+            gate.set()
+            async with asyncio.timeout(5):
+                assert await posting == 200
+            gate.clear()
+            monkeypatch.setattr(slack_adapter, "ACK_WAIT", 0.2)
+            async with asyncio.timeout(5):  # storage stuck: the ack goes anyway, in time
+                assert await slack.dm("what is apmn", user="U0002", channel="D0002") == 200
+            gate.set()
+    finally:
+        await adapter.stop()

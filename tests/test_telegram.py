@@ -842,3 +842,48 @@ async def test_webhook_checks_the_secret_and_size_before_reading_the_body(
     finally:
         await bot.stop()
     assert not fake.of("sendMessage")
+
+
+async def test_a_webhook_update_is_confirmed_only_once_stored(
+    fake: FakeTelegram, vt: VirtualTime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    secret = "s3cret-token_for-tests"
+    settings = make_settings(
+        tmp_path,
+        fake,
+        TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram",
+        TELEGRAM_WEBHOOK_SECRET=secret,
+        TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+    )
+    bot = Bot(fake, vt, settings)
+    await bot.start()
+    gate = asyncio.Event()
+    core = bot.adapter.core
+    real = core.handle
+
+    async def slow_storage(incoming: Any) -> list[Reply]:
+        await gate.wait()
+        return await real(incoming)
+
+    monkeypatch.setattr(core, "handle", slow_storage)
+    try:
+        update = fake.message(AMINA, "When was the migration policy adopted?")
+        url = f"http://127.0.0.1:{port}/telegram"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        async with aiohttp.ClientSession() as http:
+
+            async def post() -> int:
+                async with http.post(url, json=update, headers=headers) as response:
+                    return response.status
+
+            posting = asyncio.create_task(post())
+            await asyncio.sleep(0.3)
+            assert not posting.done(), "confirmed to Telegram before the core stored it"
+            gate.set()
+            async with asyncio.timeout(5):
+                assert await posting == 200
+    finally:
+        gate.set()
+        await bot.stop()

@@ -17,11 +17,13 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.listener_matcher import builtins as builtin_matchers
+from slack_bolt.listener_matcher.async_listener_matcher import AsyncListenerMatcher
 from slack_bolt.middleware.authorization.async_single_team_authorization import (
     AsyncSingleTeamAuthorization,
 )
@@ -57,6 +59,7 @@ _GONE = frozenset(
 )
 _NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
 _MAX_PEOPLE_CACHED = 2000
+ACK_WAIT = 2.0  # seconds an ack waits for the core to store the event (Slack allows 3)
 VERIFICATION_LOG_EVERY = 60.0  # seconds between two "failed verification" lines
 
 
@@ -177,8 +180,16 @@ class SlackAdapter:
         self._authorization = next(
             (m for m in middleware if isinstance(m, AsyncSingleTeamAuthorization)), None
         )
-        self.app.event("message")(self._on_event)
-        self.app.event("app_mention")(self._on_event)
+        # Bolt acknowledges events itself before any listener runs (auto_acknowledgement):
+        # registered without it, the ack waits for the core to store the event.
+        for event in ("message", "app_mention"):
+            self.app._register_listener(
+                [self._on_event],
+                cast(AsyncListenerMatcher, builtin_matchers.event(event, True)),
+                None,
+                None,
+                auto_acknowledgement=False,
+            )
         # Any slash command: renaming /nsbot in the app's settings needs no code change.
         self.app.command(re.compile(r"^/"))(self._on_command)
         self.app.action(re.compile("^" + re.escape(render.ACTION_PREFIX)))(self._on_action)
@@ -268,31 +279,43 @@ class SlackAdapter:
     # ------------------------------------------------------------------ inbound
 
     async def _on_event(self, body: dict[str, Any], ack: Any, context: Any) -> None:
-        await ack()
-        parsed = inbound.from_event(body, context.bot_user_id)
-        if parsed is not None:
-            await self._work(*parsed)
+        await self._work(inbound.from_event(body, context.bot_user_id), ack)
 
     async def _on_command(self, body: dict[str, Any], ack: Any) -> None:
-        await ack()  # empty: the answer follows through response_url
-        parsed = inbound.from_command(body)
-        if parsed is not None:
-            await self._work(*parsed)
+        await self._work(inbound.from_command(body), ack)  # empty ack: answers via response_url
 
     async def _on_action(self, body: dict[str, Any], ack: Any) -> None:
-        await ack()
-        parsed = inbound.from_action(body)
-        if parsed is not None:
-            await self._work(*parsed)
+        await self._work(inbound.from_action(body), ack)
 
-    async def _work(self, incoming: Incoming, where: Where) -> None:
-        """Run after the ack; a task of ours so stop() can let it finish."""
-        task = asyncio.create_task(self._handle(incoming, where))
+    async def _work(self, parsed: tuple[Incoming, Where] | None, ack: Any) -> None:
+        """Acknowledge once the core has stored the event (Slack then will not re-send
+        it, so it must not be lost), but never later than :data:`ACK_WAIT`: Slack
+        re-sends what is not acknowledged within 3 seconds, and the core ignores what
+        it has already stored. The work is a task of ours so stop() can let it finish."""
+        if parsed is None:
+            await ack()
+            return
+        stored = asyncio.Event()
+        task = asyncio.create_task(self._handle(*parsed, stored))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stored.wait(), ACK_WAIT)
+        await ack()
         await task
 
-    async def _handle(self, incoming: Incoming, where: Where) -> None:
+    async def _handle(
+        self, incoming: Incoming, where: Where, stored: asyncio.Event | None = None
+    ) -> None:
+        try:
+            await self._handle_in_order(incoming, where, stored)
+        finally:
+            if stored is not None:
+                stored.set()  # a failure is logged by bolt; the ack must not wait for it
+
+    async def _handle_in_order(
+        self, incoming: Incoming, where: Where, stored: asyncio.Event | None
+    ) -> None:
         # One person's events in one channel are handled one at a time, in the order
         # they came (two quick ticks must not race); everyone else in parallel.
         key = (where.channel, where.user)
@@ -306,6 +329,8 @@ class SlackAdapter:
                 # which stay (ephemeral ones vanish on reload, mid-consultation).
                 where = replace(where, command=False)
             replies = await self.core.handle(incoming)
+            if stored is not None:
+                stored.set()
             await self.deliver(replies, where)
 
     async def _person(self, person: Person) -> Person:

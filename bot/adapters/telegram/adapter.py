@@ -265,9 +265,13 @@ class TelegramAdapter:
         )
 
     async def _take_update(self, data: dict[str, Any]) -> None:
-        """A webhook update, handed to the application like a fetched one."""
+        """A webhook update, handled before the 200: Telegram re-sends an update until
+        it gets one, so one it was told about is one the core has stored."""
         update = Update.de_json(data, self.app.bot)
-        await self.app.update_queue.put(update)
+        try:
+            await self.handle_update(update)
+        except Exception:
+            log.exception("Telegram update %s failed", update.update_id)
 
     async def stop(self) -> None:
         """Stop fetching, finish the updates already fetched, send what is queued."""
