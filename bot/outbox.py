@@ -74,6 +74,8 @@ class _Item:
     futures: list[asyncio.Future[Any]]
     order: int  # submission order: the oldest waiting item is served first
     failures: int = 0  # transient failures so far
+    priority: bool = False  # served before ordinary items (toasts, live tallies)
+    budget: bool = True  # counts against global_per_second
 
 
 @dataclass(eq=False)
@@ -155,9 +157,21 @@ class Outbox:
         return [item.payload for item in lane.queue] if lane else []
 
     def submit(
-        self, chat_id: str, payload: Any, *, group: bool = False, coalesce_key: str | None = None
+        self,
+        chat_id: str,
+        payload: Any,
+        *,
+        group: bool = False,
+        coalesce_key: str | None = None,
+        priority: bool = False,
+        budget: bool = True,
     ) -> asyncio.Future[Any]:
-        """Queue one send; the future resolves with ``send()``'s result or final exception."""
+        """Queue one send; the future resolves with ``send()``'s result or final exception.
+
+        ``priority`` items go before ordinary ones, across chats and within their own
+        chat's queue: a button's toast or a poll's tally edit is not stuck behind a
+        burst of messages. ``budget=False`` leaves the item out of the global rate
+        (Telegram counts messages there, not answers to button presses)."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self._closed:
             future.set_exception(OutboxClosed("the outbox is stopped"))
@@ -169,9 +183,25 @@ class Outbox:
                 queued.payload = payload
                 queued.futures.append(future)
                 return future
-        item = _Item(chat_id, payload, group, coalesce_key, [future], next(self._order))
+        item = _Item(
+            chat_id,
+            payload,
+            group,
+            coalesce_key,
+            [future],
+            next(self._order),
+            priority=priority,
+            budget=budget,
+        )
         lane = self._lanes.setdefault(chat_id, _Lane())
-        lane.queue.append(item)
+        if priority:
+            # After the item in flight and the other priority ones; before the rest.
+            at = int(lane.busy)
+            while at < len(lane.queue) and lane.queue[at].priority:
+                at += 1
+            lane.queue.insert(at, item)
+        else:
+            lane.queue.append(item)
         if coalesce_key is not None:
             self._coalescing[(chat_id, coalesce_key)] = item
         self._idle.clear()
@@ -179,9 +209,23 @@ class Outbox:
         return future
 
     async def deliver(
-        self, chat_id: str, payload: Any, *, group: bool = False, coalesce_key: str | None = None
+        self,
+        chat_id: str,
+        payload: Any,
+        *,
+        group: bool = False,
+        coalesce_key: str | None = None,
+        priority: bool = False,
+        budget: bool = True,
     ) -> Any:
-        return await self.submit(chat_id, payload, group=group, coalesce_key=coalesce_key)
+        return await self.submit(
+            chat_id,
+            payload,
+            group=group,
+            coalesce_key=coalesce_key,
+            priority=priority,
+            budget=budget,
+        )
 
     # ------------------------------------------------------------------ scheduling
 
@@ -195,7 +239,7 @@ class Outbox:
 
     def _next(self, now: float) -> tuple[str, _Lane, float] | None:
         """The lane to serve next and when: earliest allowed first, then oldest item."""
-        best: tuple[float, int, str, _Lane] | None = None
+        best: tuple[float, bool, int, str, _Lane] | None = None
         for chat_id, lane in list(self._lanes.items()):
             if lane.busy:
                 continue
@@ -208,13 +252,16 @@ class Outbox:
             at = lane.ready_at
             if head.group:
                 at = max(at, self._group_ready(lane, now))
-            # Every chat that may send now ties at ``now``: then the oldest item goes first.
-            key = (max(at, now), head.order, chat_id, lane)
-            if best is None or key[:2] < best[:2]:
+            if head.budget:
+                at = max(at, self._global_next)
+            # Every chat that may send now ties at ``now``: then priority items, then
+            # the oldest item goes first.
+            key = (max(at, now), not head.priority, head.order, chat_id, lane)
+            if best is None or key[:3] < best[:3]:
                 best = key
         if best is None:
             return None
-        return best[2], best[3], best[0]
+        return best[3], best[4], best[0]
 
     def _update_idle(self) -> None:
         if not any(lane.queue for lane in self._lanes.values()):
@@ -230,7 +277,6 @@ class Outbox:
                 await self._wakeup.wait()
                 continue
             _, lane, at = chosen
-            at = max(at, self._global_next)
             if at > now:
                 await self._pause(at - now)
                 continue
@@ -238,7 +284,7 @@ class Outbox:
             lane.busy = True
             if item.coalesce_key is not None:
                 self._coalescing.pop((item.chat_id, item.coalesce_key), None)
-            if self.limits.global_per_second > 0:
+            if self.limits.global_per_second > 0 and item.budget:
                 self._global_next = now + 1.0 / self.limits.global_per_second
             if item.group:
                 lane.recent.append(now)

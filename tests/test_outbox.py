@@ -274,3 +274,30 @@ async def test_stop_is_bounded(make_outbox: OutboxFactory, rec: Recorder) -> Non
     for future in (stuck, queued):
         with pytest.raises(OutboxClosed):
             await future
+
+
+async def test_toasts_skip_the_global_budget_and_go_first(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    box = make_outbox(Limits(global_per_second=1, per_chat_interval=1.0, group_per_minute=None))
+    await box.start()
+    messages = [box.submit(f"chat{i}", f"m{i}") for i in range(5)]
+    toast = box.submit("callback:1", "toast", priority=True, budget=False)
+    await settle(toast, *messages)
+    sent = {p: t for t, _, p in rec.sent}
+    assert sent["toast"] < 1.0  # not after the four messages still waiting for the budget
+    assert sorted(sent[f"m{i}"] for i in range(5)) == [sent[f"m{i}"] for i in range(5)]
+    assert sent["m4"] >= 4.0 - EPS  # the messages kept their 1 a second
+
+
+async def test_a_priority_edit_goes_before_older_messages(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    box = make_outbox(Limits(global_per_second=1, per_chat_interval=1.0, group_per_minute=None))
+    await box.start()
+    messages = [box.submit(f"chat{i}", f"m{i}") for i in range(5)]
+    queued_in_group = box.submit("group", "notice")
+    edit = box.submit("group", "tally", priority=True)
+    await settle(edit, queued_in_group, *messages)
+    order = [p for _, _, p in rec.sent]
+    assert order.index("tally") <= 1 and order.index("tally") < order.index("notice")

@@ -887,3 +887,31 @@ async def test_a_webhook_update_is_confirmed_only_once_stored(
     finally:
         gate.set()
         await bot.stop()
+
+
+async def test_a_vote_acknowledged_late_is_never_a_message_in_the_group(
+    fake: FakeTelegram, vt: VirtualTime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = Bot(fake, vt, consult_settings(tmp_path, fake))
+    await bot.start()
+    try:
+        fake.send(CORA, "/poll Lunch? | Soup | Salad", chat=GROUP)
+        poll = await shown(fake, GROUP_ID, "Lunch?")
+        bot.adapter.callback_grace = 0.05
+        gate = asyncio.Event()
+        real = bot.core.handle
+
+        async def busy_storage(incoming: Incoming) -> list[Reply]:
+            await gate.wait()  # slower than the callback grace
+            return await real(incoming)
+
+        monkeypatch.setattr(bot.core, "handle", busy_storage)
+        await press(fake, AMINA, poll, "Soup")  # the spinner is stopped without a toast
+        gate.set()
+        await fake.wait_for(
+            lambda: "1 voter(s)" in fake.messages[(GROUP_ID, poll["message_id"])]["text"]
+        )
+        await asyncio.sleep(0.1)
+        assert len(fake.of("sendMessage", GROUP_ID)) == 1  # the poll itself, nothing more
+    finally:
+        await bot.stop()

@@ -353,6 +353,10 @@ class TelegramAdapter:
                     early.append(self._answer(query.id, None))
                     toast_id = None
             replies = await handling
+            if early and not incoming.chat.private:
+                # Too late for the toast: a notice ("Your vote: ...") is for the presser
+                # alone and never becomes a message in the group.
+                replies = [r for r in replies if toast_text(r) is None]
             return early + self.outbound(replies, incoming, callback_query_id=toast_id)
 
     def _polling_error(self, exc: tg.TelegramError) -> None:
@@ -429,19 +433,27 @@ class TelegramAdapter:
             return with_fallback(message_calls(reply, incoming.person.user_id), pointer)
         return message_calls(reply, incoming.chat.chat_id)
 
-    def _submit(self, call: Call, coalesce_key: str | None = None) -> asyncio.Future[Any]:
+    def _submit(
+        self, call: Call, coalesce_key: str | None = None, *, priority: bool = False
+    ) -> asyncio.Future[Any]:
         if coalesce_key is None and call.is_edit:
             # Several presses on one message: only its latest state matters.
             coalesce_key = f"edit:{call.kwargs.get('message_id')}"
         return self.outbox.submit(
-            call.chat_id, call, group=is_group(call.chat_id), coalesce_key=coalesce_key
+            call.chat_id,
+            call,
+            group=is_group(call.chat_id),
+            coalesce_key=coalesce_key,
+            priority=priority,
         )
 
     def _answer(self, query_id: str, text: str | None) -> asyncio.Future[Any]:
         """Answer a button press (stops the client's spinner; ``text`` shows as a toast)."""
         lane = f"callback:{query_id}"  # its own lane: never queued behind the chat's messages
         call = Call("answer_callback_query", lane, {"callback_query_id": query_id, "text": text})
-        future = self.outbox.submit(lane, call)
+        # First, and outside the 30 messages a second: Telegram expires a press after
+        # about 15 s, and a burst of votes must not wait behind its own messages.
+        future = self.outbox.submit(lane, call, priority=True, budget=False)
         future.add_done_callback(_log_failure)
         return future
 
@@ -485,8 +497,9 @@ class TelegramAdapter:
                 return message
             chat_id, ref = stored
             calls = message_calls(reply, chat_id, edit=int(ref))
+            # A live tally's edit goes before ordinary messages: it carries every vote.
             futures = [
-                self._submit(c, coalesce_key=f"key:{key}" if i == 0 else None)
+                self._submit(c, coalesce_key=f"key:{key}" if i == 0 else None, priority=i == 0)
                 for i, c in enumerate(calls)
             ]
         results = await asyncio.gather(*futures)
