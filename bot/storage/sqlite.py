@@ -1,4 +1,4 @@
-"""SQLite storage with aiosqlite: one file, WAL, schema versioned by ``PRAGMA user_version``.
+"""SQLite storage: one file, WAL, schema versioned by ``PRAGMA user_version``.
 
 All SQL lives in this module. One connection serves the whole process; an asyncio lock
 keeps one coroutine's transaction from interleaving with another's statements.
@@ -11,14 +11,13 @@ import itertools
 import json
 import logging
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from bot.errors import StorageError
 from bot.private_files import private_database
@@ -35,6 +34,7 @@ from bot.storage.base import (
     Storage,
     Subscription,
 )
+from bot.storage.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,7 @@ def _job(row: Sequence[Any]) -> SendJob:
     )
 
 
-def _subscription(row: aiosqlite.Row) -> Subscription:
+def _subscription(row: sqlite3.Row) -> Subscription:
     return Subscription(
         person=row[0],
         platform=row[1],
@@ -307,7 +307,7 @@ def _subscription(row: aiosqlite.Row) -> Subscription:
     )
 
 
-def _response(row: aiosqlite.Row, answers: dict[str, Any]) -> ResponseRow:
+def _response(row: sqlite3.Row, answers: dict[str, Any]) -> ResponseRow:
     return ResponseRow(
         id=int(row[0]),
         consultation=row[1],
@@ -327,7 +327,7 @@ def _response(row: aiosqlite.Row, answers: dict[str, Any]) -> ResponseRow:
     )
 
 
-def _poll(row: aiosqlite.Row) -> PollRow:
+def _poll(row: sqlite3.Row) -> PollRow:
     return PollRow(
         id=int(row[0]),
         platform=row[1],
@@ -352,7 +352,7 @@ def _marks(values: Sequence[Any]) -> str:
 class SqliteStorage(Storage):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
-        self._db: aiosqlite.Connection | None = None
+        self._db: Connection | None = None
         self._lock: Any = None
         self._claims = 0
         self._unit: object | None = None  # the unit of work in progress, if any
@@ -366,7 +366,7 @@ class SqliteStorage(Storage):
         try:
             if isinstance(self.path, Path):
                 private_database(self.path)
-            self._db = await aiosqlite.connect(str(self.path), isolation_level=None)
+            self._db = await Connection.open(str(self.path))
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=FULL")  # durability over speed
             await self._db.execute("PRAGMA foreign_keys=ON")
@@ -376,7 +376,7 @@ class SqliteStorage(Storage):
             await self._migrate()
         except BaseException as exc:
             await self.close()  # an open connection's thread would keep the process alive
-            if isinstance(exc, aiosqlite.Error | OSError):
+            if isinstance(exc, sqlite3.Error | OSError):
                 raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
             raise
 
@@ -386,7 +386,7 @@ class SqliteStorage(Storage):
             self._db = None
 
     @property
-    def db(self) -> aiosqlite.Connection:
+    def db(self) -> Connection:
         if self._db is None:
             raise StorageError("storage is not open")
         return self._db
@@ -418,7 +418,7 @@ class SqliteStorage(Storage):
         return self._unit is not None and _UNIT.get() is self._unit
 
     @asynccontextmanager
-    async def _use(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _use(self) -> AsyncIterator[Connection]:
         if self._inside():
             yield self.db
         else:
@@ -460,7 +460,7 @@ class SqliteStorage(Storage):
             yield
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """Exclusive use of the connection, committed on success, rolled back on error.
         Inside a unit of work it is a savepoint: undone alone on error."""
         if self._inside():
@@ -483,13 +483,13 @@ class SqliteStorage(Storage):
                 raise
             await self.db.execute("COMMIT")
 
-    async def _fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
+    async def _fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         async with self._use() as db, db.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
-    async def _fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
+    async def _fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
         async with self._use() as db, db.execute(sql, params) as cur:
-            row: aiosqlite.Row | None = await cur.fetchone()
+            row: sqlite3.Row | None = await cur.fetchone()
             return row
 
     async def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
@@ -1250,7 +1250,7 @@ class SqliteStorage(Storage):
 
     @staticmethod
     async def _insert_deliveries(
-        db: aiosqlite.Connection, job_id: int, recipients: Sequence[Recipient], now: datetime
+        db: Connection, job_id: int, recipients: Sequence[Recipient], now: datetime
     ) -> int:
         async with db.executemany(
             """INSERT OR IGNORE INTO deliveries (job_id, person, platform, chat, state, not_before)
