@@ -97,6 +97,7 @@ class Outbox:
         max_attempts: int = 8,
         base_backoff: float = 1.0,
         max_backoff: float = 30.0,
+        max_in_flight: int = 16,
     ) -> None:
         self._send = send
         self.limits = limits
@@ -105,6 +106,10 @@ class Outbox:
         self.max_attempts = max_attempts
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
+        # Sends awaiting the platform at once. Without a cap a burst (2,000 toasts, one
+        # lane each) opened hundreds of requests together and the HTTP client's pool,
+        # whose bookkeeping grows with the square of them, took 20 s to get through.
+        self.max_in_flight = max_in_flight
         self._lanes: dict[str, _Lane] = {}
         self._coalescing: dict[tuple[str, str], _Item] = {}
         self._global_next = 0.0
@@ -270,6 +275,9 @@ class Outbox:
     async def _run(self) -> None:
         while True:
             self._wakeup.clear()
+            if len(self._in_flight) >= self.max_in_flight:
+                await self._wakeup.wait()  # a send finishing wakes us
+                continue
             now = self._clock()
             chosen = self._next(now)
             if chosen is None:
@@ -290,7 +298,11 @@ class Outbox:
                 lane.recent.append(now)
             task = asyncio.create_task(self._attempt(lane, item, now))
             self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._wakeup.set()  # a slot is free (the attempt's own wake-up came before this)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake early when something new is submitted or a send finishes."""
@@ -334,12 +346,18 @@ class Outbox:
         except Exception as exc:
             # Permanent (bad request, blocked by the user...): retrying would not help.
             self._finish(lane, item, error=exc)
-            lane.ready_at = max(lane.ready_at, started + self.limits.per_chat_interval)
+            if item.budget:  # a chat's spacing; budget-free items are not chat messages
+                lane.ready_at = max(lane.ready_at, started + self.limits.per_chat_interval)
         else:
             self._finish(lane, item, result=result)
-            lane.ready_at = max(lane.ready_at, started + self.limits.per_chat_interval)
+            if item.budget:  # a chat's spacing; budget-free items are not chat messages
+                lane.ready_at = max(lane.ready_at, started + self.limits.per_chat_interval)
         finally:
             lane.busy = False
+            if not item.budget and not lane.queue and self._lanes.get(item.chat_id) is lane:
+                # Not a message to a chat (a toast has a lane of its own): no spacing to
+                # remember, and a burst of them must not make every scheduling pass long.
+                del self._lanes[item.chat_id]
             self._update_idle()
             self._wakeup.set()
 

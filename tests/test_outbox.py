@@ -301,3 +301,26 @@ async def test_a_priority_edit_goes_before_older_messages(
     await settle(edit, queued_in_group, *messages)
     order = [p for _, _, p in rec.sent]
     assert order.index("tally") <= 1 and order.index("tally") < order.index("notice")
+
+
+async def test_at_most_max_in_flight_sends_await_the_platform(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    box = make_outbox(Limits(global_per_second=0, per_chat_interval=0.0), max_in_flight=2)
+    await box.start()
+    rec.gate = asyncio.Event()
+    futures = [box.submit(f"callback:{i}", i, budget=False) for i in range(6)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert len(rec.attempts) == 2  # the rest wait for a free slot, not for the platform
+    rec.gate.set()
+    assert await settle(*futures) == [f"ok:{i}" for i in range(6)]
+
+
+async def test_budget_free_items_keep_no_chat_spacing(
+    make_outbox: OutboxFactory, rec: Recorder
+) -> None:
+    box = make_outbox(Limits(global_per_second=30, per_chat_interval=1.0, group_per_minute=None))
+    await box.start()
+    await settle(*(box.submit("callback:0", i, budget=False) for i in range(5)))
+    assert max(rec.times("callback:0")) < 1.0  # five answers in one lane, no 1 s spacing

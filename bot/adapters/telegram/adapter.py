@@ -16,6 +16,7 @@ import os
 import re
 import time
 import weakref
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -60,6 +61,7 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 CALLBACK_GRACE = 1.0
 CONFLICT_LOG_EVERY = 300.0  # seconds between two "another instance" errors
 CONCURRENT_UPDATES = 256
+CALLBACK_LANES = 16
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
 
@@ -449,7 +451,9 @@ class TelegramAdapter:
 
     def _answer(self, query_id: str, text: str | None) -> asyncio.Future[Any]:
         """Answer a button press (stops the client's spinner; ``text`` shows as a toast)."""
-        lane = f"callback:{query_id}"  # its own lane: never queued behind the chat's messages
+        # Never queued behind the chat's messages; a few shared lanes (not one per
+        # press) keep a burst of 2,000 answers cheap to schedule, 16 at a time.
+        lane = f"callback:{zlib.crc32(query_id.encode()) % CALLBACK_LANES}"
         call = Call("answer_callback_query", lane, {"callback_query_id": query_id, "text": text})
         # First, and outside the 30 messages a second: Telegram expires a press after
         # about 15 s, and a burst of votes must not wait behind its own messages.
