@@ -414,7 +414,7 @@ async def begin(ctx: Context, c: Consultation) -> list[Reply]:
         return [await closed_reply(ctx, c, early)]
     existing = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
     if existing is not None:  # a second press, or the profile finished twice
-        await ctx.set_state(KIND, {"c": c.id})
+        await ctx.set_state(KIND, state_data(ctx, c))
         return await show_position(ctx, c, existing)
     profile = await ctx.core.storage.get_profile(ctx.person.key)
     resp = await ctx.core.storage.start_response(
