@@ -1,0 +1,309 @@
+"""Hostile input as a permanent test: random Unicode and random button data through
+``Core.handle``. Whatever comes in: no exception, no apology, every reply within the
+platforms' limits (Telegram's and Slack's renderers say so), and no ping."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.adapters.slack import render as slack
+from bot.adapters.telegram import render as telegram
+from bot.config import shipped_knowledge_dir
+from bot.core import Core
+from bot.knowledge import load_knowledge
+from bot.messages import Chat, Incoming, Person, Reply
+from bot.storage import SqliteStorage
+from tests.consult_helpers import CONSULTATIONS, NOW, Clock, settings_for
+
+# What hostile or just unusual text is made of.
+ODD = [
+    "\u200f",
+    "\u200e",
+    "\u202e",
+    "\u2066",
+    "\u200b",
+    "\u200d",
+    "\ufeff",
+    "\u0301",
+    "\u0308",
+    "\x00",
+    "\x1f",
+    "\u2028",
+    "٣",
+    "۵",
+    "²",
+    "①",
+    "४",
+    "٫",
+    "،",
+    "߂",
+    "🙂",
+    "👩🏽‍⚕️",
+    "*",
+    "_",
+    "`",
+    "~",
+    "|",
+    "<",
+    ">",
+    "&",
+    "[",
+    "]",
+    "(",
+    ")",
+    "#",
+    "@",
+    "!",
+    "\\",
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "@channel",
+    "@here",
+    "<@U123>",
+    "<#C1|x>",
+    "<b>",
+    "</i>",
+    "<a href='x'>",
+    "&amp;",
+    "**",
+    "__",
+    "```",
+    "||",
+    "/start",
+    "/ѕtart",
+    "／help",
+    "/forget",
+    "/poll",
+    "/consult",
+    "/consult sample",
+    "/export",
+    "/announce",
+    "yes",
+    "no",
+    "skip",
+    "back",
+    "done",
+    "send",
+    "cancel",
+    "1",
+    "2",
+    "99999999999999999999999999",
+    "-1",
+    "1e308",
+    "0x10",
+    "NaN",
+]
+# Digits of other scripts, superscripts and circled digits: typed where a number or an
+# option's number is expected. Kept apart: see the last test.
+FOREIGN_DIGITS = ["٣", "۵", "²", "①", "४", "߂", "٫"]
+TEXT = st.one_of(
+    st.text(max_size=60),
+    st.lists(st.sampled_from(ODD) | st.text(max_size=8), max_size=12).map("".join),
+    st.builds(lambda s, n: s * n, st.sampled_from(ODD), st.integers(1, 3000)),
+)
+PREFIXES = [
+    "pv",
+    "ca",
+    "cm",
+    "cn",
+    "cv",
+    "cs",
+    "ck",
+    "pf",
+    "fg",
+    "faq",
+    "topic",
+    "ics",
+    "tz",
+    "an",
+    "cx",
+    "cmd",
+    "nomatch",
+    "zz",
+]
+ACTION = st.builds(
+    lambda p, rest: f"{p}:{rest}",
+    st.sampled_from(PREFIXES),
+    st.lists(
+        st.sampled_from(
+            [
+                "1",
+                "0",
+                "sample",
+                "network",
+                "y",
+                "n",
+                "s",
+                "e1",
+                "²",
+                "-1",
+                "99999999999",
+                "",
+                "x" * 70,
+                "①",
+            ]
+        )
+        | st.text(max_size=6),
+        max_size=4,
+    ).map(":".join),
+)
+PING = re.compile(r"<!(channel|here|everyone)\b|(?<![\w&;])@(channel|here|everyone)\b")
+_ids = itertools.count()
+
+
+class _Tags(HTMLParser):
+    """Telegram refuses HTML whose tags do not nest: check they do."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.ok = True
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.ok = False
+
+
+def check(core: Core, replies: list[Reply]) -> None:
+    apologies = {core.ui.t("error", lang) for lang in core.ui.strings}
+    for reply in replies:
+        assert reply.text not in apologies, "a handler failed"
+        for call in telegram.message_calls(reply, "-100123"):
+            text = call.kwargs.get("text") or call.kwargs.get("caption") or ""
+            assert telegram.utf16_len(text) <= telegram.TEXT_LIMIT
+            tags = _Tags()
+            tags.feed(text)
+            tags.close()
+            assert tags.ok and not tags.open, text[:200]
+        toast = telegram.toast_text(reply)
+        assert toast is None or len(toast) <= telegram.TOAST_LIMIT
+        for message in slack.render_reply(reply):
+            assert len(message.blocks) <= slack.MAX_BLOCKS
+            assert len(message.text) <= slack.MAX_FALLBACK
+            for block in message.blocks:
+                section = (block.get("text") or {}).get("text", "")
+                assert len(section) <= slack.MAX_SECTION
+                assert not PING.search(section), section[:200]
+            assert not PING.search(message.text), message.text[:200]
+        assert not PING.search(reply.text.replace("&lt;", "<")) or "&lt;!" in reply.text
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_core(
+    loop: asyncio.AbstractEventLoop, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Core]:
+    folder: Path = tmp_path_factory.mktemp("hostile")
+    config = settings_for(
+        folder,
+        CONSULTATIONS,
+        knowledge_dir=shipped_knowledge_dir(),
+        coordinators=frozenset({"test:coord"}),
+    )
+    from bot.app import load_catalog
+
+    storage = SqliteStorage(folder / "bot.sqlite3")
+    loop.run_until_complete(storage.open())
+    core = Core(
+        config,
+        load_knowledge(shipped_knowledge_dir()),
+        storage,
+        clock=Clock(NOW),
+        consultations=load_catalog(config),
+    )
+    yield core
+    loop.run_until_complete(storage.close())
+
+
+def send(
+    loop: asyncio.AbstractEventLoop,
+    core: Core,
+    who: str,
+    group: bool,
+    text: str = "",
+    action: str | None = None,
+) -> list[Reply]:
+    person = Person("test", who, "Name " + text[:10])
+    chat = Chat("group-1" if group else who, private=not group)
+    message = Incoming(person, chat, text=text, action=action, event_id=f"h{next(_ids)}")
+    return loop.run_until_complete(core.handle(message))
+
+
+COMMON = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@COMMON
+@given(text=TEXT, group=st.booleans(), coordinator=st.booleans())
+def test_any_text_anywhere(
+    loop: asyncio.AbstractEventLoop, hostile_core: Core, text: str, group: bool, coordinator: bool
+) -> None:
+    who = "coord" if coordinator else "u1"
+    check(hostile_core, send(loop, hostile_core, who, group, text=text))
+
+
+def in_consultation(loop: asyncio.AbstractEventLoop, core: Core, texts: list[str]) -> None:
+    who = f"c{next(_ids)}"
+    send(loop, core, who, False, text="/consult sample")
+    send(loop, core, who, False, action="ck:sample:y")
+    for text in texts:
+        check(core, send(loop, core, who, False, text=text))
+
+
+ASCII_DIGITS_ONLY = TEXT.filter(lambda t: not any(d in t for d in FOREIGN_DIGITS))
+
+
+@COMMON
+@given(texts=st.lists(ASCII_DIGITS_ONLY, min_size=1, max_size=6))
+def test_any_text_inside_a_consultation(
+    loop: asyncio.AbstractEventLoop, hostile_core: Core, texts: list[str]
+) -> None:
+    in_consultation(loop, hostile_core, texts)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="int('²') in consultations.match_option and friends: the typed-number parsing "
+    "item (issue 12) belongs to another helper; remove this mark once their function is "
+    "on main (strict: this test then passes and the mark fails the run)",
+)
+@COMMON
+@given(
+    texts=st.lists(st.sampled_from(FOREIGN_DIGITS), min_size=1, max_size=3).map(
+        lambda parts: ["Nepal Red Cross Society", *["".join(parts)] * 3]  # past the profile
+    )
+)
+def test_digits_of_other_scripts_inside_a_consultation(
+    loop: asyncio.AbstractEventLoop, hostile_core: Core, texts: list[str]
+) -> None:
+    in_consultation(loop, hostile_core, texts)
+
+
+@COMMON
+@given(action=ACTION, group=st.booleans())
+def test_any_button_data(
+    loop: asyncio.AbstractEventLoop, hostile_core: Core, action: str, group: bool
+) -> None:
+    check(hostile_core, send(loop, hostile_core, "u2", group, action=action))
