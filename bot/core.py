@@ -11,7 +11,8 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
 from bot.consultations import Catalog
@@ -19,7 +20,7 @@ from bot.handlers import PIPELINE
 from bot.handlers.base import Context
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher
-from bot.messages import Incoming, Reply
+from bot.messages import Incoming, Person, Reply
 from bot.pseudonym import Pseudonyms
 from bot.storage.base import Storage
 from bot.ui import UI
@@ -41,6 +42,28 @@ MAX_INPUT_CHARS = 4096
 MAX_BATCH = 64
 # Button data the bot sends is at most 64 bytes; anything much longer is not ours.
 MAX_ACTION_CHARS = 256
+
+
+@dataclass(frozen=True)
+class FloodLimit:
+    """How much typed text one person may send: ``burst`` messages at once, then
+    ``per_second``. Past it, one notice, then nothing is read until the flood stops:
+    a thousand messages in ten seconds must not queue a thousand replies (drained at
+    one a second) nor fill the log of unanswered questions. Buttons are not counted."""
+
+    burst: int = 30
+    per_second: float = 1.0
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: datetime
+    noticed: bool = False
+
+
+GAPS_PER_HOUR = 20
+_MAX_BUCKETS = 10_000  # people remembered; the oldest are forgotten past it
 
 
 def bounded(message: Incoming) -> Incoming:
@@ -70,6 +93,7 @@ class Core:
         clock: Clock = utc_now,
         consultations: Catalog | None = None,
         matcher: Matcher | None = None,
+        flood: FloodLimit | None = None,
     ) -> None:
         self.settings = settings
         self.kb = kb
@@ -80,6 +104,9 @@ class Core:
         self.senders: dict[str, Sender] = {}
         self.consultations = consultations if consultations is not None else Catalog()
         self.pseudonyms = Pseudonyms(settings)  # codes for anonymous respondents and voters
+        self.flood = flood or FloodLimit()
+        self._buckets: dict[str, _Bucket] = {}
+        self._gap_times: dict[str, list[datetime]] = {}
         self._waiting: list[tuple[Incoming, datetime, asyncio.Future[list[Reply]]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -137,6 +164,45 @@ class Core:
                 if not done.done():
                     done.set_result(replies)
 
+    def may_log_gap(self, person: str, now: datetime) -> bool:
+        """At most :data:`GAPS_PER_HOUR` unanswered questions logged per person (kept in
+        memory only: the log itself never says who asked)."""
+        recent = self._gap_times.pop(person, [])
+        recent = [t for t in recent if now - t < timedelta(hours=1)]
+        allowed = len(recent) < GAPS_PER_HOUR
+        if allowed:
+            recent.append(now)
+        if len(self._gap_times) >= _MAX_BUCKETS:
+            del self._gap_times[next(iter(self._gap_times))]
+        self._gap_times[person] = recent
+        return allowed
+
+    def _flooding(self, who: Person, now: datetime) -> list[Reply] | None:
+        """None when the message may be read; else what to answer instead: the one
+        notice of a flood, then nothing."""
+        person = who.key
+        bucket = self._buckets.pop(person, None)  # re-inserted last: the newest
+        if bucket is None:
+            if len(self._buckets) >= _MAX_BUCKETS:
+                del self._buckets[next(iter(self._buckets))]
+            bucket = _Bucket(float(self.flood.burst), now)
+        self._buckets[person] = bucket
+        elapsed = max(0.0, (now - bucket.at).total_seconds())
+        bucket.tokens = min(
+            float(self.flood.burst), bucket.tokens + elapsed * self.flood.per_second
+        )
+        bucket.at = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            if bucket.tokens >= self.flood.burst / 2:
+                bucket.noticed = False  # calm again: a later flood gets its notice
+            return None
+        if bucket.noticed:
+            return []
+        bucket.noticed = True
+        log.warning("a person is flooding the bot: their messages are not read for now")
+        return [Reply(self.ui.t("flood_notice", who.language))]
+
     def _apology(self, message: Incoming) -> list[Reply]:
         return [Reply(self.ui.t("error", message.person.language))]
 
@@ -158,6 +224,10 @@ class Core:
                         message.event_id,
                     )
                     return []
+            if message.action is None and message.text.strip():
+                instead = self._flooding(message.person, now)
+                if instead is not None:
+                    return instead
             # A failing handler's writes are undone; the claim stays, so a re-delivery
             # of the same event does not fail again.
             async with self.storage.savepoint():

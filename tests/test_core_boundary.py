@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
 from bot.adapters.memory import MemoryAdapter
-from bot.core import MAX_INPUT_CHARS, Core
+from bot.core import GAPS_PER_HOUR, MAX_INPUT_CHARS, Core
 from bot.matcher import Matcher
+from bot.messages import Person
+
+from .conftest import FIXED_NOW
 
 
 async def test_a_locked_database_at_the_claim_gets_an_apology_not_an_exception(
@@ -78,3 +81,26 @@ async def test_a_failing_handler_leaves_no_half_written_state(
     replies = await bot.send("/subscribe", event_id="ev-2")
     assert [r.text for r in replies] == [core.ui.t("error", "en")]
     assert await core.storage.get_subscription(bot.person.key) is None
+
+
+async def test_a_flood_gets_one_notice_and_others_are_not_held_up(
+    bot: MemoryAdapter, core: Core
+) -> None:
+    flood = [await bot.send(f"what about {i}") for i in range(core.flood.burst + 200)]
+    notice = core.ui.t("flood_notice", "en")
+    answered = [r for r in flood if r and r[0].text != notice]
+    notices = [r for r in flood if r and r[0].text == notice]
+    assert len(answered) == core.flood.burst and len(notices) == 1
+    assert sum(1 for r in flood if r == []) == 199  # the rest: not read, no reply queued
+    other = MemoryAdapter(core, Person("test", "u2", "Someone else"))
+    assert "November 2009" in await other.ask("when was the migration policy adopted")
+
+
+async def test_one_person_cannot_fill_the_gap_log(
+    bot: MemoryAdapter, core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(100):
+        clock_now = FIXED_NOW + timedelta(seconds=2 * i)  # slow enough not to be a flood
+        monkeypatch.setattr(core, "clock", lambda moment=clock_now: moment)
+        await bot.send(f"what is the weather like on planet {i}")
+    assert sum(g.count for g in await core.storage.gaps(limit=500)) <= GAPS_PER_HOUR

@@ -78,7 +78,8 @@ async def answer(ctx: Context, question: str) -> list[Reply]:
         language = answer_language(entry, result.language, ctx.language)
         await storage.remember_answer(person, chat, entry.id, language, ctx.now)
         return [entry_reply(ctx, entry, language)]
-    await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
+    if ctx.core.may_log_gap(person, ctx.now):  # one person cannot fill the curators' log
+        await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
     if result.status == "suggest":
         kb = ctx.core.kb
         choices = [
