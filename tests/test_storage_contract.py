@@ -1,0 +1,365 @@
+"""The storage contract, by aggregate, over every method of :class:`Storage`.
+
+Runs against every implementation in ``tests.test_storage.IMPLEMENTATIONS`` (a
+PostgreSQL backend adds itself there). Together with tests/test_storage.py it covers
+every abstract method; ``test_every_method_has_a_contract`` keeps it that way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.storage import Storage
+from bot.storage.base import ABSENT, PollRow, Recipient
+from tests.test_storage import IMPLEMENTATIONS
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    async with IMPLEMENTATIONS[request.param](tmp_path) as s:
+        yield s
+
+
+def test_every_method_has_a_contract() -> None:
+    """Each abstract method is called by name in this file or in tests/test_storage.py."""
+    here = Path(__file__).read_text(encoding="utf-8")
+    there = (Path(__file__).parent / "test_storage.py").read_text(encoding="utf-8")
+    names = {n for n, _ in inspect.getmembers(Storage) if n in Storage.__abstractmethods__}
+    names -= {"open", "close"}  # every test runs them, through ``async with``
+    missing = sorted(n for n in names if not re.search(rf"\.{n}\(", here + there))
+    assert missing == [], f"no contract test calls {missing}"
+
+
+# --------------------------------------------------------------------------- units of work
+
+
+class TestUnits:
+    async def test_a_unit_commits_everything_or_nothing(self, store: Storage) -> None:
+        with pytest.raises(RuntimeError):
+            async with store.unit():
+                await store.claim_event("t", "e1", NOW)
+                await store.set_state("t:1", "c", "k", {}, NOW)
+                raise RuntimeError("power cut")
+        assert await store.claim_event("t", "e1", NOW)  # it was not kept
+        assert await store.get_state("t:1", "c") is None
+        async with store.unit():
+            await store.set_state("t:1", "c", "k", {"a": 1}, NOW)
+        assert await store.get_state("t:1", "c") == ("k", {"a": 1})
+
+    async def test_a_savepoint_undoes_only_its_own_block(self, store: Storage) -> None:
+        async with store.unit():
+            await store.claim_event("t", "e2", NOW)
+            with pytest.raises(ValueError):
+                async with store.savepoint():
+                    await store.set_state("t:1", "c", "k", {}, NOW)
+                    raise ValueError("handler bug")
+        assert not await store.claim_event("t", "e2", NOW)  # the claim outside it stayed
+        assert await store.get_state("t:1", "c") is None
+
+    async def test_others_wait_for_a_unit_and_see_it_whole(self, store: Storage) -> None:
+        seen: list[object] = []
+        started = asyncio.Event()
+
+        async def reader() -> None:
+            await started.wait()
+            seen.append(await store.get_state("t:1", "c"))
+
+        async def writer() -> None:
+            async with store.unit():
+                await store.set_state("t:1", "c", "k", {"step": 1}, NOW)
+                started.set()
+                await asyncio.sleep(0.01)
+                await store.set_state("t:1", "c", "k", {"step": 2}, NOW)
+
+        await asyncio.gather(writer(), reader())
+        assert seen == [("k", {"step": 2})]
+
+
+# --------------------------------------------------------------------------- consultations
+
+
+async def start(store: Storage, respondent: str = "r1", *, anonymous: bool = False) -> int:
+    row = await store.start_response(
+        "c1",
+        respondent,
+        anonymous=anonymous,
+        person=None if anonymous else f"t:{respondent}",
+        display_name=None if anonymous else "Name",
+        position="q1",
+        profile=("Africa", "Kenya Red Cross Society"),
+        now=NOW,
+    )
+    return row.id
+
+
+class TestConsultations:
+    async def test_start_is_once_per_respondent(self, store: Storage) -> None:
+        first = await start(store)
+        again = await start(store)
+        assert first == again
+        row = await store.get_response("c1", "r1")
+        assert row is not None and row.status == "draft" and row.position == "q1"
+        assert row.region == "Africa" and row.person == "t:r1"
+        assert await store.get_response("c1", "nobody") is None
+
+    async def test_anonymous_responses_keep_no_identity_and_the_day_only(
+        self, store: Storage
+    ) -> None:
+        rid = await start(store, "hash", anonymous=True)
+        await store.update_response(rid, now=NOW + timedelta(hours=3), answers={"q1": "a"})
+        row = await store.get_response("c1", "hash")
+        assert row is not None and row.person is None and row.display_name is None
+        assert row.updated_at == NOW.replace(hour=0)  # no moment to match to an account
+
+    async def test_update_is_atomic_with_position_and_answer_checks(self, store: Storage) -> None:
+        rid = await start(store)
+        assert await store.update_response(
+            rid, now=NOW, answers={"q1": ["a"]}, position="q2", expect_position="q1"
+        )
+        # The same press again: the position moved on, nothing changes.
+        assert not await store.update_response(
+            rid, now=NOW, answers={"q1": ["b"]}, position="q3", expect_position="q1"
+        )
+        # Compare-and-set on an answer: only from the value read.
+        assert not await store.update_response(
+            rid, now=NOW, answers={"q1": ["a", "b"]}, expect_answer=("q1", ABSENT)
+        )
+        assert await store.update_response(
+            rid, now=NOW, answers={"q1": ["a", "b"]}, expect_answer=("q1", ["a"])
+        )
+        assert await store.update_response(
+            rid, now=NOW, answers={"q9": 1}, expect_answer=("q9", ABSENT)
+        )
+        assert await store.update_response(rid, now=NOW, drop=["q9"], submit=True, position="done")
+        row = await store.get_response("c1", "r1")
+        assert row is not None and row.answers == {"q1": ["a", "b"]}
+        assert row.status == "submitted" and row.submitted_at == NOW and row.position == "done"
+        assert not await store.update_response(999_999, now=NOW, position="x")
+
+    async def test_concurrent_compare_and_set_lets_one_win(self, store: Storage) -> None:
+        rid = await start(store)
+        results = await asyncio.gather(
+            *(
+                store.update_response(
+                    rid, now=NOW, answers={"q1": [str(i)]}, expect_answer=("q1", ABSENT)
+                )
+                for i in range(10)
+            )
+        )
+        assert results.count(True) == 1
+
+    async def test_responses_listing_closing_and_deleting(self, store: Storage) -> None:
+        await start(store, "r1")
+        later = await store.start_response(
+            "c1",
+            "r2",
+            anonymous=False,
+            person="t:r2",
+            display_name=None,
+            position="q1",
+            profile=(None, None),
+            now=NOW + timedelta(days=2),
+        )
+        assert [r.respondent for r in await store.responses("c1")] == ["r1", "r2"]
+        since = await store.responses("c1", NOW + timedelta(days=1))
+        assert [r.id for r in since] == [later.id]
+        assert await store.response_consultations() == ["c1"]
+        assert await store.consultation_closures() == {}
+        await store.close_consultation("c1", "t:coord", NOW)
+        await store.close_consultation("c1", "t:coord", NOW + timedelta(hours=1))  # kept first
+        assert await store.consultation_closures() == {"c1": NOW}
+        assert await store.delete_responses("c1") == 2
+        assert await store.responses("c1") == [] and await store.response_consultations() == []
+
+
+# --------------------------------------------------------------------------- polls
+
+
+async def poll(store: Storage, *, multi: bool = False, closes: datetime | None = None) -> PollRow:
+    return await store.create_poll(
+        platform="telegram",
+        chat="-100",
+        question="Q?",
+        options=("a", "b", "c"),
+        multi=multi,
+        anonymous=False,
+        created_by="t:coord",
+        closes_at=closes,
+        now=NOW,
+    )
+
+
+class TestPolls:
+    async def test_single_choice_replaces_and_tallies(self, store: Storage) -> None:
+        p = await poll(store)
+        assert await store.cast_vote(p.id, "v1", 0, name="Ann", now=NOW) == (0,)
+        assert await store.cast_vote(p.id, "v1", 2, name="Ann", now=NOW) == (2,)
+        assert await store.cast_vote(p.id, "v2", 2, name="Bo", now=NOW) == (2,)
+        assert await store.cast_vote(p.id, "v3", 7, name="Cy", now=NOW) is None  # no option 7
+        tally = await store.poll_tally(p.id)
+        assert tally.counts == {2: 2} and tally.voters == 2 and tally.names == {2: ["Ann", "Bo"]}
+
+    async def test_multiple_choice_toggles_except_a_double_tap(self, store: Storage) -> None:
+        p = await poll(store, multi=True)
+        tap = timedelta(seconds=2)
+        assert await store.cast_vote(p.id, "v", 0, name=None, now=NOW, debounce=tap) == (0,)
+        assert await store.cast_vote(p.id, "v", 1, name=None, now=NOW, debounce=tap) == (0, 1)
+        later = NOW + timedelta(seconds=1)
+        assert await store.cast_vote(p.id, "v", 0, name=None, now=later, debounce=tap) == (0, 1)
+        later = NOW + timedelta(seconds=5)
+        assert await store.cast_vote(p.id, "v", 0, name=None, now=later, debounce=tap) == (1,)
+
+    async def test_concurrent_votes_all_count(self, store: Storage) -> None:
+        p = await poll(store)
+        await asyncio.gather(
+            *(store.cast_vote(p.id, f"v{i}", i % 3, name=None, now=NOW) for i in range(60))
+        )
+        tally = await store.poll_tally(p.id)
+        assert tally.voters == 60 and sum(tally.counts.values()) == 60
+
+    async def test_closing_due_polls_and_final_shown(self, store: Storage) -> None:
+        due = await poll(store, closes=NOW + timedelta(hours=1))
+        open_ = await poll(store)
+        assert await store.polls_due(NOW) == []
+        assert [p.id for p in await store.polls_due(NOW + timedelta(hours=2))] == [due.id]
+        after = NOW + timedelta(hours=2)
+        assert await store.cast_vote(due.id, "v", 0, name=None, now=after) is None
+        assert await store.close_poll(open_.id, NOW) and not await store.close_poll(open_.id, NOW)
+        assert {p.id for p in await store.polls_due(after)} == {due.id, open_.id}
+        await store.mark_poll_final_shown(due.id)
+        assert [p.id for p in await store.polls_due(after)] == [open_.id]
+        closed = await store.get_poll(open_.id)
+        assert closed is not None and closed.closed_at == NOW and not closed.is_open(NOW)
+        assert [p.id for p in await store.recent_polls(limit=1)] == [open_.id]
+
+
+# --------------------------------------------------------------------------- people
+
+
+class TestPeople:
+    async def test_profile_timezone_subscription_and_answer_context(self, store: Storage) -> None:
+        assert await store.get_profile("t:1") is None
+        await store.set_profile("t:1", "Nepal Red Cross Society", "Asia Pacific", NOW)
+        profile = await store.get_profile("t:1")
+        assert profile is not None and profile.region == "Asia Pacific"
+        assert await store.get_timezone("t:1") is None
+        await store.set_timezone("t:1", "Africa/Nairobi", NOW)
+        assert await store.get_timezone("t:1") == "Africa/Nairobi"
+        await store.set_timezone("t:1", None, NOW)
+        assert await store.get_timezone("t:1") is None
+        sub = await store.subscribe(
+            "t:1", platform="t", chat="1", days=[2, 14], language="fr", tz_hint=None, now=NOW
+        )
+        assert sub.days == (14, 2) and await store.count_subscriptions() == 1
+        again = await store.subscribe(
+            "t:1",
+            platform="t",
+            chat="1",
+            days=None,
+            language="fr",
+            tz_hint=None,
+            now=NOW + timedelta(days=1),
+        )
+        assert again.days == (14, 2) and again.updated_at == sub.updated_at
+        assert [s.person for s in await store.subscriptions()] == ["t:1"]
+        found = await store.get_subscription("t:1")
+        assert found is not None and found.language == "fr"
+        assert "t:1" in await store.known_people()
+        await store.remember_answer("t:1", "1", "mrg-chair", "fr", NOW)
+        assert await store.last_answer("t:1", "1", NOW - timedelta(minutes=5)) == (
+            "mrg-chair",
+            "fr",
+        )
+        assert await store.last_answer("t:1", "1", NOW + timedelta(minutes=5)) is None
+        assert await store.unsubscribe("t:1", NOW) and not await store.unsubscribe("t:1", NOW)
+        deleted = await store.forget_person("t:1", (), ["1"], now=NOW)
+        assert deleted["profile"] == 1 and await store.get_profile("t:1") is None
+        data = await store.person_data("t:1")
+        assert data["profile"] is None and data["subscription"] is None
+
+
+# --------------------------------------------------------------------------- deliveries
+
+
+class TestDeliveries:
+    async def test_a_job_exists_once_and_its_rows_move_through_their_states(
+        self, store: Storage
+    ) -> None:
+        people = [Recipient(f"t:{i}", "t", str(i)) for i in range(3)]
+        job, created = await store.ensure_job(
+            "reminder:x", kind="reminder", now=NOW, recipients=people
+        )
+        same, again = await store.ensure_job(
+            "reminder:x", kind="reminder", now=NOW, recipients=people[:1]
+        )
+        assert created and not again and same.id == job.id
+        assert (
+            await store.get_job(job.id) == job and await store.get_job_by_key("reminder:x") == job
+        )
+        assert await store.job_people(job.id) == {"t:0", "t:1", "t:2"}
+        assert await store.add_deliveries(job.id, [Recipient("t:3", "t", "3"), people[0]], NOW) == 1
+        pending = await store.pending_deliveries(["t"], NOW)
+        assert {d.person for d in pending} == {"t:0", "t:1", "t:2", "t:3"}
+        assert await store.claim_delivery(job.id, "t:0", NOW)
+        assert not await store.claim_delivery(job.id, "t:0", NOW)  # claimed once
+        await store.finish_delivery(job.id, "t:0", "sent", NOW)
+        assert await store.claim_delivery(job.id, "t:1", NOW)
+        await store.release_delivery(job.id, "t:1", NOW + timedelta(minutes=5))
+        assert "t:1" not in {d.person for d in await store.pending_deliveries(["t"], NOW)}
+        assert await store.claim_delivery(job.id, "t:2", NOW)
+        assert await store.recover_claimed() == 1  # after a crash: t:2 is pending again
+        states = await store.delivery_states(job.id)
+        assert states == {"sent": 1, "pending": 3}
+        with pytest.raises(ValueError):
+            await store.finish_delivery(job.id, "t:3", "lost", NOW)
+
+    async def test_concurrent_claims_of_one_delivery_succeed_once(self, store: Storage) -> None:
+        job, _ = await store.ensure_job(
+            "k", kind="reminder", now=NOW, recipients=[Recipient("t:0", "t", "0")]
+        )
+        results = await asyncio.gather(
+            *(store.claim_delivery(job.id, "t:0", NOW) for _ in range(20))
+        )
+        assert results.count(True) == 1
+
+    async def test_announcements_activate_once_for_their_author(self, store: Storage) -> None:
+        for i in range(2):
+            await store.subscribe(
+                f"t:{i}", platform="t", chat=str(i), days=[1], language=None, tz_hint=None, now=NOW
+            )
+        job, _ = await store.ensure_job(
+            "announce:1", kind="announce", now=NOW, text="Hi", status="draft", created_by="t:coord"
+        )
+        assert await store.activate_announcement(job.id, "t:other", NOW) is None
+        assert await store.activate_announcement(job.id, "t:coord", NOW) == 2
+        assert await store.activate_announcement(job.id, "t:coord", NOW) is None
+        draft, _ = await store.ensure_job(
+            "announce:2", kind="announce", now=NOW, text="Hi", status="draft", created_by="t:coord"
+        )
+        assert not await store.cancel_announcement(draft.id, "t:other")
+        assert await store.cancel_announcement(draft.id, "t:coord")
+
+    async def test_draft_reminder_rows_go_when_done_or_closed(self, store: Storage) -> None:
+        closes = NOW + timedelta(days=1)
+        job, _ = await store.ensure_job(
+            "draft:c1",
+            kind="draft",
+            now=NOW,
+            subject_at=closes.isoformat(),
+            recipients=[Recipient("t:0", "t", "0"), Recipient("t:1", "t", "1")],
+        )
+        assert await store.claim_delivery(job.id, "t:0", NOW)
+        await store.finish_delivery(job.id, "t:0", "skipped", NOW)
+        assert await store.job_people(job.id) == {"t:1"}  # a done row says nothing
+        assert await store.purge_draft_deliveries(NOW) == 0
+        assert await store.purge_draft_deliveries(closes) == 1
+        assert await store.job_people(job.id) == set()
