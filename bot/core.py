@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot import owed
 from bot.config import Settings
 from bot.consultations import Catalog
 from bot.handlers import PIPELINE
@@ -107,7 +108,8 @@ class Core:
         self.flood = flood or FloodLimit()
         self._buckets: dict[str, _Bucket] = {}
         self._gap_times: dict[str, list[datetime]] = {}
-        self._waiting: list[tuple[Incoming, datetime, asyncio.Future[list[Reply]]]] = []
+        self._waiting: list[tuple[Incoming, datetime, str | None, asyncio.Future[list[Reply]]]] = []
+        self._paid: list[tuple[str, str]] = []
         self._writer: asyncio.Task[None] | None = None
 
     def register_sender(self, platform: str, sender: Sender) -> None:
@@ -128,39 +130,76 @@ class Core:
         if await self.storage.unsubscribe(person, self.clock(), reason=reason):
             log.info("reminders turned off for a person the platform says is %s", reason)
 
-    async def handle(self, message: Incoming) -> list[Reply]:
+    async def handle(self, message: Incoming, route: str | None = None) -> list[Reply]:
         """Everything the bot says in response to one incoming event (maybe nothing).
 
         Returns once the event's claim and everything its handler stored are
         committed, together: a crash before that leaves no trace of it (a re-delivery
         is handled afresh), a crash after it leaves it done (a re-delivery is ignored).
         Events waiting at the same moment share one transaction (group commit).
+        With a ``route`` (the adapter's note of where to answer), the replies are
+        stored with the claim until the adapter reports them delivered (:meth:`paid`):
+        see :mod:`bot.owed`.
         """
         done: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((message, self.clock(), done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_batches(), name="core-writer")
+        self._waiting.append((message, self.clock(), route, done))
+        self._wake_writer()
         # Shielded: a caller that gives up does not undo the others in its batch.
         return await asyncio.shield(done)
 
+    def paid(self, platform: str, event_id: str | None) -> None:
+        """The replies of this event were delivered: they are no longer owed (recorded
+        with the next batch; a crash before that sends them once more)."""
+        if event_id is not None:
+            self._paid.append((platform, event_id))
+            self._wake_writer()
+
+    async def owed(self, platform: str) -> list[tuple[str, str, list[Reply]]]:
+        """(event id, route, replies) a crash left unsent, not older than OWED_FOR."""
+        rows = await self.storage.owed_replies(platform, self.clock() - owed.OWED_FOR)
+        return [(event_id, route, owed.loads(replies)) for event_id, route, replies in rows]
+
+    async def flush(self) -> None:
+        """Wait until every queued event and delivery record is stored (at shutdown)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    def _wake_writer(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches(), name="core-writer")
+
     async def _write_batches(self) -> None:
-        while self._waiting:
+        while self._waiting or self._paid:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            paid, self._paid = self._paid, []
             results: list[list[Reply]] = []
             try:
                 async with self.storage.unit():
-                    for message, now, _ in batch:
-                        results.append(await self._handle_one(message, now))
+                    for message, now, route, _ in batch:
+                        replies = await self._handle_one(message, now)
+                        if route is not None and replies and message.event_id is not None:
+                            await self.storage.owe_replies(
+                                message.person.platform,
+                                message.event_id,
+                                route,
+                                owed.dumps(replies),
+                                now,
+                            )
+                        results.append(replies)
+                    for platform in {p for p, _ in paid}:
+                        await self.storage.paid_replies(
+                            platform, [e for p, e in paid if p == platform]
+                        )
             except asyncio.CancelledError:
-                for _, _, done in batch:
+                for *_, done in batch:
                     done.cancel()
                 raise
             except Exception:
                 # Begin or commit failed (a database locked from outside, a full disk):
                 # nothing of the batch is stored, so a re-delivery is handled afresh.
                 log.exception("could not store a batch of %d event(s)", len(batch))
-                results = [self._apology(message) for message, _, _ in batch]
-            for (_, _, done), replies in zip(batch, results, strict=True):
+                results = [self._apology(message) for message, *_ in batch]
+            for (*_, done), replies in zip(batch, results, strict=True):
                 if not done.done():
                     done.set_result(replies)
 

@@ -104,3 +104,19 @@ async def test_one_person_cannot_fill_the_gap_log(
         monkeypatch.setattr(core, "clock", lambda moment=clock_now: moment)
         await bot.send(f"what is the weather like on planet {i}")
     assert sum(g.count for g in await core.storage.gaps(limit=500)) <= GAPS_PER_HOUR
+
+
+async def test_replies_survive_in_storage_until_the_adapter_says_they_went_out(
+    core: Core,
+) -> None:
+    from bot.messages import Chat, Choice, Incoming
+
+    message = Incoming(Person("test", "u9"), Chat("u9"), text="/topics", event_id="ev-owed")
+    replies = await core.handle(message, route="the adapter's note")
+    assert replies and any(r.choices for r in replies)
+    [(event_id, route, owed)] = await core.owed("test")  # a crash now: still owed
+    assert (event_id, route) == ("ev-owed", "the adapter's note") and owed == replies
+    assert all(isinstance(c, Choice) for r in owed for c in r.choices)
+    core.paid("test", "ev-owed")
+    await core.flush()
+    assert await core.owed("test") == []

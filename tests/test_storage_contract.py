@@ -363,3 +363,32 @@ class TestDeliveries:
         assert await store.purge_draft_deliveries(NOW) == 0
         assert await store.purge_draft_deliveries(closes) == 1
         assert await store.job_people(job.id) == set()
+
+
+# --------------------------------------------------------------------------- owed replies
+
+
+class TestOwedReplies:
+    async def test_owed_until_paid_and_forgotten_when_expired(self, store: Storage) -> None:
+        await store.owe_replies("t", "e1", "route-1", '[{"text": "a"}]', NOW)
+        await store.owe_replies("t", "e2", "route-2", "[]", NOW + timedelta(minutes=5))
+        await store.owe_replies("s", "e1", "route-3", "[]", NOW)
+        assert await store.owed_replies("t", NOW - timedelta(minutes=1)) == [
+            ("e1", "route-1", '[{"text": "a"}]'),
+            ("e2", "route-2", "[]"),
+        ]
+        await store.paid_replies("t", ["e1"])
+        assert [e for e, _, _ in await store.owed_replies("t", NOW)] == ["e2"]
+        # Too old to be worth sending: deleted, not returned.
+        assert await store.owed_replies("t", NOW + timedelta(minutes=10)) == []
+        assert await store.owed_replies("t", NOW - timedelta(days=1)) == []
+        assert [e for e, _, _ in await store.owed_replies("s", NOW)] == ["e1"]
+
+    async def test_replies_are_owed_with_the_claim_or_not_at_all(self, store: Storage) -> None:
+        with pytest.raises(RuntimeError):
+            async with store.unit():
+                await store.claim_event("t", "e9", NOW)
+                await store.owe_replies("t", "e9", "r", "[]", NOW)
+                raise RuntimeError("power cut")
+        assert await store.owed_replies("t", NOW) == []
+        assert await store.claim_event("t", "e9", NOW)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import html
 import logging
 import re
@@ -442,10 +443,10 @@ async def test_a_failing_update_is_logged_and_the_bot_goes_on(
 ) -> None:
     real_handle = tg.core.handle
 
-    async def handle(message: Incoming) -> list[Reply]:
+    async def handle(message: Incoming, route: str | None = None) -> list[Reply]:
         if message.text == "boom":
             raise RuntimeError("storage exploded")
-        return await real_handle(message)
+        return await real_handle(message, route)
 
     monkeypatch.setattr(tg.core, "handle", handle)
     boom = fake.send(AMINA, "boom")
@@ -863,9 +864,9 @@ async def test_a_webhook_update_is_confirmed_only_once_stored(
     core = bot.adapter.core
     real = core.handle
 
-    async def slow_storage(incoming: Any) -> list[Reply]:
+    async def slow_storage(incoming: Any, route: str | None = None) -> list[Reply]:
         await gate.wait()
-        return await real(incoming)
+        return await real(incoming, route)
 
     monkeypatch.setattr(core, "handle", slow_storage)
     try:
@@ -901,9 +902,9 @@ async def test_a_vote_acknowledged_late_is_never_a_message_in_the_group(
         gate = asyncio.Event()
         real = bot.core.handle
 
-        async def busy_storage(incoming: Incoming) -> list[Reply]:
+        async def busy_storage(incoming: Incoming, route: str | None = None) -> list[Reply]:
             await gate.wait()  # slower than the callback grace
-            return await real(incoming)
+            return await real(incoming, route)
 
         monkeypatch.setattr(bot.core, "handle", busy_storage)
         await press(fake, AMINA, poll, "Soup")  # the spinner is stopped without a toast
@@ -913,5 +914,31 @@ async def test_a_vote_acknowledged_late_is_never_a_message_in_the_group(
         )
         await asyncio.sleep(0.1)
         assert len(fake.of("sendMessage", GROUP_ID)) == 1  # the poll itself, nothing more
+    finally:
+        await bot.stop()
+
+
+async def test_a_reply_owed_at_shutdown_is_sent_after_the_restart(
+    fake: FakeTelegram, vt: VirtualTime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = Bot(fake, vt, make_settings(tmp_path, fake))
+    await bot.start()
+    try:
+        # Telegram says "wait a minute": the answer is still queued when the bot stops.
+        fake.fail("sendMessage", 429, retry_after=60, when=lambda p: p["chat_id"] == AMINA["id"])
+        fake.send(AMINA, "When was the migration policy adopted?")
+        await fake.wait_for(lambda: fake.of("sendMessage", AMINA["id"], ok_only=False))
+        vt.hold(at=30)  # the minute does not pass before the stop gives up draining
+        outbox = bot.adapter.outbox
+        monkeypatch.setattr(outbox, "stop", functools.partial(outbox.stop, drain_seconds=0.2))
+        await bot.stop()
+        vt.release()
+        assert not fake.of("sendMessage", AMINA["id"])  # not delivered
+        await bot.start()
+        [answer] = await fake.wait_calls("sendMessage", 1, AMINA["id"])
+        assert "November 2009" in visible(answer)
+        await bot.restart()  # delivered now: not sent a second time
+        await asyncio.sleep(0.1)
+        assert len(fake.of("sendMessage", AMINA["id"])) == 1
     finally:
         await bot.stop()

@@ -191,6 +191,21 @@ class Storage(ABC):
     async def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
         """Record an incoming event id; False when it was seen before (a re-delivery)."""
 
+    # --- replies owed (stored with the event's claim, sent after a restart) -------
+    @abstractmethod
+    async def owe_replies(
+        self, platform: str, event_id: str, route: str, replies: str, now: datetime
+    ) -> None:
+        """Keep an event's replies (JSON) and where to send them (the adapter's route)."""
+
+    @abstractmethod
+    async def owed_replies(self, platform: str, since: datetime) -> list[tuple[str, str, str]]:
+        """(event id, route, replies) not sent yet, oldest first; older ones are deleted."""
+
+    @abstractmethod
+    async def paid_replies(self, platform: str, event_ids: Sequence[str]) -> None:
+        """These events' replies were delivered: forget them."""
+
     # --- unanswered questions ----------------------------------------------------
     @abstractmethod
     async def log_gap(self, question: str, status: str, platform: str, now: datetime) -> None:

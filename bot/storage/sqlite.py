@@ -227,6 +227,18 @@ MIGRATIONS: list[str] = [
     DROP TABLE answers;
     ALTER TABLE answers_v7 RENAME TO answers;
     """,
+    # 8: replies the bot owes, written with the event's claim, deleted once delivered:
+    # after a crash in between they are sent at the next start (bot.owed).
+    """
+    CREATE TABLE owed_replies (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        route TEXT NOT NULL,
+        replies TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    );
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -509,6 +521,39 @@ class SqliteStorage(Storage):
                 "DELETE FROM seen_events WHERE seen_at < ?", (_ts(now - EVENT_MEMORY),)
             )
         return inserted == 1
+
+    # ------------------------------------------------------------------ owed replies
+
+    async def owe_replies(
+        self, platform: str, event_id: str, route: str, replies: str, now: datetime
+    ) -> None:
+        await self._execute(
+            """INSERT OR REPLACE INTO owed_replies (platform, event_id, route, replies,
+               created_at) VALUES (?, ?, ?, ?, ?)""",
+            (platform, event_id, route, replies, _uts(now)),
+        )
+
+    async def owed_replies(self, platform: str, since: datetime) -> list[tuple[str, str, str]]:
+        async with self.transaction() as db:
+            await db.execute(
+                "DELETE FROM owed_replies WHERE platform = ? AND created_at < ?",
+                (platform, _uts(since)),
+            )
+            async with db.execute(
+                """SELECT event_id, route, replies FROM owed_replies WHERE platform = ?
+                   ORDER BY created_at, rowid""",
+                (platform,),
+            ) as cur:
+                return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    async def paid_replies(self, platform: str, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        async with self.transaction() as db:
+            await db.executemany(
+                "DELETE FROM owed_replies WHERE platform = ? AND event_id = ?",
+                [(platform, e) for e in event_ids],
+            )
 
     # ------------------------------------------------------------------ gaps
 

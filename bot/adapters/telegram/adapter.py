@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import os
 import re
@@ -43,8 +44,8 @@ from bot.core import Core
 from bot.errors import ConfigError, PlatformUnreachable, RecipientGone
 from bot.handlers import COMMANDS
 from bot.handlers.base import Command
-from bot.messages import Incoming, Reply
-from bot.outbox import Limits, Outbox, RetryAfter, Transient
+from bot.messages import Chat, Incoming, Person, Reply
+from bot.outbox import Limits, Outbox, OutboxClosed, RetryAfter, Transient
 from bot.ui import UI
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,7 @@ class TelegramAdapter:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._last_conflict_log = -CONFLICT_LOG_EVERY
         self._webhook: WebhookServer | None = None
+        self._paying: set[asyncio.Future[None]] = set()
 
     @property
     def ui(self) -> UI:
@@ -238,6 +240,7 @@ class TelegramAdapter:
             await self.app.start()
             self.core.register_sender(PLATFORM, self.push)
             await self.set_commands()
+            await self.send_owed()
             if self.webhook is not None:
                 await self._start_webhook(self.webhook)
             else:
@@ -290,6 +293,9 @@ class TelegramAdapter:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.outbox.stop()
+        if self._paying:  # what went out is recorded; what did not stays owed
+            await asyncio.gather(*self._paying, return_exceptions=True)
+        await self.core.flush()
         await self.app.shutdown()
         self._redactor.uninstall()
 
@@ -346,7 +352,7 @@ class TelegramAdapter:
         if lock is None:
             lock = self._conversation_locks[key] = asyncio.Lock()
         async with lock:
-            handling = asyncio.ensure_future(self.core.handle(incoming))
+            handling = asyncio.ensure_future(self.core.handle(incoming, route=route_of(incoming)))
             toast_id = query.id if query is not None else None
             early: list[asyncio.Future[Any]] = []
             if query is not None:
@@ -359,7 +365,42 @@ class TelegramAdapter:
                 # Too late for the toast: a notice ("Your vote: ...") is for the presser
                 # alone and never becomes a message in the group.
                 replies = [r for r in replies if toast_text(r) is None]
-            return early + self.outbound(replies, incoming, callback_query_id=toast_id)
+            sent = self.outbound(replies, incoming, callback_query_id=toast_id)
+            self._pay_when_sent(incoming, sent)
+            return early + sent
+
+    def _pay_when_sent(self, incoming: Incoming, sent: list[asyncio.Future[Any]]) -> None:
+        """Once every call of the replies is done (sent, or given up), they are no
+        longer owed: a restart will not send them again."""
+        if not sent:
+            self.core.paid(PLATFORM, incoming.event_id)
+            return
+
+        async def pay() -> None:
+            results = await asyncio.gather(*sent, return_exceptions=True)
+            if any(isinstance(r, OutboxClosed) for r in results):
+                return  # stopped before it went out: still owed, sent at the next start
+            self.core.paid(PLATFORM, incoming.event_id)
+
+        task = asyncio.ensure_future(pay())
+        self._paying.add(task)
+        task.add_done_callback(self._paying.discard)
+
+    async def send_owed(self) -> int:
+        """After a restart: the replies a crash left unsent (not expired), sent now.
+        Toasts are not: Telegram forgets a button press long before a restart."""
+        count = 0
+        for event_id, route, replies in await self.core.owed(PLATFORM):
+            incoming = incoming_of(route, event_id)
+            if incoming is None:
+                self.core.paid(PLATFORM, event_id)
+                continue
+            replies = [r for r in replies if toast_text(r) is None]
+            self._pay_when_sent(incoming, self.outbound(replies, incoming))
+            count += 1
+        if count:
+            log.info("Telegram: sent the replies of %d event(s) a restart interrupted", count)
+        return count
 
     def _polling_error(self, exc: tg.TelegramError) -> None:
         if isinstance(exc, tg.Conflict):
@@ -543,6 +584,29 @@ class TelegramAdapter:
             raise RecipientGone(f"Telegram: {exc.message}") from exc
         except (tg.TimedOut, tg.NetworkError) as exc:  # after BadRequest, its subclass
             raise Transient(f"{call.method}: {exc}") from exc
+
+
+def route_of(incoming: Incoming) -> str:
+    """Where to answer an event, kept with its owed replies: its chat and person."""
+    person = incoming.person
+    return json.dumps(
+        [
+            incoming.chat.chat_id,
+            incoming.chat.private,
+            person.user_id,
+            person.display_name,
+            person.language,
+        ]
+    )
+
+
+def incoming_of(route: str, event_id: str) -> Incoming | None:
+    try:
+        chat_id, private, user_id, name, language = json.loads(route)
+    except (ValueError, TypeError):
+        return None
+    person = Person(PLATFORM, str(user_id), str(name), language=language)
+    return Incoming(person, Chat(str(chat_id), private=bool(private)), event_id=event_id)
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:
