@@ -347,13 +347,13 @@ async def test_one_persons_events_are_handled_one_at_a_time(
     most: dict[str, int] = {}
     real = min_core.handle
 
-    async def handle(incoming: Any) -> list[Reply]:
+    async def handle(incoming: Any, route: str | None = None) -> list[Reply]:
         user = incoming.person.user_id
         active[user] = active.get(user, 0) + 1
         most[user] = max(most.get(user, 0), active[user])
         await asyncio.sleep(0.05)  # long enough for a second event to arrive meanwhile
         try:
-            return await real(incoming)
+            return await real(incoming, route)
         finally:
             active[user] -= 1
 
@@ -850,9 +850,9 @@ async def test_an_event_is_acknowledged_once_stored_and_at_the_latest_after_ack_
     gate = asyncio.Event()
     real = min_core.handle
 
-    async def slow_storage(incoming: Any) -> list[Reply]:
+    async def slow_storage(incoming: Any, route: str | None = None) -> list[Reply]:
         await gate.wait()  # the core has not stored the event yet
-        return await real(incoming)
+        return await real(incoming, route)
 
     monkeypatch.setattr(min_core, "handle", slow_storage)
     adapter = await running(min_core, fake, before_response=False)
@@ -872,3 +872,17 @@ async def test_an_event_is_acknowledged_once_stored_and_at_the_latest_after_ack_
             gate.set()
     finally:
         await adapter.stop()
+
+
+async def test_a_reply_the_outbox_could_not_send_is_sent_at_the_next_start(
+    slack: Slack,
+) -> None:
+    await slack.adapter.outbox.stop()  # as at a SIGTERM: nothing more goes out
+    assert await slack.dm("When was the migration policy adopted?") == 200
+    assert slack.fake.posted("D0001") == []
+    await slack.adapter.outbox.start()
+    assert await slack.adapter.send_owed() == 1
+    [message] = slack.fake.posted("D0001")
+    assert "November 2009" in message["text"]
+    await slack.adapter.core.flush()
+    assert await slack.adapter.send_owed() == 0  # delivered: not owed any more

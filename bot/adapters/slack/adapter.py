@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
 import re
 import time
@@ -44,7 +46,7 @@ from bot.config import Settings
 from bot.core import Core
 from bot.errors import BotError, ConfigError, PlatformUnreachable
 from bot.messages import Incoming, Person, Reply
-from bot.outbox import Limits, Outbox, RetryAfter, Transient
+from bot.outbox import Limits, Outbox, OutboxClosed, RetryAfter, Transient
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +214,7 @@ class SlackAdapter:
         await self.outbox.start()
         await self._authorize()
         self.core.register_sender(PLATFORM, self.push)
+        await self.send_owed()
         try:
             if self.app_token:
                 await self._connect_socket()
@@ -275,6 +278,7 @@ class SlackAdapter:
             for task in late:
                 task.cancel()
         await self.outbox.stop()
+        await self.core.flush()  # what went out is recorded; the rest stays owed
 
     # ------------------------------------------------------------------ inbound
 
@@ -328,10 +332,12 @@ class SlackAdapter:
                 # /nsbot in the person's DM with the bot: answer with ordinary messages,
                 # which stay (ephemeral ones vanish on reload, mid-consultation).
                 where = replace(where, command=False)
-            replies = await self.core.handle(incoming)
+            route = json.dumps(dataclasses.asdict(where))
+            replies = await self.core.handle(incoming, route=route)
             if stored is not None:
                 stored.set()
-            await self.deliver(replies, where)
+            if await self.deliver(replies, where):
+                self.core.paid(PLATFORM, incoming.event_id)
 
     async def _person(self, person: Person) -> Person:
         """Name, time zone and language from users.info, cached; the bare id on failure."""
@@ -368,12 +374,34 @@ class SlackAdapter:
         for reply in replies:
             await self._deliver(reply, None)
 
-    async def deliver(self, replies: list[Reply], where: Where | None) -> None:
+    async def deliver(self, replies: list[Reply], where: Where | None) -> bool:
+        """Send the replies; False when the outbox stopped before all went out (they
+        stay owed), True once each was sent or failed for good."""
+        complete = True
         for reply in replies:
             try:
                 await self._deliver(reply, where)
+            except OutboxClosed:
+                complete = False
             except Exception:
                 log.exception("could not deliver a reply to Slack")
+        return complete
+
+    async def send_owed(self) -> int:
+        """After a restart: the replies a crash or a stop left unsent (not expired)."""
+        count = 0
+        for event_id, route, replies in await self.core.owed(PLATFORM):
+            try:
+                where = Where(**json.loads(route))
+            except (ValueError, TypeError):
+                self.core.paid(PLATFORM, event_id)
+                continue
+            if await self.deliver([r for r in replies if not r.notice], where):
+                self.core.paid(PLATFORM, event_id)
+            count += 1
+        if count:
+            log.info("Slack: sent the replies of %d event(s) a restart interrupted", count)
+        return count
 
     async def _deliver(self, reply: Reply, where: Where | None) -> None:
         if reply.key:
