@@ -39,6 +39,17 @@ def test_every_method_has_a_contract() -> None:
     assert missing == [], f"no contract test calls {missing}"
 
 
+def test_the_interface_is_split_by_aggregate_into_small_parts() -> None:
+    from bot.storage import ConsultationStore, DeliveryStore, EventStore, PollStore
+
+    parts = (EventStore, ConsultationStore, PollStore, DeliveryStore)
+    assert all(issubclass(Storage, part) for part in parts)
+    assert all(len(part.__abstractmethods__) <= 25 for part in parts)
+    own = Storage.__abstractmethods__ - set().union(*(p.__abstractmethods__ for p in parts))
+    # Beside the four: connecting, and what spans them all (a person's data).
+    assert own == {"open", "close", "person_data", "forget_person"}
+
+
 # --------------------------------------------------------------------------- units of work
 
 

@@ -4,7 +4,22 @@ Handlers and adapters talk only to :class:`Storage`, so a PostgreSQL implementat
 be added beside :mod:`bot.storage.sqlite` and pass the same contract tests.
 """
 
-from bot.storage.base import GapRow, Storage
+from bot.storage.base import (
+    ConsultationStore,
+    DeliveryStore,
+    EventStore,
+    GapRow,
+    PollStore,
+    Storage,
+)
 from bot.storage.sqlite import SqliteStorage
 
-__all__ = ["GapRow", "SqliteStorage", "Storage"]
+__all__ = [
+    "ConsultationStore",
+    "DeliveryStore",
+    "EventStore",
+    "GapRow",
+    "PollStore",
+    "SqliteStorage",
+    "Storage",
+]

@@ -1,5 +1,10 @@
-"""The storage interface. Every method commits before it returns: when a handler has
-awaited a write, the data survives ``kill -9``."""
+"""The storage interface, by aggregate: :class:`EventStore` (events and conversation
+state), :class:`ConsultationStore`, :class:`PollStore`, :class:`DeliveryStore`; and
+:class:`Storage`, all four plus what spans them (units of work, /mydata, /forget).
+
+Every method commits before it returns (inside a unit of work: with the unit), so
+when a handler has awaited a write, the data survives ``kill -9``. A component that
+needs one aggregate can be typed with it alone."""
 
 from __future__ import annotations
 
@@ -152,46 +157,14 @@ class Delivery:
     timezone: str | None  # chosen with /timezone, else the platform's hint
 
 
-class Storage(ABC):
-    """What the bot keeps. Implementations must be safe for concurrent coroutines."""
+class EventStore(ABC):
+    """Incoming events and the conversation around them: claims, replies owed, the
+    unanswered-question log, conversation state, message references, the last answer."""
 
-    async def __aenter__(self) -> Storage:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    @abstractmethod
-    async def open(self) -> None:
-        """Connect and bring the schema up to date (migrations run here)."""
-
-    @abstractmethod
-    async def close(self) -> None: ...
-
-    # --- units of work ------------------------------------------------------------
-    def unit(self) -> AbstractAsyncContextManager[None]:
-        """Everything the current task awaits inside is one transaction: committed
-        together when the block ends, or not at all. The core runs a batch of events
-        in one (group commit), so an event's claim and its effects land together.
-        This default commits each operation on its own (no atomicity across them)."""
-        return nullcontext()
-
-    def savepoint(self) -> AbstractAsyncContextManager[None]:
-        """Inside a unit: what the block did is undone alone if it raises."""
-        return nullcontext()
-
-    # --- delivery de-duplication -------------------------------------------------
     @abstractmethod
     async def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
         """Record an incoming event id; False when it was seen before (a re-delivery)."""
 
-    # --- replies owed (stored with the event's claim, sent after a restart) -------
     @abstractmethod
     async def owe_replies(
         self, platform: str, event_id: str, route: str, replies: str, now: datetime
@@ -206,7 +179,6 @@ class Storage(ABC):
     async def paid_replies(self, platform: str, event_ids: Sequence[str]) -> None:
         """These events' replies were delivered: forget them."""
 
-    # --- unanswered questions ----------------------------------------------------
     @abstractmethod
     async def log_gap(self, question: str, status: str, platform: str, now: datetime) -> None:
         """Remember a question that ended in a suggestion or the fallback (no identity)."""
@@ -219,7 +191,6 @@ class Storage(ABC):
     async def clear_gaps(self, before: datetime | None = None) -> int:
         """Forget logged questions (all, or those asked before a moment); how many went."""
 
-    # --- conversation state ------------------------------------------------------
     @abstractmethod
     async def get_state(self, person: str, chat: str) -> tuple[str, dict[str, Any]] | None:
         """The active conversation of a person in a chat: (kind, data)."""
@@ -232,7 +203,6 @@ class Storage(ABC):
     @abstractmethod
     async def clear_state(self, person: str, chat: str) -> None: ...
 
-    # --- platform message references (for edits of live messages) ---------------
     @abstractmethod
     async def set_message_ref(self, platform: str, key: str, chat: str, ref: str) -> None: ...
 
@@ -240,35 +210,23 @@ class Storage(ABC):
     async def get_message_ref(self, platform: str, key: str) -> tuple[str, str] | None:
         """(chat, platform message reference) of a message sent under a logical key."""
 
-    # --- people --------------------------------------------------------------------
     @abstractmethod
-    async def person_data(self, person: str, pseudonyms: Sequence[str] = ()) -> dict[str, Any]:
-        """Everything stored about a person, for /mydata (keys: table-like sections).
-
-        ``pseudonyms`` are the person's keyed hashes in anonymous consultations: the
-        responses stored under them are included too.
-        """
+    async def remember_answer(
+        self, person: str, chat: str, entry: str, language: str | None, now: datetime
+    ) -> None:
+        """Keep the entry just answered in this chat, for a follow-up question."""
 
     @abstractmethod
-    async def forget_person(
-        self,
-        person: str,
-        pseudonyms: Sequence[str] = (),
-        private_chats: Sequence[str] = (),
-        *,
-        now: datetime | None = None,
-    ) -> dict[str, int]:
-        """Delete everything linked to a person; returns what was deleted, by kind.
+    async def last_answer(
+        self, person: str, chat: str, since: datetime
+    ) -> tuple[str, str | None] | None:
+        """(entry, language) last answered in this chat, if not before ``since``."""
 
-        Named responses go whatever their status; under ``pseudonyms`` only unfinished
-        drafts go (submitted anonymous responses carry no identity and stay counted).
-        ``private_chats`` are the person's own chats with the bot (on Telegram, the
-        account id): polls posted there lose their chat (and close), and the
-        references of messages sent there go. ``"log_pending": 1`` in the result says
-        old copies of the deleted rows could not be cleared from a write-ahead log yet.
-        """
 
-    # --- profiles --------------------------------------------------------------------
+class ConsultationStore(ABC):
+    """Consultation responses (one per consultation and respondent, one row per
+    answer), early closures, and the profiles their breakdowns use."""
+
     @abstractmethod
     async def get_profile(self, person: str) -> Profile | None:
         """None when the person was never asked for a profile."""
@@ -278,7 +236,6 @@ class Storage(ABC):
         self, person: str, national_society: str | None, region: str | None, now: datetime
     ) -> None: ...
 
-    # --- consultation responses ------------------------------------------------------
     @abstractmethod
     async def get_response(self, consultation: str, respondent: str) -> ResponseRow | None: ...
 
@@ -343,7 +300,10 @@ class Storage(ABC):
     async def consultation_closures(self) -> dict[str, datetime]:
         """Consultations closed early, with when."""
 
-    # --- polls ---------------------------------------------------------------------------
+
+class PollStore(ABC):
+    """Quick polls and their votes."""
+
     @abstractmethod
     async def create_poll(
         self,
@@ -400,7 +360,10 @@ class Storage(ABC):
     @abstractmethod
     async def mark_poll_final_shown(self, poll_id: int) -> None: ...
 
-    # --- reminders, announcements and their deliveries ----------------------------------
+
+class DeliveryStore(ABC):
+    """Subscriptions, time zones, scheduled sends (jobs) and their delivery rows."""
+
     @abstractmethod
     async def subscribe(
         self,
@@ -432,18 +395,6 @@ class Storage(ABC):
 
     @abstractmethod
     async def count_subscriptions(self) -> int: ...
-
-    @abstractmethod
-    async def remember_answer(
-        self, person: str, chat: str, entry: str, language: str | None, now: datetime
-    ) -> None:
-        """Keep the entry just answered in this chat, for a follow-up question."""
-
-    @abstractmethod
-    async def last_answer(
-        self, person: str, chat: str, since: datetime
-    ) -> tuple[str, str | None] | None:
-        """(entry, language) last answered in this chat, if not before ``since``."""
 
     @abstractmethod
     async def get_timezone(self, person: str) -> str | None:
@@ -531,3 +482,64 @@ class Storage(ABC):
     @abstractmethod
     async def delivery_states(self, job_id: int) -> dict[str, int]:
         """How many rows of a job are in each state."""
+
+
+class Storage(EventStore, ConsultationStore, PollStore, DeliveryStore):
+    """What the bot keeps. Implementations must be safe for concurrent coroutines."""
+
+    async def __aenter__(self) -> Storage:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and bring the schema up to date (migrations run here)."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    def unit(self) -> AbstractAsyncContextManager[None]:
+        """Everything the current task awaits inside is one transaction: committed
+        together when the block ends, or not at all. The core runs a batch of events
+        in one (group commit), so an event's claim and its effects land together.
+        This default commits each operation on its own (no atomicity across them)."""
+        return nullcontext()
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """Inside a unit: what the block did is undone alone if it raises."""
+        return nullcontext()
+
+    @abstractmethod
+    async def person_data(self, person: str, pseudonyms: Sequence[str] = ()) -> dict[str, Any]:
+        """Everything stored about a person, for /mydata (keys: table-like sections).
+
+        ``pseudonyms`` are the person's keyed hashes in anonymous consultations: the
+        responses stored under them are included too.
+        """
+
+    @abstractmethod
+    async def forget_person(
+        self,
+        person: str,
+        pseudonyms: Sequence[str] = (),
+        private_chats: Sequence[str] = (),
+        *,
+        now: datetime | None = None,
+    ) -> dict[str, int]:
+        """Delete everything linked to a person; returns what was deleted, by kind.
+
+        Named responses go whatever their status; under ``pseudonyms`` only unfinished
+        drafts go (submitted anonymous responses carry no identity and stay counted).
+        ``private_chats`` are the person's own chats with the bot (on Telegram, the
+        account id): polls posted there lose their chat (and close), and the
+        references of messages sent there go. ``"log_pending": 1`` in the result says
+        old copies of the deleted rows could not be cleared from a write-ahead log yet.
+        """
