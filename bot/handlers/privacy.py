@@ -16,6 +16,7 @@ from bot.consultations import REGIONS, Option, match_option
 from bot.handlers import consult
 from bot.handlers.base import Context
 from bot.handlers.faq import label
+from bot.handlers.subscriptions import days_phrase
 from bot.messages import Attachment, Choice, Reply
 from bot.results import region_label
 from bot.societies import Society, load_societies
@@ -315,7 +316,7 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
         lines.append(ctx.t("privacy_mydata_conversations", count=len(data["conversations"])))
     sub = data.get("subscription")
     if sub:
-        days = ", ".join(str(d) for d in sub["days_before"])
+        days = days_phrase(ctx, tuple(int(d) for d in sub["days_before"]))
         lines.append(ctx.t("privacy_mydata_subscription", days=days))
     stopped = data.get("reminders_stopped")
     if stopped:
