@@ -139,7 +139,7 @@ def tally_text(
         n = tally.counts.get(i, 0)
         line = f"{markup.escape(option)}\n{bar(n, total)} {n} · {percent(n, total)}"
         if final and tally.names.get(i):
-            line += "\n_" + markup.escape(", ".join(tally.names[i])) + "_"
+            line += "\n_" + markup.escape(t("list_separator").join(tally.names[i])) + "_"
         parts.append(line)
     details = [
         poll_key(poll.id),  # what /results, /export and /close take

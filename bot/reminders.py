@@ -220,11 +220,17 @@ def how_long(ui: UI, language: str | None, event: Event, now: datetime, zone: tz
 def event_line(ui: UI, language: str | None, event: Event, now: datetime, zone: tzinfo) -> str:
     """One event as the timeline and reminders show it: date, title, place, how long."""
 
-    when = event_when(_translator(ui, language), ui.dates(language), event, zone)
-    where = f" ({markup.escape(event.place)})" if event.place else ""
-    return (
-        f"**{when}**: {markup.escape(event.title)}{where}, "
-        f"_{how_long(ui, language, event, now, zone)}_{plan_status(ui, language, event, now)}"
+    t = _translator(ui, language)
+    when = event_when(t, ui.dates(language), event, zone)
+    # The colon, comma and brackets are the language's (French " : ", Arabic "،").
+    where = t("event_place", place=markup.escape(event.place)) if event.place else ""
+    return t(
+        "event_line",
+        when=when,
+        title=markup.escape(event.title),
+        where=where,
+        relative=how_long(ui, language, event, now, zone),
+    ) + plan_status(ui, language, event, now
     )
 
 

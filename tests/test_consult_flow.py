@@ -287,7 +287,7 @@ async def test_one_response_per_person_and_consultation(setup: Setup, bot: Memor
 
 async def test_a_closed_consultation_accepts_nothing(setup: Setup, bot: MemoryAdapter) -> None:
     text = await bot.ask("/consult old-survey")
-    assert "closed on" in text and "no longer accepts answers" in text
+    assert "was open until" in text and "no longer accepts answers" in text
     await start_sample(bot)
     question = bot.last
     await setup.core.storage.close_consultation("sample", "test:coord", setup.clock.now)
@@ -349,10 +349,10 @@ async def test_unknown_consultation(bot: MemoryAdapter) -> None:
 @pytest.mark.parametrize(
     ("language", "typed", "value", "labels", "closes"),
     [
-        ("fr", "oui", "yes", ["Oui", "Non"], "la fin du 31 décembre 2099"),
-        ("fr", "Non !", "no", ["Oui", "Non"], "la fin du 31 décembre 2099"),
-        ("es", "Sí", "yes", ["Sí", "No"], "el final del 31 de diciembre de 2099"),
-        ("es", "si", "yes", ["Sí", "No"], "el final del 31 de diciembre de 2099"),
+        ("fr", "oui", "yes", ["Oui", "Non"], "jusqu'au 31 décembre 2099 inclus"),
+        ("fr", "Non !", "no", ["Oui", "Non"], "jusqu'au 31 décembre 2099 inclus"),
+        ("es", "Sí", "yes", ["Sí", "No"], "hasta el 31 de diciembre de 2099 inclusive"),
+        ("es", "si", "yes", ["Sí", "No"], "hasta el 31 de diciembre de 2099 inclusive"),
         ("ar", "لا", "no", ["نعم", "لا"], "نهاية يوم 31 ديسمبر 2099"),
         ("ar", "نعم", "yes", ["نعم", "لا"], "نهاية يوم 31 ديسمبر 2099"),
         # An app in English, an answer typed in French: accepted, shown in English.

@@ -503,4 +503,4 @@ async def test_a_consultation_closing_reminder_is_dated_in_the_subscribers_langu
     await spanish.ask("/subscribe 1")
     await tick_at(setup, datetime(2026, 11, 29, 9, tzinfo=UTC))
     (reminder,) = inbox.take()
-    assert "el final del 30 de noviembre de 2026" in reminder.text
+    assert "30 de noviembre de 2026 inclusive" in reminder.text

@@ -301,7 +301,7 @@ async def list_open(ctx: Context) -> list[Reply]:
             status = ctx.t(
                 "consult_status_draft", answered=len(c.effective(resp.answers)), closes=closes
             )
-        lines.append(f"- **{markup.escape(c.title)}**: {status}")
+        lines.append("- " + ctx.t("consult_list_item", title=markup.escape(c.title), status=status))
         choices.append(Choice(label(c.title), f"cs:{c.id}"))
     if not choices:
         return ctx.reply("consult_none_open")

@@ -66,10 +66,16 @@ async def overview(ctx: Context) -> list[Reply]:
             if c.is_open(ctx.now, closures.get(c.id))
             else ("results_state_upcoming" if ctx.now < c.opens else "results_state_closed")
         )
+        counts = ctx.t("results_overview_counts", started=len(rows), completed=done)
         lines.append(
-            f"- {c.id}: {markup.escape(c.title)} ({ctx.t(state)}, "
-            + ctx.t("results_overview_counts", started=len(rows), completed=done)
-            + ")"
+            "- "
+            + ctx.t(
+                "results_overview_line",
+                id=c.id,
+                title=markup.escape(c.title),
+                state=ctx.t(state),
+                counts=counts,
+            )
         )
     if len(lines) == 1:
         lines.append(ctx.t("results_no_consultations"))

@@ -75,7 +75,7 @@ async def on_vote(ctx: Context, arg: str) -> list[Reply]:
         return await final_results(ctx, row)
     tally = await ctx.core.storage.poll_tally(row.id)
     if mine:
-        chosen = ", ".join(row.options[i] for i in mine)
+        chosen = ctx.t("list_separator").join(row.options[i] for i in mine)
         ack = ctx.t("poll_voted", choice=markup.escape(chosen))
     else:
         ack = ctx.t("poll_vote_removed")

@@ -296,19 +296,29 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
         for r in responses:
             kind = ctx.t("privacy_anonymous" if r["anonymous"] else "privacy_named")
             status = ctx.t("privacy_submitted" if r["status"] == "submitted" else "privacy_draft")
-            items.append(
-                f"- {_title(ctx, r['consultation'])}: {status}, {kind}, "
-                + ctx.t(
-                    "privacy_answers",
-                    count=sum(1 for v in r["answers"].values() if v not in (None, [])),
-                )
+            answered = sum(1 for v in r["answers"].values() if v not in (None, []))
+            line = ctx.t(
+                "privacy_mydata_response",
+                title=_title(ctx, r["consultation"]),
+                status=status,
+                kind=kind,
+                answers=ctx.t("privacy_answers", count=answered),
             )
+            items.append(f"- {line}")
         lines.append(ctx.t("privacy_mydata_responses") + "\n" + "\n".join(items))
     else:
         lines.append(ctx.t("privacy_mydata_no_responses"))
     votes = data.get("poll_votes", [])
     if votes:
-        items = [f"- “{markup.escape(v['question'])}”: {markup.escape(v['option'])}" for v in votes]
+        items = [
+            "- "
+            + ctx.t(
+                "privacy_mydata_vote",
+                question=markup.escape(v["question"]),
+                option=markup.escape(v["option"]),
+            )
+            for v in votes
+        ]
         lines.append(ctx.t("privacy_mydata_votes") + "\n" + "\n".join(items))
     if data.get("polls_created"):
         lines.append(ctx.t("privacy_mydata_polls", count=len(data["polls_created"])))

@@ -31,7 +31,7 @@ def days_phrase(ctx: Context, days: tuple[int, ...]) -> str:
     ]
     if len(parts) == 1:
         return parts[0]
-    return ", ".join(parts[:-1]) + ctx.t("reminders_and") + parts[-1]
+    return ctx.t("list_separator").join(parts[:-1]) + ctx.t("reminders_and") + parts[-1]
 
 
 def _private_only(ctx: Context, command: str) -> list[Reply] | None:
