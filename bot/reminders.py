@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from rapidfuzz import fuzz, process
 
-from bot import markup
+from bot import markup, typed
 from bot.consultations import Catalog, Consultation
 from bot.dates import DateStyle, last_day, relative
 from bot.errors import RecipientGone
@@ -707,18 +707,37 @@ async def run_forever(core: Core, interval: float = TICK_SECONDS) -> None:
 # --------------------------------------------------------------------------- parsing
 
 
-_DAY_WORDS = frozenset({"d", "day", "days", "and", "before"})
+# Words around the numbers, in the bot's languages: "14 and 2 days before", "14 et 2 jours".
+_DAY_WORDS = frozenset(
+    {"d", "day", "days", "and", "before", "j", "jour", "jours", "et", "avant"}
+    | {
+        "día",
+        "días",
+        "dia",
+        "dias",
+        "y",
+        "antes",
+        "يوم",
+        "أيام",
+        "ايام",
+        "يومًا",
+        "يوما",
+        "و",
+        "قبل",
+    }
+)
 
 
 def parse_days(text: str) -> tuple[int, ...] | None:
     """ "3", "14 2", "14, 2", "7d 1d", "14 and 2 days" as lead times, largest first;
     None when the text is not that or asks for too many or too far."""
-    tokens = [tok for tok in re.split(r"[\s,;]+", text.strip().lower()) if tok]
+    said = typed.ascii_digits(text.strip().lower())
+    tokens = [tok for tok in re.split(r"[\s,;\u060c\u061b]+", said) if tok]
     days: set[int] = set()
     for token in tokens:
         if token in _DAY_WORDS:
             continue
-        m = re.fullmatch(r"(\d{1,3})d?", token)
+        m = re.fullmatch(r"(\d{1,3})(?:d|j)?", token, re.ASCII)
         if m is None:
             return None
         days.add(int(m.group(1)))

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot import markup
+from bot import markup, typed
 from bot.core import Core
 from bot.messages import Chat, Choice, Incoming, Person, Reply
 
@@ -96,7 +96,7 @@ class TerminalChat:
         text = line.strip()
         if not text:
             return None
-        folded = text.casefold()
+        folded = typed.ascii_digits(text).casefold()  # "٣" is the key "3"
         choice = self.keys.get(folded) or next(
             (c for c in self.shown if c.label.strip().casefold() == folded), None
         )

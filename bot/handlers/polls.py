@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import markup, polls
+from bot import markup, polls, typed
 from bot.handlers.base import Context
 from bot.messages import Reply
 from bot.storage.base import PollRow
@@ -56,18 +56,19 @@ async def final_results(ctx: Context, row: PollRow) -> list[Reply]:
 
 async def on_vote(ctx: Context, arg: str) -> list[Reply]:
     """Button "pv:<poll>:<option>": one vote per person, changeable while the poll is open."""
-    poll_id, _, option = arg.partition(":")
-    if not poll_id.isdigit() or not option.isdigit():
+    poll_text, _, option_text = arg.partition(":")
+    poll_id, option = typed.whole_number(poll_text), typed.whole_number(option_text)
+    if poll_id is None or option is None:
         return ctx.reply("unknown_action")
-    row = await ctx.core.storage.get_poll(int(poll_id))
-    if row is None or int(option) >= len(row.options):
+    row = await ctx.core.storage.get_poll(poll_id)
+    if row is None or option >= len(row.options):
         return ctx.reply("unknown_action")
     if not row.is_open(ctx.now):
         return await final_results(ctx, row)
     mine = await ctx.core.storage.cast_vote(
         row.id,
         voter(ctx, row),
-        int(option),
+        option,
         name=ctx.person.display_name or ctx.person.user_id,
         now=ctx.now,
     )

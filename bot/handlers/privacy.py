@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import markup
+from bot import markup, typed
 from bot.consultations import REGIONS, Option, match_option
 from bot.handlers import consult
 from bot.handlers.base import Context
@@ -406,9 +406,10 @@ async def on_forget(ctx: Context, arg: str) -> list[Reply]:
     )
     if answer == "n":
         return [*edit, *ctx.reply("privacy_forget_kept")]
-    if answer != "y" or not stamp.isdigit():
+    when = typed.whole_number(stamp)
+    if answer != "y" or when is None:
         return ctx.reply("unknown_action")
-    age = ctx.now.timestamp() - int(stamp)
+    age = ctx.now.timestamp() - when
     if not -60 <= age <= FORGET_CONFIRM_WINDOW.total_seconds():
         return ctx.reply("privacy_forget_expired")
     deleted = await ctx.core.storage.forget_person(ctx.person.key, await pseudonyms(ctx))

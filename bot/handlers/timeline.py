@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, tzinfo
 
-from bot import markup, reminders
+from bot import markup, reminders, typed
 from bot.dates import last_day
 from bot.handlers.base import Context
 from bot.ics import TimedEvent, events_ics
@@ -60,8 +60,8 @@ def filter_events(
     query = query.strip()
     if not query:
         return pool
-    if query.isdigit() and len(query) == 4:
-        year = int(query)
+    year = typed.whole_number(query) if len(query) == 4 else None
+    if year is not None:
         return [e for e in pool if e.start.year <= year <= (e.end or e.start).year]
     wanted = set(matcher.tokens(query))
     if not wanted:

@@ -14,7 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit, ParseMode
 
-from bot import markup
+from bot import markup, typed
 from bot.messages import MAX_ACTION_BYTES, Choice, Reply
 
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
@@ -110,9 +110,10 @@ def is_group(chat_id: str) -> bool:
 def parse_origin(origin: str) -> tuple[str, int] | None:
     """``"<chat_id>:<message_id>"`` (an ``Incoming.origin``) -> (chat_id, message_id)."""
     chat, sep, message = origin.rpartition(":")
-    if not sep or not chat or not message.isdigit():
+    number = typed.whole_number(message)
+    if not sep or not chat or number is None:
         return None
-    return chat, int(message)
+    return chat, number
 
 
 @dataclass(frozen=True)
