@@ -90,7 +90,7 @@ def toast_text(reply: Reply) -> str | None:
     """The reply as a callback-query toast, when it is a short notice that fits one."""
     if not reply.notice or reply.choices or reply.attachments:
         return None
-    text = markup.to_plain(reply.text).strip()
+    text = markup.to_plain(reply.text, bidi_marks=True).strip()
     return text if 0 < len(text) <= TOAST_LIMIT else None
 
 
