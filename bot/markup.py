@@ -316,6 +316,22 @@ class PlainRenderer:
         return "\n".join(f"• {item}" for item in items)
 
 
+BUTTON_LABEL = 60  # characters a button label is cut to (Telegram and Slack both fit it)
+
+
+def shorten(text: str, limit: int = BUTTON_LABEL) -> str:
+    """One line of at most ``limit`` characters, cut at a word with an ellipsis:
+    "📅 Add to calendar: Council of Delegates of the International…", never "…Internat"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit // 2:  # a word boundary not too far back; else cut the long word
+        head = head[:space]
+    return head.rstrip(" ,;:–-") + "…"
+
+
 def split_text(text: str, limit: int) -> list[str]:
     """Split plain text below ``limit`` characters, at line breaks, then spaces."""
     pieces: list[str] = []

@@ -158,10 +158,7 @@ def tally_text(
 
 
 def poll_buttons(poll: PollRow) -> tuple[Choice, ...]:
-    return tuple(
-        Choice(o if len(o) <= 60 else o[:59] + "…", f"pv:{poll.id}:{i}")
-        for i, o in enumerate(poll.options)
-    )
+    return tuple(Choice(markup.shorten(o), f"pv:{poll.id}:{i}") for i, o in enumerate(poll.options))
 
 
 def poll_reply(

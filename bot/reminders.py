@@ -547,7 +547,7 @@ def _render_reminder(
         if event is not None:
             occasion = Occasion(event.id, job.subject_at, day_=event.start)
             title = t("button_add_to_calendar", title=event.title)
-            choices = (Choice(title[:60], f"ics:{event.id}"),)
+            choices = (Choice(markup.shorten(title), f"ics:{event.id}"),)
     if event is None or occasion is None:
         return None  # removed or moved to another date: its new date has its own reminders
     if tick.now >= occasion.deadline(zone, job.lead_days or 0):

@@ -112,7 +112,9 @@ def upcoming(ctx: Context, events: list[Event], zone: tzinfo = UTC) -> list[Even
 
 
 def calendar_button(ctx: Context, event: Event) -> Choice:
-    return Choice(ctx.t("button_add_to_calendar", title=event.title)[:60], f"ics:{event.id}")
+    return Choice(
+        markup.shorten(ctx.t("button_add_to_calendar", title=event.title)), f"ics:{event.id}"
+    )
 
 
 def offers_calendar_entry(ctx: Context, event: Event, zone: tzinfo = UTC) -> bool:
