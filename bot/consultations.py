@@ -27,6 +27,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from bot import markup, typed
+from bot.consultation_translations import check_translations, translate
 from bot.errors import ContentError, Problem
 from bot.knowledge import ID_RE, _Checker
 from bot.messages import MAX_ACTION_BYTES
@@ -59,6 +60,7 @@ _CONSULTATION_KEYS = (
     "audience",
     "questions",
     "thanks",
+    "translations",
 )
 _QUESTION_KEYS = {
     "single": ("choices",),
@@ -75,6 +77,7 @@ _COMMON_KEYS = ("id", "type", "text", "short", "hint", "required", "show_if", "e
 class Option:
     id: str
     label: str
+    aliases: tuple[str, ...] = ()  # other labels typed answers may use (the English one)
 
 
 @dataclass(frozen=True)
@@ -277,7 +280,7 @@ def match_option(options: tuple[Option, ...], text: str) -> Option | None:
             return by_id
         return options[index - 1] if 1 <= index <= len(options) else None
     for o in options:
-        if said in {_fold(o.label), o.id}:
+        if said in {_fold(o.label), o.id, *(_fold(a) for a in o.aliases)}:
             return o
     # One slip (a swap, a missing or extra letter) in a short label: "yse" is "Yes".
     close = [
@@ -311,7 +314,14 @@ class Consultation:
     thanks: str = ""
     file: str = ""
     line: int = 0
+    # language -> translated fields (bot.consultation_translations); English is the above.
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def in_language(self, language: str | None) -> Consultation:
+        """This consultation as a person reading ``language`` sees it: each field in
+        that language where it is translated, in English where it is not."""
+        return translate(self, language or "en")
 
     def __post_init__(self) -> None:
         self._index.update({q.id: i for i, q in enumerate(self.questions)})
@@ -400,6 +410,15 @@ class Catalog:
 
     def __init__(self, consultations: list[Consultation] | None = None) -> None:
         self.by_id: dict[str, Consultation] = {c.id: c for c in consultations or []}
+        self._languages: dict[str, Catalog] = {}
+
+    def in_language(self, language: str | None) -> Catalog:
+        """The same consultations worded in a language (field by field, English where
+        a field is not translated); made once per language."""
+        lang = language or "en"
+        if lang not in self._languages:
+            self._languages[lang] = Catalog([c.in_language(lang) for c in self])
+        return self._languages[lang]
 
     def get(self, consultation_id: str) -> Consultation | None:
         return self.by_id.get(consultation_id)
@@ -531,6 +550,7 @@ def _consultation(c: _Checker, data: Any, yes_no: tuple[str, str]) -> Consultati
         )
 
     questions = _questions(c, data, who, yes_no)
+    translations = check_translations(c, data, who, questions)
     if not ident or not opens or not closes:
         return None
     return Consultation(
@@ -547,6 +567,7 @@ def _consultation(c: _Checker, data: Any, yes_no: tuple[str, str]) -> Consultati
         thanks=thanks,
         file=c.file,
         line=data.line,
+        translations=translations,
     )
 
 

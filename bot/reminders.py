@@ -484,7 +484,7 @@ async def render(tick: _Tick, d: Delivery) -> list[Reply] | None:
         return [Reply(t("announce_message", text=markup.escape(job.text)) + footer, chat=chat)]
     if job.kind == REMINDER:
         return _render_reminder(tick, d, t, zone, chat, footer)
-    c = core.consultations.get(job.subject)
+    c = core.consultations.in_language(language).get(job.subject)
     if c is None:
         return None
     closes = closes_at(c, tick.closures)
@@ -527,7 +527,7 @@ def _render_reminder(
     choices: tuple[Choice, ...] = ()
     occasion: Occasion | None = None
     if job.subject.startswith("consultation."):
-        c = core.consultations.get(job.subject.split(".")[1])
+        c = core.consultations.in_language(d.language).get(job.subject.split(".")[1])
         if c is not None and _iso(closes_at(c, tick.closures)) == job.subject_at:
             moments = consultation_moments([c], tick.closures, t, zone)
             event = next(m for m in moments if m.closing)

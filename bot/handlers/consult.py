@@ -288,7 +288,7 @@ async def list_open(ctx: Context) -> list[Reply]:
     closures = await ctx.core.storage.consultation_closures()
     lines: list[str] = []
     choices: list[Choice] = []
-    for c in ctx.core.consultations:
+    for c in ctx.consultations:
         if not c.is_open(ctx.now, closures.get(c.id)):
             continue
         resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
@@ -311,7 +311,7 @@ async def list_open(ctx: Context) -> list[Reply]:
 
 async def open_consultation(ctx: Context, consultation_id: str) -> list[Reply]:
     """Start, resume or revisit one consultation."""
-    c = ctx.core.consultations.get(consultation_id)
+    c = ctx.consultations.get(consultation_id)
     if c is None:
         return ctx.reply("consult_unknown", id=markup.escape(consultation_id[:40]))
     if ctx.in_group:
@@ -355,7 +355,7 @@ async def on_start(ctx: Context, arg: str) -> list[Reply]:
 async def on_consent(ctx: Context, arg: str) -> list[Reply]:
     """Button "ck:<id>:y|n"."""
     consultation_id, _, answer = arg.rpartition(":")
-    c = ctx.core.consultations.get(consultation_id)
+    c = ctx.consultations.get(consultation_id)
     if c is None or answer not in {"y", "n"}:
         return ctx.reply("unknown_action")
     return await consent(ctx, c, answer == "y")
@@ -412,7 +412,7 @@ async def _at_question(
 ) -> tuple[Consultation, ResponseRow, Question] | list[Reply]:
     """The consultation, response and question a button belongs to, or the reply saying
     why the press changes nothing (unknown, closed, or not the current question)."""
-    c = ctx.core.consultations.get(consultation_id)
+    c = ctx.consultations.get(consultation_id)
     number = typed.whole_number(index)
     if c is None or number is None or number >= len(c.questions):
         return ctx.reply("unknown_action")
@@ -579,7 +579,7 @@ async def navigate(
 async def on_review(ctx: Context, arg: str) -> list[Reply]:
     """Button "cv:<id>:s" (submit) or "cv:<id>:e<question>" (change an answer)."""
     consultation_id, _, what = arg.rpartition(":")
-    c = ctx.core.consultations.get(consultation_id)
+    c = ctx.consultations.get(consultation_id)
     index = typed.whole_number(what[1:]) if what[:1] == "e" else None
     if c is None or not (what == "s" or index is not None):
         return ctx.reply("unknown_action")
@@ -662,7 +662,7 @@ async def converse(ctx: Context, data: dict[str, object]) -> list[Reply] | None:
     """Typed text while a consultation is open: an answer, a control word, or a question."""
     if ctx.message.action is not None:
         return None  # buttons are routed to the actions above
-    c = ctx.core.consultations.get(str(data.get("c", "")))
+    c = ctx.consultations.get(str(data.get("c", "")))
     if c is None:
         await ctx.clear_state()
         return None

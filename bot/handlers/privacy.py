@@ -268,7 +268,7 @@ async def pseudonyms(ctx: Context) -> list[str]:
 
 
 def _title(ctx: Context, consultation_id: str) -> str:
-    c = ctx.core.consultations.get(consultation_id)
+    c = ctx.consultations.get(consultation_id)
     return markup.escape(c.title if c else consultation_id)
 
 

@@ -43,7 +43,7 @@ async def all_events(ctx: Context) -> tuple[list[Event], tzinfo]:
     in the person's time zone (which is returned too)."""
     zone = await reminders.person_zone(ctx.core.storage, ctx.person)
     closures = await ctx.core.storage.consultation_closures()
-    moments = reminders.consultation_moments(ctx.core.consultations, closures, ctx.t, zone)
+    moments = reminders.consultation_moments(ctx.consultations, closures, ctx.t, zone)
     return sorted([*ctx.core.kb.events, *moments], key=lambda e: e.start), zone
 
 
