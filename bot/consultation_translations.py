@@ -130,15 +130,24 @@ def _has(q: Question, name: str) -> bool:
     return name in {"text", "short", "hint", "error"} or bool(getattr(q, name, ""))
 
 
-def translate(consultation: Consultation, language: str) -> Consultation:
+def translate(
+    consultation: Consultation, language: str, yes_no: tuple[str, str] | None = None
+) -> Consultation:
     """The consultation with each field in ``language`` where it is translated, the
-    English elsewhere. Choices keep their English label as an alias, so a label typed
+    English elsewhere; yes/no questions' two options worded ``yes_no`` (the UI's words
+    in that language). Choices keep their English label as an alias, so a label typed
     in English is still understood."""
-    block = consultation.translations.get(language)
-    if not block:
+    block = consultation.translations.get(language) or {}
+    if not block and yes_no is None:
         return consultation
     top = {name: block[name] for name in CONSULTATION_FIELDS if name in block}
-    per_question = block.get("questions", {})
+    per_question = dict(block.get("questions", {}))
+    if yes_no is not None:
+        for q in consultation.questions:
+            if q.type == "yesno":
+                fields = dict(per_question.get(q.id, {}))
+                fields["choices"] = {"yes": yes_no[0], "no": yes_no[1]}
+                per_question[q.id] = fields
     questions = tuple(
         _translate_question(q, per_question.get(q.id, {})) for q in consultation.questions
     )
@@ -151,7 +160,7 @@ def _translate_question(q: Question, fields: dict[str, Any]) -> Question:
     labels = fields.get("choices", {})
     options = tuple(
         dataclasses.replace(o, label=labels[o.id], aliases=(*o.aliases, o.label))
-        if o.id in labels
+        if o.id in labels and labels[o.id] != o.label
         else o
         for o in q.options
     )

@@ -318,10 +318,13 @@ class Consultation:
     translations: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
-    def in_language(self, language: str | None) -> Consultation:
+    def in_language(
+        self, language: str | None, yes_no: tuple[str, str] | None = None
+    ) -> Consultation:
         """This consultation as a person reading ``language`` sees it: each field in
-        that language where it is translated, in English where it is not."""
-        return translate(self, language or "en")
+        that language where it is translated, in English where it is not; yes/no
+        options worded ``yes_no`` when given."""
+        return translate(self, language or "en", yes_no)
 
     def __post_init__(self) -> None:
         self._index.update({q.id: i for i, q in enumerate(self.questions)})
@@ -410,15 +413,15 @@ class Catalog:
 
     def __init__(self, consultations: list[Consultation] | None = None) -> None:
         self.by_id: dict[str, Consultation] = {c.id: c for c in consultations or []}
-        self._languages: dict[str, Catalog] = {}
+        self._languages: dict[tuple[str, tuple[str, str] | None], Catalog] = {}
 
-    def in_language(self, language: str | None) -> Catalog:
+    def in_language(self, language: str | None, yes_no: tuple[str, str] | None = None) -> Catalog:
         """The same consultations worded in a language (field by field, English where
         a field is not translated); made once per language."""
-        lang = language or "en"
-        if lang not in self._languages:
-            self._languages[lang] = Catalog([c.in_language(lang) for c in self])
-        return self._languages[lang]
+        key = (language or "en", yes_no)
+        if key not in self._languages:
+            self._languages[key] = Catalog([c.in_language(key[0], yes_no) for c in self])
+        return self._languages[key]
 
     def get(self, consultation_id: str) -> Consultation | None:
         return self.by_id.get(consultation_id)

@@ -60,7 +60,8 @@ class Context:
     def consultations(self) -> Catalog:
         """The consultations worded in the person's language (English where a field has
         no translation): what handlers show and match typed answers against."""
-        return self.core.consultations.in_language(self.language)
+        yes_no = (self.t("consult_yes"), self.t("consult_no"))
+        return self.core.consultations.in_language(self.language, yes_no)
 
     @property
     def dates(self) -> DateStyle:
