@@ -18,6 +18,7 @@ arguments, file formats, time zones).
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pytest
 
 from bot import bidi
 from bot.adapters.memory import MemoryAdapter
+from bot.adapters.telegram.render import to_html
 from bot.config import shipped_knowledge_dir
 from bot.consultations import load_consultations
 from bot.handlers import COMMANDS
@@ -61,7 +63,7 @@ ANNOUNCEMENT = {
     "es": "Reunión a las 14:00 UTC",
     "ar": "اجتماع الساعة 14:00 UTC",
 }
-LITERAL = r"/[a-z_]+|https?://\S+|[\w.-]+/[\w.-]+|\b[a-z]+(?:-[a-z0-9]+)+\b|\w+:[\w-]+"
+LITERAL = r"/[a-z_]+|https?://\S+|[\w.-]+/[\w.-]+|\b[a-z]+(?:-[a-z0-9]+)+\b|\w+:[\w-]+|\b[0-9A-F]{8}\b"
 POLL = {
     "fr": "Quel thème ? | Accès | Climat",
     "es": "¿Qué tema? | Acceso | Clima",
@@ -227,9 +229,19 @@ async def test_no_english_in_every_command_and_a_whole_consultation(
         for typed in (TYPED[language], ANNOUNCEMENT[language], "Amal", "Cora", "zzzqqq"):
             plain = plain.replace(typed, " ")
         # Typed literally: commands, addresses, zones, ids ("movement-strategy-input",
-        # "poll-1") and accounts ("test:p-fr").
+        # "poll-1"), accounts ("test:p-fr") and receipt references ("7F3A09BB").
         plain = re.sub(LITERAL, " ", plain)
         words = english_words(plain, language)
         if words:
             leaks[plain[:120]] = words
     assert not leaks, "\n".join(f"{sorted(w)}: {t!r}" for t, w in leaks.items())
+    if language == "ar":  # and the Arabic replies read right-to-left on Telegram
+        arabic = [t for t in seen if bidi.is_rtl(t)]
+        lines = [
+            html.unescape(re.sub(r"<[^>]+>", "", line))
+            for text in arabic
+            for line in to_html(text).splitlines()
+            if line.strip()
+        ]
+        assert len(lines) > 100
+        assert [line for line in lines if bidi.paragraph_direction(line) != "R"] == []
