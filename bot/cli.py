@@ -214,7 +214,11 @@ def extra_checks(
 ) -> list[Callable[[Settings, KnowledgeBase | None], list[Problem]]]:
     """Other content validated by ``kb check`` and before the bot starts. The
     translation report (warnings only) is for ``kb check``: ``translations=True``."""
-    checks = [consultation_problems, society_problems, content_warnings]
+    checks: list[Callable[[Settings, KnowledgeBase | None], list[Problem]]] = [
+        consultation_problems,
+        society_problems,
+        content_warnings,
+    ]
     return [*checks, TranslationCheck(verbose)] if translations else checks
 
 

@@ -14,7 +14,7 @@ from bot.consultations import load_consultation_file, load_consultations
 from bot.knowledge import KnowledgeBase
 from bot.messages import Person
 from bot.storage import SqliteStorage
-from tests.consult_helpers import FIXTURES, Setup, make_core
+from tests.consult_helpers import FIXTURES, Setup, make_core, skip_profile
 
 BROKEN = FIXTURES / "consultations" / "broken_translations"
 SHIPPED = shipped_knowledge_dir() / "consultations"
@@ -119,7 +119,8 @@ async def test_a_whole_consultation_in_each_language(setup: Setup, language: str
     )
     intro = await bot.ask("/consult movement-strategy-input")
     assert shown[0] in intro
-    first = await bot.press(consent)
+    await bot.press(consent)
+    first = await skip_profile(bot)
     assert shown[1].replace("**", "") in first
     for answer in answers:
         await bot.ask(answer)
@@ -135,4 +136,5 @@ async def test_an_english_label_typed_in_a_french_consultation_is_understood(set
     bot = setup._keep(MemoryAdapter(setup.core, Person("test", "fr-en", "", language="fr")))
     await bot.ask("/consult movement-strategy-input")
     await bot.press("J'accepte, commencer")
+    await skip_profile(bot)
     assert "Quelle est l'utilité du réseau" in await bot.ask("PERCO (Europe)")

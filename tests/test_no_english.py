@@ -34,7 +34,7 @@ from bot.knowledge import KnowledgeBase
 from bot.messages import Person, Reply
 from bot.storage import SqliteStorage
 from bot.wordlists import centibels, fold
-from tests.consult_helpers import Setup, make_core
+from tests.consult_helpers import Setup, make_core, skip_profile
 
 SHIPPED = shipped_knowledge_dir() / "consultations"
 LANGUAGES = ("fr", "es", "ar")
@@ -46,7 +46,7 @@ ALLOWED = {
     "nairobi", "zurich", "bogota", "europe", "africa", "america", "ns", "id", "ics",
     # typed literally: /results ID by region, /export ID csv json since YYYY-MM-DD,
     # /poll --closes 48h --multi --named, /timezone reset
-    "by", "region", "since", "csv", "json", "yyyy", "mm", "dd", "closes", "multi", "named",
+    "by", "region", "since", "csv", "json", "xlsx", "excel", "yyyy", "mm", "dd", "closes", "multi", "named",
     "reset", "m", "h", "d", "invite",
     # a search word in /timeline's examples: events are searched in English until the
     # knowledge-base issue translates them
@@ -63,7 +63,7 @@ ANNOUNCEMENT = {
     "es": "Reunión a las 14:00 UTC",
     "ar": "اجتماع الساعة 14:00 UTC",
 }
-LITERAL = r"/[a-z_]+|https?://\S+|[\w.-]+/[\w.-]+|\b[a-z]+(?:-[a-z0-9]+)+\b|\w+:[\w-]+|\b[0-9A-F]{8}\b"
+LITERAL = r"/[a-z_]+|https?://\S+|[\w.-]+/[\w.-]+|(?<![A-Za-z])[a-z]+(?:-[a-z0-9]+)+\b|\w+:[\w-]+|\b[0-9A-F]{8}\b"
 POLL = {
     "fr": "Quel thème ? | Accès | Climat",
     "es": "¿Qué tema? | Acceso | Clima",
@@ -171,6 +171,7 @@ async def converse(setup: Setup, language: str) -> tuple[list[str], set[str]]:
     await say(person, "/consult")
     await press(person)  # open it from the list
     await press(person)  # consent
+    await skip_profile(person)  # given already in /profile: not asked again
     await say(person, "zzz")  # not an option
     await say(person, {"fr": "aide", "es": "ayuda", "ar": "مساعدة"}[language])
     await say(person, "4")  # PERCO

@@ -15,7 +15,7 @@ from bot.knowledge import KnowledgeBase
 from bot.messages import Person
 from bot.storage import SqliteStorage
 from bot.ui import UI
-from tests.consult_helpers import Setup, make_core
+from tests.consult_helpers import Setup, make_core, skip_profile
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,7 @@ async def test_mydata_response_line_in_arabic_has_no_latin_comma(setup: Setup) -
     bot = setup._keep(MemoryAdapter(setup.core, Person("test", "ar1", "", language="ar")))
     await bot.ask("/consult sample")
     await bot.press("أوافق، لنبدأ")
+    await skip_profile(bot)
     for answer in ("none", "1", "yes", "3", "قصة"):
         await bot.ask(answer)
     await bot.ask("إرسال")

@@ -13,7 +13,7 @@ from bot.knowledge import KnowledgeBase
 from bot.messages import Person
 from bot.reminders import parse_days
 from bot.storage import SqliteStorage
-from tests.consult_helpers import Setup, make_core
+from tests.consult_helpers import Setup, make_core, skip_profile
 
 
 @pytest.mark.parametrize(
@@ -98,6 +98,7 @@ async def arabic_at_priorities(setup: Setup) -> MemoryAdapter:
     bot = setup._keep(MemoryAdapter(setup.core, Person("test", "ar", "", language="ar")))
     await bot.ask("/consult sample")
     await bot.press("أوافق، لنبدأ")
+    await skip_profile(bot)
     await bot.ask("٣")  # network: the third option, "None or other"
     return bot
 
@@ -119,6 +120,7 @@ async def test_odd_digits_get_a_message_not_a_crash(setup: Setup, typed_text: st
     bot = setup._keep(MemoryAdapter(setup.core, Person("test", "ar", "", language="ar")))
     await bot.ask("/consult sample")
     await bot.press("أوافق، لنبدأ")
+    await skip_profile(bot)
     text = await bot.ask(typed_text)  # the first question: one of three options
     assert "لم أتعرف على ذلك كأحد الخيارات" in text and "حدث خطأ" not in text
 
@@ -134,6 +136,7 @@ async def test_a_400_digit_scale_answer_is_refused(setup: Setup) -> None:
     bot = setup.person()
     await bot.ask("/consult sample")
     await bot.press("I agree, start")
+    await skip_profile(bot)
     await bot.ask("1")  # APMN: the scale question follows
     assert "That number is too long" in await bot.ask("9" * 400)
     assert "Question 3 of 6" in await bot.ask("٤")  # accepted: the next question
@@ -143,6 +146,7 @@ async def test_forged_button_data_with_odd_digits_is_refused(setup: Setup) -> No
     bot = setup.person()
     await bot.ask("/consult sample")
     await bot.press("I agree, start")
+    await skip_profile(bot)
     for action in ("ca:sample:0:²", "ca:sample:①:0", "cv:sample:e²", "pv:²:0", "pv:1:①"):
         reply = await bot.send(action=action)
         assert "no longer active" in reply[0].text, action

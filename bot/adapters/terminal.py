@@ -195,7 +195,11 @@ class TerminalChat:
                 line = await asyncio.to_thread(self.stdin.readline)
                 self.waiting = False
                 said = line.strip().casefold()
-                if not line or said in QUIT_WORDS or said in self.core.ui.words("terminal_words_quit"):
+                if (
+                    not line
+                    or said in QUIT_WORDS
+                    or said in self.core.ui.words("terminal_words_quit")
+                ):
                     break
                 message = self.inbound(line)
                 if message is None:

@@ -126,7 +126,7 @@ async def finish(ctx: Context, then: str) -> list[Reply]:
     if then == consult.LIST:
         return [saved, *await consult.list_open(ctx)]
     if then.startswith(consult.BEGIN):
-        c = ctx.core.consultations.get(then.removeprefix(consult.BEGIN))
+        c = ctx.consultations.get(then.removeprefix(consult.BEGIN))
         return [saved, *(await consult.begin(ctx, c) if c else [])]
     if then.startswith("c:"):
         return [saved, *await consult.open_consultation(ctx, then[2:])]
@@ -363,7 +363,7 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
 def with_labels(ctx: Context, response: dict[str, Any]) -> dict[str, Any]:
     """A stored response as the person saw it: ``answers`` keeps the ids stored,
     ``answers_as_shown`` gives the labels of the choices (what the buttons said)."""
-    c = ctx.core.consultations.get(str(response.get("consultation")))
+    c = ctx.consultations.get(str(response.get("consultation")))
     answers = response.get("answers") or {}
     if c is None:
         return response
