@@ -23,6 +23,7 @@ from bot.knowledge import KnowledgeBase, check_knowledge
 from bot.matcher import Matcher, answer_language
 from bot.results import EXPORT_FORMATS, consultation_export, format_moment, results_text
 from bot.storage.base import ResponseRow
+from bot.translation_check import TranslationCheck
 from bot.ui import UI
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -208,15 +209,23 @@ def content_warnings(settings: Settings, kb: KnowledgeBase | None) -> list[Probl
     return kb_lint.content_warnings(kb) if kb is not None else []
 
 
-def extra_checks() -> list[Callable[[Settings, KnowledgeBase | None], list[Problem]]]:
-    """Other content validated by ``kb check`` and before the bot starts."""
-    return [consultation_problems, society_problems, content_warnings]
+def extra_checks(
+    verbose: bool = False, *, translations: bool = False
+) -> list[Callable[[Settings, KnowledgeBase | None], list[Problem]]]:
+    """Other content validated by ``kb check`` and before the bot starts. The
+    translation report (warnings only) is for ``kb check``: ``translations=True``."""
+    checks: list[Callable[[Settings, KnowledgeBase | None], list[Problem]]] = [
+        consultation_problems,
+        society_problems,
+        content_warnings,
+    ]
+    return [*checks, TranslationCheck(verbose)] if translations else checks
 
 
 def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
     kb, problems = check_knowledge(settings.knowledge_dir, settings.faq_file)
     problems = list(problems)
-    for check in extra_checks():
+    for check in extra_checks(verbose=getattr(args, "verbose", False), translations=True):
         problems += check(settings, kb)
     if kb is not None:
         problems += phrasing_conflicts(kb, Matcher(kb))
@@ -589,6 +598,9 @@ def build_parser() -> argparse.ArgumentParser:
     kb = sub.add_parser("kb", help="knowledge base tools for curators")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
     p = kb_sub.add_parser("check", help="validate every content file and report all problems")
+    p.add_argument(
+        "--verbose", action="store_true", help="list every untranslated item, not only the counts"
+    )
     p.set_defaults(func=cmd_kb_check)
     p = kb_sub.add_parser("list", help="list every entry")
     p.add_argument("--json", action="store_true", help="one JSON object per line")

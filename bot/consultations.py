@@ -20,13 +20,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
-from bot import markup
+from bot import markup, typed
+from bot.consultation_translations import check_translations, translate
 from bot.errors import ContentError, Problem
 from bot.knowledge import ID_RE, _Checker
 from bot.messages import MAX_ACTION_BYTES
@@ -59,6 +60,7 @@ _CONSULTATION_KEYS = (
     "audience",
     "questions",
     "thanks",
+    "translations",
 )
 _QUESTION_KEYS = {
     "single": ("choices",),
@@ -75,6 +77,7 @@ _COMMON_KEYS = ("id", "type", "text", "short", "hint", "required", "show_if", "e
 class Option:
     id: str
     label: str
+    aliases: tuple[str, ...] = ()  # other labels typed answers may use (the English one)
 
 
 @dataclass(frozen=True)
@@ -160,14 +163,18 @@ class Question:
             return None
         if self.type == "text":
             return text
-        if self.type == "number":
-            return parse_number(text)
+        if self.type in {"number", "scale"}:
+            try:
+                number = typed.number(text)
+            except typed.TooLong:
+                return TOO_LONG  # :meth:`problem` says why
+            if self.type == "number":
+                return number
+            if number is not None:  # a scale: a whole number is its option's id
+                return int(number) if number == int(number) else number
         if self.type == "multiple":
             return self._parse_many(text)
         if self.type == "scale":
-            number = parse_number(text)
-            if number is not None:
-                return int(number) if float(number).is_integer() else number
             # "very useful": the label of either end of the scale, as the hint shows it.
             ends = tuple(
                 Option(o.id, label)
@@ -177,7 +184,7 @@ class Question:
                 )
                 if label
             )
-            end = match_option(ends, text) if ends and not _fold(text).isdigit() else None
+            end = match_option(ends, text) if ends and typed.whole_number(text) is None else None
             if end is not None:
                 return int(end.id)
         if self.type == "yesno" and _fold(text) in {"y", "n"}:
@@ -192,12 +199,7 @@ class Question:
         whole = match_option(self.options, text)
         if whole is not None:
             return [whole.id]
-        if re.fullmatch(r"\d+(\s+\d+)+", text):
-            parts = text.split()
-        else:
-            parts = [p for p in re.split(r"\s*[,;/]\s*", text) if p]
-            if len(parts) == 1:
-                parts = [p for p in re.split(r"\s+(?:and|&|\+)\s+", text) if p]
+        parts = typed.split_list(text)
         picked: set[str] = set()
         for part in parts:
             opt = match_option(self.options, part)
@@ -213,6 +215,8 @@ class Question:
                 return "consult_text_too_long", {"length": len(value), "max": self.max_length}
             return None
         if self.type in {"number", "scale"}:
+            if value is TOO_LONG:
+                return "consult_number_too_long", {"max": typed.MAX_DIGITS}
             if not isinstance(value, int | float) or isinstance(value, bool):
                 return "consult_not_a_number", {}
             if self.type == "scale" and value not in {int(o.id) for o in self.options}:
@@ -247,27 +251,20 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
-_NUMBER_RE = re.compile(r"^[+-]?(\d{1,3}([ ,\u00a0\u202f]\d{3})+|\d+)([.,]\d+)?$")
+# A typed number too long to be an answer: :meth:`Question.problem` explains the limit.
+TOO_LONG: Final = object()
 
 
 def parse_number(text: str) -> int | float | None:
-    """ "12", "-3", "2.5", "2,5", "1 200" and "1,200" as numbers; anything else None."""
-    text = text.strip()
-    if not _NUMBER_RE.match(text):
+    """ "12", "-3", "2.5", "2,5", "1 200", "1,200", "١٢" as numbers; anything else None."""
+    try:
+        return typed.number(text)
+    except typed.TooLong:
         return None
-    whole, frac = text, ""
-    if m := re.search(r"[.,](\d{1,2}|\d{4,})$", text):  # a decimal part (not a thousands group)
-        whole, frac = text[: m.start()], m.group(1)
-    digits = re.sub(r"[ ,.\u00a0\u202f]", "", whole)
-    if not digits.lstrip("+-").isdigit():
-        return None
-    if frac:
-        return float(f"{digits}.{frac}")
-    return int(digits)
 
 
 def _fold(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s+-]", " ", text.casefold()).split())
+    return " ".join(re.sub(r"[^\w\s+-]", " ", typed.ascii_digits(text).casefold()).split())
 
 
 def match_option(options: tuple[Option, ...], text: str) -> Option | None:
@@ -276,14 +273,14 @@ def match_option(options: tuple[Option, ...], text: str) -> Option | None:
     said = _fold(text)
     if not said:
         return None
-    if said.isdigit():
+    index = typed.whole_number(said)
+    if index is not None:
         by_id = next((o for o in options if o.id == said), None)  # scale values are their ids
         if by_id is not None:
             return by_id
-        index = int(said)
         return options[index - 1] if 1 <= index <= len(options) else None
     for o in options:
-        if said in {_fold(o.label), o.id}:
+        if said in {_fold(o.label), o.id, *(_fold(a) for a in o.aliases)}:
             return o
     # One slip (a swap, a missing or extra letter) in a short label: "yse" is "Yes".
     close = [
@@ -317,7 +314,17 @@ class Consultation:
     thanks: str = ""
     file: str = ""
     line: int = 0
+    # language -> translated fields (bot.consultation_translations); English is the above.
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def in_language(
+        self, language: str | None, yes_no: tuple[str, str] | None = None
+    ) -> Consultation:
+        """This consultation as a person reading ``language`` sees it: each field in
+        that language where it is translated, in English where it is not; yes/no
+        options worded ``yes_no`` when given."""
+        return translate(self, language or "en", yes_no)
 
     def __post_init__(self) -> None:
         self._index.update({q.id: i for i, q in enumerate(self.questions)})
@@ -406,6 +413,15 @@ class Catalog:
 
     def __init__(self, consultations: list[Consultation] | None = None) -> None:
         self.by_id: dict[str, Consultation] = {c.id: c for c in consultations or []}
+        self._languages: dict[tuple[str, tuple[str, str] | None], Catalog] = {}
+
+    def in_language(self, language: str | None, yes_no: tuple[str, str] | None = None) -> Catalog:
+        """The same consultations worded in a language (field by field, English where
+        a field is not translated); made once per language."""
+        key = (language or "en", yes_no)
+        if key not in self._languages:
+            self._languages[key] = Catalog([c.in_language(key[0], yes_no) for c in self])
+        return self._languages[key]
 
     def get(self, consultation_id: str) -> Consultation | None:
         return self.by_id.get(consultation_id)
@@ -537,6 +553,7 @@ def _consultation(c: _Checker, data: Any, yes_no: tuple[str, str]) -> Consultati
         )
 
     questions = _questions(c, data, who, yes_no)
+    translations = check_translations(c, data, who, questions)
     if not ident or not opens or not closes:
         return None
     return Consultation(
@@ -553,6 +570,7 @@ def _consultation(c: _Checker, data: Any, yes_no: tuple[str, str]) -> Consultati
         thanks=thanks,
         file=c.file,
         line=data.line,
+        translations=translations,
     )
 
 

@@ -13,8 +13,11 @@ and call :func:`render` or :func:`render_chunks`; the walk over the tree lives h
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
+
+from bot import bidi
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,12 @@ def _close(blocks: list[Block], para: list[str], items: list[str]) -> None:
 
 
 class Renderer(Protocol):
-    """How one platform spells each markup element. ``text`` must escape for the platform."""
+    """How one platform spells each markup element. ``text`` must escape for the platform.
+
+    A renderer whose markers only work at word boundaries (Slack's ``*bold*``) sets
+    ``word_bounded_markers = True``: a marker glued to a letter ("و*7 تحولات*") then
+    gets a zero-width space between them.
+    """
 
     def text(self, text: str) -> str: ...
     def bold(self, inner: str) -> str: ...
@@ -180,19 +188,92 @@ def _inlines(nodes: tuple[Inline, ...], r: Renderer) -> str:
     return "".join(out)
 
 
-def render_blocks(markup: str, r: Renderer) -> list[str]:
-    """Each block rendered on its own: the units long replies are split between."""
+def render_blocks(markup: str, r: Renderer, *, bidi_marks: bool = True) -> list[str]:
+    """Each block rendered on its own: the units long replies are split between.
+
+    A right-to-left reply (:func:`bot.bidi.is_rtl`) gets its direction marks here, for
+    every renderer: each line starts right-to-left, each Latin run is isolated.
+    """
+    blocks = parse(markup)
+    if bidi_marks and bidi.is_rtl(plain_text(blocks)):
+        blocks = [_rtl_block(block) for block in blocks]
+    bounded = getattr(r, "word_bounded_markers", False)
     rendered: list[str] = []
-    for block in parse(markup):
+    for block in blocks:
         if isinstance(block, Paragraph):
-            rendered.append(_inlines(block.inlines, r))
+            inlines = _word_bounded(block.inlines) if bounded else block.inlines
+            rendered.append(_inlines(inlines, r))
         else:
-            rendered.append(r.bullets([_inlines(item, r) for item in block.items]))
+            items = [_word_bounded(i) if bounded else i for i in block.items]
+            rendered.append(r.bullets([_inlines(item, r) for item in items]))
     return rendered
 
 
-def render(markup: str, r: Renderer) -> str:
-    return "\n\n".join(render_blocks(markup, r))
+def render(markup: str, r: Renderer, *, bidi_marks: bool = True) -> str:
+    return "\n\n".join(render_blocks(markup, r, bidi_marks=bidi_marks))
+
+
+def _rtl_block(block: Block) -> Block:
+    if isinstance(block, Paragraph):
+        return Paragraph(_line_start(_isolated(block.inlines)))
+    return BulletList(tuple(_line_start(_isolated(item)) for item in block.items))
+
+
+def _isolated(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    """Latin runs isolated inside each text, and every line after a break started
+    right-to-left; markers and link addresses are left alone."""
+    out: list[Inline] = []
+    for node in nodes:
+        if isinstance(node, Text):
+            out.append(Text(bidi.isolate(node.text).replace("\n", "\n" + bidi.RLM)))
+        elif isinstance(node, Bold):
+            out.append(Bold(_isolated(node.children)))
+        elif isinstance(node, Italic):
+            out.append(Italic(_isolated(node.children)))
+        else:
+            out.append(Link(_isolated(node.children), node.url))
+    return tuple(out)
+
+
+def _line_start(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    """A right-to-left mark before the first character, inside any marker that opens
+    the line (so Slack's "*" still starts at a word boundary)."""
+    if not nodes:
+        return nodes
+    first, rest = nodes[0], nodes[1:]
+    if isinstance(first, Text):
+        return (Text(bidi.RLM + first.text), *rest)
+    if isinstance(first, Bold):
+        return (Bold(_line_start(first.children)), *rest)
+    if isinstance(first, Italic):
+        return (Italic(_line_start(first.children)), *rest)
+    return (Link(_line_start(first.children), first.url), *rest)
+
+
+def _glues(ch: str) -> bool:
+    """Whether a character next to a marker hides it from a word-boundary parser."""
+    return unicodedata.category(ch)[0] in "LNM" or ch in bidi.MARKS
+
+
+def _word_bounded(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    """A zero-width space between a bold or italic span and a letter it touches."""
+    out = list(nodes)
+    for k, node in enumerate(out):
+        if isinstance(node, Bold | Italic):
+            before = out[k - 1] if k else None
+            if isinstance(before, Text) and before.text and _glues(before.text[-1]):
+                out[k - 1] = Text(before.text + ZWSP)
+            after = out[k + 1] if k + 1 < len(out) else None
+            if isinstance(after, Text) and after.text and _glues(after.text[0]):
+                out[k + 1] = Text(ZWSP + after.text)
+            children = _word_bounded(node.children)
+            out[k] = Bold(children) if isinstance(node, Bold) else Italic(children)
+        elif isinstance(node, Link):
+            out[k] = Link(_word_bounded(node.children), node.url)
+    return tuple(out)
+
+
+ZWSP = "\u200b"
 
 
 def plain_text(nodes: tuple[Inline, ...] | list[Block]) -> str:
@@ -210,9 +291,10 @@ def plain_text(nodes: tuple[Inline, ...] | list[Block]) -> str:
     return "".join(parts)
 
 
-def to_plain(markup: str) -> str:
-    """Markup as readable plain text (links keep their address in brackets)."""
-    return render(markup, PlainRenderer())
+def to_plain(markup: str, *, bidi_marks: bool = False) -> str:
+    """Markup as readable plain text (links keep their address in brackets). Direction
+    marks only when asked: this is also the text that is searched and compared."""
+    return render(markup, PlainRenderer(), bidi_marks=bidi_marks)
 
 
 class PlainRenderer:
@@ -232,6 +314,22 @@ class PlainRenderer:
 
     def bullets(self, items: list[str]) -> str:
         return "\n".join(f"• {item}" for item in items)
+
+
+BUTTON_LABEL = 60  # characters a button label is cut to (Telegram and Slack both fit it)
+
+
+def shorten(text: str, limit: int = BUTTON_LABEL) -> str:
+    """One line of at most ``limit`` characters, cut at a word with an ellipsis:
+    "📅 Add to calendar: Council of Delegates of the International…", never "…Internat"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit // 2:  # a word boundary not too far back; else cut the long word
+        head = head[:space]
+    return head.rstrip(" ,;:–-") + "…"
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -259,14 +357,20 @@ def render_chunks(markup: str, r: Renderer, limit: int) -> list[str]:
     """
     chunks: list[str] = []
     current = ""
+    rtl = bidi.is_rtl(to_plain(markup))
     for block_markup, rendered in zip(
         _block_sources(markup), render_blocks(markup, r), strict=True
     ):
         pieces = [rendered]
         if len(rendered) > limit:
             plain = to_plain(block_markup)
+            if rtl:
+                plain = bidi.RLM + bidi.isolate(plain).replace("\n", "\n" + bidi.RLM)
             # Escaping can lengthen text (& -> &amp;), so leave generous room.
-            pieces = [r.text(p) for p in split_text(plain, limit // 2)]
+            pieces = [
+                r.text(bidi.RLM + p.lstrip(bidi.RLM) if rtl else p)
+                for p in split_text(plain, limit // 2)
+            ]
         for piece in pieces:
             if current and len(current) + 2 + len(piece) > limit:
                 chunks.append(current)

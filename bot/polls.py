@@ -142,7 +142,7 @@ def tally_text(
         n = tally.counts.get(i, 0)
         line = f"{markup.escape(option)}\n{bar(n, total)} {n} · {percent(n, total)}"
         if final and tally.names.get(i):
-            line += "\n_" + markup.escape(", ".join(tally.names[i])) + "_"
+            line += "\n_" + markup.escape(t("list_separator").join(tally.names[i])) + "_"
         parts.append(line)
     details = [
         poll_key(poll.id),  # what /results, /export and /close take
@@ -161,10 +161,7 @@ def tally_text(
 
 
 def poll_buttons(poll: PollRow) -> tuple[Choice, ...]:
-    return tuple(
-        Choice(o if len(o) <= 60 else o[:59] + "…", f"pv:{poll.id}:{i}")
-        for i, o in enumerate(poll.options)
-    )
+    return tuple(Choice(markup.shorten(o), f"pv:{poll.id}:{i}") for i, o in enumerate(poll.options))
 
 
 def poll_reply(

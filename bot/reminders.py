@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from rapidfuzz import fuzz, process
 
-from bot import markup
+from bot import markup, typed
 from bot.consultations import Catalog, Consultation
 from bot.dates import DateStyle, last_day, relative
 from bot.errors import RecipientGone
@@ -220,11 +220,17 @@ def how_long(ui: UI, language: str | None, event: Event, now: datetime, zone: tz
 def event_line(ui: UI, language: str | None, event: Event, now: datetime, zone: tzinfo) -> str:
     """One event as the timeline and reminders show it: date, title, place, how long."""
 
-    when = event_when(_translator(ui, language), ui.dates(language), event, zone)
-    where = f" ({markup.escape(event.place)})" if event.place else ""
-    return (
-        f"**{when}**: {markup.escape(event.title)}{where}, "
-        f"_{how_long(ui, language, event, now, zone)}_{plan_status(ui, language, event, now)}"
+    t = _translator(ui, language)
+    when = event_when(t, ui.dates(language), event, zone)
+    # The colon, comma and brackets are the language's (French " : ", Arabic "،").
+    where = t("event_place", place=markup.escape(event.place)) if event.place else ""
+    return t(
+        "event_line",
+        when=when,
+        title=markup.escape(event.title),
+        where=where,
+        relative=how_long(ui, language, event, now, zone),
+    ) + plan_status(ui, language, event, now
     )
 
 
@@ -479,7 +485,7 @@ async def render(tick: _Tick, d: Delivery) -> list[Reply] | None:
         return [Reply(t("announce_message", text=markup.escape(job.text)) + footer, chat=chat)]
     if job.kind == REMINDER:
         return _render_reminder(tick, d, t, zone, chat, footer)
-    c = core.consultations.get(job.subject)
+    c = core.consultations.in_language(language).get(job.subject)
     if c is None:
         return None
     closes = closes_at(c, tick.closures)
@@ -522,7 +528,7 @@ def _render_reminder(
     choices: tuple[Choice, ...] = ()
     occasion: Occasion | None = None
     if job.subject.startswith("consultation."):
-        c = core.consultations.get(job.subject.split(".")[1])
+        c = core.consultations.in_language(d.language).get(job.subject.split(".")[1])
         if c is not None and _iso(closes_at(c, tick.closures)) == job.subject_at:
             moments = consultation_moments([c], tick.closures, t, zone)
             event = next(m for m in moments if m.closing)
@@ -542,7 +548,7 @@ def _render_reminder(
         if event is not None:
             occasion = Occasion(event.id, job.subject_at, day_=event.start)
             title = t("button_add_to_calendar", title=event.title)
-            choices = (Choice(title[:60], f"ics:{event.id}"),)
+            choices = (Choice(markup.shorten(title), f"ics:{event.id}"),)
     if event is None or occasion is None:
         return None  # removed or moved to another date: its new date has its own reminders
     if tick.now >= occasion.deadline(zone, job.lead_days or 0):
@@ -702,18 +708,37 @@ async def run_forever(core: Core, interval: float = TICK_SECONDS) -> None:
 # --------------------------------------------------------------------------- parsing
 
 
-_DAY_WORDS = frozenset({"d", "day", "days", "and", "before"})
+# Words around the numbers, in the bot's languages: "14 and 2 days before", "14 et 2 jours".
+_DAY_WORDS = frozenset(
+    {"d", "day", "days", "and", "before", "j", "jour", "jours", "et", "avant"}
+    | {
+        "día",
+        "días",
+        "dia",
+        "dias",
+        "y",
+        "antes",
+        "يوم",
+        "أيام",
+        "ايام",
+        "يومًا",
+        "يوما",
+        "و",
+        "قبل",
+    }
+)
 
 
 def parse_days(text: str) -> tuple[int, ...] | None:
     """ "3", "14 2", "14, 2", "7d 1d", "14 and 2 days" as lead times, largest first;
     None when the text is not that or asks for too many or too far."""
-    tokens = [tok for tok in re.split(r"[\s,;]+", text.strip().lower()) if tok]
+    said = typed.ascii_digits(text.strip().lower())
+    tokens = [tok for tok in re.split(r"[\s,;\u060c\u061b]+", said) if tok]
     days: set[int] = set()
     for token in tokens:
         if token in _DAY_WORDS:
             continue
-        m = re.fullmatch(r"(\d{1,3})d?", token)
+        m = re.fullmatch(r"(\d{1,3})(?:d|j)?", token, re.ASCII)
         if m is None:
             return None
         days.add(int(m.group(1)))

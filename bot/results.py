@@ -112,7 +112,10 @@ def _summary(t: Translate, q: Question, values: list[Any], rows: list[ResponseRo
     latest = sorted(
         (r for r in rows if isinstance(r.answers.get(q.id), str)), key=lambda r: r.updated_at
     )[-LATEST_TEXTS:]
-    quotes = "\n".join(f"- “{markup.escape(_short(r.answers[q.id]))}”" for r in reversed(latest))
+    quotes = "\n".join(
+        "- " + t("results_quote", text=markup.escape(_short(r.answers[q.id])))
+        for r in reversed(latest)
+    )
     return [t("results_texts", count=len(values), shown=len(latest)), quotes]
 
 
@@ -154,7 +157,7 @@ def _breakdown(
                     opt = q.option(v)
                     if opt:
                         counts[opt.label] += 1
-            detail = ", ".join(
+            detail = t("list_separator").join(
                 f"{markup.escape(label)} {percent(n, len(values))}"
                 for label, n in sorted(counts.items(), key=lambda kv: -kv[1])
                 if n
@@ -163,7 +166,10 @@ def _breakdown(
             detail = t("results_group_mean", mean=_num(statistics.fmean(_numbers(values))))
         else:
             detail = t("results_group_texts", count=len(values))
-        lines.append(f"- **{markup.escape(name)}** ({len(values)}): {detail}")
+        lines.append(
+            "- "
+            + t("results_group_line", name=markup.escape(name), count=len(values), detail=detail)
+        )
     return "\n".join(lines)
 
 

@@ -7,7 +7,11 @@ translated without touching code. English is complete; other languages may be pa
 from __future__ import annotations
 
 import string
+from functools import cache
 from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
 
 from bot.dates import ENGLISH, DateStyle
 from bot.errors import ContentError, Problem
@@ -26,21 +30,20 @@ def language_of(hint: str | None) -> str:
 
 
 def plural_category(language: str | None, n: int) -> str:
-    """The CLDR plural category of a whole number in a language.
+    """The CLDR plural category of a whole number in a language ("few" for 3 in Arabic).
 
-    The rules of the languages the bot speaks (cldr.unicode.org plural rules, integers
-    only); any other language counts like English.
+    Babel carries CLDR's rules, kept current with each CLDR release, so the bot does not
+    maintain its own copy; a language Babel does not know counts like English.
     """
-    lang, n = language_of(language), abs(n)
-    if lang == "ar":
-        if n in (0, 1, 2):
-            return ("zero", "one", "two")[n]
-        if 3 <= n % 100 <= 10:
-            return "few"
-        return "many" if 11 <= n % 100 <= 99 else "other"
-    if lang == "fr":
-        return "one" if n in (0, 1) else "other"  # "il y a 0 jour", "1 jour", "2 jours"
-    return "one" if n == 1 else "other"
+    return str(_plural_rule(language_of(language))(abs(n)))
+
+
+@cache
+def _plural_rule(language: str) -> Any:
+    try:
+        return Locale.parse(language).plural_form
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en").plural_form
 
 
 def plural_base(key: str, english: dict[str, str]) -> str | None:
@@ -59,9 +62,12 @@ class UI:
         self._words: dict[str, frozenset[str]] = {}
 
     def t(self, key: str, language: str | None = None, **values: object) -> str:
+        """The words of ``key`` in a language, with ``values`` filled in. A placeholder
+        with a count spec, ``{count:answers}``, is the number worded by the plural forms
+        of ``count_answers`` ("1 answer", "5 answers", Arabic "إجابتان" for 2)."""
         lang = language_of(language)
         text = self.strings.get(lang, {}).get(key) or self.strings["en"][key]
-        return text.format(**values) if values else text
+        return _Wording(self, lang).vformat(text, (), values) if values else text
 
     def plural(self, key: str, language: str | None, n: int, **values: object) -> str:
         """``key`` worded for the number ``n``: its variant for n's plural category in
@@ -138,7 +144,7 @@ class UI:
         english = strings.get("en", {})
         for lang, table in strings.items():
             for key, text in table.items():
-                problem = _placeholder_problem(key, text, english)
+                problem = _placeholder_problem(key, text, english) or _count_problem(text, english)
                 if problem:
                     problems.append(Problem(f"locales/{lang}.*.yaml", None, key, problem))
         smalltalk: list[tuple[str, frozenset[str]]] = []
@@ -161,6 +167,31 @@ class UI:
         if problems or not english:
             raise ContentError(problems or [Problem("locales/en.yaml", None, None, "missing")])
         return cls(strings, smalltalk)
+
+
+COUNT_PREFIX = "count_"
+
+
+class _Wording(string.Formatter):
+    """``str.format`` that words counts: ``{n:days}`` -> :meth:`UI.plural` of ``count_days``."""
+
+    def __init__(self, ui: UI, language: str) -> None:
+        self.ui, self.language = ui, language
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec.isidentifier():
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{{:{format_spec}}} words a whole number, not {value!r}")
+            return self.ui.plural(COUNT_PREFIX + format_spec, self.language, value)
+        return str(super().format_field(value, format_spec))
+
+
+def _count_problem(text: str, english: dict[str, str]) -> str | None:
+    """A ``{count:words}`` spec that names no ``count_words`` key, if there is one."""
+    for _, name, spec, _ in string.Formatter().parse(text):
+        if name and spec and spec.isidentifier() and COUNT_PREFIX + spec not in english:
+            return f"{{{name}:{spec}}} needs a key {COUNT_PREFIX}{spec} in English"
+    return None
 
 
 def _placeholder_problem(key: str, text: str, english: dict[str, str]) -> str | None:

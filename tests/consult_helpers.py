@@ -133,3 +133,18 @@ async def agree(bot: MemoryAdapter) -> str:
     while any(c.action.startswith("pf:") for r in bot.last for c in r.choices):
         text = await bot.press("pf:r:k" if "pf:r:k" in bot.actions else "pf:ns:k")
     return text
+
+
+async def skip_profile(bot: MemoryAdapter) -> str:
+    """Skip the one-time profile questions if they are showing (asked after the
+    consent); the replies after that, as plain text."""
+    text = bot.plain(bot.last)
+    skip = bot.core.ui.t("profile_button_skip", bot.person.language)
+    for _ in range(2):
+        choices = [
+            c for r in bot.last for c in r.choices if c.action.startswith("pf:") and c.label == skip
+        ]
+        if not choices:
+            break
+        text = bot.plain(await bot.send(action=choices[0].action))
+    return text

@@ -120,7 +120,7 @@ async def test_killed_mid_consultation_resumes_at_the_same_question(tmp_path: Pa
 
     chat = await Chat.start(db)
     text = await chat.say("/consult sample", "Question 4 of 6", "⬅ Back")
-    assert "Welcome back" in text and "3 answer(s)" in text
+    assert "Welcome back" in text and "answered 3 questions so far" in text
     await chat.say("yes", "Question 5 of 6")
     await chat.kill()  # killed again, right after the reply
     rows = await stored(db)

@@ -174,7 +174,7 @@ async def test_mydata_summary_lists_reminders_and_time_zone(bot: MemoryAdapter) 
     await bot.ask("/subscribe 3")
     await bot.ask("/timezone Africa/Nairobi")
     text = await bot.ask("/mydata")
-    assert "Reminders: subscribed, 3 day(s) before each event" in text
+    assert "Reminders: subscribed, 3 days before each event" in text
     assert "Time zone: Africa/Nairobi" in text
     await bot.ask("/unsubscribe")
     assert "Reminders: subscribed" not in await bot.ask("/mydata")

@@ -170,8 +170,8 @@ async def test_mydata_shows_everything_held(setup: Setup) -> None:
     bot = setup.person()
     text = await bot.ask("/mydata")
     assert "test:u1" in text and "Kenya Red Cross Society" in text and "Africa" in text
-    assert "Sample consultation: sent, anonymous, 5 answer(s)" in text
-    assert "Named check-in: not sent yet, named, 1 answer(s)" in text
+    assert "Sample consultation: sent, anonymous, 5 answers" in text
+    assert "Named check-in: not sent yet, named, 1 answer" in text
     assert "“Anonymous?”: a" in text and "“Named?”: d" in text
     (file,) = bot.last[0].attachments
     data = json.loads(file.content)
@@ -200,7 +200,7 @@ async def test_forget_after_confirmation_deletes_what_is_linked(setup: Setup) ->
     assert await setup.core.storage.get_profile(bot.person.key) is not None
     await bot.ask("/forget")
     text = await bot.press("Yes, delete")
-    assert "1 response(s) with 1 answer(s), and 1 named vote(s)" in text
+    assert "1 response with 1 answer, and 1 named vote" in text
     assert await setup.core.storage.get_profile(bot.person.key) is None
     assert await setup.core.storage.get_response("named-check", bot.person.key) is None
     # the submitted anonymous response stays, counted in the results

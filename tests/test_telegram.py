@@ -710,7 +710,7 @@ async def test_a_quick_poll_voted_by_three_people_in_a_group(
         submit = bot.adapter.outbox.submit
 
         def spy(chat_id: str, payload: Any, **kw: Any) -> asyncio.Future[Any]:
-            if "3 voter(s)" in str(payload.kwargs.get("text")):
+            if "3 voters" in str(payload.kwargs.get("text")):
                 last_vote_queued.set()
             return submit(chat_id, payload, **kw)
 
@@ -727,10 +727,10 @@ async def test_a_quick_poll_voted_by_three_people_in_a_group(
 
         await asyncio.wait_for(last_vote_queued.wait(), 10)
         [waiting] = bot.adapter.outbox.queued(str(GROUP_ID))  # the three states, coalesced
-        assert "3 voter(s)" in waiting.kwargs["text"] and not fake.of("editMessageText")
+        assert "3 voters" in waiting.kwargs["text"] and not fake.of("editMessageText")
         vt.release()
         await fake.wait_for(
-            lambda: "3 voter(s)" in fake.messages[(GROUP_ID, poll["message_id"])]["text"]
+            lambda: "3 voters" in fake.messages[(GROUP_ID, poll["message_id"])]["text"]
         )
         final = fake.messages[(GROUP_ID, poll["message_id"])]
         text = html.unescape(final["text"])
@@ -762,7 +762,7 @@ async def test_an_export_arrives_as_a_document(
         filename, content = document.files["document"]
         assert filename.startswith("sample-") and filename.endswith(".csv")
         assert content.count(b"\n") >= 1  # at least the header row
-        assert "response(s) to" in visible(document)  # the text rides along as the caption
+        assert "responses to" in visible(document)  # the text rides along as the caption
     finally:
         await bot.stop()
 

@@ -123,7 +123,7 @@ async def test_an_announcement_reaches_the_terminal_chat(setup: Setup) -> None:
     coordinator = setup.coordinator()
     await coordinator.ask("/announce The call moves to Thursday.")
     sending = await coordinator.press(coordinator.buttons[0])
-    assert "Sending to 1 subscriber(s)" in sending and "not running" not in sending
+    assert "Sending to 1 subscriber now" in sending and "not running" not in sending
     report = await reminders.tick(setup.core)
     assert report.sent == 1
     assert "The call moves to Thursday." in out.getvalue()
@@ -146,7 +146,7 @@ async def test_an_announcement_says_who_must_wait_for_their_platform(setup: Setu
     coordinator = setup.coordinator()
     await coordinator.ask("/announce Hello")
     text = await coordinator.press(coordinator.buttons[0])
-    assert "1 of them use test, which is not running" in text
+    assert "1 of them uses test, which is not running" in text
     await reminders.tick(setup.core)
     mydata = await setup.person("u1").ask("/mydata")
     assert "0 sent to you, 1 waiting to be sent" in mydata

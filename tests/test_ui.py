@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.adapters.memory import MemoryAdapter
+from bot.core import Core
 from bot.errors import ContentError
-from bot.ui import LOCALES_DIR, UI, plural_category
+from bot.messages import Person
+from bot.ui import LOCALES_DIR, UI, plural_base, plural_category
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +150,100 @@ def test_yes_and_no_words_cover_every_language_and_never_overlap(ui: UI) -> None
     assert {"yes", "oui", "sí", "si", "نعم"} <= yes
     assert {"no", "non", "لا"} <= no
     assert not yes & no
+
+
+# --------------------------------------------------------------------------- counted words
+
+
+def test_babel_supplies_cldrs_categories_beyond_the_small_numbers() -> None:
+    # CLDR 42+: French and Spanish millions take "many" ("1 000 000 de réponses").
+    assert plural_category("fr", 1_000_000) == "many"
+    assert plural_category("es", 1_000_000) == "many"
+    assert plural_category("xx-unknown", 1) == "one"  # Babel does not know it: English
+
+
+@pytest.mark.parametrize(
+    ("language", "key", "values", "expected", "wrong"),
+    [
+        # The examples of the language issue, each now through the plural rules.
+        ("fr", "consult_welcome_back", {"title": "T", "answered": 5}, "répondu à 5 questions", "(s)"),
+        ("fr", "consult_welcome_back", {"title": "T", "answered": 1}, "répondu à 1 question ", "(s)"),
+        ("es", "privacy_answers", {"count": 1}, "1 respuesta", "(s)"),
+        ("es", "privacy_answers", {"count": 4}, "4 respuestas", "(s)"),
+        ("ar", "privacy_answers", {"count": 6}, "6 إجابات", "6 إجابة"),
+        ("ar", "privacy_answers", {"count": 2}, "إجابتين", "2 إجابة"),
+        ("ar", "privacy_answers", {"count": 12}, "12 إجابة", "إجابات"),
+        ("en", "privacy_answers", {"count": 1}, "1 answer", "(s)"),
+        ("en", "poll_voters", {"count": 1}, "1 voter", "(s)"),
+        ("en", "announce_sending", {"count": 1}, "Sending to 1 subscriber now", "(s)"),
+        ("fr", "poll_voters", {"count": 0}, "0 votant", "votants"),
+        ("es", "export_done", {"count": 1, "title": "T", "format": "CSV"}, "1 participación en", "(es)"),
+        ("fr", "results_dropoff", {"count": 1}, "1 personne s'est arrêtée", "sont"),
+        ("en", "calendar_sent", {"count": 1}, "with 1 event.", "events"),
+    ],
+)  # fmt: skip
+def test_every_count_takes_the_form_of_its_number(
+    ui: UI, language: str, key: str, values: dict[str, object], expected: str, wrong: str
+) -> None:
+    text = ui.t(key, language, **values)
+    assert expected in text and wrong not in text
+
+
+@pytest.mark.parametrize(
+    ("n", "questions", "minutes"),
+    [
+        (1, "سؤال قصير واحد", "نحو دقيقة واحدة"),  # one: the singular and واحد
+        (2, "سؤالين قصيرين", "نحو دقيقتين"),  # two: the dual, no digit
+        (3, "3 أسئلة قصيرة", "نحو 3 دقائق"),  # 3–10: the plural
+        (10, "10 أسئلة قصيرة", "نحو 10 دقائق"),
+        (11, "11 سؤالًا قصيرًا", "نحو 11 دقيقة"),  # 11–99: the accusative singular
+        (100, "100 سؤال قصير", "نحو 100 دقيقة"),  # 100: the genitive singular
+    ],
+)
+def test_arabic_consultation_length_for_one_two_few_and_many(
+    ui: UI, n: int, questions: str, minutes: str
+) -> None:
+    text = ui.t("consult_length", "ar", count=n, minutes=n, closes="X")
+    assert questions in text and minutes in text
+
+
+def test_no_locale_string_writes_a_plural_in_brackets(ui: UI) -> None:
+    """ "answer(s)", "respuesta(s)", "suscriptor(es)": counts go through count_ keys."""
+    for language, table in ui.strings.items():
+        for key, text in table.items():
+            assert not re.search(r"\w\((s|es|x)\)", text), f"{language}: {key}: {text}"
+
+
+def test_count_keys_are_complete_in_every_language(ui: UI) -> None:
+    english = {
+        k
+        for k in ui.strings["en"]
+        if k.startswith("count_") and plural_base(k, ui.strings["en"]) is None
+    }
+    for language in ("fr", "es", "ar"):
+        assert english <= set(ui.strings[language]), sorted(english - set(ui.strings[language]))
+
+
+def test_a_count_spec_needs_its_count_key(tmp_path: Path) -> None:
+    folder = copy_locales(tmp_path)
+    (folder / "fr.extra.yaml").write_text("poll_voters: '{count:votants}'\n", encoding="utf-8")
+    with pytest.raises(ContentError, match="count_votants"):
+        UI.load(folder)
+
+
+def test_a_count_spec_words_only_whole_numbers(ui: UI) -> None:
+    with pytest.raises(TypeError, match="whole number"):
+        ui.t("privacy_answers", "en", count="3")
+
+
+async def test_the_reminder_days_in_mydata_are_worded(core: Core) -> None:
+    """ "subscribed, 7, 1 day(s) before" was the days joined with a Latin comma."""
+    for language, expected in (
+        ("en", "7 days before and 1 day before each event"),
+        ("fr", "7 jours avant et 1 jour avant chaque événement"),
+        ("ar", "لكل حدث (قبل 7 أيام وقبل يوم واحد)"),
+    ):
+        bot = MemoryAdapter(core, Person("test", f"u-{language}", "", language=language))
+        await bot.ask("/subscribe 7 1")
+        text = await bot.ask("/mydata")
+        assert expected in text, text

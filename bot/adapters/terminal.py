@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot import markup
+from bot import markup, typed
 from bot.core import Core
 from bot.messages import Chat, Choice, Incoming, Person, Reply
 from bot.private_files import private_folder, write_private
@@ -97,7 +97,7 @@ class TerminalChat:
         text = line.strip()
         if not text:
             return None
-        folded = text.casefold()
+        folded = typed.ascii_digits(text).casefold()  # "٣" is the key "3"
         choice = self.keys.get(folded) or next(
             (c for c in self.shown if c.label.strip().casefold() == folded), None
         )
@@ -121,11 +121,11 @@ class TerminalChat:
         for reply in replies:
             body = markup.render(reply.text, self.renderer)
             if reply.edit:
-                body = f"(updated) {body}"
+                body = self._t("terminal_updated", text=body)
             parts.append(body)
             for attachment in reply.attachments:
                 path = self._save(attachment.filename, attachment.content)
-                parts.append(f"[file saved: {path}]")
+                parts.append(self._t("terminal_file_saved", path=path))
             for choice in reply.choices:
                 label = choice.label.strip()
                 if free_text:
@@ -143,12 +143,16 @@ class TerminalChat:
                 else:
                     parts.append(f"  {key}. {choice.label}")
             if reply.choices and reply.expects == "number":
-                parts.append("  (type your number, or the letter of an option)")
+                parts.append("  " + self._t("terminal_type_number"))
             elif reply.choices and free_text and reply.expects == "text":
-                parts.append("  (type your answer, or an option's name to choose it)")
+                parts.append("  " + self._t("terminal_type_text"))
         # Only the latest buttons can be pressed: older ones belong to a past question.
         self.keys, self.shown = keys, choices
         return "\n".join(parts)
+
+    def _t(self, key: str, **values: object) -> str:
+        """The terminal's own words, in the person's language."""
+        return self.core.ui.t(key, self.person.language, **values)
 
     def _save(self, filename: str, content: bytes) -> Path:
         private_folder(self.files_dir)  # beside the database: for this account only
@@ -182,7 +186,7 @@ class TerminalChat:
             self.outbound(await self.core.handle(Incoming(self.person, self.chat, text="/start")))
         )
         if interactive:
-            self._write("(type a question, a number to choose an option, or 'quit')")
+            self._write(self._t("terminal_hint"))
         try:
             while True:
                 if interactive:
@@ -191,7 +195,12 @@ class TerminalChat:
                 self.waiting = interactive
                 line = await asyncio.to_thread(self.stdin.readline)
                 self.waiting = False
-                if not line or line.strip().lower() in QUIT_WORDS:
+                said = line.strip().casefold()
+                if (
+                    not line
+                    or said in QUIT_WORDS
+                    or said in self.core.ui.words("terminal_words_quit")
+                ):
                     break
                 message = self.inbound(line)
                 if message is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.consultations import Catalog
 from bot.dates import DateStyle
 from bot.messages import Incoming, Person, Reply
 from bot.ui import language_of
@@ -55,6 +56,13 @@ class Context:
     def plural(self, key: str, n: int, **values: object) -> str:
         """``key`` worded for the number ``n`` in the person's language ({n} is set)."""
         return self.core.ui.plural(key, self.language, n, **values)
+
+    @property
+    def consultations(self) -> Catalog:
+        """The consultations worded in the person's language (English where a field has
+        no translation): what handlers show and match typed answers against."""
+        yes_no = (self.t("consult_yes"), self.t("consult_no"))
+        return self.core.consultations.in_language(self.language, yes_no)
 
     @property
     def dates(self) -> DateStyle:

@@ -17,7 +17,7 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import markup, reminders
+from bot import markup, reminders, typed
 from bot.consultations import DONE, REVIEW, Consultation, Option, Question
 from bot.handlers import privacy
 from bot.handlers.base import Context
@@ -308,7 +308,7 @@ async def list_open(ctx: Context) -> list[Reply]:
     closures = await ctx.core.storage.consultation_closures()
     lines: list[str] = []
     choices: list[Choice] = []
-    for c in ctx.core.consultations:
+    for c in ctx.consultations:
         if not c.is_open(ctx.now, closures.get(c.id)):
             continue
         resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
@@ -321,7 +321,7 @@ async def list_open(ctx: Context) -> list[Reply]:
             status = ctx.t(
                 "consult_status_draft", answered=len(c.effective(resp.answers)), closes=closes
             )
-        lines.append(f"- **{markup.escape(c.title)}**: {status}")
+        lines.append("- " + ctx.t("consult_list_item", title=markup.escape(c.title), status=status))
         choices.append(Choice(label(c.title), f"cs:{c.id}"))
     if not choices:
         return ctx.reply("consult_none_open")
@@ -331,7 +331,7 @@ async def list_open(ctx: Context) -> list[Reply]:
 
 async def open_consultation(ctx: Context, consultation_id: str) -> list[Reply]:
     """Start, resume or revisit one consultation."""
-    c = ctx.core.consultations.get(consultation_id)
+    c = ctx.consultations.get(consultation_id)
     if c is None:
         return ctx.reply("consult_unknown", id=markup.escape(consultation_id[:40]))
     if ctx.in_group:
@@ -379,7 +379,7 @@ async def on_start(ctx: Context, arg: str) -> list[Reply]:
 async def on_consent(ctx: Context, arg: str) -> list[Reply]:
     """Button "ck:<id>:y|n"."""
     consultation_id, _, answer = arg.rpartition(":")
-    c = ctx.core.consultations.get(consultation_id)
+    c = ctx.consultations.get(consultation_id)
     if c is None or answer not in {"y", "n"}:
         return ctx.reply("unknown_action")
     return await consent(ctx, c, answer == "y")
@@ -436,14 +436,15 @@ async def _at_question(
 ) -> tuple[Consultation, ResponseRow, Question] | list[Reply]:
     """The consultation, response and question a button belongs to, or the reply saying
     why the press changes nothing (unknown, closed, or not the current question)."""
-    c = ctx.core.consultations.get(consultation_id)
-    if c is None or not index.isdigit() or int(index) >= len(c.questions):
+    c = ctx.consultations.get(consultation_id)
+    number = typed.whole_number(index)
+    if c is None or number is None or number >= len(c.questions):
         return ctx.reply("unknown_action")
     early = await closed_early(ctx, c)
     if not c.is_open(ctx.now, early):
         return [await closed_reply(ctx, c, early)]
     resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
-    q = c.questions[int(index)]
+    q = c.questions[number]
     if resp is None or resp.position != q.id:
         return stale(ctx)
     return c, resp, q
@@ -460,13 +461,13 @@ async def _option_press(
     """A "<id>:<question>:<option>" button: where it belongs and the option's index,
     or the reply saying why the press changes nothing."""
     pieces = _split(arg, 3)
-    if pieces is None or not pieces[2].isdigit():
+    index = None if pieces is None else typed.whole_number(pieces[2])
+    if pieces is None or index is None:
         return ctx.reply("unknown_action")
     found = await _at_question(ctx, pieces[0], pieces[1])
     if isinstance(found, list):
         return found
     c, resp, q = found
-    index = int(pieces[2])
     if index >= len(q.options):
         return stale(ctx)
     return c, resp, q, index
@@ -614,8 +615,9 @@ async def navigate(
 async def on_review(ctx: Context, arg: str) -> list[Reply]:
     """Button "cv:<id>:s" (submit) or "cv:<id>:e<question>" (change an answer)."""
     consultation_id, _, what = arg.rpartition(":")
-    c = ctx.core.consultations.get(consultation_id)
-    if c is None or not (what == "s" or (what[:1] == "e" and what[1:].isdigit())):
+    c = ctx.consultations.get(consultation_id)
+    index = typed.whole_number(what[1:]) if what[:1] == "e" else None
+    if c is None or not (what == "s" or index is not None):
         return ctx.reply("unknown_action")
     early = await closed_early(ctx, c)
     if not c.is_open(ctx.now, early):
@@ -623,9 +625,8 @@ async def on_review(ctx: Context, arg: str) -> list[Reply]:
     resp = await ctx.core.storage.get_response(c.id, respondent(ctx, c))
     if resp is None or resp.position != REVIEW:
         return stale(ctx)
-    if what == "s":
+    if what == "s" or index is None:
         return await submit(ctx, c, resp)
-    index = int(what[1:])
     if index >= len(c.questions) or c.questions[index] not in c.visible(resp.answers):
         return stale(ctx)
     return await change(ctx, c, resp, c.questions[index])
@@ -758,9 +759,9 @@ async def converse_review(
     said = text.casefold().strip(" .!")
     if said in words(ctx, "consult_words_submit"):
         return await submit(ctx, c, resp)
-    digits = said.removeprefix(ctx.t("consult_word_change").casefold()).strip()
-    if digits.isdigit() and 1 <= int(digits) <= len(visible):
-        return await change(ctx, c, resp, visible[int(digits) - 1])
+    number = typed.whole_number(said.removeprefix(ctx.t("consult_word_change").casefold()))
+    if number is not None and 1 <= number <= len(visible):
+        return await change(ctx, c, resp, visible[number - 1])
     return [Reply(ctx.t("consult_review_hint")), *review_replies(ctx, c, resp)]
 
 

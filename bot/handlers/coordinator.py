@@ -58,7 +58,7 @@ async def overview(ctx: Context) -> list[Reply]:
     storage = ctx.core.storage
     closures = await storage.consultation_closures()
     lines = [ctx.t("results_overview_header")]
-    for c in ctx.core.consultations:
+    for c in ctx.consultations:
         rows = await storage.responses(c.id)
         done = sum(1 for r in rows if r.status == "submitted")
         state = (
@@ -66,10 +66,16 @@ async def overview(ctx: Context) -> list[Reply]:
             if c.is_open(ctx.now, closures.get(c.id))
             else ("results_state_upcoming" if ctx.now < c.opens else "results_state_closed")
         )
+        counts = ctx.t("results_overview_counts", started=len(rows), completed=done)
         lines.append(
-            f"- {c.id}: {markup.escape(c.title)} ({ctx.t(state)}, "
-            + ctx.t("results_overview_counts", started=len(rows), completed=done)
-            + ")"
+            "- "
+            + ctx.t(
+                "results_overview_line",
+                id=c.id,
+                title=markup.escape(c.title),
+                state=ctx.t(state),
+                counts=counts,
+            )
         )
     if len(lines) == 1:
         lines.append(ctx.t("results_no_consultations"))
@@ -85,7 +91,7 @@ async def overview(ctx: Context) -> list[Reply]:
 
 async def _find(ctx: Context, ident: str) -> Consultation | PollRow | None:
     """A consultation by its id, or a poll by its number ("poll-12", "12")."""
-    c = ctx.core.consultations.get(ident.lower())
+    c = ctx.consultations.get(ident.lower())
     if c is not None:
         return c
     number = polls.parse_poll_id(ident)
@@ -149,7 +155,7 @@ async def on_question(ctx: Context, arg: str) -> list[Reply]:
         log.warning("refused a results button to a non-coordinator on %s", ctx.person.platform)
         return ctx.reply("coordinators_only")
     pieces = arg.split(":")
-    c = ctx.core.consultations.get(pieces[0])
+    c = ctx.consultations.get(pieces[0])
     if c is None or len(pieces) not in {2, 3} or not pieces[1].isdigit():
         return ctx.notice("unknown_action")
     index = int(pieces[1])
@@ -312,7 +318,7 @@ async def on_close(ctx: Context, arg: str) -> list[Reply]:
         return ctx.reply("coordinators_only")
     if not arg:
         return ctx.reply("close_cancelled")
-    c = ctx.core.consultations.get(arg)
+    c = ctx.consultations.get(arg)
     if c is None:
         return ctx.reply("unknown_action")
     await ctx.core.storage.close_consultation(c.id, ctx.person.key, ctx.now)

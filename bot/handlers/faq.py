@@ -19,10 +19,7 @@ MAX_SOURCES_SHOWN = 4  # an overview citing ten pages shows four links and "(+6)
 
 def label(text: str) -> str:
     """Button labels stay short: long ones are cut at a word with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= MAX_LABEL:
-        return text
-    return text[: MAX_LABEL - 1].rsplit(" ", 1)[0] + "…"
+    return markup.shorten(text, MAX_LABEL)
 
 
 def entry_reply(ctx: Context, entry: Entry, asked_in: str | None = None) -> Reply:

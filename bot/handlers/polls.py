@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import markup, polls
+from bot import markup, polls, typed
 from bot.handlers.base import Context
 from bot.messages import Reply
 from bot.storage.base import PollRow
@@ -56,11 +56,12 @@ async def final_results(ctx: Context, row: PollRow) -> list[Reply]:
 
 async def on_vote(ctx: Context, arg: str) -> list[Reply]:
     """Button "pv:<poll>:<option>": one vote per person, changeable while the poll is open."""
-    poll_id, _, option = arg.partition(":")
-    if not poll_id.isdigit() or not option.isdigit():
+    poll_text, _, option_text = arg.partition(":")
+    poll_id, option = typed.whole_number(poll_text), typed.whole_number(option_text)
+    if poll_id is None or option is None:
         return ctx.reply("unknown_action")
-    row = await ctx.core.storage.get_poll(int(poll_id))
-    if row is None or int(option) >= len(row.options):
+    row = await ctx.core.storage.get_poll(poll_id)
+    if row is None or option >= len(row.options):
         return ctx.reply("unknown_action")
     if (row.platform, row.chat) != (ctx.person.platform, ctx.message.chat.chat_id):
         # The buttons only exist on the posted message: a press from elsewhere is forged.
@@ -70,7 +71,7 @@ async def on_vote(ctx: Context, arg: str) -> list[Reply]:
     mine = await ctx.core.storage.cast_vote(
         row.id,
         voter(ctx, row),
-        int(option),
+        option,
         name=ctx.person.display_name or ctx.person.user_id,
         now=ctx.now,
         debounce=polls.DOUBLE_TAP,
@@ -79,7 +80,7 @@ async def on_vote(ctx: Context, arg: str) -> list[Reply]:
         return await final_results(ctx, row)
     tally = await ctx.core.storage.poll_tally(row.id)
     if mine:
-        chosen = ", ".join(row.options[i] for i in mine)
+        chosen = ctx.t("list_separator").join(row.options[i] for i in mine)
         ack = ctx.t("poll_voted", choice=markup.escape(chosen))
     else:
         ack = ctx.t("poll_vote_removed")

@@ -11,11 +11,12 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import markup
+from bot import markup, typed
 from bot.consultations import REGIONS, Option, match_option
 from bot.handlers import consult
 from bot.handlers.base import Context
 from bot.handlers.faq import label
+from bot.handlers.subscriptions import days_phrase
 from bot.messages import Attachment, Choice, Reply
 from bot.results import region_label
 from bot.societies import Society, load_societies
@@ -125,7 +126,7 @@ async def finish(ctx: Context, then: str) -> list[Reply]:
     if then == consult.LIST:
         return [saved, *await consult.list_open(ctx)]
     if then.startswith(consult.BEGIN):
-        c = ctx.core.consultations.get(then.removeprefix(consult.BEGIN))
+        c = ctx.consultations.get(then.removeprefix(consult.BEGIN))
         return [saved, *(await consult.begin(ctx, c) if c else [])]
     if then.startswith("c:"):
         return [saved, *await consult.open_consultation(ctx, then[2:])]
@@ -267,7 +268,7 @@ async def pseudonyms(ctx: Context) -> list[str]:
 
 
 def _title(ctx: Context, consultation_id: str) -> str:
-    c = ctx.core.consultations.get(consultation_id)
+    c = ctx.consultations.get(consultation_id)
     return markup.escape(c.title if c else consultation_id)
 
 
@@ -295,19 +296,29 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
         for r in responses:
             kind = ctx.t("privacy_anonymous" if r["anonymous"] else "privacy_named")
             status = ctx.t("privacy_submitted" if r["status"] == "submitted" else "privacy_draft")
-            items.append(
-                f"- {_title(ctx, r['consultation'])}: {status}, {kind}, "
-                + ctx.t(
-                    "privacy_answers",
-                    count=sum(1 for v in r["answers"].values() if v not in (None, [])),
-                )
+            answered = sum(1 for v in r["answers"].values() if v not in (None, []))
+            line = ctx.t(
+                "privacy_mydata_response",
+                title=_title(ctx, r["consultation"]),
+                status=status,
+                kind=kind,
+                answers=ctx.t("privacy_answers", count=answered),
             )
+            items.append(f"- {line}")
         lines.append(ctx.t("privacy_mydata_responses") + "\n" + "\n".join(items))
     else:
         lines.append(ctx.t("privacy_mydata_no_responses"))
     votes = data.get("poll_votes", [])
     if votes:
-        items = [f"- “{markup.escape(v['question'])}”: {markup.escape(v['option'])}" for v in votes]
+        items = [
+            "- "
+            + ctx.t(
+                "privacy_mydata_vote",
+                question=markup.escape(v["question"]),
+                option=markup.escape(v["option"]),
+            )
+            for v in votes
+        ]
         lines.append(ctx.t("privacy_mydata_votes") + "\n" + "\n".join(items))
     if data.get("polls_created"):
         lines.append(ctx.t("privacy_mydata_polls", count=len(data["polls_created"])))
@@ -315,7 +326,7 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
         lines.append(ctx.t("privacy_mydata_conversations", count=len(data["conversations"])))
     sub = data.get("subscription")
     if sub:
-        days = ", ".join(str(d) for d in sub["days_before"])
+        days = days_phrase(ctx, tuple(int(d) for d in sub["days_before"]))
         lines.append(ctx.t("privacy_mydata_subscription", days=days))
     stopped = data.get("reminders_stopped")
     if stopped:
@@ -352,7 +363,7 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
 def with_labels(ctx: Context, response: dict[str, Any]) -> dict[str, Any]:
     """A stored response as the person saw it: ``answers`` keeps the ids stored,
     ``answers_as_shown`` gives the labels of the choices (what the buttons said)."""
-    c = ctx.core.consultations.get(str(response.get("consultation")))
+    c = ctx.consultations.get(str(response.get("consultation")))
     answers = response.get("answers") or {}
     if c is None:
         return response
@@ -395,11 +406,12 @@ async def on_forget(ctx: Context, arg: str) -> list[Reply]:
     )
     if answer == "n":
         return [*edit, *ctx.reply("privacy_forget_kept")]
-    if answer != "y" or not stamp.isdigit():
+    when = typed.whole_number(stamp)
+    if answer != "y" or when is None:
         return ctx.reply("unknown_action")
     if ctx.in_group:  # a crafted press: /forget only ever offers this button in private
         return ctx.reply("privacy_private_only")
-    age = ctx.now.timestamp() - int(stamp)
+    age = ctx.now.timestamp() - when
     if not -60 <= age <= FORGET_CONFIRM_WINDOW.total_seconds():
         return ctx.reply("privacy_forget_expired")
     # /forget runs only in the person's private chat with the bot: that chat is theirs.

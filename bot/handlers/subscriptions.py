@@ -12,7 +12,7 @@ import logging
 import secrets
 from datetime import timedelta
 
-from bot import markup, reminders
+from bot import markup, reminders, typed
 from bot.handlers import timeline
 from bot.handlers.base import Context
 from bot.messages import Choice, Reply
@@ -31,7 +31,7 @@ def days_phrase(ctx: Context, days: tuple[int, ...]) -> str:
     ]
     if len(parts) == 1:
         return parts[0]
-    return ", ".join(parts[:-1]) + ctx.t("reminders_and") + parts[-1]
+    return ctx.t("list_separator").join(parts[:-1]) + ctx.t("reminders_and") + parts[-1]
 
 
 def _private_only(ctx: Context, command: str) -> list[Reply] | None:
@@ -181,14 +181,15 @@ async def announce(ctx: Context, args: str) -> list[Reply]:
 async def on_announce(ctx: Context, arg: str) -> list[Reply]:
     """Buttons "an:y:<job>" (send) and "an:n:<job>" (cancel). Buttons are not commands,
     so the coordinator check is made here too."""
-    answer, _, number = arg.partition(":")
-    if answer not in {"y", "n"} or not number.isdigit():
+    answer, _, number_text = arg.partition(":")
+    number = typed.whole_number(number_text)
+    if answer not in {"y", "n"} or number is None:
         return ctx.reply("unknown_action")
     if not ctx.is_coordinator:
         log.warning("refused an announcement button to a non-coordinator")
         return ctx.reply("coordinators_only")
     storage = ctx.core.storage
-    job = await storage.get_job(int(number))
+    job = await storage.get_job(number)
     if job is None or job.kind != reminders.ANNOUNCE:
         return ctx.reply("unknown_action")
     if job.created_by != ctx.person.key:

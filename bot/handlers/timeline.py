@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, tzinfo
 
-from bot import markup, reminders
+from bot import markup, reminders, typed
 from bot.dates import last_day
 from bot.handlers.base import Context
 from bot.ics import TimedEvent, events_ics
@@ -43,7 +43,7 @@ async def all_events(ctx: Context) -> tuple[list[Event], tzinfo]:
     in the person's time zone (which is returned too)."""
     zone = await reminders.person_zone(ctx.core.storage, ctx.person)
     closures = await ctx.core.storage.consultation_closures()
-    moments = reminders.consultation_moments(ctx.core.consultations, closures, ctx.t, zone)
+    moments = reminders.consultation_moments(ctx.consultations, closures, ctx.t, zone)
     return sorted([*ctx.core.kb.events, *moments], key=lambda e: e.start), zone
 
 
@@ -60,8 +60,8 @@ def filter_events(
     query = query.strip()
     if not query:
         return pool
-    if query.isdigit() and len(query) == 4:
-        year = int(query)
+    year = typed.whole_number(query) if len(query) == 4 else None
+    if year is not None:
         return [e for e in pool if e.start.year <= year <= (e.end or e.start).year]
     wanted = set(matcher.tokens(query))
     if not wanted:
@@ -112,7 +112,9 @@ def upcoming(ctx: Context, events: list[Event], zone: tzinfo = UTC) -> list[Even
 
 
 def calendar_button(ctx: Context, event: Event) -> Choice:
-    return Choice(ctx.t("button_add_to_calendar", title=event.title)[:60], f"ics:{event.id}")
+    return Choice(
+        markup.shorten(ctx.t("button_add_to_calendar", title=event.title)), f"ics:{event.id}"
+    )
 
 
 def offers_calendar_entry(ctx: Context, event: Event, zone: tzinfo = UTC) -> bool:

@@ -49,6 +49,9 @@ class SlackRenderer:
     """Neutral markup as Slack mrkdwn. Bare web addresses become explicit links,
     because ``verbatim`` sections are not auto-linked by Slack."""
 
+    # Slack shows "*" and "_" literally unless they sit at a word boundary.
+    word_bounded_markers = True
+
     def text(self, text: str) -> str:
         out: list[str] = []
         pos = 0
@@ -140,7 +143,7 @@ def sections(text: str, limit: int = MAX_SECTION) -> list[str]:
 
 def fallback(text: str, limit: int = MAX_FALLBACK) -> str:
     """The reply as escaped plain text, for notifications and screen readers."""
-    plain = markup.to_plain(text)
+    plain = markup.to_plain(text, bidi_marks=True)
     if len(plain) > limit:
         plain = plain[: limit - 1].rsplit(" ", 1)[0] + "…"
     return escape(plain)

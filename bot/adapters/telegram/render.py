@@ -14,7 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit, ParseMode
 
-from bot import markup
+from bot import markup, typed
 from bot.messages import MAX_ACTION_BYTES, Choice, Reply
 
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
@@ -90,7 +90,7 @@ def toast_text(reply: Reply) -> str | None:
     """The reply as a callback-query toast, when it is a short notice that fits one."""
     if not reply.notice or reply.choices or reply.attachments:
         return None
-    text = markup.to_plain(reply.text).strip()
+    text = markup.to_plain(reply.text, bidi_marks=True).strip()
     return text if 0 < len(text) <= TOAST_LIMIT else None
 
 
@@ -110,9 +110,10 @@ def is_group(chat_id: str) -> bool:
 def parse_origin(origin: str) -> tuple[str, int] | None:
     """``"<chat_id>:<message_id>"`` (an ``Incoming.origin``) -> (chat_id, message_id)."""
     chat, sep, message = origin.rpartition(":")
-    if not sep or not chat or not message.isdigit():
+    number = typed.whole_number(message)
+    if not sep or not chat or number is None:
         return None
-    return chat, int(message)
+    return chat, number
 
 
 @dataclass(frozen=True)
