@@ -53,7 +53,9 @@ def test_language_requests() -> None:
 async def test_buttons_are_in_the_language_of_the_answer(bot: MemoryAdapter) -> None:
     reply = await bot.ask("qui préside le mrg ?")
     assert "présid" in reply
-    assert bot.buttons and all(not b.startswith(("What", "Which", "Who", "When")) for b in bot.buttons)
+    assert bot.buttons and all(
+        not b.startswith(("What", "Which", "Who", "When")) for b in bot.buttons
+    )
 
 
 async def test_a_pressed_suggestion_is_remembered_for_a_follow_up(

@@ -283,12 +283,6 @@ def test_any_text_inside_a_consultation(
     in_consultation(loop, hostile_core, texts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="int('²') in consultations.match_option and friends: the typed-number parsing "
-    "item (issue 12) belongs to another helper; remove this mark once their function is "
-    "on main (strict: this test then passes and the mark fails the run)",
-)
 @COMMON
 @given(
     texts=st.lists(st.sampled_from(FOREIGN_DIGITS), min_size=1, max_size=3).map(
