@@ -910,7 +910,7 @@ async def test_a_vote_acknowledged_late_is_never_a_message_in_the_group(
         await press(fake, AMINA, poll, "Soup")  # the spinner is stopped without a toast
         gate.set()
         await fake.wait_for(
-            lambda: "1 voter(s)" in fake.messages[(GROUP_ID, poll["message_id"])]["text"]
+            lambda: "1 voter" in fake.messages[(GROUP_ID, poll["message_id"])]["text"]
         )
         await asyncio.sleep(0.1)
         assert len(fake.of("sendMessage", GROUP_ID)) == 1  # the poll itself, nothing more
