@@ -230,8 +230,7 @@ def event_line(ui: UI, language: str | None, event: Event, now: datetime, zone: 
         title=markup.escape(event.title),
         where=where,
         relative=how_long(ui, language, event, now, zone),
-    ) + plan_status(ui, language, event, now
-    )
+    ) + plan_status(ui, language, event, now)
 
 
 def plan_status(ui: UI, language: str | None, event: Event, now: datetime) -> str:

@@ -80,7 +80,7 @@ def knowledge_texts(kb: KnowledgeBase) -> list[str]:
     for topic in kb.topics.values():
         texts += [topic.title, topic.description]
     for event in kb.events:
-        texts += [event.title, event.place, event.summary, event.note, event.body]
+        texts += [event.title, event.place, event.summary, event.note, event.body, event.outcome]
     texts += [s.title for s in kb.sources.values()]
     texts += [kb.source_label(e) for e in kb.entries.values()]
     return sorted({t for t in texts if t}, key=len, reverse=True)
@@ -106,13 +106,13 @@ def without_cut_knowledge(text: str, knowledge: list[str]) -> str:
     """A button label ending in a knowledge-base title cut short ("…"): without it."""
     if not text.endswith("…"):
         return text
-    body = text[:-1]
+    body, best = text[:-1], 0
     for k in knowledge:
-        for n in range(len(k), 7, -1):
-            head = k[:n].rstrip(" ,;:–-")
-            if body.endswith(head):
-                return body[: len(body) - len(head)]
-    return text
+        for n in range(min(len(k), len(body)), max(best, 7), -1):
+            if body.endswith(k[:n].rstrip(" ,;:–-")):
+                best = len(k[:n].rstrip(" ,;:–-"))
+                break
+    return body[: len(body) - best] if best else text
 
 
 @pytest.fixture
