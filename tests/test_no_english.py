@@ -147,11 +147,13 @@ async def converse(setup: Setup, language: str) -> tuple[list[str], set[str]]:
     async def say(bot: MemoryAdapter, text: str = "", action: str | None = None) -> list[Reply]:
         if text.startswith("/"):
             used.add(text[1:].split()[0])
+        setup.clock.advance(seconds=2)  # a person types; the flood limit stays quiet
         return rec.keep(await bot.send(text, action=action))
 
     async def press(bot: MemoryAdapter, index: int = 0) -> list[Reply]:
         choices = [c for r in bot.last for c in r.choices]
         assert choices, f"no button to press after: {bot.plain(bot.last)[:300]}"
+        setup.clock.advance(seconds=2)
         return rec.keep(await bot.send(action=choices[index].action))
 
     for text in ("/start", "/help", "/topics"):

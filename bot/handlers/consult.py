@@ -127,9 +127,9 @@ def state_data(ctx: Context, c: Consultation) -> dict[str, object]:
 
 def state_consultation(ctx: Context, data: dict[str, object]) -> Consultation | None:
     if "c" in data:
-        return ctx.core.consultations.get(str(data["c"]))
+        return ctx.consultations.get(str(data["c"]))
     code = data.get("a")
-    for c in ctx.core.consultations:
+    for c in ctx.consultations:
         if c.anonymous and ctx.core.pseudonyms.conversation(c.id, ctx.person.key) == code:
             return c
     return None
