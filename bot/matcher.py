@@ -287,7 +287,6 @@ class Matcher:
         self._build_vocabulary(kb)
         self._phrasings: list[_Phrasing] = []
         self._by_entry: dict[str, list[int]] = defaultdict(list)
-        self._phrasing_entries: dict[str, set[str]] = defaultdict(set)
         self._field_postings: dict[str, set[str]] = defaultdict(set)
         self._field_tokens: dict[str, frozenset[str]] = {}
         self._numbers: dict[str, frozenset[str]] = {}
@@ -366,8 +365,6 @@ class Matcher:
             weight = sum(self._weights[t] for t in content)
             self._phrasings.append(_Phrasing(entry_id, content, weight, lang))
             self._by_entry[entry_id].append(idx)
-            for tok in content:
-                self._phrasing_entries[tok].add(entry_id)
         self._build_arrays()
 
     def _build_arrays(self) -> None:
