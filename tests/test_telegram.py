@@ -510,9 +510,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_webhook_requires_the_secret_token(
-    fake: FakeTelegram, vt: VirtualTime, tmp_path: Path
-) -> None:
+def webhook_settings(tmp_path: Path, fake: FakeTelegram) -> tuple[int, str, Settings]:
+    """Webhook mode on a free local port: (port, secret, settings)."""
     port = free_port()
     secret = "s3cret-token_for-tests"
     settings = make_settings(
@@ -523,6 +522,13 @@ async def test_webhook_requires_the_secret_token(
         TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
         TELEGRAM_WEBHOOK_PORT=str(port),
     )
+    return port, secret, settings
+
+
+async def test_webhook_requires_the_secret_token(
+    fake: FakeTelegram, vt: VirtualTime, tmp_path: Path
+) -> None:
+    port, secret, settings = webhook_settings(tmp_path, fake)
     bot = Bot(fake, vt, settings)
     await bot.start()
     try:
@@ -814,16 +820,7 @@ async def test_webhook_checks_the_secret_and_size_before_reading_the_body(
         return real_compare(a, b)
 
     monkeypatch.setattr(webhook.hmac, "compare_digest", compare)
-    port = free_port()
-    secret = "s3cret-token_for-tests"
-    settings = make_settings(
-        tmp_path,
-        fake,
-        TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram",
-        TELEGRAM_WEBHOOK_SECRET=secret,
-        TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
-        TELEGRAM_WEBHOOK_PORT=str(port),
-    )
+    port, secret, settings = webhook_settings(tmp_path, fake)
     bot = Bot(fake, vt, settings)
     await bot.start()
     try:
@@ -848,16 +845,7 @@ async def test_webhook_checks_the_secret_and_size_before_reading_the_body(
 async def test_a_webhook_update_is_confirmed_only_once_stored(
     fake: FakeTelegram, vt: VirtualTime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port = free_port()
-    secret = "s3cret-token_for-tests"
-    settings = make_settings(
-        tmp_path,
-        fake,
-        TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram",
-        TELEGRAM_WEBHOOK_SECRET=secret,
-        TELEGRAM_WEBHOOK_LISTEN="127.0.0.1",
-        TELEGRAM_WEBHOOK_PORT=str(port),
-    )
+    port, secret, settings = webhook_settings(tmp_path, fake)
     bot = Bot(fake, vt, settings)
     await bot.start()
     gate = asyncio.Event()
