@@ -67,3 +67,22 @@ def test_heldout_out_of_scope_is_not_answered(heldout_report: Report) -> None:
 def test_ours_beats_the_naive_baseline_in_every_language(heldout_report: Report) -> None:
     for lang, tally in heldout_report.ours.items():
         assert tally.rate > heldout_report.base[lang].rate + 0.15, lang
+
+
+def test_the_answer_language_is_judged_against_the_entry_given(shipped_kb: KnowledgeBase) -> None:
+    """An item may accept an English-only entry beside a translated one: answering the
+    translated one in the question's language is right, whichever sorts first."""
+    from dataclasses import replace
+
+    from bot.evaluation import Item
+
+    answer = shipped_kb.entries["policy-adopted"]
+    other = shipped_kb.entries["cod-2009"]
+    assert "ar" in answer.translations and other.id < answer.id  # "cod-..." sorts first
+    entries = {**shipped_kb.entries, other.id: replace(other, translations={})}
+    kb = replace(shipped_kb, entries=entries)
+    question = answer.translations["ar"].questions[0]
+    for accept in ((other.id,), ()):
+        item = Item(q=question, expect=answer.id, accept=accept, kind="bare", language="ar")
+        report = evaluate(kb, [item])
+        assert report.ours["ar"].rate == 1.0, report.misses
