@@ -285,6 +285,16 @@ class Matcher:
         self._canon: dict[str, str] = {}
         self._phrases: list[tuple[tuple[str, ...], str]] = []  # multi-word phrase -> canonical
         self._build_vocabulary(kb)
+        # Acronyms and names (PERCO, Sahel+, MENA) are the same in every language, but a
+        # word list may hold them in one language only ("sahel" is French there): they
+        # must not tell the question's language.
+        self._names = frozenset(
+            w
+            for term in kb.terms
+            for name in (term.term, *term.aliases)
+            if " " not in name.strip()  # "Sahel+" is one name, "Climate Centre" two words
+            for w in text_words(name)
+        )
         self._phrasings: list[_Phrasing] = []
         self._by_entry: dict[str, list[int]] = defaultdict(list)
         self._field_postings: dict[str, set[str]] = defaultdict(set)
@@ -565,7 +575,7 @@ class Matcher:
     def analyse(self, question: str) -> Query:
         """A question as the ranking sees it: tokens, their weights, numbers, language."""
         raw = text_words(question[:MAX_QUESTION_CHARS])
-        language = wordlists.detect(raw)
+        language = wordlists.detect([w for w in raw if w not in self._names])
         words = [self._correct(w) for w in raw]
         tokens: dict[str, float] = {}
         for word, token in self._token_pairs(words):
