@@ -234,11 +234,13 @@ def evaluate(kb: KnowledgeBase, items: Iterable[Item], matcher: Matcher | None =
 
 def training_rows(
     kb: KnowledgeBase, items: Iterable[Item], matcher: Matcher
-) -> tuple[list[list[float]], list[int]]:
+) -> tuple[list[list[float]], list[int], list[bool]]:
     """Features and labels for fitting the decision model: one row per item, labelled 1
-    when the top-ranked entry is a right answer. Built from the dev split only."""
+    when the top-ranked entry is a right answer, and whether the item is out of scope
+    (answering it is the costlier mistake). Built from the dev split only."""
     rows: list[list[float]] = []
     labels: list[int] = []
+    out_of_scope: list[bool] = []
     for item in items:
         if item.after:
             continue  # follow-ups borrow context; their rankings are not bare questions
@@ -248,4 +250,5 @@ def training_rows(
         top_id, features = x
         rows.append(features)
         labels.append(int(item.in_scope and top_id in _good(kb, item)))
-    return rows, labels
+        out_of_scope.append(not item.in_scope)
+    return rows, labels, out_of_scope

@@ -21,24 +21,30 @@ HEADER = (
 )
 # A confident wrong answer costs more than saying "did you mean": staff act on answers.
 WRONG_ANSWER_COST = 2.0
+# Answering what the knowledge base does not cover at all ("what is the salary of a
+# delegate") misleads most: the bot must say it does not know.
+OUT_OF_SCOPE_ANSWER_COST = 4.0
 
 
-def _utility(probs: Sequence[float], labels: Sequence[int], answer_at: float) -> float:
+def _utility(
+    probs: Sequence[float], labels: Sequence[int], oos: Sequence[bool], answer_at: float
+) -> float:
     total = 0.0
-    for p, y in zip(probs, labels, strict=True):
+    for p, y, out in zip(probs, labels, oos, strict=True):
         if p >= answer_at:
-            total += 1.0 if y else -WRONG_ANSWER_COST
+            cost = OUT_OF_SCOPE_ANSWER_COST if out else WRONG_ANSWER_COST
+            total += 1.0 if y else -cost
     return total
 
 
 def fit_decision_model(kb: KnowledgeBase, dev: Sequence[Item]) -> DecisionModel:
     matcher = Matcher(kb)
-    rows, labels = training_rows(kb, dev, matcher)
+    rows, labels, oos = training_rows(kb, dev, matcher)
     weights, bias = fit(rows, labels)
     unfitted = DecisionModel(weights, bias)
     probs = [unfitted.probability(x) for x in rows]
     grid = [i / 100 for i in range(20, 96)]
-    answer_at = max(grid, key=lambda t: (_utility(probs, labels, t), -t))
+    answer_at = max(grid, key=lambda t: (_utility(probs, labels, oos, t), -t))
     model = DecisionModel(
         weights,
         bias,

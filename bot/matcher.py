@@ -264,6 +264,9 @@ def features(top: Candidate, runner: float, linked: bool, query: Query) -> list[
         1.0 if linked else 0.0,
         min(top.unexplained, 5.0) / 5.0,
         min(top.matched, 3) / 3.0,
+        # Arabic scores run lower (dialect spellings, clitics, fewer phrasings): the
+        # model sets its bar for that script apart.
+        1.0 if query.language == "ar" else 0.0,
     ]
 
 
@@ -340,6 +343,7 @@ class Matcher:
         n = max(1, len(self._entry_vocabulary))
         self._idf = {tok: math.log((n + 1) / (d + 0.5)) for tok, d in field_df.items()}
         self._idf.update({tok: math.log((n + 1) / (d + 0.5)) for tok, d in df.items()})
+        self._asked = frozenset(df)  # words of phrasings and tags, not answers only
         df.update({t: d for t, d in field_df.items() if t not in df})
         self._vocab = sorted(df)
         # Words typos are corrected *to*: everything the knowledge base spells out
@@ -562,10 +566,12 @@ class Matcher:
         if token in QUESTION_WORDS:
             return QUESTION_WORDS[token]
         known = self._idf.get(token)
+        if token in FILLER_STEMS and token not in self._asked:
+            # "good" in "good morning": an answer's "good practice" does not make the
+            # greeting a topic word.
+            return FILLER_WEIGHT
         if known is not None:
             return known
-        if token in FILLER_STEMS:
-            return FILLER_WEIGHT
         if token.isdigit():
             return NUMBER_WEIGHT
         return UNKNOWN_REAL_WEIGHT if real else UNKNOWN_OTHER_WEIGHT
@@ -696,12 +702,14 @@ class Matcher:
                 )
             )
         out.sort(key=lambda c: (-c.score, c.id))
-        self._prefer_curated_twin(out)
+        if self._canon.get("meaning") not in tokens:
+            self._prefer_curated_twin(out)
         return out[:limit]
 
     def _prefer_curated_twin(self, ranked: list[Candidate]) -> None:
         """A glossary term's generated phrasings ("what is the MRG") tie with the curated
-        entry linked to it; when they are that close, the curated answer goes first."""
+        entry linked to it; when they are that close, the curated answer goes first.
+        Not when the question asks what a name stands for: the glossary answers that."""
         if not ranked or "glossary" not in self.kb.entries[ranked[0].id].tags:
             return
         top = ranked[0]

@@ -146,7 +146,13 @@ def test_president_is_not_a_typo(matcher: Matcher, body: str) -> None:
     [
         ("qu'est-ce que le CICR", "glossary-icrc", "fr"),
         ("Qu'est-ce que l'OIM ?", "glossary-iom", "fr"),
-        ("que signifie HSP", "hsp-what", "fr"),  # the curated twin of the glossary term
+        ("qu'est-ce qu'un HSP", "hsp-what", "fr"),  # the curated twin of the glossary term
+        # Asking what a name stands for: the glossary answers, not the curated twin.
+        ("que signifie HSP", "glossary-hsp", "fr"),
+        ("PSH ça veut dire quoi", "glossary-hsp", "fr"),
+        ("what does gcm stand for", "glossary-gcm", "en"),
+        ("imrf meaning", "glossary-imrf", "en"),
+        ("شو يعني PSS", "glossary-pss", "ar"),
         ("que es la OIM", "glossary-iom", "es"),
         ("¿Qué es el ACNUR?", "glossary-unhcr", "es"),
         ("ما هو بيركو", "glossary-perco", "ar"),
