@@ -41,7 +41,6 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
     announcements (:mod:`bot.reminders`).
     """
     kb, matcher = load_indexed(settings)
-    wordlists.preload()
     ui = UI.load()
     consultations = load_catalog(settings, ui)
     async with open_storage(settings) as storage:
@@ -50,6 +49,10 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
         )
         core.pseudonyms.key()  # create or check the key file now, not mid-conversation
         background = [
+            # The word lists off the start-up path (the chat's prompt, the adapters'
+            # connect): read while nobody has asked yet, so the first Arabic question
+            # does not hold the loop for a tenth of a second.
+            asyncio.create_task(asyncio.to_thread(wordlists.preload)),
             asyncio.create_task(sweep_forever(core)),
             asyncio.create_task(reminders.run_forever(core)),
         ]

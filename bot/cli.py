@@ -18,7 +18,7 @@ from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
 from bot.core import utc_now
 from bot.errors import BotError, ContentError, Problem
-from bot.index_cache import cached_index, load_indexed
+from bot.index_cache import cached_index, checks_passed, load_indexed, record_checks_passed
 from bot.knowledge import KnowledgeBase, check_knowledge
 from bot.matcher import Matcher, answer_language
 from bot.results import EXPORT_FORMATS, consultation_export, format_moment, results_text
@@ -59,7 +59,10 @@ def _load_or_explain(settings: Settings, *, consultations: bool = True) -> Knowl
     kb, problems = (
         (cached[0], []) if cached else check_knowledge(settings.knowledge_dir, settings.faq_file)
     )
-    if consultations:
+    # The same content read by the same code passed these checks before: a start need
+    # not parse every consultation twice (running_core loads them anyway).
+    checked = consultations and checks_passed(settings)
+    if consultations and not checked:
         for check in extra_checks():
             problems = [*problems, *check(settings, kb)]
     errors = [p for p in problems if not p.warning]
@@ -68,6 +71,8 @@ def _load_or_explain(settings: Settings, *, consultations: bool = True) -> Knowl
         _print_problems(errors, sys.stderr)
         sys.stderr.write("Fix them and run 'nsbot kb check' to confirm.\n")
         return None
+    if consultations and not checked:
+        record_checks_passed(settings)
     return kb
 
 

@@ -56,6 +56,37 @@ def content_key(settings: Settings) -> str:
     return digest.hexdigest()[:40]
 
 
+def _checks_key(settings: Settings) -> str:
+    """The content key, and every module of the bot: the checks before a start read the
+    consultations, the societies and the UI strings through most of the package."""
+    digest = hashlib.sha256(content_key(settings).encode())
+    consultations = sorted(settings.consultations_dir.glob("*.yaml"))  # may live elsewhere
+    code = sorted(_PACKAGE.rglob("*.py")) + sorted(_PACKAGE.rglob("locales/*.yaml"))
+    for path in [*consultations, *code]:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:40]
+
+
+def checks_passed(settings: Settings) -> bool:
+    """Whether this exact content, read by this exact code, passed the start-up checks
+    before (errors stop a start, so only a clean verdict is ever recorded)."""
+    return (cache_dir(settings) / f"checked-{_checks_key(settings)}").is_file()
+
+
+def record_checks_passed(settings: Settings) -> None:
+    folder = cache_dir(settings)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        marker = folder / f"checked-{_checks_key(settings)}"
+        marker.touch(mode=0o600)
+        older = sorted(folder.glob("checked-*"), key=lambda p: p.stat().st_mtime)[:-KEEP]
+        for stale in older:
+            stale.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("check verdict not written (%s)", exc)
+
+
 def cached_index(settings: Settings) -> tuple[KnowledgeBase, Matcher] | None:
     """The knowledge base and matcher from the cache, if this content was indexed before."""
     path = cache_dir(settings) / f"index-{content_key(settings)}.pickle"

@@ -127,12 +127,13 @@ class UI:
 
         problems: list[Problem] = []
         strings: dict[str, dict[str, str]] = {}
+        shipped = directory == LOCALES_DIR
         # "en.yaml" and "en.consult.yaml" are both English: one file per feature keeps
         # each feature's words together.
         for path in sorted(directory.glob("*.yaml")):
             if path.stem == "smalltalk":
                 continue
-            data, errors = load_yaml(path, f"locales/{path.name}")
+            data, errors = load_yaml(path, f"locales/{path.name}", shipped=shipped)
             problems += errors
             table = strings.setdefault(path.name.split(".")[0], {})
             for key, value in (data or {}).items() if isinstance(data, dict) else ():
@@ -148,7 +149,9 @@ class UI:
                 if problem:
                     problems.append(Problem(f"locales/{lang}.*.yaml", None, key, problem))
         smalltalk: list[tuple[str, frozenset[str]]] = []
-        data, errors = load_yaml(directory / "smalltalk.yaml", "locales/smalltalk.yaml")
+        data, errors = load_yaml(
+            directory / "smalltalk.yaml", "locales/smalltalk.yaml", shipped=shipped
+        )
         problems += errors
         for item in (data or {}).get("smalltalk", []):
             if item.get("reply") not in english:

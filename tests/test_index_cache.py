@@ -55,3 +55,32 @@ def test_broken_content_is_refused_and_not_cached(tmp_path: Path) -> None:
     with pytest.raises(ContentError):
         load_indexed(settings)
     assert cached_index(settings) is None
+
+
+def test_a_clean_start_is_not_checked_again_until_something_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The start-up checks (consultations, societies, warnings) run once per content and
+    code; a consultation edited into an error is caught at the next start."""
+    from bot import cli
+
+    settings = settings_for(tmp_path)
+    consultations = settings.consultations_dir
+    consultations.mkdir(parents=True, exist_ok=True)
+    valid = sorted((Path(__file__).parent / "fixtures" / "consultations" / "valid").glob("*.yaml"))
+    shutil.copy(valid[0], consultations / valid[0].name)
+    runs: list[int] = []
+    real = cli.extra_checks
+
+    def counting(*args: object, **kwargs: object) -> list[object]:
+        runs.append(1)
+        return real()  # type: ignore[return-value]
+
+    monkeypatch.setattr(cli, "extra_checks", counting)
+    assert cli._load_or_explain(settings) is not None
+    assert cli._load_or_explain(settings) is not None
+    assert len(runs) == 1
+    (consultations / valid[0].name).write_text("id: [broken\n", encoding="utf-8")
+    assert cli._load_or_explain(settings) is None
+    assert len(runs) == 2
+    assert "will not start" in capsys.readouterr().err
