@@ -93,6 +93,7 @@ _FOLD = _DIGITS | _ARABIC_FOLD
 _ELISION = re.compile(r"\b(qu|[cdjlmnst])['’](?!accord\b)(?=[^\W\d_])")
 # Arabic articles and the prepositions written onto them, longest first.
 _ARABIC_ARTICLES = ("وال", "بال", "فال", "كال", "لل", "ال")
+_ARABIC_POSSESSIVES = ("هما", "ها", "هم")
 
 
 def normalise(text: str) -> str:
@@ -130,6 +131,10 @@ def strip_arabic_prefix(word: str) -> str:
             if word.startswith("و") and len(word) >= 5:
                 word = word[1:]
             break
+    # A possessive pronoun on the end: اعضاءها "its members" is اعضاء.
+    for suffix in _ARABIC_POSSESSIVES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
     return word
 
 

@@ -359,3 +359,35 @@ def test_a_fact_told_only_in_an_answer_is_reachable(
         ranked = [c.id for c in shipped_matcher.rank(f"what about {rare[0]}")]
         assert entry.id in ranked[:3], (entry.id, rare[0], ranked)
     assert found >= 10
+
+
+@pytest.mark.parametrize(
+    ("word", "question_word"),
+    [
+        ("وين", "where"),
+        ("ووين", "where"),
+        ("مين", "who"),
+        ("ومين", "who"),
+        ("امتى", "when"),
+        ("شو", "what"),
+        ("ليش", "why"),
+        ("قديش", "many"),
+        ("كام", "many"),
+    ],
+)
+def test_spoken_arabic_question_words_are_question_words(
+    shipped_matcher: Matcher, word: str, question_word: str
+) -> None:
+    """Dialect question words are how staff type; some translated phrasings use them,
+    which made them rare topic words that sank every other question."""
+    tokens = shipped_matcher.analyse(f"{word} مجلس المندوبين").tokens
+    assert word not in tokens
+    assert question_word in tokens or (question_word == "when" and "date" in tokens)
+
+
+def test_an_arabic_possessive_ending_is_the_same_word() -> None:
+    from bot.matcher import strip_arabic_prefix
+
+    assert strip_arabic_prefix("اعضاءها") == "اعضاء"
+    assert strip_arabic_prefix("اعضاءهم") == "اعضاء"
+    assert strip_arabic_prefix("فيها") == "فيها"  # too short to hold a possessive
