@@ -4,6 +4,11 @@ Built with the ``icalendar`` library rather than by hand: line folding, escaping
 value types are exactly the details a hand-written writer gets subtly wrong. Date-only
 events are all-day events; moments (a consultation opening or closing) are timed events
 in UTC; UIDs are stable, so re-importing a file updates events instead of duplicating them.
+
+A file is written in the language of the person who asked for it (titles, summaries,
+notes, places, source titles, the calendar's name), each field in English where it is
+not translated. The sources' section references ("§12 [39]") stay as written: they
+point into the English documents themselves.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import icalendar
 from bot import markup
 from bot.dates import last_day
 from bot.knowledge import Event, KnowledgeBase
+from bot.ui import UI
 
 PRODID = "-//IFRC migration assistant (nsbot)//Timeline//EN"
 UID_DOMAIN = "nsbot.migration-timeline"
@@ -45,9 +51,10 @@ class CalendarItem:
     categories: tuple[str, ...] = ()
 
 
-def item_from_event(event: Event, kb: KnowledgeBase) -> CalendarItem:
+def item_from_event(event: Event, kb: KnowledgeBase, ui: UI, language: str | None) -> CalendarItem:
     """An event as an all-day calendar item covering every day its dates cover
-    (a :class:`TimedEvent` as a timed item at its moment)."""
+    (a :class:`TimedEvent` as a timed item at its moment), worded in ``language``."""
+    event = event.in_language(language)
     if isinstance(event, TimedEvent):
         return CalendarItem(
             uid=f"{event.id}@{UID_DOMAIN}",
@@ -64,15 +71,16 @@ def item_from_event(event: Event, kb: KnowledgeBase) -> CalendarItem:
     )
     lines = [markup.to_plain(event.summary)]
     if event.start_precision != "day" or (event.end and event.end_precision != "day"):
-        lines.append(f"Exact day not known: the sources give the {event.start_precision}.")
+        precision = "year" if "year" in (event.start_precision, event.end_precision) else "month"
+        lines.append(ui.t(f"ics_day_unknown_{precision}", language))
     if event.note:
         lines.append(markup.to_plain(event.note))
     cited = "; ".join(
-        f"{kb.sources[r.doc].title if r.doc in kb.sources else r.doc}, {r.section}"
+        f"{source.title if (source := kb.source_in(r.doc, language)) else r.doc}, {r.section}"
         for r in event.sources
     )
     if cited:
-        lines.append(f"Source: {cited}")
+        lines.append(ui.t("source", language, source=cited))
     return CalendarItem(
         uid=f"{event.id}@{UID_DOMAIN}",
         title=event.title,
@@ -118,6 +126,13 @@ def _value(moment: date | datetime) -> date | datetime:
     return moment.astimezone(UTC) if isinstance(moment, datetime) else moment
 
 
-def events_ics(kb: KnowledgeBase, events: list[Event], now: datetime) -> bytes:
-    """The .ics file of some knowledge-base events."""
-    return to_ics([item_from_event(e, kb) for e in events], now)
+def events_ics(
+    kb: KnowledgeBase,
+    events: list[Event],
+    now: datetime,
+    ui: UI,
+    language: str | None = None,
+) -> bytes:
+    """The .ics file of some knowledge-base events, in ``language`` (default English)."""
+    items = [item_from_event(e, kb, ui, language) for e in events]
+    return to_ics(items, now, ui.t("ics_calendar_name", language))
