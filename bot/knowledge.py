@@ -88,6 +88,7 @@ class Source:
     precision: str = "day"
     refs: dict[str, Reference] = field(default_factory=dict)
     translations: dict[str, SourceText] = field(default_factory=dict)
+    defined_in: str = ""  # sources.yaml as the curator opens it (``file`` is the document)
     line: int = 0
 
     def in_language(self, language: str | None) -> Source:
@@ -151,6 +152,7 @@ class Topic:
     title: str
     description: str = ""
     translations: dict[str, TopicText] = field(default_factory=dict)
+    file: str = ""
     line: int = 0
 
     def in_language(self, language: str | None) -> Topic:
@@ -534,6 +536,7 @@ def check_knowledge(
                     published[0] if published else None,
                     published[1] if published else "day",
                     _references(c, item, ident),
+                    defined_in=c.file,
                     line=item.line,
                 )
     for source in sources.values():
@@ -559,7 +562,7 @@ def check_knowledge(
                 )
             if ident:
                 description = c.text(item, "description", ident, False)
-                topics[ident] = Topic(ident, title, description, line=item.line)
+                topics[ident] = Topic(ident, title, description, file=c.file, line=item.line)
     problems.extend(c.problems)
 
     entries: dict[str, Entry] = {}
@@ -721,8 +724,7 @@ def check_knowledge(
         if sections is not None:
             _translate_entries(c, sections, language, entries, aliases)
             _translate_terms(c, sections, language, terms, entries)
-            homes = {k: _relative(knowledge_dir / f"{k}.yaml", root) for k in ("topics", "sources")}
-            _translate_rest(c, sections, language, topics, events, sources, homes)
+            _translate_rest(c, sections, language, topics, events, sources)
         problems.extend(c.problems)
 
     synonyms: list[tuple[str, ...]] = []
@@ -898,15 +900,13 @@ def _translate_rest(
     topics: dict[str, Topic],
     events: list[Event],
     sources: dict[str, Source],
-    homes: dict[str, str],
 ) -> None:
-    """``topics:``, ``events:`` and ``sources:`` of a language file, field by field.
-    ``homes`` names the topics and sources files as a curator opens them."""
+    """``topics:``, ``events:`` and ``sources:`` of a language file, field by field."""
 
     def targets(items: Iterable[Topic | Event | Source], kind: str) -> dict[str, Target]:
         out = {}
         for i in items:
-            home = i.file if isinstance(i, Event) else homes[kind]
+            home = i.defined_in if isinstance(i, Source) else i.file
             out[i.id] = Target(f"{home}:{i.line}", english_fields(i, FIELDS[kind]))
         return out
 
