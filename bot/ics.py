@@ -6,9 +6,9 @@ events are all-day events; moments (a consultation opening or closing) are timed
 in UTC; UIDs are stable, so re-importing a file updates events instead of duplicating them.
 
 A file is written in the language of the person who asked for it (titles, summaries,
-notes, places, source titles, the calendar's name), each field in English where it is
-not translated. The sources' section references ("§12 [39]") stay as written: they
-point into the English documents themselves.
+notes, places, source labels, the calendar's name), each field in English where it is
+not translated. Sources are cited as the answers cite them: the public pages, by label
+and address, rather than sections of our compiled fact sheet.
 """
 
 from __future__ import annotations
@@ -75,10 +75,7 @@ def item_from_event(event: Event, kb: KnowledgeBase, ui: UI, language: str | Non
         lines.append(ui.t(f"ics_day_unknown_{precision}", language))
     if event.note:
         lines.append(markup.to_plain(event.note))
-    cited = "; ".join(
-        f"{source.title if (source := kb.source_in(r.doc, language)) else r.doc}, {r.section}"
-        for r in event.sources
-    )
+    cited = _cited(event, kb, ui, language)
     if cited:
         lines.append(ui.t("source", language, source=cited))
     return CalendarItem(
@@ -89,6 +86,24 @@ def item_from_event(event: Event, kb: KnowledgeBase, ui: UI, language: str | Non
         description="\n\n".join(line for line in lines if line),
         location=event.place,
         categories=tuple(c for c in (event.kind, event.topic) if c),
+    )
+
+
+def _cited(event: Event, kb: KnowledgeBase, ui: UI, language: str | None) -> str:
+    """The pages behind an event ("Blog on rcrcconference.org, June 2022: https://…"),
+    else, without a public page, the documents and sections."""
+    dates = ui.dates(language)
+    pages = [
+        c.label
+        + (f", {dates.format_date(c.published, c.precision)}" if c.published else "")
+        + f": {c.url}"
+        for c in kb.citations(event.sources, language)
+    ]
+    if pages:
+        return "; ".join(pages)
+    return "; ".join(
+        f"{source.title if (source := kb.source_in(r.doc, language)) else r.doc}, {r.section}"
+        for r in event.sources
     )
 
 
