@@ -837,6 +837,14 @@ def _translate_entries(
             continue
         if translated is None:
             continue
+        if "glossary" in translated.tags:  # its entry is rebuilt from the term's translations
+            c.error(
+                item.line_of("id"),
+                who,
+                "a glossary term is translated under 'glossary:' (term, stands_for, "
+                "description, aliases), not under 'entries:'",
+            )
+            continue
         if language in translated.translations:
             c.error(
                 item.line_of("id"),

@@ -161,6 +161,7 @@ def test_overlay_mistakes_are_named_by_file_and_line(tmp_path: Path) -> None:
         "translations/fr.yaml:10: [no-such-topic] error: no topic 'no-such-topic' in knowledge/topics.yaml",
         "translations/fr.yaml:16: [policy-adoption] error: 'policy-adoption' is translated twice (also at line 13)",
         "translations/fr.yaml:21: error: unknown top-level key 'extras'",
+        "translations/fr.yaml:24: [glossary-cod] error: a glossary term is translated under 'glossary:'",
     ]  # fmt: skip
     for expected in expected_errors:
         assert any(expected in e for e in errors), (expected, errors)
@@ -260,3 +261,32 @@ def test_calendar_file_stays_english_without_a_language(lang_kb: KnowledgeBase) 
         "Council of Delegates 2022",
     }
     assert str(cal["X-WR-CALNAME"]) == "RCRC migration timeline"
+
+
+async def test_event_reminders_are_in_the_subscribers_language(
+    tmp_path: Path, lang_kb: KnowledgeBase
+) -> None:
+    from bot import reminders
+    from bot.messages import Reply
+    from tests.consult_helpers import Clock, make_core
+
+    async with SqliteStorage(tmp_path / "r.sqlite3") as storage:
+        setup = make_core(tmp_path, lang_kb, storage, Clock(BEFORE_COD_2022))
+        sent: list[Reply] = []
+
+        async def inbox(replies: list[Reply]) -> None:
+            sent.extend(replies)
+
+        setup.core.register_sender("test", inbox)
+        french, arabic = speaker(setup.core, "fr"), speaker(setup.core, "ar")
+        setup.adapters += [french, arabic]
+        await french.ask("/subscribe")
+        await arabic.ask("/subscribe")
+        setup.clock.now = datetime(2022, 6, 15, 9, 0, tzinfo=UTC)  # 7 days before
+        await reminders.tick(setup.core)
+    by_chat = {r.chat.chat_id: r for r in sent if r.chat is not None}
+    fr, ar = by_chat["p-fr"], by_chat["p-ar"]
+    assert "Conseil des Délégués 2022" in fr.text and "Genève" in fr.text
+    assert [c.label for c in fr.choices] == ["📅 Ajouter au calendrier : Conseil des Délégués 2022"]
+    assert "مجلس المندوبين 2022" in ar.text and "جنيف" in ar.text
+    assert "Council of Delegates" not in fr.text + ar.text
