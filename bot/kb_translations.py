@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from bot.knowledge import _Checker
 
 SECTIONS = ("entries", "glossary", "topics", "events", "sources")
-# Where each section's ids are defined, for the messages.
+# Where each section's ids are defined, for the messages (as the curator knows them).
 HOMES = {
     "glossary": "knowledge/glossary.yaml",
     "topics": "knowledge/topics.yaml",
@@ -87,7 +87,6 @@ class TermTranslation:
     fallback: tuple[str, ...] = ()
 
 
-Text = TopicText | EventText | SourceText
 T = TypeVar("T")
 
 
