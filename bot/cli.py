@@ -523,7 +523,7 @@ def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
     if not events:
         sys.stderr.write(f"No event matches {' '.join(args.filter)!r}.\n")
         return EXIT_PROBLEMS
-    sys.stdout.buffer.write(events_ics(kb, events, utc_now()))
+    sys.stdout.buffer.write(events_ics(kb, events, utc_now(), UI.load()))
     sys.stdout.flush()
     return EXIT_OK
 

@@ -4,6 +4,11 @@ Built with the ``icalendar`` library rather than by hand: line folding, escaping
 value types are exactly the details a hand-written writer gets subtly wrong. Date-only
 events are all-day events; moments (a consultation opening or closing) are timed events
 in UTC; UIDs are stable, so re-importing a file updates events instead of duplicating them.
+
+A file is written in the language of the person who asked for it (titles, summaries,
+notes, places, source labels, the calendar's name), each field in English where it is
+not translated. Sources are cited as the answers cite them: the public pages, by label
+and address, rather than sections of our compiled fact sheet.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot import markup
 from bot.dates import last_day
 from bot.knowledge import Event, KnowledgeBase
+from bot.ui import UI
 
 PRODID = "-//IFRC migration assistant (nsbot)//Timeline//EN"
 UID_DOMAIN = "nsbot.migration-timeline"
@@ -43,9 +49,10 @@ class CalendarItem:
     categories: tuple[str, ...] = ()
 
 
-def item_from_event(event: Event, kb: KnowledgeBase) -> CalendarItem:
+def item_from_event(event: Event, kb: KnowledgeBase, ui: UI, language: str | None) -> CalendarItem:
     """An event as an all-day calendar item covering every day its dates cover
-    (a :class:`TimedEvent` as a timed item at its moment)."""
+    (a :class:`TimedEvent` as a timed item at its moment), worded in ``language``."""
+    event = event.in_language(language)
     if isinstance(event, TimedEvent):
         return CalendarItem(
             uid=f"{event.id}@{UID_DOMAIN}",
@@ -62,15 +69,13 @@ def item_from_event(event: Event, kb: KnowledgeBase) -> CalendarItem:
     )
     lines = [markup.to_plain(event.summary)]
     if event.start_precision != "day" or (event.end and event.end_precision != "day"):
-        lines.append(f"Exact day not known: the sources give the {event.start_precision}.")
+        precision = "year" if "year" in (event.start_precision, event.end_precision) else "month"
+        lines.append(ui.t(f"ics_day_unknown_{precision}", language))
     if event.note:
         lines.append(markup.to_plain(event.note))
-    cited = "; ".join(
-        f"{kb.sources[r.doc].title if r.doc in kb.sources else r.doc}, {r.section}"
-        for r in event.sources
-    )
+    cited = _cited(event, kb, ui, language)
     if cited:
-        lines.append(f"Source: {cited}")
+        lines.append(ui.t("source", language, source=cited))
     return CalendarItem(
         uid=f"{event.id}@{UID_DOMAIN}",
         title=event.title,
@@ -79,6 +84,24 @@ def item_from_event(event: Event, kb: KnowledgeBase) -> CalendarItem:
         description="\n\n".join(line for line in lines if line),
         location=event.place,
         categories=tuple(c for c in (event.kind, event.topic) if c),
+    )
+
+
+def _cited(event: Event, kb: KnowledgeBase, ui: UI, language: str | None) -> str:
+    """The pages behind an event ("Blog on rcrcconference.org, June 2022: https://…"),
+    else, without a public page, the documents and sections."""
+    dates = ui.dates(language)
+    pages = [
+        c.label
+        + (f", {dates.format_date(c.published, c.precision)}" if c.published else "")
+        + f": {c.url}"
+        for c in kb.citations(event.sources, language)
+    ]
+    if pages:
+        return "; ".join(pages)
+    return "; ".join(
+        f"{source.title if (source := kb.source_in(r.doc, language)) else r.doc}, {r.section}"
+        for r in event.sources
     )
 
 
@@ -118,6 +141,13 @@ def _value(moment: date | datetime) -> date | datetime:
     return moment.astimezone(UTC) if isinstance(moment, datetime) else moment
 
 
-def events_ics(kb: KnowledgeBase, events: list[Event], now: datetime) -> bytes:
-    """The .ics file of some knowledge-base events."""
-    return to_ics([item_from_event(e, kb) for e in events], now)
+def events_ics(
+    kb: KnowledgeBase,
+    events: list[Event],
+    now: datetime,
+    ui: UI,
+    language: str | None = None,
+) -> bytes:
+    """The .ics file of some knowledge-base events, in ``language`` (default English)."""
+    items = [item_from_event(e, kb, ui, language) for e in events]
+    return to_ics(items, now, ui.t("ics_calendar_name", language))

@@ -18,6 +18,20 @@ from typing import Any
 from bot import markup
 from bot.dates import format_date
 from bot.errors import ContentError, Problem
+from bot.kb_translations import (
+    FIELDS,
+    EventText,
+    SourceText,
+    Target,
+    TermTranslation,
+    TopicText,
+    check_top,
+    english_fields,
+    in_language,
+    read_section,
+    section_items,
+    text_of,
+)
 from bot.messages import MAX_ACTION_BYTES
 from bot.yamlfile import LineDict, LineList, colon_hint, display_path, load_yaml, parse_date
 
@@ -73,6 +87,13 @@ class Source:
     published: date | None = None  # when it was written: decides what "currently" meant
     precision: str = "day"
     refs: dict[str, Reference] = field(default_factory=dict)
+    translations: dict[str, SourceText] = field(default_factory=dict)
+    defined_in: str = ""  # sources.yaml as the curator opens it (``file`` is the document)
+    line: int = 0
+
+    def in_language(self, language: str | None) -> Source:
+        """Label and title in ``language`` where translated, each else in English."""
+        return in_language(self, language, FIELDS["sources"])
 
 
 @dataclass(frozen=True)
@@ -130,6 +151,13 @@ class Topic:
     id: str
     title: str
     description: str = ""
+    translations: dict[str, TopicText] = field(default_factory=dict)
+    file: str = ""
+    line: int = 0
+
+    def in_language(self, language: str | None) -> Topic:
+        """Title and description in ``language`` where translated, each else in English."""
+        return in_language(self, language, FIELDS["topics"])
 
 
 @dataclass(frozen=True)
@@ -151,13 +179,12 @@ class Event:
     outcome: str = ""  # for a plan: what is known of how it turned out
     file: str = ""
     line: int = 0
+    translations: dict[str, EventText] = field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class TermTranslation:
-    stands_for: str
-    description: str
-    aliases: tuple[str, ...] = ()
+    def in_language(self, language: str | None) -> Event:
+        """The event with each text field in ``language`` where translated, else in
+        English (title, summary, note, place, body, outcome)."""
+        return in_language(self, language, FIELDS["events"])
 
 
 @dataclass(frozen=True)
@@ -212,25 +239,39 @@ class KnowledgeBase:
         canonical = self.canonical(entry_id)
         return self.entries[canonical] if canonical else None
 
-    def citations(self, refs: Iterable[SourceRef]) -> list[Citation]:
+    def topic(self, topic_id: str, language: str | None = None) -> Topic | None:
+        """A topic with its title and description in ``language`` where translated."""
+        topic = self.topics.get(topic_id)
+        return topic.in_language(language) if topic else None
+
+    def events_in(self, language: str | None) -> list[Event]:
+        """The events, oldest first, each field in ``language`` where translated."""
+        return [e.in_language(language) for e in self.events]
+
+    def source_in(self, doc: str, language: str | None) -> Source | None:
+        source = self.sources.get(doc)
+        return source.in_language(language) if source else None
+
+    def citations(self, refs: Iterable[SourceRef], language: str | None = None) -> list[Citation]:
         """The pages behind some source references, deduplicated, in order. A reference
         to a compiled document (the fact sheet) resolves to the public pages its section
-        cites ("§7 [11][12]"), so the reader gets the real page rather than our notes."""
+        cites ("§7 [11][12]"), so the reader gets the real page rather than our notes.
+        Labels are in ``language`` where the source's label is translated."""
         out: dict[str, Citation] = {}
         for ref in refs:
-            for cited in self._cite(ref):
+            for cited in self._cite(ref, language):
                 out.setdefault(cited.url, cited)
         return list(out.values())
 
-    def _page(self, doc: str, section: str) -> Citation | None:
-        source = self.sources.get(doc)
+    def _page(self, doc: str, section: str, language: str | None) -> Citation | None:
+        source = self.source_in(doc, language)
         if source is None or not source.url:
             return None
         label = source.label or source.title
         return Citation(label, source.url, source.published, source.precision, section)
 
-    def _cite(self, ref: SourceRef) -> list[Citation]:
-        page = self._page(ref.doc, ref.section)
+    def _cite(self, ref: SourceRef, language: str | None) -> list[Citation]:
+        page = self._page(ref.doc, ref.section, language)
         source = self.sources.get(ref.doc)
         if page is not None or source is None:
             return [page] if page else []
@@ -240,16 +281,17 @@ class KnowledgeBase:
             if r is None:
                 continue
             if r.doc:  # "[B]": another document, cited by its own page (one level only)
-                other = self._page(r.doc, ref.section)
+                other = self._page(r.doc, ref.section, language)
                 out += [other] if other else []
             elif r.url:
                 out.append(Citation(r.title or host(r.url), r.url, r.published, r.precision))
         return out
 
-    def source_label(self, entry: Entry) -> str:
+    def source_label(self, entry: Entry, language: str | None = None) -> str:
         """A one-line plain citation for an entry: "Blog on rcrcconference.org (June 2022):
-        https://…; icrc.org: https://…". Without a public page, the document's title."""
-        cited = self.citations(entry.sources)
+        https://…; icrc.org: https://…". Without a public page, the document's title
+        (labels and titles in ``language`` where translated)."""
+        cited = self.citations(entry.sources, language)
         if cited:
             return "; ".join(
                 f"{c.label}"
@@ -259,7 +301,8 @@ class KnowledgeBase:
             )
         parts = []
         for ref in entry.sources:
-            title = self.sources[ref.doc].title if ref.doc in self.sources else ref.doc
+            source = self.source_in(ref.doc, language)
+            title = source.title if source else ref.doc
             parts.append(f"{title}, {ref.section}" if ref.section else title)
         return "; ".join(parts)
 
@@ -493,6 +536,8 @@ def check_knowledge(
                     published[0] if published else None,
                     published[1] if published else "day",
                     _references(c, item, ident),
+                    defined_in=c.file,
+                    line=item.line,
                 )
     for source in sources.values():
         for ref in source.refs.values():
@@ -516,7 +561,8 @@ def check_knowledge(
                     "title is longer than 40 characters; buttons will cut it",
                 )
             if ident:
-                topics[ident] = Topic(ident, title, c.text(item, "description", ident, False))
+                description = c.text(item, "description", ident, False)
+                topics[ident] = Topic(ident, title, description, file=c.file, line=item.line)
     problems.extend(c.problems)
 
     entries: dict[str, Entry] = {}
@@ -633,45 +679,6 @@ def check_knowledge(
     problems.extend(c.problems)
 
     aliases = _check_aliases(alias_refs, entries, entry_where, problems)
-    # Translations kept apart, one file per language (knowledge/translations/fr.yaml):
-    # translators work side by side without touching faq.yaml or each other's files.
-    for path in sorted((knowledge_dir / "translations").glob("*.yaml")):
-        data, c = load(path)
-        language = path.stem
-        if data is None:
-            continue
-        if not LANG_RE.match(language):
-            c.error(
-                None, None, f"name the file after a language code, like fr.yaml, not {path.name}"
-            )
-            problems.extend(c.problems)
-            continue
-        for _, item in c.items(data, "entries"):
-            ident = c.text(item, "id", None)
-            who = ident or f"entry at line {item.line}"
-            c.unknown_keys(item, ("id", "questions", "answer"), who)
-            translated = entries.get(ident) if ident else None
-            if ident and translated is None and ident in aliases:
-                translated = entries.get(aliases[ident])
-            if ident and translated is None:
-                c.error(item.line_of("id"), who, f"no entry has the id '{ident}' (see faq.yaml)")
-                continue
-            if translated is None:
-                continue
-            if language in translated.translations:
-                c.error(
-                    item.line_of("id"),
-                    who,
-                    f"'{translated.id}' is already translated into {language} "
-                    f"at {translated.file}:{translated.line}: keep one of the two",
-                )
-                continue
-            questions = c.text_list(item, "questions", who, minimum=1)
-            answer = c.markup_text(item, "answer", who)
-            if questions and answer:
-                translations = {**translated.translations, language: Translation(questions, answer)}
-                entries[translated.id] = replace(translated, translations=translations)
-        problems.extend(c.problems)
     for file, line, who, rid in related_refs if faq_readable else ():
         target = rid if rid in entries else aliases.get(rid)
         if target is None:
@@ -699,6 +706,26 @@ def check_knowledge(
                 events.append(event)
     problems.extend(c.problems)
     events.sort(key=lambda e: (e.start, e.end or e.start, e.id))
+
+    # Translations kept apart, one file per language (knowledge/translations/fr.yaml):
+    # translators work side by side without touching the English files or each other's.
+    for path in sorted((knowledge_dir / "translations").glob("*.yaml")):
+        data, c = load(path)
+        language = path.stem
+        if data is None:
+            continue
+        if not LANG_RE.match(language):
+            c.error(
+                None, None, f"name the file after a language code, like fr.yaml, not {path.name}"
+            )
+            problems.extend(c.problems)
+            continue
+        sections = check_top(c, data)
+        if sections is not None:
+            _translate_entries(c, sections, language, entries, aliases)
+            _translate_terms(c, sections, language, terms, entries)
+            _translate_rest(c, sections, language, topics, events, sources)
+        problems.extend(c.problems)
 
     synonyms: list[tuple[str, ...]] = []
     data, c = load(knowledge_dir / "synonyms.yaml", required=False)
@@ -788,6 +815,122 @@ def _term_translations(c: _Checker, item: LineDict, who: str) -> dict[str, TermT
             aliases=tuple(a.lower() for a in c.text_list(body, "aliases", who)),
         )
     return out
+
+
+def _translate_entries(
+    c: _Checker,
+    data: LineDict,
+    language: str,
+    entries: dict[str, Entry],
+    aliases: dict[str, str],
+) -> None:
+    """``entries:`` of a language file: FAQ entries' questions and answer."""
+    for _, item in section_items(c, data, "entries"):
+        ident = c.text(item, "id", None)
+        who = ident or f"entry at line {item.line}"
+        c.unknown_keys(item, ("id", "questions", "answer"), who)
+        translated = entries.get(ident) if ident else None
+        if ident and translated is None and ident in aliases:
+            translated = entries.get(aliases[ident])
+        if ident and translated is None:
+            c.error(item.line_of("id"), who, f"no entry has the id '{ident}' (see faq.yaml)")
+            continue
+        if translated is None:
+            continue
+        if "glossary" in translated.tags:  # its entry is rebuilt from the term's translations
+            c.error(
+                item.line_of("id"),
+                who,
+                "a glossary term is translated under 'glossary:' (term, stands_for, "
+                "description, aliases), not under 'entries:'",
+            )
+            continue
+        if language in translated.translations:
+            c.error(
+                item.line_of("id"),
+                who,
+                f"'{translated.id}' is already translated into {language} "
+                f"at {translated.file}:{translated.line}: keep one of the two",
+            )
+            continue
+        questions = c.text_list(item, "questions", who, minimum=1)
+        answer = c.markup_text(item, "answer", who)
+        if questions and answer:
+            translations = {**translated.translations, language: Translation(questions, answer)}
+            entries[translated.id] = replace(translated, translations=translations)
+
+
+def _translate_terms(
+    c: _Checker, data: LineDict, language: str, terms: list[Term], entries: dict[str, Entry]
+) -> None:
+    """``glossary:`` of a language file: each term then behaves exactly as if glossary.yaml
+    carried the translation inline (answerable in that language, aliases matched).
+
+    A term translated both inline and here is an error, as for FAQ entries: two texts
+    for one thing would silently disagree one day, and the bot cannot tell which is right.
+    """
+    by_id = {t.entry_id: i for i, t in enumerate(terms)}
+    targets = {}
+    for t in terms:
+        where = entries[t.entry_id]
+        targets[t.entry_id] = Target(
+            f"{where.file}:{where.line}", english_fields(t, ("stands_for", "description"))
+        )
+    for item in read_section(c, data, "glossary", language, targets, glossary_id):
+        term = terms[by_id[item.key]]
+        where = entries[term.entry_id]
+        if language in term.translations:
+            c.error(
+                item.line,
+                term.term,
+                f"'{term.term}' is already translated into {language} in "
+                f"{where.file}:{where.line}: keep one of the two",
+            )
+            continue
+        v = item.values
+        tr = TermTranslation(
+            stands_for=v.get("stands_for") or term.stands_for,
+            description=v.get("description") or term.description,
+            aliases=v.get("aliases", ()),
+            fallback=tuple(f for f in ("stands_for", "description") if not v.get(f)),
+        )
+        term = replace(term, translations={**term.translations, language: tr})
+        terms[by_id[item.key]] = term
+        # ``related`` as resolved after merges (old ids replaced), not as written.
+        entry = _term_entry(term, where.file, where.line)
+        entries[term.entry_id] = replace(entry, related=where.related)
+
+
+def _translate_rest(
+    c: _Checker,
+    data: LineDict,
+    language: str,
+    topics: dict[str, Topic],
+    events: list[Event],
+    sources: dict[str, Source],
+) -> None:
+    """``topics:``, ``events:`` and ``sources:`` of a language file, field by field."""
+
+    def targets(items: Iterable[Topic | Event | Source], kind: str) -> dict[str, Target]:
+        out = {}
+        for i in items:
+            home = i.defined_in if isinstance(i, Source) else i.file
+            out[i.id] = Target(f"{home}:{i.line}", english_fields(i, FIELDS[kind]))
+        return out
+
+    for item in read_section(c, data, "topics", language, targets(topics.values(), "topics")):
+        topic = topics[item.key]
+        topic_texts = {**topic.translations, language: text_of(TopicText, item.values)}
+        topics[item.key] = replace(topic, translations=topic_texts)
+    at = {e.id: i for i, e in enumerate(events)}
+    for item in read_section(c, data, "events", language, targets(events, "events")):
+        event = events[at[item.key]]
+        event_texts = {**event.translations, language: text_of(EventText, item.values)}
+        events[at[item.key]] = replace(event, translations=event_texts)
+    for item in read_section(c, data, "sources", language, targets(sources.values(), "sources")):
+        source = sources[item.key]
+        source_texts = {**source.translations, language: text_of(SourceText, item.values)}
+        sources[item.key] = replace(source, translations=source_texts)
 
 
 # How a glossary term is asked about in each language: every template with the term, the

@@ -218,8 +218,9 @@ def how_long(ui: UI, language: str | None, event: Event, now: datetime, zone: tz
 
 
 def event_line(ui: UI, language: str | None, event: Event, now: datetime, zone: tzinfo) -> str:
-    """One event as the timeline and reminders show it: date, title, place, how long."""
-
+    """One event as the timeline and reminders show it: date, title, place, how long,
+    in ``language`` (each field in English where it is not translated)."""
+    event = event.in_language(language)
     t = _translator(ui, language)
     when = event_when(t, ui.dates(language), event, zone)
     # The colon, comma and brackets are the language's (French " : ", Arabic "،").
@@ -546,7 +547,7 @@ def _render_reminder(
         )
         if event is not None:
             occasion = Occasion(event.id, job.subject_at, day_=event.start)
-            title = t("button_add_to_calendar", title=event.title)
+            title = t("button_add_to_calendar", title=event.in_language(d.language).title)
             choices = (Choice(markup.shorten(title), f"ics:{event.id}"),)
     if event is None or occasion is None:
         return None  # removed or moved to another date: its new date has its own reminders

@@ -5,8 +5,12 @@ Untranslated text is not an error (a person then reads the English of that field
 so it is reported as warnings: one summary per language with the counts, and with
 ``--verbose`` one line per untranslated item, located by file and line. A translation
 whose digits (years, days, counts, article numbers) or ``{placeholders}`` differ from
-the English one is a warning too: "XXXI" or "الحادي والثلاثون" for "31st", a dropped
-year, a renamed placeholder.
+the English one is a warning too: a dropped year, a wrong number, a renamed placeholder.
+A number written as a Roman numeral or an ordinal word that equals it ("XXXI",
+"trigésima primera", "الحادي والثلاثون" for "31st") is the same number (bot/ordinals.py).
+
+Glossary terms, topics, events and sources are counted item by item: an item is
+untranslated while any field a person reads is, and ``--verbose`` names the fields.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from bot.config import Settings
 from bot.consultation_translations import pairs, untranslated
 from bot.consultations import Catalog, check_consultations
 from bot.errors import Problem
-from bot.knowledge import KnowledgeBase
+from bot.kb_translations import FIELDS, untranslated_fields
+from bot.knowledge import Event, KnowledgeBase, Source, Topic
+from bot.ordinals import spelled_numbers
 from bot.ui import UI, plural_base
 
 LANGUAGES = ("fr", "es", "ar")
@@ -133,44 +139,61 @@ def _report(ui: UI, kb: KnowledgeBase | None, catalog: Catalog, lang: str) -> Re
                     entry.answer,
                     tr.answer,
                 )
-        glossary = Tally("glossary terms")
-        for term in kb.terms:
-            glossary.total += 1
-            ttr = term.translations.get(lang)
-            if ttr is None:
-                missing(glossary, "knowledge/glossary.yaml", None, term.term)
-            else:
-                mismatches += _differences(
-                    "knowledge/glossary.yaml",
-                    None,
-                    term.term,
-                    lang,
-                    term.description,
-                    ttr.description,
-                )
-        # Topics, events and sources have no translations yet in the schema: each one is
-        # counted untranslated until it carries a ``translations`` mapping.
-        topics = _plain_tally("topics", kb.topics.values(), "knowledge/topics.yaml", lang, missing)
-        events = _plain_tally("events", kb.events, "knowledge/events.yaml", lang, missing)
-        sources = _plain_tally(
-            "sources", kb.sources.values(), "knowledge/sources.yaml", lang, missing
-        )
-        tallies += [faq, glossary, topics, events, sources]
+        tallies += [faq, *_content_tallies(kb, lang, missing, mismatches)]
     return Report(lang, tallies, mismatches)
 
 
 Missing = Callable[[Tally, str, int | None, str], None]
 
 
-def _plain_tally(
-    kind: str, items: Iterable[object], file: str, lang: str, missing: Missing
-) -> Tally:
-    tally = Tally(kind)
-    for item in items:
-        tally.total += 1
-        if lang not in (getattr(item, "translations", None) or {}):
-            missing(tally, file, getattr(item, "line", None) or None, str(getattr(item, "id", "")))
-    return tally
+def _content_tallies(
+    kb: KnowledgeBase, lang: str, missing: Missing, mismatches: list[Problem]
+) -> list[Tally]:
+    """Glossary terms, topics, events and sources: each item counted untranslated while
+    a field of it is (the list names the fields), each translated field compared."""
+    glossary = Tally("glossary terms")
+    for term in kb.terms:
+        entry = kb.entries.get(term.entry_id)
+        file, line = (
+            (entry.file, entry.line or None) if entry else ("knowledge/glossary.yaml", None)
+        )
+        glossary.total += 1
+        tr = term.translations.get(lang)
+        fallback = ("stands_for", "description") if tr is None else tr.fallback
+        if fallback:
+            fields = "" if tr is None else f" ({', '.join(fallback)})"
+            missing(glossary, file, line, term.term + fields)
+        if tr is not None:
+            for name in ("stands_for", "description"):
+                if name not in fallback:
+                    english, translated = getattr(term, name), getattr(tr, name)
+                    who = term.term if name == "description" else f"{term.term} {name}"
+                    mismatches += _differences(file, line, who, lang, english, translated)
+    tallies = [glossary]
+    groups: list[tuple[str, str, Iterable[Topic | Event | Source]]] = [
+        ("topics", "topics", kb.topics.values()),
+        ("events", "events", kb.events),
+        ("sources", "sources", kb.sources.values()),
+    ]
+    for kind, label, items in groups:
+        tally = Tally(label)
+        for item in items:
+            tally.total += 1
+            home = item.defined_in if isinstance(item, Source) else item.file
+            file, line = home or f"knowledge/{kind}.yaml", item.line or None
+            lacking = untranslated_fields(item, lang, FIELDS[kind])
+            if lacking:
+                partly = lang in item.translations
+                missing(tally, file, line, item.id + (f" ({', '.join(lacking)})" if partly else ""))
+            text = item.translations.get(lang)
+            for name in FIELDS[kind]:
+                english, translated = getattr(item, name), getattr(text, name, "") if text else ""
+                if english and translated:
+                    mismatches += _differences(
+                        file, line, f"{item.id} {name}", lang, english, translated
+                    )
+        tallies.append(tally)
+    return tallies
 
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -180,6 +203,14 @@ def numbers(text: str) -> set[str]:
     """The digit runs of a text, in any script: years, days, counts, section numbers.
     "1,200", "1 200" and "1.200" all give {"1", "200"}, so grouping does not matter."""
     return set(_DIGITS.findall(typed.ascii_digits(text)))
+
+
+_ORDINAL = re.compile(r"(?<![0-9])([0-9]+)(?:st|nd|rd|th)\b")
+
+
+def ordinals(english: str) -> set[str]:
+    """The numbers an English text writes as ordinals: "the 31st Conference" -> {"31"}."""
+    return set(_ORDINAL.findall(english))
 
 
 def placeholders(text: str) -> set[str]:
@@ -192,9 +223,14 @@ def placeholders(text: str) -> set[str]:
 def _differences(
     file: str, line: int | None, entry: str, lang: str, english: str, translation: str
 ) -> list[Problem]:
-    """Warnings for a translation whose numbers or placeholders are not the English's."""
+    """Warnings for a translation whose numbers or placeholders are not the English's.
+    An English ordinal ("31st") may be a Roman numeral or an ordinal word in the
+    translation ("XXXI", "trigésima primera") of the same value; a day or a count
+    ("31 March") may not."""
     out = []
-    lost, added = numbers(english) - numbers(translation), numbers(translation) - numbers(english)
+    spelled = spelled_numbers(translation) & ordinals(english)
+    lost = numbers(english) - numbers(translation) - spelled
+    added = numbers(translation) - numbers(english) - spelled_numbers(english)
     if lost or added:
         detail = "; ".join(
             part

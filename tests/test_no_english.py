@@ -20,20 +20,25 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
+import icalendar
 import pytest
 
-from bot import bidi
+from bot import bidi, markup
 from bot.adapters.memory import MemoryAdapter
 from bot.adapters.telegram.render import to_html
 from bot.config import shipped_knowledge_dir
 from bot.consultations import load_consultations
+from bot.core import Core
 from bot.handlers import COMMANDS
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.messages import Person, Reply
 from bot.storage import SqliteStorage
 from bot.wordlists import centibels, fold
+from tests.conftest import FIXTURES, make_settings
 from tests.consult_helpers import Setup, make_core, skip_profile
 
 SHIPPED = shipped_knowledge_dir() / "consultations"
@@ -48,9 +53,6 @@ ALLOWED = {
     # /poll --closes 48h --multi --named, /timezone reset
     "by", "region", "since", "csv", "json", "xlsx", "excel", "yyyy", "mm", "dd", "closes", "multi", "named",
     "reset", "m", "h", "d", "invite",
-    # a search word in /timeline's examples: events are searched in English until the
-    # knowledge-base issue translates them
-    "strategy",
 }  # fmt: skip
 # What the conversation types that is not the bot's: names and the poll's options.
 TYPED = {
@@ -247,4 +249,123 @@ async def test_no_english_in_every_command_and_a_whole_consultation(
             if line.strip()
         ]
         assert len(lines) > 100
+        assert [line for line in lines if bidi.paragraph_direction(line) != "R"] == []
+
+
+# ------------------------------------------------------------------ the knowledge base's words
+#
+# Topics, events and sources are translated in knowledge/translations/<lang>.yaml. These
+# tests read them as a person does (/topics and every topic, /timeline, /next, /calendar
+# and each "Add to calendar" file) and strip nothing of the knowledge base but names and
+# acronyms: the glossary's terms and Latin aliases, and the allow-list above.
+
+DOMAIN = r"\b[\w-]+(?:\.[\w-]+)+\b"  # "ifrc.org", "rcrcconference.org": a page's host
+
+
+def calendar_texts(replies: list[Reply]) -> list[str]:
+    """What a calendar shows of each .ics file: its name and each event's words."""
+    out = []
+    for reply in replies:
+        for attachment in reply.attachments:
+            if attachment.mime_type == "text/calendar":
+                cal = icalendar.Calendar.from_ical(attachment.content)
+                out.append(str(cal.get("X-WR-CALNAME", "")))
+                for event in cal.walk("VEVENT"):
+                    out += [str(event.get(k, "")) for k in ("SUMMARY", "DESCRIPTION", "LOCATION")]
+    return out
+
+
+async def dates_and_topics(core: Core, language: str) -> list[str]:
+    """Every text and button of /topics (each topic opened), /timeline, /next and
+    /calendar, and every calendar file, in ``language``."""
+    person = MemoryAdapter(core, Person("test", f"kb-{language}", "Amal", language=language))
+    seen: list[str] = []
+
+    def keep(replies: list[Reply]) -> list[Reply]:
+        for r in replies:
+            seen.append(r.text)
+            seen.extend(c.label for c in r.choices)
+        seen.extend(calendar_texts(replies))
+        return replies
+
+    topics = keep(await person.send("/topics"))
+    for action in [c.action for r in topics for c in r.choices]:
+        keep(await person.send(action=action))
+    for text in ("/timeline", "/timeline 2011", "/next", "/calendar", "/calendar 2022"):
+        replies = keep(await person.send(text))
+        for action in [c.action for r in replies for c in r.choices if c.action.startswith("ics:")]:
+            keep(await person.send(action=action))
+    return seen
+
+
+def knowledge_leaks(kb: KnowledgeBase, seen: list[str], language: str) -> dict[str, set[str]]:
+    names = {fold(t.term) for t in kb.terms} | {
+        fold(a) for t in kb.terms for a in t.aliases if a.isascii() and len(a) <= 6
+    }
+    # Not in the translators' schema (yet): a plan's outcome stays English until
+    # knowledge/translations/<lang>.yaml gives one; `kb check --verbose` lists them.
+    untranslated = [
+        e.outcome
+        for e in kb.events
+        if e.outcome and not (language in e.translations and e.translations[language].outcome)
+    ]
+    leaks: dict[str, set[str]] = {}
+    for text in seen:
+        plain = "".join(ch for ch in text if ch not in bidi.MARKS)
+        for outcome in untranslated:
+            plain = plain.replace(markup.escape(outcome), " ").replace(outcome, " ")
+        plain = re.sub(LITERAL, " ", plain)
+        plain = re.sub(DOMAIN, " ", plain)
+        words = {w for w in english_words(plain, language) if fold(w) not in names}
+        if words:
+            leaks[plain[:120]] = words
+    return leaks
+
+
+def overlay_core(tmp_path: Path, storage: SqliteStorage) -> Core:
+    root = tmp_path / "kb"
+    shutil.copytree(FIXTURES / "kb_min", root)
+    shutil.copytree(FIXTURES / "kb_lang", root, dirs_exist_ok=True)
+    kb = load_knowledge(root / "knowledge")
+    clock = lambda: datetime(2022, 6, 1, 9, 0, tzinfo=UTC)  # noqa: E731 (a meeting ahead)
+    return Core(make_settings(tmp_path, root / "knowledge"), kb, storage, clock=clock)
+
+
+async def test_a_translated_overlay_shows_no_english_and_a_half_translated_one_does(
+    tmp_path: Path, storage: SqliteStorage
+) -> None:
+    """On the fixture: Arabic is complete and shows no English; French leaves fields out
+    on purpose, and exactly those are found (the search can fail)."""
+    core = overlay_core(tmp_path, storage)
+    arabic = await dates_and_topics(core, "ar")
+    assert any("مجلس المندوبين 2022" in t for t in arabic)  # the timeline and the .ics
+    assert any(t.startswith("التسلسل الزمني للهجرة") for t in arabic)  # the calendar's name
+    assert knowledge_leaks(core.kb, arabic, "ar") == {}
+    french = knowledge_leaks(core.kb, await dates_and_topics(core, "fr"), "fr")
+    found = set().union(*french.values())
+    assert {"involved", "adopted"} <= {fold(w) for w in found}, french
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_no_english_in_topics_timeline_next_and_calendar(
+    setup: Setup, shipped_kb: KnowledgeBase, language: str
+) -> None:
+    """The shipped knowledge base, once knowledge/translations/<lang>.yaml carries the
+    translators' topics:, events: and sources: sections."""
+    if not any(language in t.translations for t in shipped_kb.topics.values()) or not any(
+        language in e.translations for e in shipped_kb.events
+    ):
+        pytest.skip(f"knowledge/translations/{language}.yaml has no topics:/events: yet")
+    seen = await dates_and_topics(setup.core, language)
+    leaks = knowledge_leaks(shipped_kb, seen, language)
+    assert not leaks, "\n".join(f"{sorted(w)}: {t!r}" for t, w in leaks.items())
+    if language == "ar":  # and the timeline reads right-to-left on Telegram
+        lines = [
+            html.unescape(re.sub(r"<[^>]+>", "", line))
+            for text in seen
+            if bidi.is_rtl(text)
+            for line in to_html(text).splitlines()
+            if line.strip()
+        ]
+        assert len(lines) > 40
         assert [line for line in lines if bidi.paragraph_direction(line) != "R"] == []

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.slack import inbound, render
+from bot.knowledge import KnowledgeBase
 from bot.messages import Choice, Reply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "slack"
@@ -221,3 +222,80 @@ def test_button_press_becomes_an_action_with_its_origin() -> None:
     assert incoming.event_id == "act:trig-1" and incoming.text == ""
     assert where.origin_ephemeral and where.private_by_default
     assert inbound.parse_origin(incoming.origin) == ("C0001", "1700000900.000001")
+
+
+# ---------------------------------------------------------------------- right-to-left markers
+
+ZWSP = "\u200b"
+
+
+def _word_char(ch: str) -> bool:
+    """A character that glues to a marker: Slack then shows the "*" or "_" literally."""
+    import unicodedata
+
+    from bot import bidi
+
+    return unicodedata.category(ch)[0] in "LNM" or ch in bidi.MARKS
+
+
+def marker_problems(mrkdwn: str) -> list[str]:
+    """Every bold or italic marker of rendered mrkdwn that is not at a word boundary:
+    an opening marker must not follow a letter, digit or mark (nor open onto a space),
+    a closing one must not be followed by one (nor close after a space). A zero-width
+    space may sit outside a marker, never inside: inside, it would not separate it."""
+    problems = []
+    for marker in "*_":
+        positions = [m.start() for m in re.finditer(re.escape(marker), mrkdwn)]
+        assert len(positions) % 2 == 0, mrkdwn  # no literal markers in these texts
+        for n, pos in enumerate(positions):
+            before = mrkdwn[pos - 1] if pos else " "
+            after = mrkdwn[pos + 1] if pos + 1 < len(mrkdwn) else " "
+            outside, inside = (before, after) if n % 2 == 0 else (after, before)
+            if _word_char(outside) or inside.isspace() or inside == ZWSP:
+                problems.append(f"{marker} at {pos}: {mrkdwn[max(0, pos - 12) : pos + 12]!r}")
+    return problems
+
+
+def test_arabic_bold_touching_letters_gets_a_zero_width_space_outside_the_markers() -> None:
+    cases = {
+        "و**7 تحولات** مهمة": "و\u200b*",  # the conjunction glued before
+        "**الجمعية**ها": "*\u200bها",  # a suffix glued after
+        "ال**مجلس**": "ال\u200b*",
+        "و**مؤقتًا** _فقط_": "و\u200b*",
+        "**مجلس المندوبين**، ثم": "*، ثم",  # punctuation is a boundary: nothing added
+    }
+    for text, expected in cases.items():
+        (section,) = render.sections("نص " + text)
+        assert expected in section, (text, section)
+        assert marker_problems(section) == [], section
+
+
+def test_an_arabic_line_starting_in_bold_keeps_its_marker_first() -> None:
+    """The right-to-left mark goes inside the opening marker: "*\u200f…*", never
+    "\u200f*…*", where the mark would glue to the marker."""
+    (section,) = render.sections("**الاتحاد الدولي** لجمعيات (IFRC)\n- **الأول**: نص")
+    assert section.startswith("*\u200fالاتحاد الدولي*")
+    assert "• *\u200fالأول*" in section
+    assert marker_problems(section) == []
+
+
+def test_bold_latin_inside_arabic_keeps_its_markers_outside_the_isolates() -> None:
+    (section,) = render.sections("سياسة **IFRC** الجديدة و**CoD**")
+    assert "*\u2068IFRC\u2069*" in section
+    assert "و\u200b*\u2068CoD\u2069*" in section
+    assert marker_problems(section) == []
+
+
+def test_every_shipped_arabic_text_renders_its_markers_at_word_boundaries(
+    shipped_kb: KnowledgeBase,
+) -> None:
+    texts = [
+        e.translations["ar"].answer for e in shipped_kb.entries.values() if "ar" in e.translations
+    ]
+    texts += [e.in_language("ar").summary for e in shipped_kb.events]
+    texts = [t for t in texts if "**" in t or "_" in t]
+    assert len(texts) > 50
+    problems = [p for t in texts for s in render.sections(t) for p in marker_problems(s)]
+    assert problems == [], problems[:5]
+    glued = [s for t in texts for s in render.sections(t) if ZWSP in s]
+    assert glued, "some shipped Arabic bold touches a letter: the case this guards"

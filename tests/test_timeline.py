@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -16,6 +17,7 @@ from bot.core import Core
 from bot.dates import format_range, relative
 from bot.handlers.timeline import NOT_CALENDAR_KINDS
 from bot.knowledge import KnowledgeBase
+from bot.matcher import Matcher
 from bot.storage import SqliteStorage
 
 from .conftest import make_settings
@@ -200,3 +202,21 @@ async def test_a_plan_that_never_happened_is_not_offered_for_the_calendar(
         for e in icalendar.Calendar.from_ical(bot.last[0].attachments[0].content).walk("VEVENT")
     }
     assert plan.id not in ids and "cod-2022" in ids
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es", "ar"])
+def test_the_timeline_examples_of_each_language_find_events(
+    shipped_kb: KnowledgeBase, shipped_matcher: Matcher, language: str
+) -> None:
+    """ "/timeline stratégie", "/timeline الفريق المرجعي": the examples a person is
+    given are in their language, and each finds events."""
+    from bot.handlers.timeline import filter_events
+    from bot.ui import UI
+
+    text = UI.load().t("timeline_no_match", language, query="zzz")
+    examples = re.findall(r"/timeline ([^()]+?)\)", text)
+    assert len(examples) == 3, text
+    for example in examples:
+        assert filter_events(shipped_kb, shipped_matcher, example), (language, example)
+    if language != "en":
+        assert "reference group" not in text and "strategy" not in text

@@ -4,6 +4,7 @@ numbers or placeholders differ from the English."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from bot.cli import main
 from bot.config import shipped_knowledge_dir
 from bot.consultations import load_consultations
 from bot.knowledge import load_knowledge
-from bot.translation_check import numbers, reports
+from bot.translation_check import Report, _differences, numbers, reports
 from bot.ui import LOCALES_DIR, UI
+from tests.conftest import FIXTURES
 from tests.consult_helpers import KB_MIN
 
 CONSULTATION = """\
@@ -104,3 +106,103 @@ def test_kb_check_prints_the_counts_and_lists_with_verbose(
     assert main(["kb", "check", "--verbose"]) == 0
     verbose = capsys.readouterr().out
     assert "not translated into fr" in verbose and "not translated into ar" in verbose
+
+
+@pytest.mark.parametrize(
+    "translation",
+    [
+        "la XXXI Conferencia Internacional (2011)",
+        "la trigésima primera Conferencia Internacional (2011)",
+        "la XXXIe Conférence internationale (2011)",
+        "la trente et unième Conférence internationale (2011)",
+        "المؤتمر الدولي الحادي والثلاثون (2011)",
+        "المؤتمر الدولي الحادي والثلاثين (2011)",
+    ],
+)
+def test_an_ordinal_in_words_or_roman_numerals_is_the_same_number(translation: str) -> None:
+    assert (
+        _differences("f", 1, "e", "es", "the 31st International Conference (2011)", translation)
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("english", "translation", "expected"),
+    [
+        # The wrong Conference, in numerals or in words.
+        ("the 31st Conference", "la XXXII Conferencia", "missing 31"),
+        ("the 31st Conference", "المؤتمر الثاني والثلاثون", "missing 31"),
+        ("the 16th and 17th Assemblies", "la XVI y la XVI Asamblea", "missing 17"),
+        # A day is not an ordinal: "XXXI de marzo" for "31 March" stays flagged.
+        ("by 31 March 2027", "antes del XXXI de marzo de 2027", "missing 31"),
+        # A dropped year next to a faithful ordinal.
+        ("the 31st Conference (2011)", "la XXXI Conferencia", "missing 2011"),
+    ],
+)
+def test_real_number_mismatches_stay_flagged(english: str, translation: str, expected: str) -> None:
+    (problem,) = _differences("f", 1, "e", "es", english, translation)
+    assert expected in problem.message and problem.warning
+
+
+def test_the_shipped_translations_have_no_ordinal_false_alarms() -> None:
+    """Before bot/ordinals.py, every "XXXI" and "الحادي والثلاثون" for "31st" was a
+    warning: 26 each in Spanish and Arabic."""
+    kb = load_knowledge(shipped_knowledge_dir())
+    catalog = load_consultations(shipped_knowledge_dir() / "consultations")
+    for report in reports(UI.load(), kb, catalog, ["es", "ar"]):
+        alarms = [
+            str(p) for p in report.mismatches if p.file == "faq.yaml" and "numbers" in p.message
+        ]
+        assert alarms == [], alarms
+
+
+def overlay_reports(tmp_path: Path, extra: str = "") -> dict[str, Report]:
+    root = tmp_path / "kb"
+    shutil.copytree(KB_MIN.parent, root)
+    shutil.copytree(FIXTURES / "kb_lang", root, dirs_exist_ok=True)
+    if extra:
+        (root / "knowledge" / "translations" / "es.yaml").write_text(extra, encoding="utf-8")
+    kb = load_knowledge(root / "knowledge")
+    catalog = load_consultations(tmp_path / "none")
+    return {r.language: r for r in reports(UI.load(), kb, catalog)}
+
+
+def test_glossary_topics_events_and_sources_are_counted_field_by_field(tmp_path: Path) -> None:
+    by_language = overlay_reports(tmp_path)
+    fr, ar, es = by_language["fr"], by_language["ar"], by_language["es"]
+
+    def missing(report: Report, kind: str) -> list[str]:
+        tally = next(t for t in report.tallies if t.kind == kind)
+        return sorted(str(p.entry) for p in tally.missing)
+
+    assert missing(fr, "glossary terms") == ["MRG (stands_for, description)"]
+    assert missing(fr, "topics") == ["groups (description)"]
+    assert missing(fr, "events") == ["policy-adoption (summary)"]
+    assert missing(fr, "sources") == ["sheet (title)"]
+    assert all(not t.missing for t in ar.tallies if t.kind != "UI strings"), ar.summary()
+    assert missing(es, "glossary terms") == ["CoD", "MRG"]
+    assert missing(es, "events") == ["cod-2022", "policy-adoption"]
+    assert "topics 1 of 2, events 1 of 2, sources 1 of 1" in fr.summary()
+    assert "glossary terms 0 of 2, topics 0 of 2, events 0 of 2, sources 0 of 1" in ar.summary()
+    located = next(p for t in fr.tallies if t.kind == "topics" for p in t.missing)
+    assert located.file.endswith("knowledge/topics.yaml") and located.line == 5
+    assert fr.mismatches == ar.mismatches == []
+
+
+def test_numbers_of_translated_events_and_topics_are_compared(tmp_path: Path) -> None:
+    spanish = overlay_reports(
+        tmp_path,
+        "events:\n"
+        "  - id: cod-2022\n"
+        "    title: Consejo de Delegados 2023\n"
+        "topics:\n"
+        "  - id: policy\n"
+        "    description: La política de {year}.\n",
+    )["es"]
+    found: dict[str | None, str] = {}
+    for p in spanish.mismatches:
+        found[p.entry] = found.get(p.entry, "") + p.message + "\n"
+    assert "missing 2022" in found["cod-2022 title"]
+    assert "not in the English: 2023" in found["cod-2022 title"]
+    assert "missing 2009" in found["policy description"]
+    assert "placeholders ['year']" in found["policy description"]

@@ -48,10 +48,11 @@ def title_for(ctx: Context, entry: Entry, language: str | None) -> str:
 def source_line(ctx: Context, entry: Entry) -> str:
     """ "Source: [Blog on rcrcconference.org, June 2022](https://…)": each page behind the
     answer as a link a person can open, with its date when it has one, since a dated
-    page tells the reader what "currently" meant when it was written."""
-    cited = ctx.core.kb.citations(entry.sources)
+    page tells the reader what "currently" meant when it was written. Labels are in the
+    person's language, like the "Source:" before them."""
+    cited = ctx.core.kb.citations(entry.sources, ctx.language)
     if not cited:
-        plain = ctx.core.kb.source_label(entry)
+        plain = ctx.core.kb.source_label(entry, ctx.language)
         return "_" + markup.escape(ctx.t("source", source=plain)) + "_" if plain else ""
     links = []
     for c in cited[:MAX_SOURCES_SHOWN]:

@@ -3,7 +3,8 @@
 Every date is shown with where it stands relative to today ("about 4 years ago",
 "in 12 days"), computed from the core's clock so tests can move time. Consultations'
 opening and closing moments are on the timeline too, shown in the person's time zone
-(/timezone, else the platform's hint, else UTC).
+(/timezone, else the platform's hint, else UTC). Titles, summaries, notes and places
+are in the person's language where translated, field by field.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ def filter_events(
     """/timeline 2022 (a year), or words: a topic, a group, a body ("reference group").
 
     Words are compared in the matcher's canonical form, so acronyms and their
-    expansions ("mlg", "leadership group") find the same events. ``events`` defaults
-    to the knowledge base's.
+    expansions ("mlg", "leadership group") find the same events. The English and every
+    translation are searched, so "/timeline stratégie" and "/timeline strategy" find the
+    same. ``events`` defaults to the knowledge base's.
     """
     pool = kb.events if events is None else events
     query = query.strip()
@@ -69,16 +71,12 @@ def filter_events(
     found = []
     for event in pool:
         topic = kb.topics.get(event.topic)
-        haystack = " ".join(
-            [
-                event.title,
-                event.body,
-                event.place,
-                event.kind,
-                event.topic,
-                topic.title if topic else "",
-            ]
-        )
+        texts = [event.kind, event.topic, event.title, event.body, event.place]
+        for et in event.translations.values():
+            texts += [et.title, et.body, et.place]
+        if topic:
+            texts += [topic.title, *(tt.title for tt in topic.translations.values())]
+        haystack = " ".join(t for t in texts if t)
         if wanted <= set(matcher.tokens(haystack)):
             found.append(event)
     return found
@@ -112,9 +110,8 @@ def upcoming(ctx: Context, events: list[Event], zone: tzinfo = UTC) -> list[Even
 
 
 def calendar_button(ctx: Context, event: Event) -> Choice:
-    return Choice(
-        markup.shorten(ctx.t("button_add_to_calendar", title=event.title)), f"ics:{event.id}"
-    )
+    title = event.in_language(ctx.language).title
+    return Choice(markup.shorten(ctx.t("button_add_to_calendar", title=title)), f"ics:{event.id}")
 
 
 def offers_calendar_entry(ctx: Context, event: Event, zone: tzinfo = UTC) -> bool:
@@ -188,7 +185,7 @@ async def calendar(ctx: Context, args: str) -> list[Reply]:
         if found:
             return ctx.reply("calendar_nothing_datable", query=markup.escape(args.strip()))
         return ctx.reply("timeline_no_match", query=markup.escape(args.strip()))
-    data = events_ics(ctx.core.kb, events, ctx.now)
+    data = events_ics(ctx.core.kb, events, ctx.now, ctx.core.ui, ctx.language)
     attachment = Attachment(calendar_file_name(args), data, "text/calendar")
     ahead = sum(1 for e in events if is_upcoming(ctx, e, zone))
     text = ctx.t("calendar_sent", count=len(events)) + " " + ctx.t("calendar_holds", ahead=ahead)
@@ -216,13 +213,10 @@ async def add_to_calendar(ctx: Context, event_id: str) -> list[Reply]:
     event = next((e for e in events if e.id == event_id), None)
     if event is None:  # a button from before the timeline changed
         return ctx.notice("unknown_action")
-    data = events_ics(ctx.core.kb, [event], ctx.now)
+    data = events_ics(ctx.core.kb, [event], ctx.now, ctx.core.ui, ctx.language)
     attachment = Attachment(f"{event.id}.ics", data, "text/calendar")
-    return [
-        Reply(
-            ctx.t("calendar_one_sent", title=markup.escape(event.title)), attachments=(attachment,)
-        )
-    ]
+    title = markup.escape(event.in_language(ctx.language).title)
+    return [Reply(ctx.t("calendar_one_sent", title=title), attachments=(attachment,))]
 
 
 def dates_for_entry(ctx: Context, entry_id: str) -> tuple[str, tuple[Choice, ...]]:

@@ -49,7 +49,10 @@ class SlackRenderer:
     """Neutral markup as Slack mrkdwn. Bare web addresses become explicit links,
     because ``verbatim`` sections are not auto-linked by Slack."""
 
-    # Slack shows "*" and "_" literally unless they sit at a word boundary.
+    # Slack shows "*" and "_" literally unless they sit at a word boundary: a marker
+    # touching a letter, digit or direction mark ("و*7 تحولات*") gets a zero-width
+    # space on its outside (bot/markup.py), never inside, where it would not separate
+    # it; a right-to-left line's first mark goes inside an opening marker ("*\u200f…*").
     word_bounded_markers = True
 
     def text(self, text: str) -> str:
