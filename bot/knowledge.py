@@ -961,6 +961,11 @@ def _term_entry(t: Term, file: str, line: int) -> Entry:
         for name in (tr.stands_for, *tr.aliases):
             asked += [template.format(name) for template in templates[:1]]
             asked.append(name)
+        if " " in t.term.strip() and tr.stands_for and templates:
+            # A name in words ("Climate Centre"), not an acronym: its title, the first
+            # question, reads in the language ("Qu'est-ce que le Centre climatique ?").
+            first = templates[0].format(tr.stands_for)
+            asked = [first, *(q for q in asked if q != first)]
         translations[lang] = Translation(tuple(dict.fromkeys(asked)), tr.description)
     return Entry(
         id=t.entry_id,

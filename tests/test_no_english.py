@@ -47,7 +47,7 @@ LANGUAGES = ("fr", "es", "ar")
 # Names, acronyms, and words typed literally (commands' arguments, formats, zones).
 ALLOWED = {
     # names and acronyms
-    "apmn", "sahel", "mena", "perco", "ifrc", "icrc", "utc", "cet", "cest", "kenya",
+    "apmn", "sahel", "mena", "perco", "ifrc", "icrc", "imrf", "utc", "cet", "cest", "kenya",
     "nairobi", "zurich", "bogota", "europe", "africa", "america", "ns", "id", "ics",
     # typed literally: /results ID by region, /export ID csv json since YYYY-MM-DD,
     # /poll --closes 48h --multi --named, /timezone reset
@@ -88,9 +88,17 @@ def knowledge_texts(kb: KnowledgeBase) -> list[str]:
     return sorted({t for t in texts if t}, key=len, reverse=True)
 
 
+# A document's own English title, in brackets right after its translated title
+# ("« Réduire la vulnérabilité… » (Reducing Vulnerability, Enhancing Resilience)"): a name.
+# Likewise a title quoted as the source wrote it ("le blog écrit le titre « Migration and
+# our Common Humanity »"), and the Anticipation Hub, which has its English name everywhere.
+ORIGINAL_TITLE = re.compile(r"[»”]\s*\([^()]*\)|«\s*[A-Za-z][A-Za-z ]*»|Anticipation Hub")
+
+
 def english_words(text: str, language: str) -> set[str]:
     english, own = centibels("en"), centibels(language)
     found = set()
+    text = ORIGINAL_TITLE.sub("»", text)
     for word in re.findall(r"[^\W\d_]+", text):
         if not all(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in word):
             continue  # not Latin script
