@@ -24,6 +24,7 @@ from bot.matcher import Matcher
 from bot.messages import Incoming, Person, Reply
 from bot.pseudonym import Pseudonyms
 from bot.storage.base import Storage
+from bot.turns import Turns
 from bot.ui import UI
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class Core:
         self.ui = ui or UI.load()
         self.clock = clock
         self.matcher = matcher or Matcher(kb)
+        self.matching = Turns()  # one match per loop turn, whichever chat asks (bot/turns.py)
         self.senders: dict[str, Sender] = {}
         self.consultations = consultations if consultations is not None else Catalog()
         self.pseudonyms = Pseudonyms(settings)  # codes for anonymous respondents and voters

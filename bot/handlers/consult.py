@@ -12,7 +12,6 @@ accepted only while that question is the response's current one, so a stale butt
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -772,7 +771,7 @@ async def not_an_answer(
     knowledge base knows, else say what is expected; then ask the question again."""
     question = question_reply(ctx, c, resp.answers, q)
     if looks_like_question(text) and len(text) <= MAX_QUESTION_FOR_FAQ:
-        result = await asyncio.to_thread(ctx.core.matcher.match, text)
+        result = await ctx.core.matching.run(ctx.core.matcher.match, text)
         entry = (
             ctx.core.kb.entries.get(result.id) if result.status == "answer" and result.id else None
         )

@@ -65,12 +65,14 @@ def source_line(ctx: Context, entry: Entry) -> str:
 
 
 async def answer(ctx: Context, question: str) -> list[Reply]:
-    # Matching runs on the loop: it takes well under a millisecond (bench/bench_matcher.py),
-    # and a thread would only add GIL contention for a pure-Python matcher.
+    # Matching runs on the loop, in turns (bot/turns.py): a thread would only add GIL
+    # contention for a pure-Python matcher.
     storage, person, chat = ctx.core.storage, ctx.person.key, ctx.message.chat.chat_id
     last = await storage.last_answer(person, chat, ctx.now - followup.CONTEXT_TTL)
     previous = followup.Previous(*last) if last else None
-    result: Match = followup.resolve(ctx.core.matcher, question, previous)
+    result: Match = await ctx.core.matching.run(
+        followup.resolve, ctx.core.matcher, question, previous
+    )
     if result.status == "answer" and result.id:
         entry = ctx.core.kb.entries[result.id]
         language = answer_language(entry, result.language, ctx.language)
