@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from telegram.error import BadRequest
 
-from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.telegram import TelegramAdapter, WebhookConfig
 from bot.app import running_core
 from bot.config import Settings, shipped_knowledge_dir
 from bot.core import Core
@@ -554,6 +554,21 @@ async def test_webhook_requires_the_secret_token(
         assert len(fake.of("sendMessage")) == 1
     finally:
         await bot.stop()
+
+
+@pytest.mark.parametrize("port", ["²", "①", "٨٤٤٣", "0", "70000"])
+def test_a_webhook_port_that_is_not_a_port_number_is_refused_in_words(
+    fake: FakeTelegram, tmp_path: Path, port: str
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        fake,
+        TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram",
+        TELEGRAM_WEBHOOK_SECRET="s3cret",
+        TELEGRAM_WEBHOOK_PORT=port,
+    )
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_PORT must be a port number"):
+        WebhookConfig.from_settings(settings)
 
 
 async def test_webhook_mode_refuses_to_start_without_a_secret(

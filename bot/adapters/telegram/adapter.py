@@ -98,11 +98,9 @@ class WebhookConfig:
             raise ConfigError(
                 "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters among A-Z, a-z, 0-9, _ and -"
             )
-        port_text = settings.get("TELEGRAM_WEBHOOK_PORT") or "8443"
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ConfigError(f"TELEGRAM_WEBHOOK_PORT must be a port number, not {port_text!r}")
+        port = settings.port("TELEGRAM_WEBHOOK_PORT", 8443, lowest=1)
         listen = settings.get("TELEGRAM_WEBHOOK_LISTEN") or "0.0.0.0"
-        return cls(url=url, listen=listen, port=int(port_text), secret=secret)
+        return cls(url=url, listen=listen, port=port, secret=secret)
 
 
 def menu_commands(commands: list[Command], t: Callable[[str], str]) -> list[BotCommand]:
