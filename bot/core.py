@@ -184,6 +184,8 @@ class Core:
                                 route,
                                 owed.dumps(replies),
                                 now,
+                                person=message.person.key,
+                                chats=owed.chats(message.chat, replies),
                             )
                         results.append(replies)
                     for platform in {p for p, _ in paid}:

@@ -395,6 +395,19 @@ class TestOwedReplies:
         assert await store.owed_replies("t", NOW - timedelta(days=1)) == []
         assert [e for e, _, _ in await store.owed_replies("s", NOW)] == ["e1"]
 
+    async def test_forget_deletes_replies_owed_to_the_person_or_to_their_chat(
+        self, store: Storage
+    ) -> None:
+        await store.owe_replies("t", "e1", "r1", "[]", NOW, person="t:1", chats=["g"])
+        # Another person's event whose replies go to t:1's private chat "1".
+        await store.owe_replies("t", "e2", "r2", "[]", NOW, person="t:2", chats=["g", "1"])
+        await store.owe_replies("t", "e3", "r3", "[]", NOW, person="t:2", chats=["g"])
+        await store.owe_replies("s", "e4", "r4", "[]", NOW)  # who and where unknown: kept
+        deleted = await store.forget_person("t:1", (), ["1"], now=NOW)
+        assert deleted["owed_replies"] == 2
+        assert [e for e, _, _ in await store.owed_replies("t", NOW)] == ["e3"]
+        assert [e for e, _, _ in await store.owed_replies("s", NOW)] == ["e4"]
+
     async def test_replies_are_owed_with_the_claim_or_not_at_all(self, store: Storage) -> None:
         with pytest.raises(RuntimeError):
             async with store.unit():

@@ -167,9 +167,19 @@ class EventStore(ABC):
 
     @abstractmethod
     async def owe_replies(
-        self, platform: str, event_id: str, route: str, replies: str, now: datetime
+        self,
+        platform: str,
+        event_id: str,
+        route: str,
+        replies: str,
+        now: datetime,
+        *,
+        person: str = "",
+        chats: Sequence[str] = (),
     ) -> None:
-        """Keep an event's replies (JSON) and where to send them (the adapter's route)."""
+        """Keep an event's replies (JSON) and where to send them (the adapter's route).
+        ``person`` (whose event) and ``chats`` (every chat the replies go to) are kept
+        so that :meth:`Storage.forget_person` can delete them."""
 
     @abstractmethod
     async def owed_replies(self, platform: str, since: datetime) -> list[tuple[str, str, str]]:
@@ -540,6 +550,7 @@ class Storage(EventStore, ConsultationStore, PollStore, DeliveryStore):
         drafts go (submitted anonymous responses carry no identity and stay counted).
         ``private_chats`` are the person's own chats with the bot (on Telegram, the
         account id): polls posted there lose their chat (and close), and the
-        references of messages sent there go. ``"log_pending": 1`` in the result says
+        references of messages sent there go. Owed replies go when they are the
+        person's or go to one of those chats. ``"log_pending": 1`` in the result says
         old copies of the deleted rows could not be cleared from a write-ahead log yet.
         """
