@@ -376,6 +376,39 @@ class TestDeliveries:
         assert await store.job_people(job.id) == set()
 
 
+# --------------------------------------------------------------------------- inbox
+
+
+class TestInbox:
+    async def test_kept_in_order_until_handled_and_kept_once(self, store: Storage) -> None:
+        await store.inbox_put("t", [("7", '{"n": 7}'), ("8", '{"n": 8}')], NOW)
+        await store.inbox_put("t", [("8", "again"), ("9", '{"n": 9}')], NOW)  # 8 re-fetched
+        await store.inbox_put("s", [("7", "slack")], NOW)
+        await store.inbox_put("t", [], NOW)
+        assert await store.inbox_pending("t") == [
+            ("7", '{"n": 7}'),
+            ("8", '{"n": 8}'),
+            ("9", '{"n": 9}'),
+        ]
+        await store.inbox_done("t", ["7", "9", "unknown"])
+        await store.inbox_done("t", [])
+        assert await store.inbox_pending("t") == [("8", '{"n": 8}')]
+        assert await store.inbox_pending("s") == [("7", "slack")]
+
+    async def test_handled_with_the_claim_or_not_at_all(self, store: Storage) -> None:
+        await store.inbox_put("t", [("e5", "{}")], NOW)
+        with pytest.raises(RuntimeError):
+            async with store.unit():
+                await store.claim_event("t", "e5", NOW)
+                await store.inbox_done("t", ["e5"])
+                raise RuntimeError("power cut")
+        assert await store.inbox_pending("t") == [("e5", "{}")]
+        async with store.unit():
+            await store.claim_event("t", "e5", NOW)
+            await store.inbox_done("t", ["e5"])
+        assert await store.inbox_pending("t") == []
+
+
 # --------------------------------------------------------------------------- owed replies
 
 

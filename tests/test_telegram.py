@@ -443,10 +443,10 @@ async def test_a_failing_update_is_logged_and_the_bot_goes_on(
 ) -> None:
     real_handle = tg.core.handle
 
-    async def handle(message: Incoming, route: str | None = None) -> list[Reply]:
+    async def handle(message: Incoming, route: str | None = None, **kw: Any) -> list[Reply]:
         if message.text == "boom":
             raise RuntimeError("storage exploded")
-        return await real_handle(message, route)
+        return await real_handle(message, route, **kw)
 
     monkeypatch.setattr(tg.core, "handle", handle)
     boom = fake.send(AMINA, "boom")
@@ -867,9 +867,9 @@ async def test_a_webhook_update_is_confirmed_only_once_stored(
     core = bot.adapter.core
     real = core.handle
 
-    async def slow_storage(incoming: Any, route: str | None = None) -> list[Reply]:
+    async def slow_storage(incoming: Any, route: str | None = None, **kw: Any) -> list[Reply]:
         await gate.wait()
-        return await real(incoming, route)
+        return await real(incoming, route, **kw)
 
     monkeypatch.setattr(core, "handle", slow_storage)
     try:
@@ -905,9 +905,11 @@ async def test_a_vote_acknowledged_late_is_never_a_message_in_the_group(
         gate = asyncio.Event()
         real = bot.core.handle
 
-        async def busy_storage(incoming: Incoming, route: str | None = None) -> list[Reply]:
+        async def busy_storage(
+            incoming: Incoming, route: str | None = None, **kw: Any
+        ) -> list[Reply]:
             await gate.wait()  # slower than the callback grace
-            return await real(incoming, route)
+            return await real(incoming, route, **kw)
 
         monkeypatch.setattr(bot.core, "handle", busy_storage)
         await press(fake, AMINA, poll, "Soup")  # the spinner is stopped without a toast

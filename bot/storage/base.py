@@ -158,8 +158,8 @@ class Delivery:
 
 
 class EventStore(ABC):
-    """Incoming events and the conversation around them: claims, replies owed, the
-    unanswered-question log, conversation state, message references, the last answer."""
+    """Incoming events and the conversation around them: claims, the inbox, replies
+    owed, the unanswered-question log, conversation state, message references, the last answer."""
 
     @abstractmethod
     async def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
@@ -188,6 +188,21 @@ class EventStore(ABC):
     @abstractmethod
     async def paid_replies(self, platform: str, event_ids: Sequence[str]) -> None:
         """These events' replies were delivered: forget them."""
+
+    @abstractmethod
+    async def inbox_put(
+        self, platform: str, items: Sequence[tuple[str, str]], now: datetime
+    ) -> None:
+        """Keep incoming events (event id, the platform's payload) before the platform is
+        told they arrived; one already kept stays as it is."""
+
+    @abstractmethod
+    async def inbox_pending(self, platform: str) -> list[tuple[str, str]]:
+        """(event id, payload) kept and not handled yet, in the order they were kept."""
+
+    @abstractmethod
+    async def inbox_done(self, platform: str, event_ids: Sequence[str]) -> None:
+        """These events are handled (in the unit that handled them): no longer pending."""
 
     @abstractmethod
     async def log_gap(self, question: str, status: str, platform: str, now: datetime) -> None:

@@ -245,6 +245,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE owed_replies ADD COLUMN person TEXT NOT NULL DEFAULT '';
     ALTER TABLE owed_replies ADD COLUMN chats TEXT NOT NULL DEFAULT '[]';
     """,
+    # 10: events stored before the platform is told they arrived (Telegram polling
+    # confirms an update by asking for the next ones), deleted in the transaction that
+    # handles them: a restart drains what a crash left.
+    """
+    CREATE TABLE inbox (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    );
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -566,6 +578,35 @@ class SqliteStorage(Storage):
         async with self.transaction() as db:
             await db.executemany(
                 "DELETE FROM owed_replies WHERE platform = ? AND event_id = ?",
+                [(platform, e) for e in event_ids],
+            )
+
+    # ------------------------------------------------------------------ inbox
+
+    async def inbox_put(
+        self, platform: str, items: Sequence[tuple[str, str]], now: datetime
+    ) -> None:
+        if not items:
+            return
+        async with self.transaction() as db:
+            await db.executemany(
+                """INSERT OR IGNORE INTO inbox (platform, event_id, payload, received_at)
+                   VALUES (?, ?, ?, ?)""",
+                [(platform, event_id, payload, _uts(now)) for event_id, payload in items],
+            )
+
+    async def inbox_pending(self, platform: str) -> list[tuple[str, str]]:
+        rows = await self._fetchall(
+            "SELECT event_id, payload FROM inbox WHERE platform = ? ORDER BY rowid", (platform,)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def inbox_done(self, platform: str, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        async with self.transaction() as db:
+            await db.executemany(
+                "DELETE FROM inbox WHERE platform = ? AND event_id = ?",
                 [(platform, e) for e in event_ids],
             )
 
