@@ -11,6 +11,9 @@ the last vote was delivered), toasts (answerCallbackQuery) latency and how many 
 after Telegram's ~15 s expiry, messages posted in the group besides the poll, texts
 over the platform limits, and how long stop() took. The naive peer handles the same
 updates with one transaction per vote, a toast per vote and one tally edit at the end.
+Last, ``nsbot run`` as a process of its own takes the same burst and gets SIGTERM once
+a tenth of the toasts went out: how long it took to exit, how many votes were counted
+and how many were stored to be handled at the next start, then the restart's count.
 Prints figures, asserts nothing.
 """
 
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import html
 import re
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -37,6 +41,7 @@ from bot.adapters.telegram import TelegramAdapter  # noqa: E402
 from bot.app import running_core  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from tests.fake_telegram import FakeTelegram, fixture, user  # noqa: E402
+from tests.test_telegram_durability import Process  # noqa: E402
 
 KB_MIN = ROOT / "tests" / "fixtures" / "kb_min" / "knowledge"
 GROUP = fixture("group_message")["message"]["chat"]
@@ -56,6 +61,12 @@ def settings(folder: Path, fake: FakeTelegram) -> Settings:
 
 def visible(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def shows_voters(text: str, voters: int) -> bool:
+    """The tally names this many voters ("2,000 voters": grouped digits, plural)."""
+    found = re.search(r"(\d[\d,.\u202f\u00a0 ]*)\s+voters?\b", visible(text))
+    return found is not None and int(re.sub(r"\D", "", found.group(1))) == voters
 
 
 def summary(
@@ -128,7 +139,7 @@ async def run_bot(folder: Path, voters: int) -> None:
         final_at: float | None = None
         try:
             await fake.wait_for(
-                lambda: f"{voters} voter(s)" in visible(fake.messages[key].get("text", "")),
+                lambda: shows_voters(fake.messages[key].get("text", ""), voters),
                 within=120,
             )
             final_at = time.monotonic()
@@ -160,7 +171,7 @@ async def run_naive(folder: Path, voters: int) -> None:
         sent = await call(
             "sendMessage",
             chat_id=GROUP["id"],
-            text="Which topic first? 0 voter(s)",
+            text="Which topic first? 0 voters",
             reply_markup={
                 "inline_keyboard": [
                     [
@@ -192,12 +203,63 @@ async def run_naive(folder: Path, voters: int) -> None:
             "editMessageText",
             chat_id=GROUP["id"],
             message_id=sent["message_id"],
-            text=f"Which topic first? {row[0]} voter(s)",
+            text=f"Which topic first? {row[0]} voters",
         )
         final_at = time.monotonic()
     await db.close()
     await fake.stop()
     summary("naive peer", fake, pushed, last, final_at, voters, int(row[0]), 0.0)
+
+
+async def run_sigterm(folder: Path, voters: int) -> None:
+    """``nsbot run`` as a process: SIGTERM in the middle of the burst, then a restart."""
+    await asyncio.to_thread(folder.mkdir)
+    fake = FakeTelegram(clock=time.monotonic)
+    await fake.start()
+    bot = await Process.start(folder, fake, "-m", "bot", "run")
+    await bot.polling(fake)
+    poll = await post_poll(fake)
+    key = (GROUP["id"], poll["message_id"])
+    burst(fake, poll, voters)
+    await fake.wait_for(lambda: len(fake.of("answerCallbackQuery")) >= voters // 10, within=120)
+    code, took = await bot.terminate(within=120)
+
+    def counted() -> int:
+        with sqlite3.connect(folder / "bot.sqlite3") as db:
+            return int(db.execute("SELECT COUNT(DISTINCT voter) FROM poll_votes").fetchone()[0])
+
+    def kept() -> int:
+        with sqlite3.connect(folder / "bot.sqlite3") as db:
+            try:
+                return int(db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0])
+            except sqlite3.OperationalError:  # a version without an inbox
+                return 0
+
+    at_stop, waiting = counted(), kept()
+    shown_at_exit = shows_voters(fake.messages[key].get("text", ""), voters)
+    restarted = time.monotonic()
+    again = await Process.start(folder, fake, "-m", "bot", "run")
+    final_s: float | None = None
+    try:
+        await fake.wait_for(
+            lambda: shows_voters(fake.messages[key].get("text", ""), voters), within=120
+        )
+        final_s = time.monotonic() - restarted
+    except TimeoutError:
+        pass
+    finally:
+        await again.terminate(within=120)
+    await fake.stop()
+    print("  nsbot run, SIGTERM after a tenth of the toasts")
+    print(f"    exit after SIGTERM       {took:.2f} s (exit code {code})")
+    print(f"    votes counted at exit    {at_stop}, {waiting} stored to handle at the restart")
+    print(f"    votes counted, restarted {counted()} of {voters}")
+    final = f"{final_s:.2f} s" if final_s is not None else "never"
+    if shown_at_exit:
+        final = "before the exit"
+    else:
+        final += " after the restart (process start included)"
+    print(f"    final tally shown        {final}")
 
 
 async def main() -> None:
@@ -208,6 +270,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         await run_bot(Path(tmp), args.voters)
         await run_naive(Path(tmp), args.voters)
+        await run_sigterm(Path(tmp) / "sigterm", args.voters)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,19 @@ class Settings:
         """A platform setting (``TELEGRAM_BOT_TOKEN``...), empty when unset."""
         return self.platform.get(name, default)
 
+    def port(self, name: str, default: int, *, lowest: int = 0) -> int:
+        """A port-number setting: ASCII digits, ``lowest``-65535 (0: any free port). Not
+        :meth:`str.isdigit` then :func:`int`: "²" is a digit to the one and not a
+        number to the other, and "٨٠" would pass as 80."""
+        text = self.get(name).strip()
+        if not text:
+            return default
+        if not (text.isascii() and text.isdigit() and len(text) <= 5) or not (
+            lowest <= int(text) <= 65535
+        ):
+            raise ConfigError(f"{name} must be a port number ({lowest}-65535), not {text!r}")
+        return int(text)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)

@@ -110,8 +110,11 @@ class Core:
         self.flood = flood or FloodLimit()
         self._buckets: dict[str, _Bucket] = {}
         self._gap_times: dict[str, list[datetime]] = {}
-        self._waiting: list[tuple[Incoming, datetime, str | None, asyncio.Future[list[Reply]]]] = []
+        self._waiting: list[
+            tuple[Incoming, datetime, str | None, bool, asyncio.Future[list[Reply]]]
+        ] = []
         self._paid: list[tuple[str, str]] = []
+        self._taken: list[tuple[str, str]] = []  # inbox rows handled outside handle()
         self._writer: asyncio.Task[None] | None = None
 
     def register_sender(self, platform: str, sender: Sender) -> None:
@@ -132,7 +135,9 @@ class Core:
         if await self.storage.unsubscribe(person, self.clock(), reason=reason):
             log.info("reminders turned off for a person the platform says is %s", reason)
 
-    async def handle(self, message: Incoming, route: str | None = None) -> list[Reply]:
+    async def handle(
+        self, message: Incoming, route: str | None = None, *, inboxed: bool = False
+    ) -> list[Reply]:
         """Everything the bot says in response to one incoming event (maybe nothing).
 
         Returns once the event's claim and everything its handler stored are
@@ -141,10 +146,11 @@ class Core:
         Events waiting at the same moment share one transaction (group commit).
         With a ``route`` (the adapter's note of where to answer), the replies are
         stored with the claim until the adapter reports them delivered (:meth:`paid`):
-        see :mod:`bot.owed`.
+        see :mod:`bot.owed`. ``inboxed``: the event was kept with :meth:`keep`, and
+        is no longer pending from the same transaction on.
         """
         done: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((message, self.clock(), route, done))
+        self._waiting.append((message, self.clock(), route, inboxed, done))
         self._wake_writer()
         # Shielded: a caller that gives up does not undo the others in its batch.
         return await asyncio.shield(done)
@@ -155,6 +161,23 @@ class Core:
         if event_id is not None:
             self._paid.append((platform, event_id))
             self._wake_writer()
+
+    async def keep(self, platform: str, items: list[tuple[str, str]]) -> None:
+        """Store incoming events (event id, the platform's payload) before the platform
+        is told they arrived: a crash before they are handled leaves them pending, and
+        :meth:`kept` hands them back at the next start. :meth:`handle` with ``inboxed``
+        (or :meth:`taken`) marks one handled."""
+        await self.storage.inbox_put(platform, items, self.clock())
+
+    async def kept(self, platform: str) -> list[tuple[str, str]]:
+        """(event id, payload) of the events kept and not handled yet, oldest first."""
+        return await self.storage.inbox_pending(platform)
+
+    def taken(self, platform: str, event_id: str) -> None:
+        """A kept event was handled without :meth:`handle` (nothing in it for the core):
+        no longer pending (recorded with the next batch)."""
+        self._taken.append((platform, event_id))
+        self._wake_writer()
 
     async def owed(self, platform: str) -> list[tuple[str, str, list[Reply]]]:
         """(event id, route, replies) a crash left unsent, not older than OWED_FOR."""
@@ -171,14 +194,17 @@ class Core:
             self._writer = asyncio.create_task(self._write_batches(), name="core-writer")
 
     async def _write_batches(self) -> None:
-        while self._waiting or self._paid:
+        while self._waiting or self._paid or self._taken:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             paid, self._paid = self._paid, []
+            taken, self._taken = self._taken, []
             results: list[list[Reply]] = []
             try:
                 async with self.storage.unit():
-                    for message, now, route, _ in batch:
+                    for message, now, route, inboxed, _ in batch:
                         replies = await self._handle_one(message, now)
+                        if inboxed and message.event_id is not None:
+                            taken.append((message.person.platform, message.event_id))
                         if route is not None and replies and message.event_id is not None:
                             await self.storage.owe_replies(
                                 message.person.platform,
@@ -186,11 +212,17 @@ class Core:
                                 route,
                                 owed.dumps(replies),
                                 now,
+                                person=message.person.key,
+                                chats=owed.chats(message.chat, replies),
                             )
                         results.append(replies)
                     for platform in {p for p, _ in paid}:
                         await self.storage.paid_replies(
                             platform, [e for p, e in paid if p == platform]
+                        )
+                    for platform in {p for p, _ in taken}:
+                        await self.storage.inbox_done(
+                            platform, [e for p, e in taken if p == platform]
                         )
             except asyncio.CancelledError:
                 for *_, done in batch:

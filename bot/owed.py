@@ -61,3 +61,8 @@ def loads(text: str) -> list[Reply]:
         )
         for r in json.loads(text)
     ]
+
+
+def chats(where: Chat, replies: list[Reply]) -> list[str]:
+    """Every chat these replies go to: the event's, and any a reply names."""
+    return sorted({where.chat_id, *(r.chat.chat_id for r in replies if r.chat is not None)})

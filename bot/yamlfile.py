@@ -235,12 +235,18 @@ def parse_date(value: Any) -> tuple[date, str] | None:
     if isinstance(value, date):
         return value, "day"
     text = str(value).strip()
+    # ASCII digits only, checked before int(): "²" is a digit to str.isdigit() and not a
+    # number to int(), and int() reads "٢٠٢٤" as 2024 while fromisoformat refuses it.
+    # A content file's dates are written one way, whichever the precision.
+    digits = text.replace("-", "")
+    if not (digits.isascii() and digits.isdigit()):
+        return None
     try:
         if len(text) == 10:
             return date.fromisoformat(text), "day"
         if len(text) == 7 and text[4] == "-":
             return date(int(text[:4]), int(text[5:]), 1), "month"
-        if len(text) == 4 and text.isdigit():
+        if len(text) == 4:
             return date(int(text), 1, 1), "year"
     except ValueError:
         return None

@@ -59,3 +59,20 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
 def test_unreadable_env_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read settings file"):
         Settings.from_env({"NSBOT_ENV_FILE": str(tmp_path / "missing.env")})
+
+
+@pytest.mark.parametrize("text", ["²", "①", "٨٠", "８０", "-1", "65536", "1e3", " 80 x", "0x50"])
+def test_a_port_setting_that_is_not_a_port_number_is_a_config_error(text: str) -> None:
+    # "²".isdigit() is True but int("²") raises: the error must be the setting's own.
+    settings = Settings(platform={"SLACK_HTTP_PORT": text})
+    with pytest.raises(ConfigError, match="SLACK_HTTP_PORT must be a port number"):
+        settings.port("SLACK_HTTP_PORT", 3000)
+
+
+def test_a_port_setting_reads_ascii_digits_and_falls_back_to_its_default() -> None:
+    settings = Settings(platform={"A_PORT": " 8080 ", "ZERO": "0"})
+    assert settings.port("A_PORT", 1) == 8080
+    assert settings.port("UNSET", 3000) == 3000
+    assert settings.port("ZERO", 1) == 0
+    with pytest.raises(ConfigError, match="1-65535"):
+        settings.port("ZERO", 1, lowest=1)

@@ -16,6 +16,7 @@ from bot.app import running_core
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.knowledge import KnowledgeBase
+from bot.messages import Incoming
 from bot.pseudonym import Pseudonyms, key_file, load_or_create_key
 from bot.storage import SqliteStorage
 from tests.consult_helpers import (
@@ -244,6 +245,22 @@ async def test_forget_leaves_no_private_chat_id_in_the_poll_a_coordinator_posted
     poll = await setup.core.storage.get_poll(1)
     assert poll is not None and poll.chat == "" and poll.created_by == ""
     assert await setup.core.storage.get_message_ref("test", "poll-1") is None
+
+
+async def test_forget_deletes_the_replies_a_crash_left_owed_to_the_person(setup: Setup) -> None:
+    bot = setup.person("p1")
+    other = setup.person("p2")
+    route = "the adapter's note: it names the account"
+    for who, event in ((bot, "ev-p1"), (other, "ev-p2")):
+        message = Incoming(who.person, who.chat, text="/topics", event_id=event)
+        await setup.core.handle(message, route=route)  # a crash now leaves both owed
+    # Someone else's event whose reply goes to p1's private chat (a poll posted there).
+    await setup.core.storage.owe_replies(
+        "test", "ev-poll", route, "[]", setup.clock(), person="test:p2", chats=[bot.chat.chat_id]
+    )
+    await bot.ask("/forget")
+    await bot.press("Yes, delete")
+    assert [event for event, *_ in await setup.core.owed("test")] == ["ev-p2"]
 
 
 async def test_a_forget_button_pressed_in_a_group_deletes_nothing(setup: Setup) -> None:

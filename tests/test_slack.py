@@ -459,6 +459,18 @@ def test_settings_are_checked(min_core: Core) -> None:
                 },
             ),
         )
+    with pytest.raises(ConfigError, match="SLACK_HTTP_PORT"):  # a digit to isdigit(), not to int()
+        SlackAdapter(
+            min_core,
+            replace(
+                min_core.settings,
+                platform={
+                    "SLACK_BOT_TOKEN": BOT_TOKEN,
+                    "SLACK_SIGNING_SECRET": "x",
+                    "SLACK_HTTP_PORT": "²",
+                },
+            ),
+        )
 
 
 # ---------------------------------------------------------------------- generic reply mechanisms

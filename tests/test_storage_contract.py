@@ -376,6 +376,39 @@ class TestDeliveries:
         assert await store.job_people(job.id) == set()
 
 
+# --------------------------------------------------------------------------- inbox
+
+
+class TestInbox:
+    async def test_kept_in_order_until_handled_and_kept_once(self, store: Storage) -> None:
+        await store.inbox_put("t", [("7", '{"n": 7}'), ("8", '{"n": 8}')], NOW)
+        await store.inbox_put("t", [("8", "again"), ("9", '{"n": 9}')], NOW)  # 8 re-fetched
+        await store.inbox_put("s", [("7", "slack")], NOW)
+        await store.inbox_put("t", [], NOW)
+        assert await store.inbox_pending("t") == [
+            ("7", '{"n": 7}'),
+            ("8", '{"n": 8}'),
+            ("9", '{"n": 9}'),
+        ]
+        await store.inbox_done("t", ["7", "9", "unknown"])
+        await store.inbox_done("t", [])
+        assert await store.inbox_pending("t") == [("8", '{"n": 8}')]
+        assert await store.inbox_pending("s") == [("7", "slack")]
+
+    async def test_handled_with_the_claim_or_not_at_all(self, store: Storage) -> None:
+        await store.inbox_put("t", [("e5", "{}")], NOW)
+        with pytest.raises(RuntimeError):
+            async with store.unit():
+                await store.claim_event("t", "e5", NOW)
+                await store.inbox_done("t", ["e5"])
+                raise RuntimeError("power cut")
+        assert await store.inbox_pending("t") == [("e5", "{}")]
+        async with store.unit():
+            await store.claim_event("t", "e5", NOW)
+            await store.inbox_done("t", ["e5"])
+        assert await store.inbox_pending("t") == []
+
+
 # --------------------------------------------------------------------------- owed replies
 
 
@@ -394,6 +427,19 @@ class TestOwedReplies:
         assert await store.owed_replies("t", NOW + timedelta(minutes=10)) == []
         assert await store.owed_replies("t", NOW - timedelta(days=1)) == []
         assert [e for e, _, _ in await store.owed_replies("s", NOW)] == ["e1"]
+
+    async def test_forget_deletes_replies_owed_to_the_person_or_to_their_chat(
+        self, store: Storage
+    ) -> None:
+        await store.owe_replies("t", "e1", "r1", "[]", NOW, person="t:1", chats=["g"])
+        # Another person's event whose replies go to t:1's private chat "1".
+        await store.owe_replies("t", "e2", "r2", "[]", NOW, person="t:2", chats=["g", "1"])
+        await store.owe_replies("t", "e3", "r3", "[]", NOW, person="t:2", chats=["g"])
+        await store.owe_replies("s", "e4", "r4", "[]", NOW)  # who and where unknown: kept
+        deleted = await store.forget_person("t:1", (), ["1"], now=NOW)
+        assert deleted["owed_replies"] == 2
+        assert [e for e, _, _ in await store.owed_replies("t", NOW)] == ["e3"]
+        assert [e for e, _, _ in await store.owed_replies("s", NOW)] == ["e4"]
 
     async def test_replies_are_owed_with_the_claim_or_not_at_all(self, store: Storage) -> None:
         with pytest.raises(RuntimeError):

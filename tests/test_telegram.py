@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from telegram.error import BadRequest
 
-from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.telegram import TelegramAdapter, WebhookConfig
 from bot.app import running_core
 from bot.config import Settings, shipped_knowledge_dir
 from bot.core import Core
@@ -443,10 +443,10 @@ async def test_a_failing_update_is_logged_and_the_bot_goes_on(
 ) -> None:
     real_handle = tg.core.handle
 
-    async def handle(message: Incoming, route: str | None = None) -> list[Reply]:
+    async def handle(message: Incoming, route: str | None = None, **kw: Any) -> list[Reply]:
         if message.text == "boom":
             raise RuntimeError("storage exploded")
-        return await real_handle(message, route)
+        return await real_handle(message, route, **kw)
 
     monkeypatch.setattr(tg.core, "handle", handle)
     boom = fake.send(AMINA, "boom")
@@ -554,6 +554,21 @@ async def test_webhook_requires_the_secret_token(
         assert len(fake.of("sendMessage")) == 1
     finally:
         await bot.stop()
+
+
+@pytest.mark.parametrize("port", ["²", "①", "٨٤٤٣", "0", "70000"])
+def test_a_webhook_port_that_is_not_a_port_number_is_refused_in_words(
+    fake: FakeTelegram, tmp_path: Path, port: str
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        fake,
+        TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram",
+        TELEGRAM_WEBHOOK_SECRET="s3cret",
+        TELEGRAM_WEBHOOK_PORT=port,
+    )
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_PORT must be a port number"):
+        WebhookConfig.from_settings(settings)
 
 
 async def test_webhook_mode_refuses_to_start_without_a_secret(
@@ -852,9 +867,9 @@ async def test_a_webhook_update_is_confirmed_only_once_stored(
     core = bot.adapter.core
     real = core.handle
 
-    async def slow_storage(incoming: Any, route: str | None = None) -> list[Reply]:
+    async def slow_storage(incoming: Any, route: str | None = None, **kw: Any) -> list[Reply]:
         await gate.wait()
-        return await real(incoming, route)
+        return await real(incoming, route, **kw)
 
     monkeypatch.setattr(core, "handle", slow_storage)
     try:
@@ -890,9 +905,11 @@ async def test_a_vote_acknowledged_late_is_never_a_message_in_the_group(
         gate = asyncio.Event()
         real = bot.core.handle
 
-        async def busy_storage(incoming: Incoming, route: str | None = None) -> list[Reply]:
+        async def busy_storage(
+            incoming: Incoming, route: str | None = None, **kw: Any
+        ) -> list[Reply]:
             await gate.wait()  # slower than the callback grace
-            return await real(incoming, route)
+            return await real(incoming, route, **kw)
 
         monkeypatch.setattr(bot.core, "handle", busy_storage)
         await press(fake, AMINA, poll, "Soup")  # the spinner is stopped without a toast

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from bot.knowledge import check_knowledge
-from bot.yamlfile import display_path, load_yaml
+from bot.yamlfile import display_path, load_yaml, parse_date
 
 from .conftest import FIXTURES
 from .test_knowledge import broken_kb
@@ -57,3 +58,27 @@ def test_paths_are_shown_as_given_or_absolute(
     assert display_path(inside) == os.path.join("knowledge", "faq.yaml")
     elsewhere = tmp_path / "copy" / "faq.yaml"
     assert display_path(elsewhere) == str(elsewhere)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["²²²²", "²⁰²⁴", "①②③④", "٢٠٢٤", "２０２４", "٢٠٢٤-٠١", "2024-٠١", "2024-²", "2024-01-٠١"],
+)
+def test_a_date_in_digits_of_another_script_is_not_a_date(text: str) -> None:
+    # Not a crash, and not read one way at one precision and refused at another.
+    assert parse_date(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024", (date(2024, 1, 1), "year")),
+        ("2024-06", (date(2024, 6, 1), "month")),
+        ("2024-06-30", (date(2024, 6, 30), "day")),
+        ("2024-13", None),
+        ("2024-06-31", None),
+        ("24-06", None),
+    ],
+)
+def test_dates_at_each_precision(text: str, expected: object) -> None:
+    assert parse_date(text) == expected

@@ -158,8 +158,8 @@ class Delivery:
 
 
 class EventStore(ABC):
-    """Incoming events and the conversation around them: claims, replies owed, the
-    unanswered-question log, conversation state, message references, the last answer."""
+    """Incoming events and the conversation around them: claims, the inbox, replies
+    owed, the unanswered-question log, conversation state, message references, the last answer."""
 
     @abstractmethod
     async def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
@@ -167,9 +167,19 @@ class EventStore(ABC):
 
     @abstractmethod
     async def owe_replies(
-        self, platform: str, event_id: str, route: str, replies: str, now: datetime
+        self,
+        platform: str,
+        event_id: str,
+        route: str,
+        replies: str,
+        now: datetime,
+        *,
+        person: str = "",
+        chats: Sequence[str] = (),
     ) -> None:
-        """Keep an event's replies (JSON) and where to send them (the adapter's route)."""
+        """Keep an event's replies (JSON) and where to send them (the adapter's route).
+        ``person`` (whose event) and ``chats`` (every chat the replies go to) are kept
+        so that :meth:`Storage.forget_person` can delete them."""
 
     @abstractmethod
     async def owed_replies(self, platform: str, since: datetime) -> list[tuple[str, str, str]]:
@@ -178,6 +188,21 @@ class EventStore(ABC):
     @abstractmethod
     async def paid_replies(self, platform: str, event_ids: Sequence[str]) -> None:
         """These events' replies were delivered: forget them."""
+
+    @abstractmethod
+    async def inbox_put(
+        self, platform: str, items: Sequence[tuple[str, str]], now: datetime
+    ) -> None:
+        """Keep incoming events (event id, the platform's payload) before the platform is
+        told they arrived; one already kept stays as it is."""
+
+    @abstractmethod
+    async def inbox_pending(self, platform: str) -> list[tuple[str, str]]:
+        """(event id, payload) kept and not handled yet, in the order they were kept."""
+
+    @abstractmethod
+    async def inbox_done(self, platform: str, event_ids: Sequence[str]) -> None:
+        """These events are handled (in the unit that handled them): no longer pending."""
 
     @abstractmethod
     async def log_gap(self, question: str, status: str, platform: str, now: datetime) -> None:
@@ -540,6 +565,7 @@ class Storage(EventStore, ConsultationStore, PollStore, DeliveryStore):
         drafts go (submitted anonymous responses carry no identity and stay counted).
         ``private_chats`` are the person's own chats with the bot (on Telegram, the
         account id): polls posted there lose their chat (and close), and the
-        references of messages sent there go. ``"log_pending": 1`` in the result says
+        references of messages sent there go. Owed replies go when they are the
+        person's or go to one of those chats. ``"log_pending": 1`` in the result says
         old copies of the deleted rows could not be cleared from a write-ahead log yet.
         """

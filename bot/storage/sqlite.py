@@ -239,6 +239,24 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (platform, event_id)
     );
     """,
+    # 9: whose owed replies, and the chats they go to (a JSON list): /forget deletes
+    # them, since a route names the person's account and a reply can name their chat.
+    """
+    ALTER TABLE owed_replies ADD COLUMN person TEXT NOT NULL DEFAULT '';
+    ALTER TABLE owed_replies ADD COLUMN chats TEXT NOT NULL DEFAULT '[]';
+    """,
+    # 10: events stored before the platform is told they arrived (Telegram polling
+    # confirms an update by asking for the next ones), deleted in the transaction that
+    # handles them: a restart drains what a crash left.
+    """
+    CREATE TABLE inbox (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    );
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -525,12 +543,20 @@ class SqliteStorage(Storage):
     # ------------------------------------------------------------------ owed replies
 
     async def owe_replies(
-        self, platform: str, event_id: str, route: str, replies: str, now: datetime
+        self,
+        platform: str,
+        event_id: str,
+        route: str,
+        replies: str,
+        now: datetime,
+        *,
+        person: str = "",
+        chats: Sequence[str] = (),
     ) -> None:
         await self._execute(
             """INSERT OR REPLACE INTO owed_replies (platform, event_id, route, replies,
-               created_at) VALUES (?, ?, ?, ?, ?)""",
-            (platform, event_id, route, replies, _uts(now)),
+               created_at, person, chats) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (platform, event_id, route, replies, _uts(now), person, json.dumps(sorted(set(chats)))),
         )
 
     async def owed_replies(self, platform: str, since: datetime) -> list[tuple[str, str, str]]:
@@ -552,6 +578,35 @@ class SqliteStorage(Storage):
         async with self.transaction() as db:
             await db.executemany(
                 "DELETE FROM owed_replies WHERE platform = ? AND event_id = ?",
+                [(platform, e) for e in event_ids],
+            )
+
+    # ------------------------------------------------------------------ inbox
+
+    async def inbox_put(
+        self, platform: str, items: Sequence[tuple[str, str]], now: datetime
+    ) -> None:
+        if not items:
+            return
+        async with self.transaction() as db:
+            await db.executemany(
+                """INSERT OR IGNORE INTO inbox (platform, event_id, payload, received_at)
+                   VALUES (?, ?, ?, ?)""",
+                [(platform, event_id, payload, _uts(now)) for event_id, payload in items],
+            )
+
+    async def inbox_pending(self, platform: str) -> list[tuple[str, str]]:
+        rows = await self._fetchall(
+            "SELECT event_id, payload FROM inbox WHERE platform = ? ORDER BY rowid", (platform,)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def inbox_done(self, platform: str, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        async with self.transaction() as db:
+            await db.executemany(
+                "DELETE FROM inbox WHERE platform = ? AND event_id = ?",
                 [(platform, e) for e in event_ids],
             )
 
@@ -765,9 +820,18 @@ class SqliteStorage(Storage):
             refs = await run(
                 f"DELETE FROM message_refs WHERE chat IN ({_marks(chats)})", tuple(chats)
             )
+            # Replies a crash left unsent: their route names the person's account, and
+            # replies to their private chat (a poll they posted there closing) its id.
+            owed_rows = await run(
+                f"""DELETE FROM owed_replies WHERE person = ? OR EXISTS (
+                    SELECT 1 FROM json_each(owed_replies.chats)
+                    WHERE value IN ({_marks(chats)}))""",
+                (person, *chats),
+            )
             deleted = {
                 "private_polls_unlinked": polls_unlinked,
                 "message_refs": refs,
+                "owed_replies": owed_rows,
                 "conversations": await run("DELETE FROM conversations WHERE person = ?", (person,)),
                 "profile": await run("DELETE FROM profiles WHERE person = ?", (person,)),
                 "answers": int(row[0]) if row else 0,

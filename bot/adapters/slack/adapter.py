@@ -145,12 +145,7 @@ class SlackAdapter:
                 "set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)"
             )
         self.host = settings.get("SLACK_HTTP_HOST") or "0.0.0.0"
-        try:
-            self.port = int(settings.get("SLACK_HTTP_PORT") or "3000")
-        except ValueError as exc:
-            raise ConfigError(
-                f"SLACK_HTTP_PORT must be a port number, not {settings.get('SLACK_HTTP_PORT')!r}"
-            ) from exc
+        self.port = settings.port("SLACK_HTTP_PORT", 3000)
         base_url = settings.get("SLACK_API_URL") or DEFAULT_API_URL
         base_url = base_url if base_url.endswith("/") else base_url + "/"
         # Bolt's own calls and look-ups (auth.test, users.info, conversations.open) retry

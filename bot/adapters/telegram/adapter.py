@@ -30,6 +30,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import markup
 from bot.adapters.telegram.inbound import PLATFORM, blocked_by, to_incoming
+from bot.adapters.telegram.inbox import KeepingRequest
 from bot.adapters.telegram.render import (
     Call,
     is_group,
@@ -63,6 +64,10 @@ CALLBACK_GRACE = 1.0
 CONFLICT_LOG_EVERY = 300.0  # seconds between two "another instance" errors
 CONCURRENT_UPDATES = 256
 CALLBACK_LANES = 16
+# At a stop, updates are still handled this long; the rest stay in the inbox (polling)
+# for the next start. Then queued sends get STOP_SENDING: within 10 s in all.
+STOP_HANDLING = 3.0
+STOP_SENDING = 4.0
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
 
@@ -98,11 +103,9 @@ class WebhookConfig:
             raise ConfigError(
                 "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters among A-Z, a-z, 0-9, _ and -"
             )
-        port_text = settings.get("TELEGRAM_WEBHOOK_PORT") or "8443"
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ConfigError(f"TELEGRAM_WEBHOOK_PORT must be a port number, not {port_text!r}")
+        port = settings.port("TELEGRAM_WEBHOOK_PORT", 8443, lowest=1)
         listen = settings.get("TELEGRAM_WEBHOOK_LISTEN") or "0.0.0.0"
-        return cls(url=url, listen=listen, port=int(port_text), secret=secret)
+        return cls(url=url, listen=listen, port=port, secret=secret)
 
 
 def menu_commands(commands: list[Command], t: Callable[[str], str]) -> list[BotCommand]:
@@ -189,6 +192,12 @@ class TelegramAdapter:
             .write_timeout(20)
             .connect_timeout(10)
         )
+        # Polling: every update is stored before Telegram is told it arrived (.inbox).
+        self._keeping = self.webhook is None
+        if self._keeping:
+            builder = builder.get_updates_request(
+                KeepingRequest(self._keep, connection_pool_size=1)
+            )
         base_url = settings.get("TELEGRAM_API_BASE_URL").strip()
         if base_url:
             # A self-hosted telegram-bot-api serves files under /file/bot<token>/.
@@ -209,6 +218,7 @@ class TelegramAdapter:
         self._last_conflict_log = -CONFLICT_LOG_EVERY
         self._webhook: WebhookServer | None = None
         self._paying: set[asyncio.Future[None]] = set()
+        self._handle_until: float | None = None  # set by stop(): later updates wait
 
     @property
     def ui(self) -> UI:
@@ -241,6 +251,8 @@ class TelegramAdapter:
             self.core.register_sender(PLATFORM, self.push)
             await self.set_commands()
             await self.send_owed()
+            if self._keeping:
+                await self.drain_kept()
             if self.webhook is not None:
                 await self._start_webhook(self.webhook)
             else:
@@ -278,8 +290,30 @@ class TelegramAdapter:
         except Exception:
             log.exception("Telegram update %s failed", update.update_id)
 
+    async def _keep(self, updates: list[tuple[str, str]]) -> None:
+        await self.core.keep(PLATFORM, updates)
+
+    async def drain_kept(self) -> int:
+        """After a restart: the updates stored and not handled yet go to the library
+        again, in the order they came, ahead of anything polled now."""
+        kept = await self.core.kept(PLATFORM)
+        for update_id, payload in kept:
+            try:
+                update = Update.de_json(json.loads(payload), self.app.bot)
+            except Exception:
+                log.exception("dropping stored Telegram update %s: unreadable", update_id)
+                self.core.taken(PLATFORM, update_id)
+                continue
+            await self.app.update_queue.put(update)
+        if kept:
+            log.info("Telegram: handling %d update(s) a stop or a crash left", len(kept))
+        return len(kept)
+
     async def stop(self) -> None:
-        """Stop fetching, finish the updates already fetched, send what is queued."""
+        """Stop fetching, finish the updates already fetched (for STOP_HANDLING seconds:
+        when polling, the rest stay stored for the next start), send what is queued
+        (for STOP_SENDING seconds: what is left stays owed)."""
+        self._handle_until = asyncio.get_running_loop().time() + STOP_HANDLING
         if self.core.senders.get(PLATFORM) == self.push:
             del self.core.senders[PLATFORM]
         if self._webhook is not None:
@@ -290,13 +324,16 @@ class TelegramAdapter:
             await updater.stop()
         if self.app.running:
             await self.app.stop()
+        # Then the sends: a keyed message's task waits for its send, which may be told
+        # to retry after 30 s; once the outbox stops, it is owed, not waited for.
+        await self.outbox.stop(drain_seconds=STOP_SENDING)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.outbox.stop()
         if self._paying:  # what went out is recorded; what did not stays owed
             await asyncio.gather(*self._paying, return_exceptions=True)
         await self.core.flush()
         await self.app.shutdown()
+        self._handle_until = None
         self._redactor.uninstall()
 
     async def set_commands(self) -> None:
@@ -324,6 +361,12 @@ class TelegramAdapter:
     # ------------------------------------------------------------------ inbound
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if (
+            self._keeping
+            and self._handle_until is not None
+            and asyncio.get_running_loop().time() > self._handle_until
+        ):
+            return  # stopping: it stays in the inbox and is handled at the next start
         try:
             await self.handle_update(update)
         except Exception:
@@ -338,10 +381,12 @@ class TelegramAdapter:
         gone = blocked_by(update)
         if gone is not None:
             await self.core.person_gone(f"{PLATFORM}:{gone}", "blocked")
+            self._taken(update)
             return []
         query = update.callback_query
         incoming = to_incoming(update, self.app.bot.id, self.app.bot.username)
         if incoming is None:
+            self._taken(update)
             if query is not None:
                 return [self._answer(query.id, None)]
             log.debug("ignoring update %s: nothing for the bot", update.update_id)
@@ -352,7 +397,9 @@ class TelegramAdapter:
         if lock is None:
             lock = self._conversation_locks[key] = asyncio.Lock()
         async with lock:
-            handling = asyncio.ensure_future(self.core.handle(incoming, route=route_of(incoming)))
+            handling = asyncio.ensure_future(
+                self.core.handle(incoming, route=route_of(incoming), inboxed=self._keeping)
+            )
             toast_id = query.id if query is not None else None
             early: list[asyncio.Future[Any]] = []
             if query is not None:
@@ -368,6 +415,10 @@ class TelegramAdapter:
             sent = self.outbound(replies, incoming, callback_query_id=toast_id)
             self._pay_when_sent(incoming, sent)
             return early + sent
+
+    def _taken(self, update: Update) -> None:
+        if self._keeping:
+            self.core.taken(PLATFORM, str(update.update_id))
 
     def _pay_when_sent(self, incoming: Incoming, sent: list[asyncio.Future[Any]]) -> None:
         """Once every call of the replies is done (sent, or given up), they are no

@@ -1,0 +1,83 @@
+"""Polling without losing an update: each one is stored before Telegram is told it came.
+
+python-telegram-bot's Updater confirms the updates of one ``getUpdates`` answer by
+asking for the next ones (``offset`` = last id + 1), right after queueing them and
+while the application may not have handled them yet. Telegram then forgets them: a
+crash (or a ``kill -9``) in between lost them for good.
+
+:class:`KeepingRequest` is the HTTP request object of ``getUpdates`` alone. Before it
+hands an answer to the library it stores the answer's updates (one transaction for
+the whole answer, :meth:`bot.core.Core.keep`). The confirmation can only go out in
+the next ``getUpdates``, which the library sends after this one returned: so every
+update Telegram forgets is stored. The core deletes an update from the inbox in the
+transaction that handles it, and the adapter hands the ones still there to the
+library again at the next start; the event's claim makes a second handling (an
+update stored and also fetched again) a no-op. If storing fails, the answer is
+reported as a network error: the library retries, with nothing confirmed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram.error import NetworkError
+from telegram.request import HTTPXRequest, RequestData
+
+Keep = Callable[[list[tuple[str, str]]], Awaitable[None]]
+
+
+def updates_of(payload: bytes) -> list[tuple[str, str]]:
+    """(update id, the update as JSON) of a ``getUpdates`` answer; [] for anything else."""
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return []
+    if not isinstance(answer, dict) or not isinstance(answer.get("result"), list):
+        return []
+    return [
+        (str(update["update_id"]), json.dumps(update, ensure_ascii=False))
+        for update in answer["result"]
+        if isinstance(update, dict) and isinstance(update.get("update_id"), int)
+    ]
+
+
+class KeepingRequest(HTTPXRequest):
+    """The ``getUpdates`` request: an answer's updates are stored before it returns."""
+
+    def __init__(self, keep: Keep, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._keep = keep
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        code, payload = await super().do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+        if 200 <= code <= 299 and url.endswith("/getUpdates"):
+            updates = updates_of(payload)
+            if updates:
+                try:
+                    # Shielded: a stop cancelling the poll does not cut a commit in half.
+                    await asyncio.shield(self._keep(updates))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    raise NetworkError(f"could not store the updates received: {exc}") from exc
+        return code, payload
