@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import logging
 import signal
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ from bot.app import running_core
 from bot.config import Settings
 from bot.core import Core
 from bot.errors import PlatformUnreachable
+from bot.reload import Reloader
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ def make_adapter(platform: Platform, core: Core, settings: Settings) -> Platform
 
 
 async def start_with_retry(
+    core: Core,
     platform: Platform,
     adapter: PlatformAdapter,
     stop: asyncio.Event,
@@ -115,6 +118,7 @@ async def start_with_retry(
             log.warning("%s: %s; trying again in %.0f s", platform.label, exc, delay)
         else:
             log.info("%s adapter started", platform.name)
+            core.readiness.started(platform.name)
             return True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
@@ -125,18 +129,21 @@ async def start_with_retry(
 async def run_platforms(
     settings: Settings, platforms: list[Platform], first_delay: float = RETRY_FIRST
 ) -> None:
-    """Run until SIGINT/SIGTERM. Adapters start side by side, so one platform that
-    cannot be reached neither holds up the others nor the stop signal."""
+    """Run until SIGINT/SIGTERM; SIGHUP reloads the content. Adapters start side by
+    side, so one platform that cannot be reached neither holds up the others nor the
+    stop signal."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         # Not available off the main thread or on Windows: Ctrl-C still works there.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with running_core(settings) as core:
+    async with operations(settings) as attach, running_core(settings) as core:
+        attach(core)
+        core.readiness.expect(p.name for p in platforms)
         adapters = [make_adapter(p, core, settings) for p in platforms]
         starts = [
-            asyncio.create_task(start_with_retry(p, a, stop, first_delay))
+            asyncio.create_task(start_with_retry(core, p, a, stop, first_delay))
             for p, a in zip(platforms, adapters, strict=True)
         ]
         stopping = asyncio.create_task(stop.wait())
@@ -149,6 +156,7 @@ async def run_platforms(
                     if failure is not None:
                         raise failure  # a refused token or a bad setting: fatal
         finally:
+            core.readiness.stopping = True  # a load balancer stops sending traffic here
             stop.set()
             for task in starts:
                 task.cancel()
@@ -157,3 +165,45 @@ async def run_platforms(
                 if started is True:
                     await adapter.stop()
             stopping.cancel()
+
+
+@contextlib.asynccontextmanager
+async def operations(settings: Settings) -> AsyncIterator[Callable[[Core], None]]:
+    """What runs beside the adapters: /healthz and /readyz on NSBOT_HEALTH_PORT (from
+    before the content is loaded), and the content reload on SIGHUP or, with
+    NSBOT_WATCH=1, on a file change. Yields the function that hands them the core."""
+    health = None
+    if settings.health_port is not None:
+        # Imported here: a missing aiohttp is reported by cmd_run in one line first.
+        from bot.health import HealthServer
+
+        health = HealthServer(settings.health_host, settings.health_port)
+        await health.start()
+        log.info("health checks on http://%s:%d/readyz", health.host, health.port)
+    reloader: Reloader | None = None
+    watching: asyncio.Task[None] | None = None
+    loop = asyncio.get_running_loop()
+
+    def attach(core: Core) -> None:
+        nonlocal reloader, watching
+        if health is not None:
+            health.core = core
+        reloader = Reloader(core, settings)
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            loop.add_signal_handler(signal.SIGHUP, reloader.request, "SIGHUP")
+        if settings.watch:
+            watching = asyncio.create_task(reloader.watch())
+
+    try:
+        yield attach
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            loop.remove_signal_handler(signal.SIGHUP)
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+        if reloader is not None:
+            await reloader.close()
+        if health is not None:
+            await health.stop()

@@ -11,7 +11,7 @@ MAX_TOPIC_BUTTONS = 30
 
 
 async def topics(ctx: Context, args: str) -> list[Reply]:
-    kb = ctx.core.kb
+    kb = ctx.kb
     shown = [t for t in kb.topics.values() if kb.entries_in_topic(t.id)]
     if not shown:
         return ctx.reply("topics_empty")
@@ -25,7 +25,7 @@ async def topics(ctx: Context, args: str) -> list[Reply]:
 
 
 async def show_topic(ctx: Context, topic_id: str) -> list[Reply]:
-    kb = ctx.core.kb
+    kb = ctx.kb
     topic = kb.topics.get(topic_id)
     if topic is None:
         return ctx.notice("unknown_action")
