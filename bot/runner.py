@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from bot.app import running_core
 from bot.config import Settings
 from bot.core import Core
-from bot.errors import PlatformUnreachable
+from bot.errors import ConfigError, PlatformUnreachable
 from bot.reload import Reloader
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,32 @@ def missing_packages_line(platforms: list[Platform]) -> str | None:
     return f"nsbot run: {needs}, not installed here. Install with: pip install {every}"
 
 
+def platform_ports(settings: Settings, platforms: list[Platform]) -> dict[int, str]:
+    """The ports the configured platforms listen on themselves (and serve /readyz on)."""
+    names = {p.name for p in platforms}
+    ports: dict[int, str] = {}
+    if "telegram" in names and settings.get("TELEGRAM_WEBHOOK_URL").strip():
+        text = settings.get("TELEGRAM_WEBHOOK_PORT") or "8443"
+        if text.isdigit():
+            ports[int(text)] = "TELEGRAM_WEBHOOK_PORT"
+    if "slack" in names and not settings.get("SLACK_APP_TOKEN"):
+        text = settings.get("SLACK_HTTP_PORT") or "3000"
+        if text.isdigit():
+            ports[int(text)] = "SLACK_HTTP_PORT"
+    return ports
+
+
+def check_health_port(settings: Settings, platforms: list[Platform]) -> None:
+    """NSBOT_HEALTH_PORT must not be a platform's own port: that one serves them already."""
+    clash = platform_ports(settings, platforms).get(settings.health_port or -1)
+    if clash is not None:
+        raise ConfigError(
+            f"NSBOT_HEALTH_PORT and {clash} are both {settings.health_port}: /healthz and "
+            f"/readyz are served on the {clash} already; unset NSBOT_HEALTH_PORT or pick "
+            "another port"
+        )
+
+
 def make_adapter(platform: Platform, core: Core, settings: Settings) -> PlatformAdapter:
     module_name, _, class_name = platform.factory.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
@@ -132,6 +158,7 @@ async def run_platforms(
     """Run until SIGINT/SIGTERM; SIGHUP reloads the content. Adapters start side by
     side, so one platform that cannot be reached neither holds up the others nor the
     stop signal."""
+    check_health_port(settings, platforms)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -59,3 +59,39 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
 def test_unreadable_env_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read settings file"):
         Settings.from_env({"NSBOT_ENV_FILE": str(tmp_path / "missing.env")})
+
+
+def test_operations_settings_are_read_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "NSBOT_LOG_FORMAT": "JSON",
+            "NSBOT_HEALTH_PORT": "8080",
+            "NSBOT_HEALTH_HOST": "127.0.0.1",
+            "NSBOT_WATCH": "1",
+            "NSBOT_WATCH_INTERVAL": "0.5",
+        }
+    )
+    assert (settings.log_format, settings.health_port, settings.health_host) == (
+        "json",
+        8080,
+        "127.0.0.1",
+    )
+    assert (settings.watch, settings.watch_interval) == (True, 0.5)
+    default = Settings.from_env({})
+    assert (default.log_format, default.health_port, default.watch) == ("text", None, False)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NSBOT_LOG_FORMAT", "xml"),
+        ("NSBOT_HEALTH_PORT", "http"),
+        ("NSBOT_HEALTH_PORT", "70000"),
+        ("NSBOT_WATCH", "sometimes"),
+        ("NSBOT_WATCH_INTERVAL", "0"),
+        ("NSBOT_WATCH_INTERVAL", "nan"),
+    ],
+)
+def test_a_wrong_operations_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})

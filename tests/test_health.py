@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from bot.core import Core
 from bot.health import HealthServer
 from tests.bot_process import (
+    REPO,
     WEBHOOK_SECRET,
     BotProcess,
     bot_env,
@@ -170,3 +173,29 @@ async def test_slack_serves_them_on_its_http_port_or_on_nsbot_health_port(
             assert_nothing_secret(raw, BOT_TOKEN, SIGNING_SECRET, APP_TOKEN)
     finally:
         await fake.stop()
+
+
+def test_nsbot_health_port_on_a_platforms_own_port_is_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = bot_env(
+        tmp_path,
+        **telegram_webhook_env(port, "http://127.0.0.1:9/bot", TOKEN),
+        NSBOT_HEALTH_PORT=str(port),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"nsbot: NSBOT_HEALTH_PORT and TELEGRAM_WEBHOOK_PORT are both {port}: /healthz and "
+        "/readyz are served on the TELEGRAM_WEBHOOK_PORT already; unset NSBOT_HEALTH_PORT or "
+        "pick another port"
+    ]
