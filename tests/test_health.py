@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -199,3 +200,35 @@ def test_nsbot_health_port_on_a_platforms_own_port_is_refused_in_one_line(
         "/readyz are served on the TELEGRAM_WEBHOOK_PORT already; unset NSBOT_HEALTH_PORT or "
         "pick another port"
     ]
+
+
+async def test_nsbot_chat_serves_them_on_nsbot_health_port(tmp_path: Path) -> None:
+    port = free_port()
+    env = bot_env(tmp_path, NSBOT_HEALTH_PORT=str(port), NSBOT_HEALTH_HOST="127.0.0.1")
+    chat = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "chat",
+        env=env,
+        cwd=REPO,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    status, body = 0, {}
+    try:
+        for _ in range(300):
+            try:
+                status, body = await get(port, "/readyz")
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.1)
+                continue
+            if status == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert (status, body) == (200, {"status": "ready"})  # no platform to wait for
+    finally:
+        assert chat.stdin is not None
+        chat.stdin.close()  # end of input: the chat ends
+        assert await asyncio.wait_for(chat.wait(), 30) == 0
