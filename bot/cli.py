@@ -77,7 +77,7 @@ def _load_or_explain(settings: Settings, *, consultations: bool = True) -> Knowl
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.adapters.terminal import TerminalChat
-    from bot.runner import operations
+    from bot.operations import operations
 
     if _load_or_explain(settings) is None:
         return EXIT_PROBLEMS
