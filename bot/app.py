@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from bot import reminders, wordlists
 from bot.config import Settings
-from bot.consultations import Catalog, load_consultations
+from bot.content import load_catalog as load_catalog  # where the CLI and tests import it
+from bot.content import load_content
 from bot.core import Clock, Core, utc_now
-from bot.index_cache import load_indexed
 from bot.polls import sweep_forever
 from bot.storage import SqliteStorage, Storage
 from bot.ui import UI
-
-
-def load_catalog(settings: Settings, ui: UI | None = None) -> Catalog:
-    """Load the consultations or raise ContentError listing every problem.
-
-    Yes/no options are labelled in English here, for results and exports; people see
-    them in their own language, and may type yes or no in any (:mod:`bot.handlers.consult`).
-    """
-    ui = ui or UI.load()
-    yes_no = (ui.t("consult_yes"), ui.t("consult_no"))
-    return load_consultations(settings.consultations_dir, yes_no=yes_no)
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -40,12 +28,17 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
     block runs, background tasks close polls on time and send reminders and
     announcements (:mod:`bot.reminders`).
     """
-    kb, matcher = load_indexed(settings)
     ui = UI.load()
-    consultations = load_catalog(settings, ui)
+    content = load_content(settings, ui)
     async with open_storage(settings) as storage:
         core = Core(
-            settings, kb, storage, ui=ui, clock=clock, consultations=consultations, matcher=matcher
+            settings,
+            content.kb,
+            storage,
+            ui=ui,
+            clock=clock,
+            consultations=content.consultations,
+            matcher=content.matcher,
         )
         core.pseudonyms.key()  # create or check the key file now, not mid-conversation
         background = [
@@ -64,23 +57,3 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
             for task in background:
                 with suppress(asyncio.CancelledError):
                     await task
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and Telegram URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    if logging.getLevelName(level) > logging.DEBUG:
-        # The Slack libraries narrate every retry and socket at INFO; the adapter logs
-        # what a deployer needs in one line of its own.
-        for name in ("slack_sdk", "slack_bolt"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        logging.getLogger("slack_bolt.AsyncApp").addFilter(_BoltTokenNotice())
-
-
-class _BoltTokenNotice(logging.Filter):
-    """bolt warns that SLACK_BOT_TOKEN from the environment is unused when it is given a
-    client, which is how the adapter configures it: not a problem a deployer can fix."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from bot import __version__, kb_lint, markup
-from bot.app import load_catalog, open_storage, running_core, setup_logging
+from bot.app import load_catalog, open_storage, running_core
 from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
 from bot.core import utc_now
 from bot.errors import BotError, ContentError, Problem
 from bot.index_cache import cached_index, checks_passed, load_indexed, record_checks_passed
 from bot.knowledge import KnowledgeBase, check_knowledge
+from bot.logs import setup_logging
 from bot.matcher import Matcher, answer_language
 from bot.results import EXPORT_FORMATS, consultation_export, format_moment, results_text
 from bot.storage.base import ResponseRow
@@ -81,12 +82,15 @@ def _load_or_explain(settings: Settings, *, consultations: bool = True) -> Knowl
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.adapters.terminal import TerminalChat
+    from bot.operations import operations
 
     if _load_or_explain(settings) is None:
         return EXIT_PROBLEMS
 
     async def main() -> None:
-        async with running_core(settings) as core:
+        # /healthz and /readyz only when NSBOT_HEALTH_PORT is set; SIGHUP reloads.
+        async with operations(settings) as attach, running_core(settings) as core:
+            attach(core)
             await TerminalChat(core).run()
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -656,7 +660,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        setup_logging(settings.log_level if args.command in {"run"} else "WARNING")
+        setup_logging(
+            settings.log_level if args.command in {"run"} else "WARNING", settings.log_format
+        )
         result: int = args.func(settings, args)
         return result
     except BotError as exc:

@@ -69,6 +69,37 @@ def _parse_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{name} must be a port number (1-65535), not {text!r}")
+    return int(text)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = env.get(name, "").strip().lower()
+    if text in {"", "0", "false", "no", "off"}:
+        return False
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, not {text!r}")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.1 <= value <= 3600:
+        raise ConfigError(f"{name} must be a number of seconds between 0.1 and 3600, not {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable. Build it with :meth:`from_env`; tests build it directly."""
@@ -81,6 +112,13 @@ class Settings:
     hash_key: str = field(default="", repr=False)  # keys pseudonyms of anonymous respondents
     log_level: str = "INFO"
     cache_dir: Path | None = None  # default: $XDG_CACHE_HOME/nsbot (bot/index_cache.py)
+    log_format: str = "text"  # or "json": one object a line (bot/logs.py)
+    # /healthz and /readyz on a port of their own (bot/health.py); None: only on the
+    # Telegram webhook or Slack HTTP port, when one runs.
+    health_port: int | None = None
+    health_host: str = "0.0.0.0"
+    watch: bool = False  # reload the content when its files change (bot/reload.py)
+    watch_interval: float = 2.0  # seconds between two looks at the files
     # Platform settings stay as raw strings: each adapter reads its own.
     platform: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -136,6 +174,9 @@ class Settings:
             raise ConfigError(
                 f"NSBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}"
             )
+        log_format = env.get("NSBOT_LOG_FORMAT", "text").strip().lower() or "text"
+        if log_format not in {"text", "json"}:
+            raise ConfigError(f"NSBOT_LOG_FORMAT must be text or json, not {log_format!r}")
         knowledge = (
             Path(env["NSBOT_KNOWLEDGE"]) if env.get("NSBOT_KNOWLEDGE") else shipped_knowledge_dir()
         )
@@ -150,5 +191,10 @@ class Settings:
             hash_key=env.get("NSBOT_HASH_KEY", ""),
             log_level=level,
             cache_dir=Path(env["NSBOT_CACHE_DIR"]) if env.get("NSBOT_CACHE_DIR") else None,
+            log_format=log_format,
+            health_port=_port(env, "NSBOT_HEALTH_PORT"),
+            health_host=env.get("NSBOT_HEALTH_HOST", "").strip() or "0.0.0.0",
+            watch=_flag(env, "NSBOT_WATCH"),
+            watch_interval=_seconds(env, "NSBOT_WATCH_INTERVAL", 2.0),
             platform={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "SLACK_"))},
         )

@@ -17,12 +17,14 @@ from datetime import UTC, datetime, timedelta
 from bot import owed
 from bot.config import Settings
 from bot.consultations import Catalog
+from bot.content import Content
 from bot.handlers import PIPELINE
 from bot.handlers.base import Context
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher
 from bot.messages import Incoming, Person, Reply
 from bot.pseudonym import Pseudonyms
+from bot.readiness import Readiness
 from bot.storage.base import Storage
 from bot.turns import Turns
 from bot.ui import UI
@@ -98,14 +100,17 @@ class Core:
         flood: FloodLimit | None = None,
     ) -> None:
         self.settings = settings
-        self.kb = kb
         self.storage = storage
         self.ui = ui or UI.load()
         self.clock = clock
-        self.matcher = matcher or Matcher(kb)
+        self.content = Content(
+            kb,
+            matcher or Matcher(kb),
+            consultations if consultations is not None else Catalog(),
+        )
         self.matching = Turns()  # one match per loop turn, whichever chat asks (bot/turns.py)
         self.senders: dict[str, Sender] = {}
-        self.consultations = consultations if consultations is not None else Catalog()
+        self.readiness = Readiness()  # what /readyz reports (bot/health.py)
         self.pseudonyms = Pseudonyms(settings)  # codes for anonymous respondents and voters
         self.flood = flood or FloodLimit()
         self._buckets: dict[str, _Bucket] = {}
@@ -116,6 +121,25 @@ class Core:
         self._paid: list[tuple[str, str]] = []
         self._taken: list[tuple[str, str]] = []  # inbox rows handled outside handle()
         self._writer: asyncio.Task[None] | None = None
+
+    # What the bot answers from now. A handler reads these through its Context, which
+    # keeps the content the event started with (see bot.content).
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.content.kb
+
+    @property
+    def matcher(self) -> Matcher:
+        return self.content.matcher
+
+    @property
+    def consultations(self) -> Catalog:
+        return self.content.consultations
+
+    def use(self, content: Content) -> None:
+        """Answer from ``content`` from the next event on (one assignment: events
+        already being handled finish with the content they started with)."""
+        self.content = content
 
     def register_sender(self, platform: str, sender: Sender) -> None:
         self.senders[platform] = sender
@@ -282,7 +306,7 @@ class Core:
     async def _handle_one(self, message: Incoming, now: datetime) -> list[Reply]:
         typed = len(message.text)
         message = bounded(message)
-        ctx = Context(self, message, now, cut=typed - len(message.text))
+        ctx = Context(self, message, now, cut=typed - len(message.text), content=self.content)
         try:
             # Inside the boundary: a storage error here (a locked database) still gets
             # the person an apology instead of escaping to the adapter.

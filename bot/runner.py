@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from bot.app import running_core
 from bot.config import Settings
 from bot.core import Core
-from bot.errors import PlatformUnreachable
+from bot.errors import ConfigError, PlatformUnreachable
+from bot.operations import operations
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,32 @@ def missing_packages_line(platforms: list[Platform]) -> str | None:
     return f"nsbot run: {needs}, not installed here. Install with: pip install {every}"
 
 
+def platform_ports(settings: Settings, platforms: list[Platform]) -> dict[int, str]:
+    """The ports the configured platforms listen on themselves (and serve /readyz on)."""
+    names = {p.name for p in platforms}
+    ports: dict[int, str] = {}
+    if "telegram" in names and settings.get("TELEGRAM_WEBHOOK_URL").strip():
+        text = settings.get("TELEGRAM_WEBHOOK_PORT") or "8443"
+        if text.isdigit():
+            ports[int(text)] = "TELEGRAM_WEBHOOK_PORT"
+    if "slack" in names and not settings.get("SLACK_APP_TOKEN"):
+        text = settings.get("SLACK_HTTP_PORT") or "3000"
+        if text.isdigit():
+            ports[int(text)] = "SLACK_HTTP_PORT"
+    return ports
+
+
+def check_health_port(settings: Settings, platforms: list[Platform]) -> None:
+    """NSBOT_HEALTH_PORT must not be a platform's own port: that one serves them already."""
+    clash = platform_ports(settings, platforms).get(settings.health_port or -1)
+    if clash is not None:
+        raise ConfigError(
+            f"NSBOT_HEALTH_PORT and {clash} are both {settings.health_port}: /healthz and "
+            f"/readyz are served on the {clash} already; unset NSBOT_HEALTH_PORT or pick "
+            "another port"
+        )
+
+
 def make_adapter(platform: Platform, core: Core, settings: Settings) -> PlatformAdapter:
     module_name, _, class_name = platform.factory.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
@@ -97,6 +124,7 @@ def make_adapter(platform: Platform, core: Core, settings: Settings) -> Platform
 
 
 async def start_with_retry(
+    core: Core,
     platform: Platform,
     adapter: PlatformAdapter,
     stop: asyncio.Event,
@@ -115,6 +143,7 @@ async def start_with_retry(
             log.warning("%s: %s; trying again in %.0f s", platform.label, exc, delay)
         else:
             log.info("%s adapter started", platform.name)
+            core.readiness.started(platform.name)
             return True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
@@ -125,18 +154,22 @@ async def start_with_retry(
 async def run_platforms(
     settings: Settings, platforms: list[Platform], first_delay: float = RETRY_FIRST
 ) -> None:
-    """Run until SIGINT/SIGTERM. Adapters start side by side, so one platform that
-    cannot be reached neither holds up the others nor the stop signal."""
+    """Run until SIGINT/SIGTERM; SIGHUP reloads the content. Adapters start side by
+    side, so one platform that cannot be reached neither holds up the others nor the
+    stop signal."""
+    check_health_port(settings, platforms)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         # Not available off the main thread or on Windows: Ctrl-C still works there.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with running_core(settings) as core:
+    async with operations(settings) as attach, running_core(settings) as core:
+        attach(core)
+        core.readiness.expect(p.name for p in platforms)
         adapters = [make_adapter(p, core, settings) for p in platforms]
         starts = [
-            asyncio.create_task(start_with_retry(p, a, stop, first_delay))
+            asyncio.create_task(start_with_retry(core, p, a, stop, first_delay))
             for p, a in zip(platforms, adapters, strict=True)
         ]
         stopping = asyncio.create_task(stop.wait())
@@ -149,6 +182,7 @@ async def run_platforms(
                     if failure is not None:
                         raise failure  # a refused token or a bad setting: fatal
         finally:
+            core.readiness.stopping = True  # a load balancer stops sending traffic here
             stop.set()
             for task in starts:
                 task.cancel()

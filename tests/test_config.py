@@ -76,3 +76,39 @@ def test_a_port_setting_reads_ascii_digits_and_falls_back_to_its_default() -> No
     assert settings.port("ZERO", 1) == 0
     with pytest.raises(ConfigError, match="1-65535"):
         settings.port("ZERO", 1, lowest=1)
+
+
+def test_operations_settings_are_read_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "NSBOT_LOG_FORMAT": "JSON",
+            "NSBOT_HEALTH_PORT": "8080",
+            "NSBOT_HEALTH_HOST": "127.0.0.1",
+            "NSBOT_WATCH": "1",
+            "NSBOT_WATCH_INTERVAL": "0.5",
+        }
+    )
+    assert (settings.log_format, settings.health_port, settings.health_host) == (
+        "json",
+        8080,
+        "127.0.0.1",
+    )
+    assert (settings.watch, settings.watch_interval) == (True, 0.5)
+    default = Settings.from_env({})
+    assert (default.log_format, default.health_port, default.watch) == ("text", None, False)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NSBOT_LOG_FORMAT", "xml"),
+        ("NSBOT_HEALTH_PORT", "http"),
+        ("NSBOT_HEALTH_PORT", "70000"),
+        ("NSBOT_WATCH", "sometimes"),
+        ("NSBOT_WATCH_INTERVAL", "0"),
+        ("NSBOT_WATCH_INTERVAL", "nan"),
+    ],
+)
+def test_a_wrong_operations_setting_is_named(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})

@@ -13,12 +13,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.consultations import Catalog
+from bot.content import Content
 from bot.dates import DateStyle
 from bot.messages import Incoming, Person, Reply
 from bot.ui import language_of
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.knowledge import KnowledgeBase
+    from bot.matcher import Matcher
 
 
 @dataclass
@@ -29,6 +32,23 @@ class Context:
     message: Incoming
     now: datetime
     cut: int = 0  # characters the core cut off the end of an over-long text
+    # The content this event is answered from, kept for the whole event: a reload that
+    # lands meanwhile (bot.reload) is seen from the next event on. Default: the core's now.
+    content: Content | None = None
+
+    def __post_init__(self) -> None:
+        if self.content is None:
+            self.content = self.core.content
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        assert self.content is not None
+        return self.content.kb
+
+    @property
+    def matcher(self) -> Matcher:
+        assert self.content is not None
+        return self.content.matcher
 
     @property
     def person(self) -> Person:
@@ -62,7 +82,8 @@ class Context:
         """The consultations worded in the person's language (English where a field has
         no translation): what handlers show and match typed answers against."""
         yes_no = (self.t("consult_yes"), self.t("consult_no"))
-        return self.core.consultations.in_language(self.language, yes_no)
+        assert self.content is not None
+        return self.content.consultations.in_language(self.language, yes_no)
 
     @property
     def dates(self) -> DateStyle:

@@ -771,10 +771,8 @@ async def not_an_answer(
     knowledge base knows, else say what is expected; then ask the question again."""
     question = question_reply(ctx, c, resp.answers, q)
     if looks_like_question(text) and len(text) <= MAX_QUESTION_FOR_FAQ:
-        result = await ctx.core.matching.run(ctx.core.matcher.match, text)
-        entry = (
-            ctx.core.kb.entries.get(result.id) if result.status == "answer" and result.id else None
-        )
+        result = await ctx.core.matching.run(ctx.matcher.match, text)
+        entry = ctx.kb.entries.get(result.id) if result.status == "answer" and result.id else None
         if entry is not None:
             return [
                 Reply(entry.answer_in(ctx.language)),

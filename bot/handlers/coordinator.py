@@ -230,7 +230,7 @@ async def export(ctx: Context, args: str) -> list[Reply]:
         tally = await ctx.core.storage.poll_tally(target.id)
         content = poll_export(ctx.t, target, tally, fmt, now=ctx.now)
         name = f"{polls.poll_key(target.id)}-{stamp}.{fmt}"
-        log.info("%s exported poll %d", ctx.person.key, target.id)
+        log.info("a coordinator on %s exported poll %d", ctx.person.platform, target.id)
         text = ctx.t(
             "export_poll_done",
             id=polls.poll_key(target.id),
@@ -241,7 +241,9 @@ async def export(ctx: Context, args: str) -> list[Reply]:
     rows = await ctx.core.storage.responses(target.id, since)
     content = consultation_export(ctx.t, target, rows, fmt, now=ctx.now)
     file = Attachment(f"{target.id}-{stamp}.{fmt}", content, MIME_TYPES[fmt])
-    log.info("%s exported %s (%d responses)", ctx.person.key, target.id, len(rows))
+    log.info(
+        "a coordinator on %s exported %s (%d responses)", ctx.person.platform, target.id, len(rows)
+    )
     return [
         Reply(
             ctx.t(
@@ -324,5 +326,5 @@ async def on_close(ctx: Context, arg: str) -> list[Reply]:
     await ctx.core.storage.close_consultation(c.id, ctx.person.key, ctx.now)
     rows = await ctx.core.storage.responses(c.id)
     done = sum(1 for r in rows if r.status == "submitted")
-    log.info("%s closed consultation %s early", ctx.person.key, c.id)
+    log.info("a coordinator on %s closed consultation %s early", ctx.person.platform, c.id)
     return ctx.reply("close_done", title=markup.escape(c.title), completed=done, started=len(rows))

@@ -25,7 +25,7 @@ def label(text: str) -> str:
 def entry_reply(ctx: Context, entry: Entry, asked_in: str | None = None) -> Reply:
     """An answer, in the language the question was asked in when the entry has it,
     else in the person's language, else English."""
-    kb = ctx.core.kb
+    kb = ctx.kb
     language = answer_language(entry, asked_in, ctx.language)
     text = entry.answer_in(language)
     source = source_line(ctx, entry)
@@ -50,9 +50,9 @@ def source_line(ctx: Context, entry: Entry) -> str:
     answer as a link a person can open, with its date when it has one, since a dated
     page tells the reader what "currently" meant when it was written. Labels are in the
     person's language, like the "Source:" before them."""
-    cited = ctx.core.kb.citations(entry.sources, ctx.language)
+    cited = ctx.kb.citations(entry.sources, ctx.language)
     if not cited:
-        plain = ctx.core.kb.source_label(entry, ctx.language)
+        plain = ctx.kb.source_label(entry, ctx.language)
         return "_" + markup.escape(ctx.t("source", source=plain)) + "_" if plain else ""
     links = []
     for c in cited[:MAX_SOURCES_SHOWN]:
@@ -70,18 +70,16 @@ async def answer(ctx: Context, question: str) -> list[Reply]:
     storage, person, chat = ctx.core.storage, ctx.person.key, ctx.message.chat.chat_id
     last = await storage.last_answer(person, chat, ctx.now - followup.CONTEXT_TTL)
     previous = followup.Previous(*last) if last else None
-    result: Match = await ctx.core.matching.run(
-        followup.resolve, ctx.core.matcher, question, previous
-    )
+    result: Match = await ctx.core.matching.run(followup.resolve, ctx.matcher, question, previous)
     if result.status == "answer" and result.id:
-        entry = ctx.core.kb.entries[result.id]
+        entry = ctx.kb.entries[result.id]
         language = answer_language(entry, result.language, ctx.language)
         await storage.remember_answer(person, chat, entry.id, language, ctx.now)
         return [entry_reply(ctx, entry, language)]
     if ctx.core.may_log_gap(person, ctx.now):  # one person cannot fill the curators' log
         await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
     if result.status == "suggest":
-        kb = ctx.core.kb
+        kb = ctx.kb
         choices = [
             Choice(label(title_for(ctx, kb.entries[s.id], result.language)), f"faq:{s.id}")
             for s in result.suggestions
@@ -114,7 +112,7 @@ async def ask(ctx: Context, args: str) -> list[Reply]:
 
 
 async def show_entry(ctx: Context, entry_id: str) -> list[Reply]:
-    entry = ctx.core.kb.entry(entry_id)  # an old id of a merged entry still resolves
+    entry = ctx.kb.entry(entry_id)  # an old id of a merged entry still resolves
     if entry is None:  # a button from before the knowledge base changed
         return ctx.notice("unknown_action")
     # A pressed button is an answer too: "who chairs it?" may follow.

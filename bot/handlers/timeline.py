@@ -45,7 +45,7 @@ async def all_events(ctx: Context) -> tuple[list[Event], tzinfo]:
     zone = await reminders.person_zone(ctx.core.storage, ctx.person)
     closures = await ctx.core.storage.consultation_closures()
     moments = reminders.consultation_moments(ctx.consultations, closures, ctx.t, zone)
-    return sorted([*ctx.core.kb.events, *moments], key=lambda e: e.start), zone
+    return sorted([*ctx.kb.events, *moments], key=lambda e: e.start), zone
 
 
 def filter_events(
@@ -84,7 +84,7 @@ def filter_events(
 
 async def _filtered(ctx: Context, query: str) -> tuple[list[Event], tzinfo]:
     events, zone = await all_events(ctx)
-    return filter_events(ctx.core.kb, ctx.core.matcher, query, events), zone
+    return filter_events(ctx.kb, ctx.matcher, query, events), zone
 
 
 NOT_UPCOMING_KINDS = reminders.NOT_UPCOMING_KINDS
@@ -185,7 +185,7 @@ async def calendar(ctx: Context, args: str) -> list[Reply]:
         if found:
             return ctx.reply("calendar_nothing_datable", query=markup.escape(args.strip()))
         return ctx.reply("timeline_no_match", query=markup.escape(args.strip()))
-    data = events_ics(ctx.core.kb, events, ctx.now, ctx.core.ui, ctx.language)
+    data = events_ics(ctx.kb, events, ctx.now, ctx.core.ui, ctx.language)
     attachment = Attachment(calendar_file_name(args), data, "text/calendar")
     ahead = sum(1 for e in events if is_upcoming(ctx, e, zone))
     text = ctx.t("calendar_sent", count=len(events)) + " " + ctx.t("calendar_holds", ahead=ahead)
@@ -213,7 +213,7 @@ async def add_to_calendar(ctx: Context, event_id: str) -> list[Reply]:
     event = next((e for e in events if e.id == event_id), None)
     if event is None:  # a button from before the timeline changed
         return ctx.notice("unknown_action")
-    data = events_ics(ctx.core.kb, [event], ctx.now, ctx.core.ui, ctx.language)
+    data = events_ics(ctx.kb, [event], ctx.now, ctx.core.ui, ctx.language)
     attachment = Attachment(f"{event.id}.ics", data, "text/calendar")
     title = markup.escape(event.in_language(ctx.language).title)
     return [Reply(ctx.t("calendar_one_sent", title=title), attachments=(attachment,))]
@@ -222,7 +222,7 @@ async def add_to_calendar(ctx: Context, event_id: str) -> list[Reply]:
 def dates_for_entry(ctx: Context, entry_id: str) -> tuple[str, tuple[Choice, ...]]:
     """The dated events an answer is about: a line each, relative to today, with an
     "Add to calendar" button for those still ahead (a past one is history, not a plan)."""
-    events = [e for e in ctx.core.kb.events if e.entry == entry_id][:3]
+    events = [e for e in ctx.kb.events if e.entry == entry_id][:3]
     if not events:
         return "", ()
     lines = "\n".join(f"📅 {event_line(ctx, e)}" for e in events)
@@ -241,11 +241,11 @@ async def next_question(ctx: Context) -> list[Reply] | None:
     """Free-text questions about what comes next go to /next, with any filter words kept."""
     if ctx.message.action is not None or not ctx.text or ctx.text.startswith("/"):
         return None
-    words = ctx.core.matcher.normalise_words(ctx.text)
+    words = ctx.matcher.normalise_words(ctx.text)
     if not _NEXT_WORDS & set(words):
         return None
     rest = [w for w in words if w not in _NEXT_WORDS and w not in _EVENT_WORDS]
-    kb, matcher = ctx.core.kb, ctx.core.matcher
+    kb, matcher = ctx.kb, ctx.matcher
     filter_words = " ".join(w for w in rest if matcher.tokens(w))
     if filter_words and not filter_events(kb, matcher, filter_words, (await all_events(ctx))[0]):
         filter_words = ""  # "when is the next one please": nothing to filter on

@@ -12,7 +12,7 @@ MAX_TOPIC_BUTTONS = 30
 
 
 async def topics(ctx: Context, args: str) -> list[Reply]:
-    kb = ctx.core.kb
+    kb = ctx.kb
     shown = [t.in_language(ctx.language) for t in kb.topics.values() if kb.entries_in_topic(t.id)]
     if not shown:
         return ctx.reply("topics_empty")
@@ -26,7 +26,7 @@ async def topics(ctx: Context, args: str) -> list[Reply]:
 
 
 async def show_topic(ctx: Context, topic_id: str) -> list[Reply]:
-    kb = ctx.core.kb
+    kb = ctx.kb
     topic = kb.topic(topic_id, ctx.language)
     if topic is None:
         return ctx.notice("unknown_action")

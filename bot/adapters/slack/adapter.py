@@ -40,6 +40,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import health
 from bot.adapters.slack import inbound, render
 from bot.adapters.slack.inbound import PLATFORM, Where
 from bot.config import Settings
@@ -234,7 +235,9 @@ class SlackAdapter:
         log.info("Slack: connected in Socket Mode")
 
     async def _listen_http(self) -> None:
-        self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH), access_log=None)
+        app = self.app.web_app(path=EVENTS_PATH)
+        health.add_routes(app, lambda: self.core)  # /healthz and /readyz beside the events
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         try:

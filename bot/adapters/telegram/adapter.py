@@ -28,7 +28,7 @@ from telegram import BotCommand, Message, Update
 from telegram import error as tg
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot import markup
+from bot import health, markup
 from bot.adapters.telegram.inbound import PLATFORM, blocked_by, to_incoming
 from bot.adapters.telegram.inbox import KeepingRequest
 from bot.adapters.telegram.render import (
@@ -268,7 +268,12 @@ class TelegramAdapter:
 
     async def _start_webhook(self, webhook: WebhookConfig) -> None:
         # Our own endpoint, not the library's: see bot.adapters.telegram.webhook.
-        self._webhook = WebhookServer(webhook.path, webhook.secret, self._take_update)
+        self._webhook = WebhookServer(
+            webhook.path,
+            webhook.secret,
+            self._take_update,
+            routes=lambda app: health.add_routes(app, lambda: self.core),
+        )
         await self._webhook.start(webhook.listen, webhook.port)
         await self.app.bot.set_webhook(
             url=webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES

@@ -32,9 +32,17 @@ class WebhookServer:
     update is only confirmed to Telegram once it has been taken in."""
 
     def __init__(
-        self, path: str, secret: str, deliver: Deliver, *, max_body: int = MAX_UPDATE_BYTES
+        self,
+        path: str,
+        secret: str,
+        deliver: Deliver,
+        *,
+        max_body: int = MAX_UPDATE_BYTES,
+        routes: Callable[[web.Application], None] | None = None,
     ) -> None:
+        """``routes`` adds the process's own endpoints (/healthz, /readyz) beside it."""
         self.path = "/" + path.strip("/")
+        self._routes = routes
         self._secret = secret.encode("utf-8")
         self._deliver = deliver
         self.max_body = max_body
@@ -44,6 +52,8 @@ class WebhookServer:
     async def start(self, host: str, port: int) -> None:
         app = web.Application(client_max_size=self.max_body)
         app.router.add_post(self.path, self._post)
+        if self._routes is not None:
+            self._routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
