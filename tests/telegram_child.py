@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.app import setup_logging
 from bot.config import Settings
 from bot.core import Core
+from bot.logs import setup_logging
 from bot.messages import Incoming, Reply
 from bot.runner import configured_platforms, run_platforms
 
