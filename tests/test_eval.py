@@ -20,7 +20,7 @@ from bot.matcher import Matcher
 
 EVAL = Path(__file__).parent / "eval"
 # Held-out floors (entry and language right), set just under what was measured.
-FLOORS = {"en": 0.83, "fr": 0.70, "es": 0.70, "ar": 0.65}
+FLOORS = {"en": 0.83, "fr": 0.72, "es": 0.73, "ar": 0.73}
 OUT_OF_SCOPE_FLOOR = 0.90
 
 
