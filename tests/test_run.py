@@ -5,9 +5,7 @@ Nothing here reaches the network: "unreachable" platforms are closed ports on 12
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,22 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.bot_process import bot_env, free_port
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 def closed_port() -> int:
     """A local port nobody listens on: connecting to it is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "NSBOT_"))
-    }
-    env.update(NSBOT_DB=str(tmp_path / "data" / "bot.sqlite3"), NSBOT_HASH_KEY="k" * 32, **extra)
-    return env
+    return free_port()
 
 
 def run_hiding(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
