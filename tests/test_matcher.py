@@ -257,6 +257,7 @@ def test_silent_e_and_glued_years_fold() -> None:
 
 FRAMINGS = [
     "good morning, {q}",
+    "salam, {q}",
     "hi team 🙏 {q}? thanks in advance",
     "sorry to bother you, {q}",
     "quick question: {q}",
