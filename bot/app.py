@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from bot import reminders, wordlists
+from bot import relay, reminders, wordlists
 from bot.config import Settings
 from bot.consultations import Catalog, load_consultations
 from bot.core import Clock, Core, utc_now
@@ -37,8 +37,9 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
     """A core with its storage open for the duration of the block.
 
     Invalid consultations stop the start like an invalid knowledge base does. While the
-    block runs, background tasks close polls on time and send reminders and
-    announcements (:mod:`bot.reminders`).
+    block runs, background tasks close polls on time, send reminders and
+    announcements (:mod:`bot.reminders`) and relay questions to and from the
+    secretariat's desk (:mod:`bot.relay`).
     """
     kb, matcher = load_indexed(settings)
     wordlists.preload()
@@ -52,6 +53,7 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
         background = [
             asyncio.create_task(sweep_forever(core)),
             asyncio.create_task(reminders.run_forever(core)),
+            asyncio.create_task(relay.run_forever(core)),
         ]
         try:
             yield core
