@@ -296,3 +296,10 @@ async def test_not_offered_in_groups(world: World) -> None:
     await group.send("/ask how do I book a hotel in Geneva")
     assert "Ask the secretariat" not in group.buttons
     assert "private chat" in await group.ask("/human anything")
+
+
+async def test_other_threads_in_the_desk_channel_are_left_alone(world: World) -> None:
+    """A thread among desk members is not a question to the bot."""
+    assert await world.desk_says("who takes the Geneva trip?", f"{DESK.chat}:999") == []
+    await world.relay()
+    assert world.telegram.posted == [] and world.slack.posted == []

@@ -234,7 +234,8 @@ async def desk_reply(ctx: Context) -> list[Reply] | None:
         return None
     h = await ctx.core.storage.handoff_at(ctx.person.platform, reply_to)
     if h is None or not _at_desk(ctx, h):
-        return None
+        # Desk members talking in another thread of their channel: not for the bot.
+        return [] if _is_desk_chat(ctx) and parse_command(ctx.text) is None else None
     command = parse_command(ctx.text)
     if command is not None:
         if command[0] == "close":
