@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv.parser import parse_stream
@@ -100,6 +102,51 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+# Platforms a question desk can be on, and what their chat ids look like.
+_DESK_CHATS = {"slack": re.compile(r"[CG][A-Z0-9]{2,}"), "telegram": re.compile(r"-\d+")}
+DEFAULT_HANDOFF_REMIND = timedelta(hours=24)
+_DURATION = re.compile(r"(\d+)\s*([smhd]?)")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 1}
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Where questions the bot cannot answer go: a Slack channel or a Telegram group
+    of the secretariat (``NSBOT_HANDOFF=slack:C0123ABCD`` or ``telegram:-100123``)."""
+
+    platform: str
+    chat: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.chat}"
+
+
+def parse_desk(value: str) -> Desk | None:
+    """``NSBOT_HANDOFF``'s value as a :class:`Desk`; None when empty (handoff off)."""
+    value = value.strip()
+    if not value:
+        return None
+    platform, _, chat = value.partition(":")
+    pattern = _DESK_CHATS.get(platform.strip().lower())
+    if pattern is None or not pattern.fullmatch(chat.strip()):
+        raise ConfigError(
+            f"NSBOT_HANDOFF: {value!r} is not slack:<channel id> or telegram:<group id> "
+            "(examples: slack:C0123ABCD, telegram:-1001234567890)"
+        )
+    return Desk(platform.strip().lower(), chat.strip())
+
+
+def parse_duration(name: str, value: str, default: timedelta) -> timedelta:
+    """ "24h", "90m", "2d" or seconds; ``default`` when empty."""
+    value = value.strip().lower()
+    if not value:
+        return default
+    m = _DURATION.fullmatch(value)
+    if m is None or int(m.group(1)) == 0:
+        raise ConfigError(f"{name} must be a duration such as 24h, 90m or 2d, not {value!r}")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable. Build it with :meth:`from_env`; tests build it directly."""
@@ -119,6 +166,8 @@ class Settings:
     health_host: str = "0.0.0.0"
     watch: bool = False  # reload the content when its files change (bot/reload.py)
     watch_interval: float = 2.0  # seconds between two looks at the files
+    handoff: Desk | None = None  # NSBOT_HANDOFF: the secretariat's desk; None: off
+    handoff_remind: timedelta = DEFAULT_HANDOFF_REMIND  # NSBOT_HANDOFF_REMIND
     # Platform settings stay as raw strings: each adapter reads its own.
     platform: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -196,5 +245,9 @@ class Settings:
             health_host=env.get("NSBOT_HEALTH_HOST", "").strip() or "0.0.0.0",
             watch=_flag(env, "NSBOT_WATCH"),
             watch_interval=_seconds(env, "NSBOT_WATCH_INTERVAL", 2.0),
+            handoff=parse_desk(env.get("NSBOT_HANDOFF", "")),
+            handoff_remind=parse_duration(
+                "NSBOT_HANDOFF_REMIND", env.get("NSBOT_HANDOFF_REMIND", ""), DEFAULT_HANDOFF_REMIND
+            ),
             platform={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "SLACK_"))},
         )

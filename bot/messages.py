@@ -44,7 +44,10 @@ class Incoming:
     ``event_id`` is the platform's own id for the delivery (Telegram update_id, Slack
     event_id...): the core remembers it durably so a re-delivery changes nothing.
     ``origin`` is the adapter's opaque reference to the message whose button was
-    pressed, so a reply can edit that message (``Reply.edit``).
+    pressed, so a reply can edit that message (``Reply.edit``). ``reply_to`` is the
+    same kind of reference to the bot's message this one answers (a reply in a Slack
+    thread the bot started, a Telegram reply to one of its messages): how a desk
+    member's answer finds the question it answers (:mod:`bot.handlers.handoff`).
     """
 
     person: Person
@@ -53,6 +56,7 @@ class Incoming:
     action: str | None = None
     event_id: str | None = None
     origin: str | None = None
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,9 @@ class Reply:
     platform can do that in a shared channel. ``chat`` sends elsewhere than the
     conversation the incoming message came from (a poll posted to a group).
     ``expects`` says what typed answer the reply waits for, for adapters that must
-    tell a typed answer from a button choice.
+    tell a typed answer from a button choice. ``thread`` is a message reference (as in
+    ``Incoming.origin``) this reply answers: Slack posts it in that message's thread,
+    Telegram as a reply to it.
     """
 
     text: str
@@ -109,3 +115,4 @@ class Reply:
     # What typed input the reply waits for ("number", "text"), when not a button:
     # the terminal then reads "2" as an answer, not as "press button 2".
     expects: str | None = None
+    thread: str | None = None

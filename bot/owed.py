@@ -35,6 +35,7 @@ def _reply(reply: Reply) -> dict[str, Any]:
         "chat": None if reply.chat is None else [reply.chat.chat_id, reply.chat.private],
         "columns": reply.columns,
         "expects": reply.expects,
+        "thread": reply.thread,
     }
 
 
@@ -58,6 +59,7 @@ def loads(text: str) -> list[Reply]:
             chat=None if r["chat"] is None else Chat(r["chat"][0], private=r["chat"][1]),
             columns=r["columns"],
             expects=r["expects"],
+            thread=r.get("thread"),  # absent in replies owed before threads existed
         )
         for r in json.loads(text)
     ]

@@ -79,6 +79,20 @@ def configured_platforms(settings: Settings) -> list[Platform]:
     return [p for p in PLATFORMS if p.configured(settings)]
 
 
+def handoff_line(settings: Settings, platforms: list[Platform]) -> str:
+    """What ``nsbot run`` says, in one line, about questions to the secretariat's desk."""
+    desk = settings.handoff
+    if desk is None:
+        return "Questions to the secretariat: off (set NSBOT_HANDOFF=slack:<channel> or telegram:<group>)"
+    hours = settings.handoff_remind.total_seconds() / 3600
+    line = (
+        f"Questions to the secretariat: to {desk} (a reminder after {hours:g} h without an answer)"
+    )
+    if desk.platform not in {p.name for p in platforms}:
+        line += f"; {desk.platform} is not configured here, so they wait until it is"
+    return line
+
+
 def missing_packages_line(platforms: list[Platform]) -> str | None:
     """One line naming what to install, or None when every configured platform can run."""
     missing = {p.label: p.missing_packages() for p in platforms}

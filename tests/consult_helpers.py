@@ -81,9 +81,10 @@ def make_core(
     storage: Storage,
     clock: Clock | None = None,
     catalog: Catalog | None = None,
+    **settings_kw: object,
 ) -> Setup:
     clock = clock or Clock()
-    settings = settings_for(tmp_path)
+    settings = settings_for(tmp_path, **settings_kw)
     core = Core(settings, kb, storage, clock=clock, consultations=catalog or load_catalog(settings))
     return Setup(core, clock, settings)
 

@@ -117,10 +117,13 @@ class FakeTelegram:
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
         self._failures: list[_Failure] = []
+        self._holds: dict[str, asyncio.Event] = {}
         self._new_update = asyncio.Event()
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
+        self.held: list[ApiCall] = []  # calls that arrived while their method was held
+        self._again: list[dict[str, Any]] = []  # confirmed updates to hand out once more
         self.port = 0
 
     # ------------------------------------------------------------------ server
@@ -136,6 +139,8 @@ class FakeTelegram:
     async def stop(self) -> None:
         self._closing = True
         self._new_update.set()
+        for event in self._holds.values():
+            event.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -174,6 +179,11 @@ class FakeTelegram:
         method = request.match_info["method"]
         params, files = await self._params(request)
         call = ApiCall(method, params, self.clock(), files)
+        if method in self._holds:
+            self.held.append(call)
+            async with self._changed:
+                self._changed.notify_all()
+            await self._holds[method].wait()
         failure = self._take_failure(method, params)
         if failure is not None:
             call.status = failure.status
@@ -233,6 +243,19 @@ class FakeTelegram:
             body["parameters"] = {"retry_after": retry_after}
             body["description"] = f"Too Many Requests: retry after {retry_after}"
         self._failures.append(_Failure(method, body, status, times, when))
+
+    def hold(self, method: str) -> None:
+        """Keep calls of ``method`` waiting (recorded in ``held``) until ``release``."""
+        self._holds[method] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        self._holds.pop(method).set()
+
+    def redeliver(self, update: dict[str, Any]) -> None:
+        """Hand out once more an update the bot already had (same update_id): what
+        Telegram does when the bot's confirmation was lost."""
+        self._again.append(update)
+        self._new_update.set()
 
     def push(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an update for getUpdates; an update_id of 0 gets the next free one."""
@@ -347,6 +370,9 @@ class FakeTelegram:
         if offset:
             self._confirmed = max(self._confirmed, offset)
         pending = [u for u in self._updates if u["update_id"] >= self._confirmed]
+        if self._again:
+            pending, self._again = [*self._again, *pending], []
+            return pending[: int(params.get("limit") or 100)]
         if not pending and not self._closing:
             self._new_update.clear()
             wait = min(float(params.get("timeout") or 0), self.max_poll)

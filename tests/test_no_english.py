@@ -30,7 +30,7 @@ import pytest
 from bot import bidi, markup
 from bot.adapters.memory import MemoryAdapter
 from bot.adapters.telegram.render import to_html
-from bot.config import shipped_knowledge_dir
+from bot.config import Desk, shipped_knowledge_dir
 from bot.consultations import load_consultations
 from bot.core import Core
 from bot.handlers import COMMANDS
@@ -66,6 +66,12 @@ ANNOUNCEMENT = {
     "ar": "اجتماع الساعة 14:00 UTC",
 }
 LITERAL = r"/[a-z_]+|https?://\S+|[\w.-]+/[\w.-]+|(?<![A-Za-z])[a-z]+(?:-[a-z0-9]+)+\b|\w+:[\w-]+|\b[0-9A-F]{8}\b"
+# A question the knowledge base cannot answer, sent to the secretariat.
+UNANSWERED = {
+    "fr": "Où réserver un hôtel à Genève ?",
+    "es": "¿Dónde reservar un hotel en Ginebra?",
+    "ar": "أين أحجز فندقًا في جنيف؟",
+}
 POLL = {
     "fr": "Quel thème ? | Accès | Climat",
     "es": "¿Qué tema? | Acceso | Clima",
@@ -127,7 +133,13 @@ def without_cut_knowledge(text: str, knowledge: list[str]) -> str:
 
 @pytest.fixture
 def setup(tmp_path: Path, shipped_kb: KnowledgeBase, storage: SqliteStorage) -> Setup:
-    return make_core(tmp_path, shipped_kb, storage, catalog=load_consultations(SHIPPED))
+    return make_core(
+        tmp_path,
+        shipped_kb,
+        storage,
+        catalog=load_consultations(SHIPPED),
+        handoff=Desk("slack", "CDESK"),  # questions to the secretariat are offered
+    )
 
 
 class Recorder:
@@ -209,6 +221,19 @@ async def converse(setup: Setup, language: str) -> tuple[list[str], set[str]]:
     await press(person, -1)  # send
     await say(person, "/consult movement-strategy-input")  # already sent
     await say(person, {"fr": "annuler", "es": "cancelar", "ar": "إلغاء"}[language])
+    # A question for the secretariat: offered under the fallback, confirmed, sent.
+    await say(person, UNANSWERED[language])
+    await press(person, -1)  # ask the secretariat
+    await press(person, 1)  # send anonymously
+    await say(person, UNANSWERED[language])  # a follow-up, to the desk
+    await say(person, "/myquestions")
+    await say(person, "/close")
+    await say(person, "/close")  # nothing open any more
+    await say(person, "/human")
+    await say(person, f"/human {UNANSWERED[language]}")
+    await press(person, -1)  # cancel
+    asked = await setup.core.storage.handoffs_of(person.person.key)
+    assert [h.status for h in asked] == ["draft", "closed"]  # the flow went as meant
     await say(person, "/mydata")
     await say(person, "/forget")
     await press(person, -1)  # keep

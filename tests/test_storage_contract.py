@@ -40,13 +40,13 @@ def test_every_method_has_a_contract() -> None:
 
 
 def test_the_interface_is_split_by_aggregate_into_small_parts() -> None:
-    from bot.storage import ConsultationStore, DeliveryStore, EventStore, PollStore
+    from bot.storage import ConsultationStore, DeliveryStore, EventStore, HandoffStore, PollStore
 
-    parts = (EventStore, ConsultationStore, PollStore, DeliveryStore)
+    parts = (EventStore, ConsultationStore, PollStore, DeliveryStore, HandoffStore)
     assert all(issubclass(Storage, part) for part in parts)
     assert all(len(part.__abstractmethods__) <= 25 for part in parts)
     own = Storage.__abstractmethods__ - set().union(*(p.__abstractmethods__ for p in parts))
-    # Beside the four: connecting, and what spans them all (a person's data).
+    # Beside the five: connecting, and what spans them all (a person's data).
     assert own == {"open", "close", "person_data", "forget_person"}
 
 
@@ -449,3 +449,141 @@ class TestOwedReplies:
                 raise RuntimeError("power cut")
         assert await store.owed_replies("t", NOW) == []
         assert await store.claim_event("t", "e9", NOW)
+
+
+# --------------------------------------------------------------------------- handoffs
+
+
+async def draft(store: Storage, person: str = "t:1", chat: str = "1") -> int:
+    row = await store.save_draft(
+        person=person,
+        platform="t",
+        chat=chat,
+        language="fr",
+        question="where is the form?",
+        tried=["e1", "e2"],
+        now=NOW,
+    )
+    return row.id
+
+
+async def opened(store: Storage, person: str = "t:1", chat: str = "1") -> int:
+    hid = await draft(store, person, chat)
+    assert await store.open_handoff(
+        hid,
+        person=person,
+        shared=False,
+        name="Amina",
+        society="Kenya RC",
+        desk_platform="slack",
+        desk_chat="CDESK",
+        now=NOW,
+    )
+    return hid
+
+
+class TestHandoffs:
+    async def test_a_draft_is_replaced_and_opens_once_for_its_person(self, store: Storage) -> None:
+        first = await draft(store)
+        second = await draft(store)
+        assert await store.get_handoff(first) is None  # the newer offer replaced it
+        assert second != first  # and an old button cannot act on it
+        row = await store.get_handoff(second)
+        assert row is not None and row.status == "draft" and row.tried == ("e1", "e2")
+        assert len(row.ref) == 8 and row.language == "fr" and row.desk_ref is None
+        args = dict(
+            shared=False, name="Amina", society="Kenya RC", desk_platform="slack", desk_chat="CDESK"
+        )
+        assert not await store.open_handoff(second, person="t:2", now=NOW, **args)  # not theirs
+        results = await asyncio.gather(
+            *(store.open_handoff(second, person="t:1", now=NOW, **args) for _ in range(3))
+        )
+        assert sorted(results) == [False, False, True]
+        row = await store.get_handoff(second)
+        assert row is not None and row.status == "open" and row.sent_at == NOW
+        assert row.name is None and row.society is None  # not shared: not kept
+        assert await store.current_handoff("t:1", "1") == row
+        assert await store.current_handoff("t:1", "other chat") is None
+
+    async def test_replies_reminders_helpful_and_closing(self, store: Storage) -> None:
+        hid = await opened(store)
+        assert [h.id for h in await store.handoffs_to_remind(NOW + timedelta(hours=1))] == [hid]
+        assert await store.mark_reminded(hid, NOW)
+        assert not await store.mark_reminded(hid, NOW)
+        assert await store.handoffs_to_remind(NOW + timedelta(hours=1)) == []
+        await store.note_desk_reply(hid, NOW + timedelta(minutes=5))
+        await store.note_desk_reply(hid, NOW + timedelta(minutes=9))  # the first one stays
+        await store.set_helpful(hid, False)
+        row = await store.get_handoff(hid)
+        assert row is not None and row.first_reply_at == NOW + timedelta(minutes=5)
+        assert row.helpful is False and row.reminded_at == NOW
+        assert await store.close_handoff(hid, "desk", NOW)
+        assert not await store.close_handoff(hid, "asker", NOW)
+        row = await store.get_handoff(hid)
+        assert row is not None and row.status == "closed" and row.closed_by == "desk"
+        assert await store.current_handoff("t:1", "1") is None
+        assert [h.id for h in await store.handoffs_of("t:1")] == [hid]
+
+    async def test_relays_move_once_through_their_states(self, store: Storage) -> None:
+        hid = await opened(store)
+        base = dict(handoff_id=hid, platform="slack", chat="CDESK", now=NOW)
+        assert await store.queue_relay(
+            kind="question", key="q", text="Q?", choices=[("Close", "ho:x:1")], **base
+        )
+        assert not await store.queue_relay(kind="question", key="q", text="again", **base)
+        assert await store.queue_relay(kind="follow-up", key="f", text="F", in_thread=True, **base)
+        assert await store.pending_relays(["telegram"], NOW) == []
+        pending = await store.pending_relays(["slack"], NOW)
+        assert [r.key for r in pending] == ["q", "f"]
+        q, f = pending
+        assert q.choices == (("Close", "ho:x:1"),) and not q.in_thread and f.in_thread
+        claims = await asyncio.gather(*(store.claim_relay(q.id, NOW) for _ in range(3)))
+        assert sorted(claims) == [False, False, True]
+        await store.finish_relay(q.id, "sent", NOW, "CDESK:1.5")
+        row = await store.get_handoff(hid)
+        assert row is not None and row.desk_ref == "CDESK:1.5"
+        assert await store.handoff_at("slack", "CDESK:1.5") == row
+        assert await store.handoff_at("telegram", "CDESK:1.5") is None
+        assert await store.claim_relay(f.id, NOW)
+        await store.release_relay(f.id, NOW + timedelta(minutes=1))
+        assert [r.key for r in await store.pending_relays(["slack"], NOW)] == []
+        later = await store.pending_relays(["slack"], NOW + timedelta(minutes=1))
+        assert [(r.key, r.attempts) for r in later] == [("f", 1)]
+        assert await store.claim_relay(f.id, NOW)
+        assert await store.recover_relays() == 1  # a restart
+        assert await store.claim_relay(f.id, NOW)
+        await store.finish_relay(f.id, "failed", NOW)
+        states = {r.key: (r.state, r.ref) for r in await store.relays_of(hid)}
+        assert states == {"q": ("sent", "CDESK:1.5"), "f": ("failed", None)}
+        with pytest.raises(ValueError):
+            await store.finish_relay(f.id, "claimed", NOW)
+
+    async def test_forgetting_returns_what_was_shown_and_keeps_others(self, store: Storage) -> None:
+        hid = await opened(store)
+        other = await opened(store, "t:2", "2")
+        for key, owner in (("mine", hid), ("theirs", other)):
+            await store.queue_relay(
+                handoff_id=owner, kind="question", platform="slack", chat="CDESK", key=key,
+                text="x", now=NOW,
+            )  # fmt: skip
+            (row,) = [r for r in await store.pending_relays(["slack"], NOW) if r.key == key]
+            assert await store.claim_relay(row.id, NOW)
+            await store.finish_relay(row.id, "sent", NOW, f"CDESK:{key}")
+        await store.queue_relay(
+            handoff_id=None, kind="erase", platform="slack", chat="CDESK", key="e",
+            text="[deleted]", now=NOW, edits="mine",
+        )  # fmt: skip
+        sent = await store.forget_handoffs("t:1")
+        assert [(r.key, r.ref) for r in sent] == [("mine", "CDESK:mine")]
+        assert await store.handoffs_of("t:1") == [] and await store.get_handoff(hid) is None
+        assert await store.relays_of(hid) == []
+        assert [h.id for h in await store.handoffs_of("t:2")] == [other]
+        (erase,) = await store.pending_relays(["slack"], NOW)  # an erasure outlives its handoff
+        assert erase.handoff_id is None and erase.edits == "mine" and erase.message_key == "mine"
+
+    async def test_old_drafts_are_purged_but_not_sent_ones(self, store: Storage) -> None:
+        old = await draft(store, "t:1", "1")
+        sent = await opened(store, "t:2", "2")
+        assert await store.purge_drafts(NOW) == 0
+        assert await store.purge_drafts(NOW + timedelta(days=1)) == 1
+        assert await store.get_handoff(old) is None and await store.get_handoff(sent) is not None

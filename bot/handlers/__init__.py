@@ -11,6 +11,7 @@ from bot.handlers import (
     consult,
     coordinator,
     faq,
+    handoff,
     info,
     polls,
     privacy,
@@ -31,6 +32,8 @@ COMMANDS: list[Command] = [
     Command("calendar", timeline.calendar, "cmd_calendar"),  # the timeline as an .ics file
     Command("ask", faq.ask, "cmd_ask"),
     Command("consult", consult.consult, "cmd_consult"),  # answer an open consultation
+    Command("human", handoff.human, "cmd_human"),  # /human <question>: to the secretariat's desk
+    Command("myquestions", handoff.myquestions, "cmd_myquestions"),  # my questions to the desk
     Command("profile", privacy.profile, "cmd_profile"),  # National Society and region (optional)
     Command("mydata", privacy.mydata, "cmd_mydata"),  # everything the bot holds about me
     Command("forget", privacy.forget, "cmd_forget"),  # delete it, after a confirmation
@@ -41,7 +44,8 @@ COMMANDS: list[Command] = [
     Command("poll", polls.poll, "cmd_poll", coordinators_only=True, in_menu=False),
     Command("results", coordinator.results, "cmd_results", coordinators_only=True, in_menu=False),
     Command("export", coordinator.export, "cmd_export", coordinators_only=True, in_menu=False),
-    Command("close", coordinator.close, "cmd_close", coordinators_only=True, in_menu=False),
+    # /close: end my open question to the desk; coordinators: /close ID (a poll, a consultation).
+    Command("close", handoff.close_or(coordinator.close), "cmd_close", in_menu=False),
     # /announce <text>: to every subscriber, after a confirmation saying how many.
     Command(
         "announce", subscriptions.announce, "cmd_announce", coordinators_only=True, in_menu=False
@@ -69,6 +73,7 @@ ACTIONS: dict[str, ActionFn] = {
     "rq": coordinator.on_question,  # rq:<consultation>:<question>[:by]: one question's results
     "tz": subscriptions.on_timezone,  # tz:<IANA zone>: a suggested time zone for a typo
     "an": subscriptions.on_announce,  # an:y|n:<job>: send or cancel an announcement (coordinators)
+    "ho": handoff.on_action,  # ho:a|s|c|x|h:<handoff>[:n|a|y|n]: ask, send, cancel, close, helped
 }
 
 # Multi-step conversations, by the kind stored in the person's conversation state.
@@ -77,12 +82,15 @@ CONVERSATIONS: dict[str, ConversationFn] = {
     privacy.PROFILE: privacy.converse,  # typed National Society / region
 }
 
-# The order of decision: an active conversation first, then commands and buttons,
-# then small talk, then questions about what comes next, then question answering
-# (which always answers).
+# The order of decision: a desk member's reply to a relayed question, an active
+# conversation, then commands and buttons, then a person's follow-up to their open
+# question to the desk, then small talk, then questions about what comes next, then
+# question answering (which always answers).
 PIPELINE: list[Handler] = [
+    handoff.desk_reply,  # a reply in a desk thread: to the asker
     router.conversations(CONVERSATIONS),
     router.commands(COMMANDS, ACTIONS),
+    handoff.follow_up,  # while a question to the desk is open: to its thread
     smalltalk.handle,
     timeline.next_question,  # "when is the next meeting": answered from today's date
     faq.handle,

@@ -7,7 +7,7 @@ no identity) so curators can see what people ask that the knowledge base lacks.
 from __future__ import annotations
 
 from bot import followup, markup
-from bot.handlers import timeline
+from bot.handlers import handoff, timeline
 from bot.handlers.base import Context
 from bot.knowledge import Entry
 from bot.matcher import Match, answer_language
@@ -78,6 +78,7 @@ async def answer(ctx: Context, question: str) -> list[Reply]:
         return [entry_reply(ctx, entry, language)]
     if ctx.core.may_log_gap(person, ctx.now):  # one person cannot fill the curators' log
         await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
+    desk = await handoff.offer(ctx, question, result)  # "Ask the secretariat", if configured
     if result.status == "suggest":
         kb = ctx.kb
         choices = [
@@ -85,17 +86,16 @@ async def answer(ctx: Context, question: str) -> list[Reply]:
             for s in result.suggestions
         ]
         choices.append(Choice(ctx.t("suggest_none"), "nomatch:"))
+        if desk is not None:
+            choices.append(desk)
         return [Reply(ctx.t("suggest"), choices=tuple(choices))]
-    return [
-        Reply(
-            ctx.t("fallback"),
-            choices=(
-                Choice(ctx.t("button_topics"), "cmd:topics"),
-                Choice(ctx.t("button_timeline"), "cmd:timeline"),
-            ),
-            columns=2,
-        )
+    fallback = [
+        Choice(ctx.t("button_topics"), "cmd:topics"),
+        Choice(ctx.t("button_timeline"), "cmd:timeline"),
     ]
+    if desk is not None:
+        fallback.append(desk)
+    return [Reply(ctx.t("fallback"), choices=tuple(fallback), columns=2)]
 
 
 async def handle(ctx: Context) -> list[Reply] | None:

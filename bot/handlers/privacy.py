@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import markup, typed
+from bot import markup, relay, typed
 from bot.consultations import REGIONS, Option, match_option
 from bot.handlers import consult
 from bot.handlers.base import Context
@@ -20,6 +20,7 @@ from bot.handlers.subscriptions import days_phrase
 from bot.messages import Attachment, Choice, Reply
 from bot.results import region_label
 from bot.societies import Society, load_societies
+from bot.storage.handoff import DRAFT, ERASE, REPLY, HandoffRow
 
 PROFILE = "profile"
 NS_CONFIRM = "ns-confirm"  # profile step: which listed National Society was meant
@@ -349,15 +350,76 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
                 other=len(states) - sent - waiting,
             )
         )
+    handoffs = [
+        await handoff_data(ctx, h) for h in await ctx.core.storage.handoffs_of(ctx.person.key)
+    ]
+    if handoffs:
+        lines.append(ctx.t("handoff_mydata", count=len(handoffs)))
     lines.append(ctx.t("privacy_mydata_footer"))
     document = {"person": ctx.person.key, "exported_at": ctx.now.isoformat(), **data}
     document["responses"] = [with_labels(ctx, r) for r in responses]
+    if handoffs:
+        document["questions_to_the_secretariat"] = handoffs
     file = Attachment(
         "my-data.json",
         (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
         "application/json",
     )
     return [Reply("\n\n".join(lines), attachments=(file,))]
+
+
+async def handoff_data(ctx: Context, h: HandoffRow) -> dict[str, Any]:
+    """One question to the desk as /mydata shows it, with every message relayed."""
+    relays = await ctx.core.storage.relays_of(h.id)
+    return {
+        "reference": h.ref,
+        "status": h.status,
+        "question": h.question,
+        "language": h.language,
+        "asked_at": h.created_at.isoformat(),
+        "sent_at": h.sent_at.isoformat() if h.sent_at else None,
+        "name_and_society_shared": h.shared,
+        "name_shown": h.name,
+        "society_shown": h.society,
+        "closed_at": h.closed_at.isoformat() if h.closed_at else None,
+        "helpful": h.helpful,
+        "messages": [
+            {
+                "kind": r.kind,
+                "to": "you" if r.kind == REPLY else "secretariat",
+                "text": r.text,
+                "state": r.state,
+                "at": r.created_at.isoformat(),
+            }
+            for r in relays
+            if r.edits is None
+        ],
+    }
+
+
+async def forget_handoffs(ctx: Context) -> int:
+    """Delete the person's questions to the desk; the copies the desk saw are edited
+    to say so (sent later by :mod:`bot.relay`). How many questions went."""
+    storage = ctx.core.storage
+    asked = [h for h in await storage.handoffs_of(ctx.person.key) if h.status != DRAFT]
+    desks = {(h.desk_platform, h.desk_chat) for h in asked}
+    erased = ctx.core.ui.t("handoff_erased", "en")
+    for r in await storage.forget_handoffs(ctx.person.key):
+        if (r.platform, r.chat) not in desks:
+            continue  # the person's own chat: theirs to clear
+        await storage.queue_relay(
+            handoff_id=None,
+            kind=ERASE,
+            platform=r.platform,
+            chat=r.chat,
+            key=f"erase:{r.key}",
+            text=erased,
+            now=ctx.now,
+            edits=r.message_key,
+        )
+    if asked:
+        relay.wake(ctx.core)
+    return len(asked)
 
 
 def with_labels(ctx: Context, response: dict[str, Any]) -> dict[str, Any]:
@@ -415,17 +477,16 @@ async def on_forget(ctx: Context, arg: str) -> list[Reply]:
     if not -60 <= age <= FORGET_CONFIRM_WINDOW.total_seconds():
         return ctx.reply("privacy_forget_expired")
     # /forget runs only in the person's private chat with the bot: that chat is theirs.
+    questions = await forget_handoffs(ctx)
     deleted = await ctx.core.storage.forget_person(
         ctx.person.key, await pseudonyms(ctx), [ctx.message.chat.chat_id], now=ctx.now
     )
-    return [
-        *edit,
-        Reply(
-            ctx.t(
-                "privacy_forgotten",
-                responses=deleted.get("responses", 0),
-                answers=deleted.get("answers", 0),
-                votes=deleted.get("poll_votes", 0),
-            )
-        ),
-    ]
+    text = ctx.t(
+        "privacy_forgotten",
+        responses=deleted.get("responses", 0),
+        answers=deleted.get("answers", 0),
+        votes=deleted.get("poll_votes", 0),
+    )
+    if questions:
+        text += "\n\n" + ctx.t("handoff_forgotten", count=questions)
+    return [*edit, Reply(text)]

@@ -12,6 +12,7 @@ from bot.storage.base import (
     PollStore,
     Storage,
 )
+from bot.storage.handoff import HandoffStore
 from bot.storage.sqlite import SqliteStorage
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "DeliveryStore",
     "EventStore",
     "GapRow",
+    "HandoffStore",
     "PollStore",
     "SqliteStorage",
     "Storage",

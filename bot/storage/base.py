@@ -1,6 +1,7 @@
 """The storage interface, by aggregate: :class:`EventStore` (events and conversation
-state), :class:`ConsultationStore`, :class:`PollStore`, :class:`DeliveryStore`; and
-:class:`Storage`, all four plus what spans them (units of work, /mydata, /forget).
+state), :class:`ConsultationStore`, :class:`PollStore`, :class:`DeliveryStore`,
+:class:`~bot.storage.handoff.HandoffStore` (its own module); and :class:`Storage`, all
+five plus what spans them (units of work, /mydata, /forget).
 
 Every method commits before it returns (inside a unit of work: with the unit), so
 when a handler has awaited a write, the data survives ``kill -9``. A component that
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
+
+from bot.storage.handoff import HandoffStore
 
 
 class _Absent:
@@ -509,7 +512,7 @@ class DeliveryStore(ABC):
         """How many rows of a job are in each state."""
 
 
-class Storage(EventStore, ConsultationStore, PollStore, DeliveryStore):
+class Storage(EventStore, ConsultationStore, PollStore, DeliveryStore, HandoffStore):
     """What the bot keeps. Implementations must be safe for concurrent coroutines."""
 
     async def __aenter__(self) -> Storage:

@@ -35,6 +35,8 @@ from bot.storage.base import (
     Subscription,
 )
 from bot.storage.connection import Connection
+from bot.storage.sqlite_handoff import SCHEMA as HANDOFF_SCHEMA
+from bot.storage.sqlite_handoff import SqliteHandoffs
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +259,9 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (platform, event_id)
     );
     """,
+    # 11: questions handed to the secretariat's desk and the messages relayed for them
+    # (bot.storage.handoff; the SQL beside its implementation, bot.storage.sqlite_handoff).
+    HANDOFF_SCHEMA,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -379,7 +384,7 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values)) or "NULL"
 
 
-class SqliteStorage(Storage):
+class SqliteStorage(SqliteHandoffs, Storage):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
         self._db: Connection | None = None

@@ -136,6 +136,9 @@ class SlackAdapter:
         """``process_before_response`` finishes the work before answering the HTTP
         request: only for tests and FaaS hosts; a server must acknowledge first."""
         self.core = core
+        desk = settings.handoff
+        # The secretariat's channel, when questions go to Slack: its threads are read.
+        self.desk = desk.chat if desk is not None and desk.platform == PLATFORM else None
         token = settings.get("SLACK_BOT_TOKEN")
         self.app_token = settings.get("SLACK_APP_TOKEN")
         secret = settings.get("SLACK_SIGNING_SECRET")
@@ -281,7 +284,7 @@ class SlackAdapter:
     # ------------------------------------------------------------------ inbound
 
     async def _on_event(self, body: dict[str, Any], ack: Any, context: Any) -> None:
-        await self._work(inbound.from_event(body, context.bot_user_id), ack)
+        await self._work(inbound.from_event(body, context.bot_user_id, self.desk), ack)
 
     async def _on_command(self, body: dict[str, Any], ack: Any) -> None:
         await self._work(inbound.from_command(body), ack)  # empty ack: answers via response_url
@@ -516,6 +519,9 @@ class SlackAdapter:
                 log.warning("no chat to send the live message %s to", reply.key)
                 return
             thread = where.thread_ts if where is not None and where.channel == channel else None
+            if reply.thread:  # a reply in a desk thread, under the question it follows
+                target = inbound.parse_origin(reply.thread)
+                thread = target[1] if target is not None and target[0] == channel else thread
             try:
                 ts = await self._post(channel, message[0], thread)
             except SlackApiError as exc:

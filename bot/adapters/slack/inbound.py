@@ -95,8 +95,15 @@ def _person(user: str, name: str = "") -> Person:
     return Person(PLATFORM, user, display_name=name)
 
 
-def from_event(body: dict[str, Any], bot_user_id: str | None) -> tuple[Incoming, Where] | None:
-    """A direct message or an @mention; None for anything the bot should not answer."""
+def from_event(
+    body: dict[str, Any], bot_user_id: str | None, desk: str | None = None
+) -> tuple[Incoming, Where] | None:
+    """A direct message or an @mention; None for anything the bot should not answer.
+
+    ``desk`` is the channel of the secretariat's desk (``NSBOT_HANDOFF``): there, a
+    reply in a thread is a message for the core too, with ``reply_to`` naming the
+    thread's first message (a question the bot posted, or not: the core decides).
+    """
     event = body.get("event") or {}
     kind = event.get("type")
     user = event.get("user")
@@ -107,6 +114,14 @@ def from_event(body: dict[str, Any], bot_user_id: str | None) -> tuple[Incoming,
         return None
     if bot_user_id and user == bot_user_id:
         return None
+    thread_ts = event.get("thread_ts")
+    in_desk_thread = (
+        bool(desk) and channel == desk and bool(thread_ts) and thread_ts != event.get("ts")
+    )
+    if in_desk_thread:
+        if kind != "message":
+            return None  # a mention in a desk thread also arrives as its message event
+        return _desk_reply(body, event, bot_user_id)
     if kind == "message" and event.get("channel_type") != "im":
         return None  # channel messages reach the bot only as app_mention
     text = plain_text(event.get("text") or "", bot_user_id)
@@ -123,6 +138,23 @@ def from_event(body: dict[str, Any], bot_user_id: str | None) -> tuple[Incoming,
         event_id=body.get("event_id") or f"ev:{channel}:{event.get('ts')}",
     )
     return incoming, Where(channel=channel, user=user, im=im, thread_ts=thread)
+
+
+def _desk_reply(
+    body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None
+) -> tuple[Incoming, Where] | None:
+    channel, thread_ts, user = event["channel"], event["thread_ts"], event["user"]
+    text = plain_text(event.get("text") or "", bot_user_id)
+    if not text:
+        return None
+    incoming = Incoming(
+        person=_person(user),
+        chat=Chat(channel, private=False),
+        text=text,
+        event_id=body.get("event_id") or f"ev:{channel}:{event.get('ts')}",
+        reply_to=origin_of(channel, thread_ts),
+    )
+    return incoming, Where(channel=channel, user=user, im=False, thread_ts=thread_ts)
 
 
 def command_text(text: str) -> str:

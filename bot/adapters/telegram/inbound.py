@@ -51,11 +51,15 @@ def to_incoming(update: Update, bot_id: int, bot_username: str) -> Incoming | No
     text = message.text if private else addressed_text(message, bot_id, bot_username)
     if text is None:
         return None
+    replied = message.reply_to_message
+    mine = replied is not None and replied.from_user is not None and replied.from_user.id == bot_id
     return Incoming(
         person_of(message.from_user),
         Chat(str(message.chat.id), private=private),
         text=text,
         event_id=event_id,
+        # A reply to one of the bot's messages (in a desk group: to a relayed question).
+        reply_to=f"{message.chat.id}:{replied.message_id}" if mine and replied else None,
     )
 
 

@@ -11,7 +11,12 @@ import html
 from dataclasses import dataclass, replace
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
 from telegram.constants import InlineKeyboardMarkupLimit, MessageLimit, ParseMode
 
 from bot import markup, typed
@@ -158,13 +163,20 @@ def message_calls(reply: Reply, chat_id: str, *, edit: int | None = None) -> lis
         texts = [EMPTY_TEXT]
 
     calls: list[Call] = []
+    answering = parse_origin(reply.thread) if reply.thread and edit is None else None
     for index, text in enumerate(texts):
-        options = {
+        options: dict[str, Any] = {
             "text": text,
             "parse_mode": ParseMode.HTML,
             "reply_markup": buttons if index == len(texts) - 1 else None,
             "link_preview_options": NO_PREVIEW,
         }
+        if index == 0 and answering is not None and answering[0] == chat_id:
+            # A follow-up in a desk group, as a reply to the question: replying to it
+            # answers the same question. Sent anyway if that message was deleted.
+            options["reply_parameters"] = ReplyParameters(
+                answering[1], allow_sending_without_reply=True
+            )
         send = Call("send_message", chat_id, {"chat_id": chat, **options})
         if index == 0 and edit is not None:
             # Omitting reply_markup in an edit removes the old buttons.
