@@ -99,7 +99,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runner import configured_platforms, handoff_line, missing_packages_line, run_platforms
+    from bot.runner import configured_platforms, missing_packages_line, run_platforms
 
     platforms = configured_platforms(settings)
     if not platforms:
@@ -116,7 +116,6 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if _load_or_explain(settings) is None:
         return EXIT_PROBLEMS
-    sys.stderr.write(handoff_line(settings, platforms) + "\n")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_platforms(settings, platforms))
     return EXIT_OK

@@ -172,6 +172,7 @@ async def run_platforms(
     side, so one platform that cannot be reached neither holds up the others nor the
     stop signal."""
     check_health_port(settings, platforms)
+    log.info("%s", handoff_line(settings, platforms))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

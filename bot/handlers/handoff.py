@@ -13,6 +13,7 @@ in the event's own transaction and sent by :mod:`bot.relay` (exactly once per ev
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 
@@ -24,6 +25,8 @@ from bot.messages import Choice, Reply
 from bot.storage.handoff import CLOSED, DRAFT, FOLLOW_UP, NOTE, OPEN, QUESTION, REPLY, HandoffRow
 
 MAX_LISTED = 10  # /myquestions shows this many, newest first
+
+log = logging.getLogger(__name__)
 
 
 def configured(ctx: Context) -> bool:
@@ -90,7 +93,7 @@ async def human(ctx: Context, args: str) -> list[Reply]:
         return ctx.reply("handoff_private_only")
     if not args.strip():
         return ctx.reply("handoff_usage")
-    draft = await _draft(ctx, args, ctx.core.matcher.match(args))
+    draft = await _draft(ctx, args, await ctx.core.matching.run(ctx.matcher.match, args))
     return [_confirm(ctx, draft)]
 
 
@@ -166,7 +169,7 @@ async def _send(ctx: Context, h: HandoffRow, shared: bool) -> list[Reply]:
         ctx,
         sent,
         QUESTION,
-        handoff.desk_card(ctx.core.ui, ctx.core.kb, sent),
+        handoff.desk_card(ctx.core.ui, ctx.kb, sent),
         _question_key(sent),
     )
     return [Reply(ctx.t("handoff_sent", ref=sent.ref), edit=ctx.message.origin)]
@@ -178,7 +181,7 @@ async def _close(ctx: Context, h: HandoffRow, by: str) -> list[Reply]:
     closed = await ctx.core.storage.get_handoff(h.id) or h
     ui = ctx.core.ui
     status = ui.t(f"handoff_desk_closed_by_{by}", handoff.DESK_LANGUAGE)
-    card = handoff.desk_card(ui, ctx.core.kb, closed, status=status)
+    card = handoff.desk_card(ui, ctx.kb, closed, status=status)
     await _to_desk(ctx, closed, NOTE, card, f"ho:{h.id}:closed-card", edits=_question_key(h))
     if by == "asker":
         await _to_desk(ctx, closed, NOTE, status, f"ho:{h.id}:closed-note")
@@ -322,6 +325,8 @@ def close_or(coordinators: CommandFn) -> CommandFn:
         if ctx.is_coordinator:
             return await coordinators(ctx, args)
         if args.strip():
+            # As the router does for every coordinators' command refused (bot/handlers/router.py).
+            log.warning("refused /close to a non-coordinator on %s", ctx.person.platform)
             return ctx.reply("coordinators_only")
         return ctx.reply("handoff_nothing_to_close")
 
