@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import open_storage
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.pseudonym import Pseudonyms
+from bot.storage import SqliteStorage
+from bot.storage.postgres import PostgresStorage
 
 
 def settings_from_file(tmp_path: Path, text: str) -> Settings:
@@ -59,3 +63,25 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
 def test_unreadable_env_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read settings file"):
         Settings.from_env({"NSBOT_ENV_FILE": str(tmp_path / "missing.env")})
+
+
+def test_a_postgresql_url_selects_postgresql_and_stays_out_of_repr() -> None:
+    url = "postgresql://nsbot:pw-123@db.internal:5432/nsbot"
+    settings = Settings.from_env({"NSBOT_DATABASE_URL": url})
+    assert settings.database_url == url and "pw-123" not in repr(settings)
+    storage = open_storage(settings)
+    assert isinstance(storage, PostgresStorage) and "pw-123" not in storage.where
+    assert isinstance(open_storage(Settings.from_env({})), SqliteStorage)  # the default
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused() -> None:
+    with pytest.raises(ConfigError, match="NSBOT_DATABASE_URL must be a PostgreSQL URL"):
+        Settings.from_env({"NSBOT_DATABASE_URL": "mysql://db/nsbot"})
+
+
+def test_postgresql_needs_a_configured_pseudonym_key() -> None:
+    """Replicas would each generate their own key file: anonymous codes would differ."""
+    with pytest.raises(ConfigError, match="set NSBOT_HASH_KEY"):
+        Pseudonyms(Settings(database_url="postgresql://db/nsbot")).key()
+    keyed = Settings(database_url="postgresql://db/nsbot", hash_key="k" * 32)
+    assert Pseudonyms(keyed).key() == b"k" * 32
