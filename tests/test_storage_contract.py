@@ -333,6 +333,28 @@ class TestDeliveries:
         with pytest.raises(ValueError):
             await store.finish_delivery(job.id, "t:3", "lost", NOW)
 
+    async def test_a_claim_is_its_owners_until_its_lease_runs_out(self, store: Storage) -> None:
+        """A replica that died while sending loses its claims when their lease ends;
+        one that is alive renews them and keeps them."""
+        people = [Recipient(f"t:{i}", "t", str(i)) for i in range(2)]
+        job, _ = await store.ensure_job("k", kind="reminder", now=NOW, recipients=people)
+        lease = timedelta(seconds=30)
+        assert await store.claim_delivery(job.id, "t:0", NOW, owner="dead", lease=lease)
+        assert await store.claim_delivery(job.id, "t:1", NOW, owner="alive", lease=lease)
+        assert await store.recover_claimed(NOW + timedelta(seconds=29)) == 0  # still held
+        assert await store.renew_claims("alive", NOW + timedelta(seconds=20), lease) == 1
+        assert await store.recover_claimed(NOW + timedelta(seconds=30)) == 1  # the dead one's
+        assert {d.person for d in await store.pending_deliveries(["t"], NOW)} == {"t:0"}
+        # Taken over by another replica: the dead one's late answer changes nothing.
+        assert await store.claim_delivery(job.id, "t:0", NOW + timedelta(seconds=31), owner="b")
+        await store.finish_delivery(job.id, "t:0", "failed", NOW, owner="dead")
+        await store.release_delivery(job.id, "t:0", NOW, owner="dead")
+        assert await store.delivery_states(job.id) == {"claimed": 2}
+        await store.finish_delivery(job.id, "t:0", "sent", NOW, owner="b")
+        assert await store.recover_claimed(NOW + timedelta(seconds=49)) == 0  # renewed at 20
+        assert await store.recover_claimed(NOW + timedelta(seconds=50)) == 1
+        assert await store.delivery_states(job.id) == {"sent": 1, "pending": 1}
+
     async def test_concurrent_claims_of_one_delivery_succeed_once(self, store: Storage) -> None:
         job, _ = await store.ensure_job(
             "k", kind="reminder", now=NOW, recipients=[Recipient("t:0", "t", "0")]

@@ -23,6 +23,7 @@ from bot.errors import StorageError
 from bot.private_files import private_database
 from bot.storage.base import (
     ABSENT,
+    CLAIM_LEASE,
     Delivery,
     GapRow,
     PollRow,
@@ -238,6 +239,12 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL,
         PRIMARY KEY (platform, event_id)
     );
+    """,
+    # 9: a delivery claim belongs to a process until its lease runs out, so another
+    # process (a replica) takes over the rows of one that died while sending.
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+    ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
     """,
 ]
 
@@ -1383,43 +1390,68 @@ class SqliteStorage(Storage):
             for r in rows
         ]
 
-    async def claim_delivery(self, job_id: int, person: str, now: datetime) -> bool:
+    async def claim_delivery(
+        self,
+        job_id: int,
+        person: str,
+        now: datetime,
+        *,
+        owner: str = "",
+        lease: timedelta = CLAIM_LEASE,
+    ) -> bool:
         changed = await self._execute(
-            """UPDATE deliveries SET state = 'claimed', claimed_at = ?, attempts = attempts + 1
+            """UPDATE deliveries SET state = 'claimed', claimed_at = ?, attempts = attempts + 1,
+               claimed_by = ?, lease_until = ?
                WHERE job_id = ? AND person = ? AND state = 'pending'""",
-            (_uts(now), job_id, person),
+            (_uts(now), owner, _uts(now + lease), job_id, person),
         )
         return changed == 1
 
-    async def finish_delivery(self, job_id: int, person: str, state: str, now: datetime) -> None:
+    async def renew_claims(self, owner: str, now: datetime, lease: timedelta = CLAIM_LEASE) -> int:
+        return await self._execute(
+            "UPDATE deliveries SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?",
+            (_uts(now + lease), owner),
+        )
+
+    async def finish_delivery(
+        self, job_id: int, person: str, state: str, now: datetime, *, owner: str = ""
+    ) -> None:
         if state not in {"sent", "skipped", "failed"}:
             raise ValueError(f"not a final delivery state: {state!r}")
+        mine = "AND (? = '' OR claimed_by = ?)"
         async with self.transaction() as db:
             # A draft reminder's row, once done, would say whether that person had a
             # draft (sent) or not (skipped): it goes instead.
             async with db.execute(
-                """DELETE FROM deliveries WHERE job_id = ? AND person = ? AND state = 'claimed'
-                   AND job_id IN (SELECT id FROM send_jobs WHERE kind = 'draft')""",
-                (job_id, person),
+                f"""DELETE FROM deliveries WHERE job_id = ? AND person = ? AND state = 'claimed'
+                    {mine} AND job_id IN (SELECT id FROM send_jobs WHERE kind = 'draft')""",
+                (job_id, person, owner, owner),
             ) as cur:
                 if cur.rowcount:
                     return
             await db.execute(
-                """UPDATE deliveries SET state = ?, done_at = ?
-                   WHERE job_id = ? AND person = ? AND state = 'claimed'""",
-                (state, _uts(now), job_id, person),
+                f"""UPDATE deliveries SET state = ?, done_at = ?, lease_until = NULL
+                    WHERE job_id = ? AND person = ? AND state = 'claimed' {mine}""",
+                (state, _uts(now), job_id, person, owner, owner),
             )
 
-    async def release_delivery(self, job_id: int, person: str, not_before: datetime) -> None:
+    async def release_delivery(
+        self, job_id: int, person: str, not_before: datetime, *, owner: str = ""
+    ) -> None:
         await self._execute(
-            """UPDATE deliveries SET state = 'pending', not_before = ?
-               WHERE job_id = ? AND person = ? AND state = 'claimed'""",
-            (_uts(not_before), job_id, person),
+            """UPDATE deliveries SET state = 'pending', not_before = ?, claimed_by = NULL,
+               lease_until = NULL WHERE job_id = ? AND person = ? AND state = 'claimed'
+               AND (? = '' OR claimed_by = ?)""",
+            (_uts(not_before), job_id, person, owner, owner),
         )
 
-    async def recover_claimed(self) -> int:
+    async def recover_claimed(self, now: datetime | None = None) -> int:
+        # Rows claimed before claims had leases have none: their process is long gone.
         return await self._execute(
-            "UPDATE deliveries SET state = 'pending' WHERE state = 'claimed'"
+            """UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL
+               WHERE state = 'claimed'
+               AND (? IS NULL OR lease_until IS NULL OR lease_until <= ?)""",
+            (None if now is None else _uts(now), None if now is None else _uts(now)),
         )
 
     async def purge_draft_deliveries(self, now: datetime) -> int:

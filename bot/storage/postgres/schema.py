@@ -184,6 +184,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (platform, event_id)
     );
     """,
+    # 2: (SQLite's 9) a delivery claim belongs to a process until its lease runs out, so
+    # another replica takes over the rows of one that died while sending.
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+    ALTER TABLE deliveries ADD COLUMN lease_until TIMESTAMPTZ;
+    CREATE INDEX deliveries_leases ON deliveries (lease_until) WHERE state = 'claimed';
+    """,
 ]
 
 # Columns PostgreSQL adds for what SQLite keeps implicitly (its rowid).

@@ -32,6 +32,7 @@ import asyncpg
 from bot.errors import StorageError
 from bot.storage.base import (
     ABSENT,
+    CLAIM_LEASE,
     Delivery,
     GapRow,
     PollRow,
@@ -1251,52 +1252,83 @@ class PostgresStorage(Storage):
             for r in rows
         ]
 
-    async def claim_delivery(self, job_id: int, person: str, now: datetime) -> bool:
+    async def claim_delivery(
+        self,
+        job_id: int,
+        person: str,
+        now: datetime,
+        *,
+        owner: str = "",
+        lease: timedelta = CLAIM_LEASE,
+    ) -> bool:
         changed = await self._execute(
-            """UPDATE deliveries SET state = 'claimed', claimed_at = $1, attempts = attempts + 1
-               WHERE job_id = $2 AND person = $3 AND state = 'pending'""",
+            """UPDATE deliveries SET state = 'claimed', claimed_at = $1, attempts = attempts + 1,
+               claimed_by = $2, lease_until = $3
+               WHERE job_id = $4 AND person = $5 AND state = 'pending'""",
             now,
+            owner,
+            now + lease,
             job_id,
             person,
         )
         return changed == 1
 
-    async def finish_delivery(self, job_id: int, person: str, state: str, now: datetime) -> None:
+    async def renew_claims(self, owner: str, now: datetime, lease: timedelta = CLAIM_LEASE) -> int:
+        return await self._execute(
+            "UPDATE deliveries SET lease_until = $1 WHERE state = 'claimed' AND claimed_by = $2",
+            now + lease,
+            owner,
+        )
+
+    async def finish_delivery(
+        self, job_id: int, person: str, state: str, now: datetime, *, owner: str = ""
+    ) -> None:
         if state not in {"sent", "skipped", "failed"}:
             raise ValueError(f"not a final delivery state: {state!r}")
+        mine = "AND ($3 = '' OR claimed_by = $3)"
         async with self.transaction() as db:
-            person = _clean(person)
+            person, owner = _clean(person), _clean(owner)
             # A draft reminder's row, once done, would say whether that person had a
             # draft (sent) or not (skipped): it goes instead.
             deleted = await db.execute(
-                """DELETE FROM deliveries WHERE job_id = $1 AND person = $2 AND state = 'claimed'
-                   AND job_id IN (SELECT id FROM send_jobs WHERE kind = 'draft')""",
+                f"""DELETE FROM deliveries WHERE job_id = $1 AND person = $2 AND state = 'claimed'
+                    {mine} AND job_id IN (SELECT id FROM send_jobs WHERE kind = 'draft')""",
                 job_id,
                 person,
+                owner,
             )
             if _count(deleted):
                 return
             await db.execute(
-                """UPDATE deliveries SET state = $1, done_at = $2
-                   WHERE job_id = $3 AND person = $4 AND state = 'claimed'""",
-                state,
-                now,
+                f"""UPDATE deliveries SET state = $4, done_at = $5, lease_until = NULL
+                    WHERE job_id = $1 AND person = $2 AND state = 'claimed' {mine}""",
                 job_id,
                 person,
+                owner,
+                state,
+                now,
             )
 
-    async def release_delivery(self, job_id: int, person: str, not_before: datetime) -> None:
+    async def release_delivery(
+        self, job_id: int, person: str, not_before: datetime, *, owner: str = ""
+    ) -> None:
         await self._execute(
-            """UPDATE deliveries SET state = 'pending', not_before = $1
-               WHERE job_id = $2 AND person = $3 AND state = 'claimed'""",
+            """UPDATE deliveries SET state = 'pending', not_before = $1, claimed_by = NULL,
+               lease_until = NULL WHERE job_id = $2 AND person = $3 AND state = 'claimed'
+               AND ($4 = '' OR claimed_by = $4)""",
             not_before,
             job_id,
             person,
+            owner,
         )
 
-    async def recover_claimed(self) -> int:
+    async def recover_claimed(self, now: datetime | None = None) -> int:
+        # Rows claimed before claims had leases have none: their process is long gone.
         return await self._execute(
-            "UPDATE deliveries SET state = 'pending' WHERE state = 'claimed'"
+            """UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL
+               WHERE state = 'claimed'
+               AND ($1::timestamptz IS NULL OR lease_until IS NULL OR lease_until <= $1)""",
+            now,
         )
 
     async def purge_draft_deliveries(self, now: datetime) -> int:
