@@ -25,10 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import secrets
-import socket
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -46,6 +43,7 @@ from bot.dates import DateStyle, last_day, relative
 from bot.errors import RecipientGone
 from bot.ics import TimedEvent
 from bot.knowledge import Event
+from bot.leases import owner
 from bot.messages import Chat, Choice, Person, Reply
 from bot.storage.base import CLAIM_LEASE, Delivery, Recipient, Storage, Subscription
 from bot.ui import UI
@@ -678,16 +676,6 @@ async def recover(core: Core) -> int:
 
 
 _wakeups: weakref.WeakKeyDictionary[Core, asyncio.Event] = weakref.WeakKeyDictionary()
-_owners: weakref.WeakKeyDictionary[Core, str] = weakref.WeakKeyDictionary()
-
-
-def owner(core: Core) -> str:
-    """Who holds this process's delivery claims: host, process and a random part (a
-    restarted process is someone new; its predecessor's claims simply run out)."""
-    name = _owners.get(core)
-    if name is None:
-        name = _owners[core] = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    return name
 
 
 def wake(core: Core) -> None:

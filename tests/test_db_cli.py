@@ -105,6 +105,11 @@ async def fill(store: Storage) -> None:
         "announce:1", kind="announce", now=NOW, text="Hello", status="draft", created_by=PEOPLE[0]
     )
     await store.activate_announcement(draft.id, PEOPLE[0], NOW)
+    sending, _ = await store.ensure_job(
+        "reminder:f@2026-12-02:1", kind="reminder", now=NOW, recipients=recipients[:1]
+    )
+    assert await store.claim_delivery(sending.id, PEOPLE[0], NOW, owner="host:1:ab")
+    assert await store.take_lease("telegram-polling:1", "host:1:ab", NOW, timedelta(seconds=30))
 
 
 async def cli(*args: str) -> int:

@@ -425,3 +425,33 @@ class TestOwedReplies:
                 raise RuntimeError("power cut")
         assert await store.owed_replies("t", NOW) == []
         assert await store.claim_event("t", "e9", NOW)
+
+
+# --------------------------------------------------------------------------- roles
+
+
+class TestLeases:
+    async def test_a_role_has_one_holder_until_it_is_dropped_or_runs_out(
+        self, store: Storage
+    ) -> None:
+        ttl = timedelta(seconds=30)
+        assert await store.take_lease("telegram-polling:1", "a", NOW, ttl)
+        assert not await store.take_lease("telegram-polling:1", "b", NOW, ttl)
+        assert await store.take_lease("telegram-polling:2", "b", NOW, ttl)  # another role
+        assert await store.take_lease("telegram-polling:1", "a", NOW + timedelta(seconds=20), ttl)
+        later = NOW + timedelta(seconds=49)
+        assert not await store.take_lease("telegram-polling:1", "b", later, ttl)  # renewed
+        assert await store.take_lease("telegram-polling:1", "b", NOW + timedelta(seconds=50), ttl)
+        await store.drop_lease("telegram-polling:1", "a")  # not a's any more: no change
+        assert not await store.take_lease(
+            "telegram-polling:1", "a", NOW + timedelta(seconds=51), ttl
+        )
+        await store.drop_lease("telegram-polling:1", "b")
+        assert await store.take_lease("telegram-polling:1", "a", NOW + timedelta(seconds=51), ttl)
+
+    async def test_concurrent_takers_of_a_free_role_get_it_once(self, store: Storage) -> None:
+        ttl = timedelta(seconds=30)
+        results = await asyncio.gather(
+            *(store.take_lease("role", f"p{i}", NOW, ttl) for i in range(10))
+        )
+        assert results.count(True) == 1

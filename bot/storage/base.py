@@ -164,7 +164,8 @@ class Delivery:
 
 class EventStore(ABC):
     """Incoming events and the conversation around them: claims, replies owed, the
-    unanswered-question log, conversation state, message references, the last answer."""
+    unanswered-question log, conversation state, message references, the last answer,
+    and who may fetch the events (a lease on a role)."""
 
     @abstractmethod
     async def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
@@ -226,6 +227,16 @@ class EventStore(ABC):
         self, person: str, chat: str, since: datetime
     ) -> tuple[str, str | None] | None:
         """(entry, language) last answered in this chat, if not before ``since``."""
+
+    @abstractmethod
+    async def take_lease(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Hold a role only one process may have at a time (Telegram polling) until
+        ``now + ttl``: True when it is ``owner``'s now (it was free, its holder's lease had
+        run out, or ``owner`` held it already and has renewed it)."""
+
+    @abstractmethod
+    async def drop_lease(self, name: str, owner: str) -> None:
+        """Give the role up, if ``owner`` holds it."""
 
 
 class ConsultationStore(ABC):

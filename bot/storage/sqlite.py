@@ -246,6 +246,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
     ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
     """,
+    # 10: roles only one process may hold at a time (Telegram polling: the Bot API
+    # gives updates to one poller), each with its holder and until when.
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        until TEXT NOT NULL
+    );
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -628,6 +637,20 @@ class SqliteStorage(Storage):
             "SELECT chat, ref FROM message_refs WHERE platform = ? AND key = ?", (platform, key)
         )
         return (row[0], row[1]) if row else None
+
+    # ------------------------------------------------------------------ leases
+
+    async def take_lease(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        taken = await self._execute(
+            """INSERT INTO leases (name, owner, until) VALUES (?, ?, ?)
+               ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+               WHERE leases.owner = excluded.owner OR leases.until <= ?""",
+            (name, owner, _uts(now + ttl), _uts(now)),
+        )
+        return taken == 1
+
+    async def drop_lease(self, name: str, owner: str) -> None:
+        await self._execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
 
     # ------------------------------------------------------------------ people
 

@@ -191,6 +191,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE deliveries ADD COLUMN lease_until TIMESTAMPTZ;
     CREATE INDEX deliveries_leases ON deliveries (lease_until) WHERE state = 'claimed';
     """,
+    # 3: (SQLite's 10) roles only one process may hold at a time (Telegram polling).
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        until TIMESTAMPTZ NOT NULL
+    );
+    """,
 ]
 
 # Columns PostgreSQL adds for what SQLite keeps implicitly (its rowid).

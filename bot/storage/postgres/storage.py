@@ -469,6 +469,23 @@ class PostgresStorage(Storage):
         )
         return (row[0], row[1]) if row else None
 
+    # ------------------------------------------------------------------ leases
+
+    async def take_lease(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        taken = await self._execute(
+            """INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3)
+               ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+               WHERE leases.owner = excluded.owner OR leases.until <= $4""",
+            name,
+            owner,
+            now + ttl,
+            now,
+        )
+        return taken == 1
+
+    async def drop_lease(self, name: str, owner: str) -> None:
+        await self._execute("DELETE FROM leases WHERE name = $1 AND owner = $2", name, owner)
+
     # ------------------------------------------------------------------ people
 
     @asynccontextmanager
