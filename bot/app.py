@@ -17,6 +17,11 @@ from bot.ui import UI
 
 
 def open_storage(settings: Settings) -> Storage:
+    """PostgreSQL when ``NSBOT_DATABASE_URL`` is set, else the SQLite file."""
+    if settings.database_url:
+        from bot.storage.postgres import PostgresStorage  # asyncpg only when it is used
+
+        return PostgresStorage(settings.database_url)
     return SqliteStorage(settings.db_path)
 
 

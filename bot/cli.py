@@ -1,4 +1,5 @@
-"""The ``nsbot`` command line: chat, ask, run, and the curators' ``kb`` tools."""
+"""The ``nsbot`` command line: chat, ask, run, and the curators' ``kb`` tools
+(``nsbot db``, the database's, lives in :mod:`bot.cli_db`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any, TextIO, TypeVar
 
 from bot import __version__, kb_lint, markup
 from bot.app import load_catalog, open_storage, running_core
+from bot.cli_db import add_db_commands
 from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
 from bot.core import utc_now
@@ -653,6 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--yes", action="store_true", help="really delete")
     p.set_defaults(func=cmd_consult_purge)
+    add_db_commands(sub)
     return parser
 
 

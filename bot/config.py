@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
 
@@ -152,6 +153,9 @@ class Settings:
     """Everything configurable. Build it with :meth:`from_env`; tests build it directly."""
 
     db_path: Path = field(default_factory=default_db_path)
+    # postgresql://... selects PostgreSQL instead of the SQLite file (bot/storage/postgres);
+    # it may carry a password, so it is kept out of repr.
+    database_url: str = field(default="", repr=False)
     knowledge_dir: Path = field(default_factory=shipped_knowledge_dir)
     faq_path: Path | None = None  # default: faq.yaml beside (or inside) the knowledge folder
     consultations_path: Path | None = None  # default: <knowledge>/consultations
@@ -226,11 +230,18 @@ class Settings:
         log_format = env.get("NSBOT_LOG_FORMAT", "text").strip().lower() or "text"
         if log_format not in {"text", "json"}:
             raise ConfigError(f"NSBOT_LOG_FORMAT must be text or json, not {log_format!r}")
+        database_url = env.get("NSBOT_DATABASE_URL", "").strip()
+        if database_url and urlsplit(database_url).scheme not in {"postgresql", "postgres"}:
+            raise ConfigError(
+                "NSBOT_DATABASE_URL must be a PostgreSQL URL (postgresql://user@host:5432/db); "
+                "leave it unset to use the SQLite file NSBOT_DB"
+            )
         knowledge = (
             Path(env["NSBOT_KNOWLEDGE"]) if env.get("NSBOT_KNOWLEDGE") else shipped_knowledge_dir()
         )
         return cls(
             db_path=Path(env["NSBOT_DB"]) if env.get("NSBOT_DB") else default_db_path(),
+            database_url=database_url,
             knowledge_dir=knowledge,
             faq_path=Path(env["NSBOT_FAQ"]) if env.get("NSBOT_FAQ") else None,
             consultations_path=(

@@ -9,6 +9,7 @@ consultations), and without the key nobody can test a guess of whose code it is.
 The key comes from ``NSBOT_HASH_KEY``. When that is unset, a random key is generated
 once and kept in a file beside the database (``<database>.hashkey``, mode 0600):
 losing or changing the key means people can answer anonymous consultations again.
+On PostgreSQL (several replicas) ``NSBOT_HASH_KEY`` is required.
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ class Pseudonyms:
                         "python -c 'import secrets; print(secrets.token_hex(32))')"
                     )
                 self._key = configured.encode("utf-8")
+            elif self._settings.database_url:
+                # Replicas on one PostgreSQL would each make a key of their own, and the
+                # key must not sit in the database beside the codes it protects.
+                raise ConfigError(
+                    "with NSBOT_DATABASE_URL, set NSBOT_HASH_KEY (the same on every replica): "
+                    "a long random string, for example from: "
+                    "python -c 'import secrets; print(secrets.token_hex(32))'. Moving from "
+                    "SQLite? Use the content of the key file beside it (nsbot.sqlite3.hashkey)"
+                )
             else:
                 path = key_file(self._settings.db_path)
                 if path is None:

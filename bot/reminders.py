@@ -43,8 +43,9 @@ from bot.dates import DateStyle, last_day, relative
 from bot.errors import RecipientGone
 from bot.ics import TimedEvent
 from bot.knowledge import Event
+from bot.leases import owner
 from bot.messages import Chat, Choice, Person, Reply
-from bot.storage.base import Delivery, Recipient, Storage, Subscription
+from bot.storage.base import CLAIM_LEASE, Delivery, Recipient, Storage, Subscription
 from bot.ui import UI
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ MAX_REMINDERS = 5  # lead times per person
 REMINDER_HOUR = 9  # reminders arrive at about this hour, in the person's time zone
 DRAFT_NOTICE = timedelta(hours=24)  # the draft reminder goes this long before closing
 TICK_SECONDS = 30.0
+# How often a process renews its delivery claims (a third of their lease) and looks for
+# claims whose process died: these are sent again within CLAIM_LEASE + this.
+HEARTBEAT_SECONDS = 10.0
 BATCH = 100
 MAX_ATTEMPTS = 5  # a send that raised is retried this many times, with backoff
 RETRY_BASE = timedelta(minutes=1)
@@ -565,18 +569,18 @@ def _retry_delay(attempts: int) -> timedelta:
 
 async def deliver_one(tick: _Tick, d: Delivery) -> None:
     core, storage, report = tick.core, tick.core.storage, tick.report
-    job_id, person = d.job.id, d.person
-    if not await storage.claim_delivery(job_id, person, core.clock()):
+    job_id, person, me = d.job.id, d.person, owner(tick.core)
+    if not await storage.claim_delivery(job_id, person, core.clock(), owner=me, lease=CLAIM_LEASE):
         return
     try:
         replies = await render(tick, d)
     except Exception:
         log.exception("could not word scheduled send %d for a recipient: gave up", job_id)
-        await storage.finish_delivery(job_id, person, "failed", core.clock())
+        await storage.finish_delivery(job_id, person, "failed", core.clock(), owner=me)
         report.failed += 1
         return
     if replies is None:
-        await storage.finish_delivery(job_id, person, "skipped", core.clock())
+        await storage.finish_delivery(job_id, person, "skipped", core.clock(), owner=me)
         report.skipped += 1
         return
     try:
@@ -586,7 +590,7 @@ async def deliver_one(tick: _Tick, d: Delivery) -> None:
     except RecipientGone as exc:
         # Blocked, or the account is gone: five more tries would fail the same way.
         log.info("scheduled send %d: the recipient cannot be reached (%s)", job_id, exc)
-        await storage.finish_delivery(job_id, person, "failed", core.clock())
+        await storage.finish_delivery(job_id, person, "failed", core.clock(), owner=me)
         await core.person_gone(person, "unreachable")
         report.failed += 1
         return
@@ -594,18 +598,20 @@ async def deliver_one(tick: _Tick, d: Delivery) -> None:
         attempts = d.attempts + 1
         if attempts >= MAX_ATTEMPTS:
             log.exception("scheduled send %d failed %d times: gave up", job_id, attempts)
-            await storage.finish_delivery(job_id, person, "failed", core.clock())
+            await storage.finish_delivery(job_id, person, "failed", core.clock(), owner=me)
             report.failed += 1
         else:
             log.warning("scheduled send %d failed: will retry", job_id, exc_info=True)
-            await storage.release_delivery(job_id, person, core.clock() + _retry_delay(attempts))
+            await storage.release_delivery(
+                job_id, person, core.clock() + _retry_delay(attempts), owner=me
+            )
             report.retrying += 1
         return
     if not pushed:  # the adapter stopped meanwhile: it waits for the next one
-        await storage.release_delivery(job_id, person, core.clock())
+        await storage.release_delivery(job_id, person, core.clock(), owner=me)
         report.waiting += 1
         return
-    await storage.finish_delivery(job_id, person, "sent", core.clock())
+    await storage.finish_delivery(job_id, person, "sent", core.clock(), owner=me)
     report.sent += 1
 
 
@@ -651,19 +657,20 @@ async def tick(core: Core) -> TickReport:
 
 
 async def recover(core: Core) -> int:
-    """After a restart: rows claimed but never confirmed go back to pending.
+    """Rows claimed by a process that died (their lease ran out) go back to pending.
 
     The trade-off: a claimed row was being sent when the process died, and a platform
     API has no idempotency key, so we cannot know whether that message arrived. We send
     it again: a missed reminder is worse than a rare duplicate, and since sends go one
     at a time, at most one person per crash can get a second copy. Every other
-    recipient gets exactly one.
+    recipient gets exactly one. A live process renews its claims (:func:`heartbeat`),
+    so its rows are never taken from it, whichever replica runs this.
     """
-    count = await core.storage.recover_claimed()
+    count = await core.storage.recover_claimed(core.clock())
     if count:
         log.warning(
-            "%d scheduled message(s) were being sent when the bot stopped: sending again "
-            "(the person may get it twice)",
+            "%d scheduled message(s) were being sent by a process that stopped: sending "
+            "again (the person may get it twice)",
             count,
         )
     return count
@@ -684,18 +691,58 @@ def wake(core: Core) -> None:
 LOCAL_PLATFORMS = frozenset({"terminal"})
 
 
+def delivers_for_platforms(core: Core) -> bool:
+    return bool(set(core.senders) - LOCAL_PLATFORMS)
+
+
+async def heartbeat(core: Core) -> int:
+    """One beat: this process's claims are renewed, and (when it delivers through a
+    chat platform) the rows of a process that stopped renewing are taken back and sent
+    at once. Returns how many were taken back."""
+    await core.storage.renew_claims(owner(core), core.clock(), CLAIM_LEASE)
+    if not delivers_for_platforms(core):
+        return 0
+    count = await recover(core)
+    if count:
+        wake(core)
+    return count
+
+
+async def keep_claims(core: Core, interval: float = HEARTBEAT_SECONDS) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await heartbeat(core)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not renew the delivery claims; will retry")
+
+
 async def run_forever(core: Core, interval: float = TICK_SECONDS) -> None:
-    """Background task of a running bot. Claimed rows are recovered just before this
-    process first delivers through a chat platform's adapter, so a process without one
-    (the terminal chat) never touches another's deliveries."""
+    """Background task of a running bot: a tick every ``interval`` (or when woken), and
+    beside it the heartbeat of this process's delivery claims. Claims left by a process
+    that died are taken back before this process first delivers through a chat platform,
+    and then whenever their lease runs out; a process without one (the terminal chat)
+    never touches another's deliveries."""
     wakeup = _wakeups.setdefault(core, asyncio.Event())
+    beating = asyncio.create_task(keep_claims(core), name="delivery-claims")
+    try:
+        await _tick_forever(core, wakeup, interval)
+    finally:
+        beating.cancel()
+        with suppress(asyncio.CancelledError):
+            await beating
+
+
+async def _tick_forever(core: Core, wakeup: asyncio.Event, interval: float) -> None:
     recovered = False
     while True:
         with suppress(TimeoutError):
             await asyncio.wait_for(wakeup.wait(), interval)
         wakeup.clear()
         try:
-            if not recovered and set(core.senders) - LOCAL_PLATFORMS:
+            if not recovered and delivers_for_platforms(core):
                 await recover(core)
                 recovered = True
             await tick(core)

@@ -20,6 +20,7 @@ from bot.core import Core
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 from bot.storage import SqliteStorage
+from tests.pg_server import drop_session_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KB_MIN = FIXTURES / "kb_min" / "knowledge"
@@ -46,6 +47,13 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_session_database() -> Iterator[None]:
+    """The throwaway PostgreSQL database of this session (if one was made) goes at its end."""
+    yield
+    drop_session_database()
 
 
 @pytest.fixture(scope="session")

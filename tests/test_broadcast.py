@@ -30,6 +30,7 @@ from bot.knowledge import KnowledgeBase
 from bot.messages import Person, Reply
 from bot.outbox import Limits, Outbox
 from bot.storage import SqliteStorage
+from bot.storage.base import CLAIM_LEASE
 from tests.consult_helpers import COORDINATOR as COORDINATOR_PERSON
 from tests.consult_helpers import KB_MIN, Clock, make_core, settings_for
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, sign
@@ -184,7 +185,9 @@ async def test_a_killed_process_resumes_with_those_not_yet_reached(
     async with SqliteStorage(db) as storage:
         states = await storage.delivery_states(job_id)
         assert states == {"sent": 299, "claimed": 1, "pending": 700}
-        setup = make_core(tmp_path, min_kb, storage, Clock(NOW + timedelta(minutes=1)))
+        # The child ran on the real clock: its claim is taken over once its lease ran out.
+        after_lease = datetime.now(UTC) + CLAIM_LEASE
+        setup = make_core(tmp_path, min_kb, storage, Clock(after_lease))
 
         async def sender(replies: list[Reply]) -> None:
             received.update(chats(replies))

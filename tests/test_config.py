@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import open_storage
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.pseudonym import Pseudonyms
+from bot.storage import SqliteStorage
+from bot.storage.postgres import PostgresStorage
 
 
 def settings_from_file(tmp_path: Path, text: str) -> Settings:
@@ -112,3 +116,25 @@ def test_operations_settings_are_read_from_the_environment() -> None:
 def test_a_wrong_operations_setting_is_named(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+def test_a_postgresql_url_selects_postgresql_and_stays_out_of_repr() -> None:
+    url = "postgresql://nsbot:pw-123@db.internal:5432/nsbot"
+    settings = Settings.from_env({"NSBOT_DATABASE_URL": url})
+    assert settings.database_url == url and "pw-123" not in repr(settings)
+    storage = open_storage(settings)
+    assert isinstance(storage, PostgresStorage) and "pw-123" not in storage.where
+    assert isinstance(open_storage(Settings.from_env({})), SqliteStorage)  # the default
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused() -> None:
+    with pytest.raises(ConfigError, match="NSBOT_DATABASE_URL must be a PostgreSQL URL"):
+        Settings.from_env({"NSBOT_DATABASE_URL": "mysql://db/nsbot"})
+
+
+def test_postgresql_needs_a_configured_pseudonym_key() -> None:
+    """Replicas would each generate their own key file: anonymous codes would differ."""
+    with pytest.raises(ConfigError, match="set NSBOT_HASH_KEY"):
+        Pseudonyms(Settings(database_url="postgresql://db/nsbot")).key()
+    keyed = Settings(database_url="postgresql://db/nsbot", hash_key="k" * 32)
+    assert Pseudonyms(keyed).key() == b"k" * 32

@@ -1,5 +1,5 @@
-"""One contract, run against every Storage implementation (only SQLite so far: a
-PostgreSQL implementation adds itself to ``IMPLEMENTATIONS`` and must pass the same)."""
+"""One contract, run against every Storage implementation: SQLite, and PostgreSQL
+when ``NSBOT_TEST_DATABASE_URL`` names a server (tests/pg_server.py; else it skips)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from bot.errors import StorageError
 from bot.storage import SqliteStorage, Storage
 from bot.storage.base import PollRow
 from bot.storage.sqlite import MIGRATIONS
+from tests.pg_server import ThrowawayPostgres
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 IMPLEMENTATIONS: dict[str, Callable[[Path], Storage]] = {
     "sqlite": lambda tmp: SqliteStorage(tmp / "contract.sqlite3"),
+    "postgres": lambda tmp: ThrowawayPostgres(),
 }
 
 

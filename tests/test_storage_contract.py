@@ -333,6 +333,28 @@ class TestDeliveries:
         with pytest.raises(ValueError):
             await store.finish_delivery(job.id, "t:3", "lost", NOW)
 
+    async def test_a_claim_is_its_owners_until_its_lease_runs_out(self, store: Storage) -> None:
+        """A replica that died while sending loses its claims when their lease ends;
+        one that is alive renews them and keeps them."""
+        people = [Recipient(f"t:{i}", "t", str(i)) for i in range(2)]
+        job, _ = await store.ensure_job("k", kind="reminder", now=NOW, recipients=people)
+        lease = timedelta(seconds=30)
+        assert await store.claim_delivery(job.id, "t:0", NOW, owner="dead", lease=lease)
+        assert await store.claim_delivery(job.id, "t:1", NOW, owner="alive", lease=lease)
+        assert await store.recover_claimed(NOW + timedelta(seconds=29)) == 0  # still held
+        assert await store.renew_claims("alive", NOW + timedelta(seconds=20), lease) == 1
+        assert await store.recover_claimed(NOW + timedelta(seconds=30)) == 1  # the dead one's
+        assert {d.person for d in await store.pending_deliveries(["t"], NOW)} == {"t:0"}
+        # Taken over by another replica: the dead one's late answer changes nothing.
+        assert await store.claim_delivery(job.id, "t:0", NOW + timedelta(seconds=31), owner="b")
+        await store.finish_delivery(job.id, "t:0", "failed", NOW, owner="dead")
+        await store.release_delivery(job.id, "t:0", NOW, owner="dead")
+        assert await store.delivery_states(job.id) == {"claimed": 2}
+        await store.finish_delivery(job.id, "t:0", "sent", NOW, owner="b")
+        assert await store.recover_claimed(NOW + timedelta(seconds=49)) == 0  # renewed at 20
+        assert await store.recover_claimed(NOW + timedelta(seconds=50)) == 1
+        assert await store.delivery_states(job.id) == {"sent": 1, "pending": 1}
+
     async def test_concurrent_claims_of_one_delivery_succeed_once(self, store: Storage) -> None:
         job, _ = await store.ensure_job(
             "k", kind="reminder", now=NOW, recipients=[Recipient("t:0", "t", "0")]
@@ -587,3 +609,33 @@ class TestHandoffs:
         assert await store.purge_drafts(NOW) == 0
         assert await store.purge_drafts(NOW + timedelta(days=1)) == 1
         assert await store.get_handoff(old) is None and await store.get_handoff(sent) is not None
+
+
+# --------------------------------------------------------------------------- roles
+
+
+class TestLeases:
+    async def test_a_role_has_one_holder_until_it_is_dropped_or_runs_out(
+        self, store: Storage
+    ) -> None:
+        ttl = timedelta(seconds=30)
+        assert await store.take_lease("telegram-polling:1", "a", NOW, ttl)
+        assert not await store.take_lease("telegram-polling:1", "b", NOW, ttl)
+        assert await store.take_lease("telegram-polling:2", "b", NOW, ttl)  # another role
+        assert await store.take_lease("telegram-polling:1", "a", NOW + timedelta(seconds=20), ttl)
+        later = NOW + timedelta(seconds=49)
+        assert not await store.take_lease("telegram-polling:1", "b", later, ttl)  # renewed
+        assert await store.take_lease("telegram-polling:1", "b", NOW + timedelta(seconds=50), ttl)
+        await store.drop_lease("telegram-polling:1", "a")  # not a's any more: no change
+        assert not await store.take_lease(
+            "telegram-polling:1", "a", NOW + timedelta(seconds=51), ttl
+        )
+        await store.drop_lease("telegram-polling:1", "b")
+        assert await store.take_lease("telegram-polling:1", "a", NOW + timedelta(seconds=51), ttl)
+
+    async def test_concurrent_takers_of_a_free_role_get_it_once(self, store: Storage) -> None:
+        ttl = timedelta(seconds=30)
+        results = await asyncio.gather(
+            *(store.take_lease("role", f"p{i}", NOW, ttl) for i in range(10))
+        )
+        assert results.count(True) == 1

@@ -947,3 +947,34 @@ async def test_a_reply_owed_at_shutdown_is_sent_after_the_restart(
         assert len(fake.of("sendMessage", AMINA["id"])) == 1
     finally:
         await bot.stop()
+
+
+async def test_a_second_poller_waits_and_takes_over_when_the_first_stops(
+    fake: FakeTelegram, vt: VirtualTime, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Polling is single-replica: two processes on one database never poll together."""
+    settings = make_settings(tmp_path, fake)
+    async with AsyncExitStack() as stack:
+        adapters = []
+        for _ in range(2):
+            core = await stack.enter_async_context(running_core(settings))
+            adapter = TelegramAdapter(
+                core,
+                settings,
+                poll_timeout=1,
+                clock=vt.clock,
+                sleep=vt.sleep,
+                poll_lease_every=0.02,
+            )
+            await adapter.start()
+            stack.push_async_callback(adapter.stop)
+            adapters.append(adapter)
+        first, second = adapters
+        await asyncio.sleep(0.1)  # several lease rounds
+        assert first.polling and not second.polling
+        assert "another process polls for this bot's updates" in caplog.text
+        await first.stop()  # gives the role up
+        await fake.wait_for(lambda: second.polling)
+        answered = len(fake.of("sendMessage"))
+        fake.send(user(7), "/help")
+        await fake.wait_calls("sendMessage", answered + 1)

@@ -29,6 +29,11 @@ class _Absent:
 ABSENT: Any = _Absent()
 
 
+# How long a delivery claim holds without being renewed: a process that died while
+# sending loses its claims this long after its last renewal.
+CLAIM_LEASE = timedelta(seconds=30)
+
+
 @dataclass(frozen=True)
 class GapRow:
     """A question the knowledge base could not answer confidently, grouped by text."""
@@ -162,7 +167,8 @@ class Delivery:
 
 class EventStore(ABC):
     """Incoming events and the conversation around them: claims, the inbox, replies
-    owed, the unanswered-question log, conversation state, message references, the last answer."""
+    owed, the unanswered-question log, conversation state, message references, the last
+    answer, and who may fetch the events (a lease on a role)."""
 
     @abstractmethod
     async def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
@@ -249,6 +255,16 @@ class EventStore(ABC):
         self, person: str, chat: str, since: datetime
     ) -> tuple[str, str | None] | None:
         """(entry, language) last answered in this chat, if not before ``since``."""
+
+    @abstractmethod
+    async def take_lease(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Hold a role only one process may have at a time (Telegram polling) until
+        ``now + ttl``: True when it is ``owner``'s now (it was free, its holder's lease had
+        run out, or ``owner`` held it already and has renewed it)."""
+
+    @abstractmethod
+    async def drop_lease(self, name: str, owner: str) -> None:
+        """Give the role up, if ``owner`` holds it."""
 
 
 class ConsultationStore(ABC):
@@ -486,21 +502,45 @@ class DeliveryStore(ABC):
         """Pending rows of active jobs for these platforms, due by ``now``, oldest job first."""
 
     @abstractmethod
-    async def claim_delivery(self, job_id: int, person: str, now: datetime) -> bool:
-        """pending -> claimed (counting the attempt), before sending; False if not pending."""
+    async def claim_delivery(
+        self,
+        job_id: int,
+        person: str,
+        now: datetime,
+        *,
+        owner: str = "",
+        lease: timedelta = CLAIM_LEASE,
+    ) -> bool:
+        """pending -> claimed (counting the attempt), before sending; False if not pending.
+
+        The claim is ``owner``'s (a process) until ``now + lease``: if that process dies,
+        another takes the row back once the lease has run out (:meth:`recover_claimed`),
+        unless the owner renewed it meanwhile (:meth:`renew_claims`)."""
 
     @abstractmethod
-    async def finish_delivery(self, job_id: int, person: str, state: str, now: datetime) -> None:
+    async def renew_claims(self, owner: str, now: datetime, lease: timedelta = CLAIM_LEASE) -> int:
+        """The owner is alive: its claimed rows are its own until ``now + lease``; the count."""
+
+    @abstractmethod
+    async def finish_delivery(
+        self, job_id: int, person: str, state: str, now: datetime, *, owner: str = ""
+    ) -> None:
         """claimed -> "sent", "skipped" (no longer relevant) or "failed" (gave up).
-        A draft reminder's row is deleted instead: its state would tell who had a draft."""
+        A draft reminder's row is deleted instead: its state would tell who had a draft.
+        With ``owner``, only that owner's claim moves (not one another process took over)."""
 
     @abstractmethod
-    async def release_delivery(self, job_id: int, person: str, not_before: datetime) -> None:
-        """claimed -> pending again, not to be tried before ``not_before``."""
+    async def release_delivery(
+        self, job_id: int, person: str, not_before: datetime, *, owner: str = ""
+    ) -> None:
+        """claimed -> pending again, not to be tried before ``not_before`` (with ``owner``:
+        only that owner's claim)."""
 
     @abstractmethod
-    async def recover_claimed(self) -> int:
-        """After a restart: every claimed row goes back to pending; the count."""
+    async def recover_claimed(self, now: datetime | None = None) -> int:
+        """Claimed rows go back to pending; the count. With ``now``, only those whose lease
+        ran out by then (their process died); without, every one (a lone process after
+        its restart)."""
 
     @abstractmethod
     async def purge_draft_deliveries(self, now: datetime) -> int:

@@ -23,6 +23,7 @@ from bot.errors import StorageError
 from bot.private_files import private_database
 from bot.storage.base import (
     ABSENT,
+    CLAIM_LEASE,
     Delivery,
     GapRow,
     PollRow,
@@ -262,6 +263,21 @@ MIGRATIONS: list[str] = [
     # 11: questions handed to the secretariat's desk and the messages relayed for them
     # (bot.storage.handoff; the SQL beside its implementation, bot.storage.sqlite_handoff).
     HANDOFF_SCHEMA,
+    # 12: a delivery claim belongs to a process until its lease runs out, so another
+    # process (a replica) takes over the rows of one that died while sending.
+    """
+    ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+    ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
+    """,
+    # 13: roles only one process may hold at a time (Telegram polling: the Bot API
+    # gives updates to one poller), each with its holder and until when.
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        until TEXT NOT NULL
+    );
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -681,6 +697,20 @@ class SqliteStorage(SqliteHandoffs, Storage):
             "SELECT chat, ref FROM message_refs WHERE platform = ? AND key = ?", (platform, key)
         )
         return (row[0], row[1]) if row else None
+
+    # ------------------------------------------------------------------ leases
+
+    async def take_lease(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        taken = await self._execute(
+            """INSERT INTO leases (name, owner, until) VALUES (?, ?, ?)
+               ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+               WHERE leases.owner = excluded.owner OR leases.until <= ?""",
+            (name, owner, _uts(now + ttl), _uts(now)),
+        )
+        return taken == 1
+
+    async def drop_lease(self, name: str, owner: str) -> None:
+        await self._execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
 
     # ------------------------------------------------------------------ people
 
@@ -1452,43 +1482,68 @@ class SqliteStorage(SqliteHandoffs, Storage):
             for r in rows
         ]
 
-    async def claim_delivery(self, job_id: int, person: str, now: datetime) -> bool:
+    async def claim_delivery(
+        self,
+        job_id: int,
+        person: str,
+        now: datetime,
+        *,
+        owner: str = "",
+        lease: timedelta = CLAIM_LEASE,
+    ) -> bool:
         changed = await self._execute(
-            """UPDATE deliveries SET state = 'claimed', claimed_at = ?, attempts = attempts + 1
+            """UPDATE deliveries SET state = 'claimed', claimed_at = ?, attempts = attempts + 1,
+               claimed_by = ?, lease_until = ?
                WHERE job_id = ? AND person = ? AND state = 'pending'""",
-            (_uts(now), job_id, person),
+            (_uts(now), owner, _uts(now + lease), job_id, person),
         )
         return changed == 1
 
-    async def finish_delivery(self, job_id: int, person: str, state: str, now: datetime) -> None:
+    async def renew_claims(self, owner: str, now: datetime, lease: timedelta = CLAIM_LEASE) -> int:
+        return await self._execute(
+            "UPDATE deliveries SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?",
+            (_uts(now + lease), owner),
+        )
+
+    async def finish_delivery(
+        self, job_id: int, person: str, state: str, now: datetime, *, owner: str = ""
+    ) -> None:
         if state not in {"sent", "skipped", "failed"}:
             raise ValueError(f"not a final delivery state: {state!r}")
+        mine = "AND (? = '' OR claimed_by = ?)"
         async with self.transaction() as db:
             # A draft reminder's row, once done, would say whether that person had a
             # draft (sent) or not (skipped): it goes instead.
             async with db.execute(
-                """DELETE FROM deliveries WHERE job_id = ? AND person = ? AND state = 'claimed'
-                   AND job_id IN (SELECT id FROM send_jobs WHERE kind = 'draft')""",
-                (job_id, person),
+                f"""DELETE FROM deliveries WHERE job_id = ? AND person = ? AND state = 'claimed'
+                    {mine} AND job_id IN (SELECT id FROM send_jobs WHERE kind = 'draft')""",
+                (job_id, person, owner, owner),
             ) as cur:
                 if cur.rowcount:
                     return
             await db.execute(
-                """UPDATE deliveries SET state = ?, done_at = ?
-                   WHERE job_id = ? AND person = ? AND state = 'claimed'""",
-                (state, _uts(now), job_id, person),
+                f"""UPDATE deliveries SET state = ?, done_at = ?, lease_until = NULL
+                    WHERE job_id = ? AND person = ? AND state = 'claimed' {mine}""",
+                (state, _uts(now), job_id, person, owner, owner),
             )
 
-    async def release_delivery(self, job_id: int, person: str, not_before: datetime) -> None:
+    async def release_delivery(
+        self, job_id: int, person: str, not_before: datetime, *, owner: str = ""
+    ) -> None:
         await self._execute(
-            """UPDATE deliveries SET state = 'pending', not_before = ?
-               WHERE job_id = ? AND person = ? AND state = 'claimed'""",
-            (_uts(not_before), job_id, person),
+            """UPDATE deliveries SET state = 'pending', not_before = ?, claimed_by = NULL,
+               lease_until = NULL WHERE job_id = ? AND person = ? AND state = 'claimed'
+               AND (? = '' OR claimed_by = ?)""",
+            (_uts(not_before), job_id, person, owner, owner),
         )
 
-    async def recover_claimed(self) -> int:
+    async def recover_claimed(self, now: datetime | None = None) -> int:
+        # Rows claimed before claims had leases have none: their process is long gone.
         return await self._execute(
-            "UPDATE deliveries SET state = 'pending' WHERE state = 'claimed'"
+            """UPDATE deliveries SET state = 'pending', claimed_by = NULL, lease_until = NULL
+               WHERE state = 'claimed'
+               AND (? IS NULL OR lease_until IS NULL OR lease_until <= ?)""",
+            (None if now is None else _uts(now), None if now is None else _uts(now)),
         )
 
     async def purge_draft_deliveries(self, now: datetime) -> int:

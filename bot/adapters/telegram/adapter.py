@@ -10,6 +10,7 @@ Telegram's errors into the Outbox's retry signals.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -28,7 +29,7 @@ from telegram import BotCommand, Message, Update
 from telegram import error as tg
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot import health, markup
+from bot import health, leases, markup
 from bot.adapters.telegram.inbound import PLATFORM, blocked_by, to_incoming
 from bot.adapters.telegram.inbox import KeepingRequest
 from bot.adapters.telegram.render import (
@@ -171,6 +172,7 @@ class TelegramAdapter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         callback_grace: float = CALLBACK_GRACE,
+        poll_lease_every: float = leases.RENEW_SECONDS,
     ) -> None:
         token = settings.get("TELEGRAM_BOT_TOKEN").strip()
         if not token:
@@ -219,6 +221,8 @@ class TelegramAdapter:
         self._webhook: WebhookServer | None = None
         self._paying: set[asyncio.Future[None]] = set()
         self._handle_until: float | None = None  # set by stop(): later updates wait
+        self._poller: asyncio.Task[None] | None = None
+        self.poll_lease_every = poll_lease_every
 
     @property
     def ui(self) -> UI:
@@ -256,15 +260,49 @@ class TelegramAdapter:
             if self.webhook is not None:
                 await self._start_webhook(self.webhook)
             else:
-                await self.app.updater.start_polling(  # type: ignore[union-attr]
-                    timeout=timedelta(seconds=self.poll_timeout),
-                    allowed_updates=ALLOWED_UPDATES,
-                    error_callback=self._polling_error,
+                # One poller per token (bot.leases): a second replica waits its turn.
+                decided = asyncio.Event()
+                self._poller = asyncio.create_task(
+                    leases.hold_role(
+                        self.core.storage,
+                        f"telegram-polling:{self.app.bot.id}",
+                        leases.owner(self.core),
+                        self.core.clock,
+                        start=self._start_polling,
+                        stop=self._stop_polling,
+                        waiting="Telegram: another process polls for this bot's updates "
+                        "(polling is single-replica); this one sends but waits to poll, and "
+                        "takes over when that one stops",
+                        every=self.poll_lease_every,
+                        decided=decided,
+                    ),
+                    name="telegram-poller",
                 )
-                log.info("Telegram: polling for updates as @%s", self.app.bot.username)
+                # Polling has begun (or this replica waits) when start() returns.
+                deciding = asyncio.ensure_future(decided.wait())
+                await asyncio.wait({self._poller, deciding}, return_when=asyncio.FIRST_COMPLETED)
+                deciding.cancel()
+                if self._poller.done():
+                    self._poller.result()  # its error, if it failed at once
         except BaseException:
             await self.stop()
             raise
+
+    @property
+    def polling(self) -> bool:
+        return self.app.updater is not None and self.app.updater.running
+
+    async def _start_polling(self) -> None:
+        await self.app.updater.start_polling(  # type: ignore[union-attr]
+            timeout=timedelta(seconds=self.poll_timeout),
+            allowed_updates=ALLOWED_UPDATES,
+            error_callback=self._polling_error,
+        )
+        log.info("Telegram: polling for updates as @%s", self.app.bot.username)
+
+    async def _stop_polling(self) -> None:
+        if self.polling:
+            await self.app.updater.stop()  # type: ignore[union-attr]
 
     async def _start_webhook(self, webhook: WebhookConfig) -> None:
         # Our own endpoint, not the library's: see bot.adapters.telegram.webhook.
@@ -324,6 +362,11 @@ class TelegramAdapter:
         if self._webhook is not None:
             await self._webhook.stop()
             self._webhook = None
+        if self._poller is not None:  # stops polling and gives the role up
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
         updater = self.app.updater
         if updater is not None and updater.running:
             await updater.stop()

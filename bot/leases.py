@@ -1,0 +1,100 @@
+"""Who "this process" is among replicas on one database, and roles only one of them
+may hold at a time.
+
+Telegram's Bot API hands updates to one poller per token: a second one gets 409
+Conflict on every request. With several replicas in polling mode, the first takes the
+role ``telegram-polling:<bot id>`` (a lease row in the database), renews it while it
+runs, and the others wait; when it stops (or dies: its lease runs out), one of them
+takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import weakref
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.storage.base import EventStore
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
+
+ROLE_LEASE = timedelta(seconds=30)  # a holder that stops renewing loses the role this late
+RENEW_SECONDS = 10.0  # how often a holder renews, and a waiting process asks again
+
+_owners: weakref.WeakKeyDictionary[Core, str] = weakref.WeakKeyDictionary()
+
+
+def owner(core: Core) -> str:
+    """This process (this core) as a holder of claims and roles: host, process and a
+    random part, so a restarted process is someone new whose predecessor's leases
+    simply run out."""
+    name = _owners.get(core)
+    if name is None:
+        name = _owners[core] = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return name
+
+
+async def hold_role(
+    storage: EventStore,
+    name: str,
+    me: str,
+    clock: Callable[[], datetime],
+    *,
+    start: Callable[[], Awaitable[None]],
+    stop: Callable[[], Awaitable[None]],
+    waiting: str,
+    every: float = RENEW_SECONDS,
+    lease: timedelta = ROLE_LEASE,
+    decided: asyncio.Event | None = None,
+) -> None:
+    """Run ``start`` once this process holds the role, renew it every ``every`` seconds,
+    ``stop`` when it is lost (another took it after our lease ran out), wait again.
+    Runs until cancelled; then the role is stopped and given up at once.
+
+    ``waiting`` is logged (once per wait) while another process holds the role;
+    ``decided`` is set once the first attempt has started the role or begun to wait."""
+    holding = False
+    renewed: datetime | None = None
+    told = False
+    try:
+        while True:
+            try:
+                mine = await storage.take_lease(name, me, clock(), lease)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not renew the role %s; will retry", name)
+                # Without the database we cannot tell: keep it while our lease lasts.
+                mine = holding and renewed is not None and clock() - renewed < lease
+            else:
+                if mine:
+                    renewed = clock()
+            if mine and not holding:
+                await start()
+                holding, told = True, False
+            elif not mine and holding:
+                log.warning("another process took the role %s: stopping it here", name)
+                await stop()
+                holding = False
+            elif not mine and not told:
+                log.warning("%s", waiting)
+                told = True
+            if decided is not None:
+                decided.set()
+            await asyncio.sleep(every)
+    finally:
+        if holding:
+            await stop()
+        try:
+            await storage.drop_lease(name, me)
+        except Exception:  # the lease runs out by itself
+            log.warning("could not give up the role %s; it lapses on its own", name)

@@ -1,0 +1,135 @@
+"""Reminders and announcements with several replicas on one database: a replica that
+dies while sending loses its claim when the lease runs out, and another sends the row;
+a live one renews its claims and keeps them. On SQLite (two processes on one file) and
+on PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from bot import reminders
+from bot.knowledge import KnowledgeBase
+from bot.messages import Reply
+from bot.storage import SqliteStorage, Storage
+from bot.storage.base import CLAIM_LEASE
+from bot.storage.postgres import PostgresStorage
+from tests.consult_helpers import Clock, make_core
+from tests.pg_server import throwaway_schema
+from tests.test_broadcast import NOW, announce, chats, subscribe_many
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def replicas(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Storage, Storage]]:
+    """Two storages on one database, as two replicas have."""
+    async with AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            path = tmp_path / "bot.sqlite3"
+            one: Storage = SqliteStorage(path)
+            two: Storage = SqliteStorage(path)
+        else:
+            url = await stack.enter_async_context(throwaway_schema())
+            one, two = PostgresStorage(url), PostgresStorage(url)
+        await stack.enter_async_context(one)
+        await stack.enter_async_context(two)
+        yield one, two
+
+
+async def test_a_dead_replicas_claim_is_sent_by_another_once_its_lease_ran_out(
+    replicas: tuple[Storage, Storage], tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    one, two = replicas
+    await subscribe_many(one, 5)
+    job_id = await announce(one)
+    clock = Clock(NOW)
+    dying, living = make_core(tmp_path, min_kb, one, clock), make_core(tmp_path, min_kb, two, clock)
+    received: Counter[str] = Counter()
+    stuck = asyncio.Event()
+
+    async def hangs(replies: list[Reply]) -> None:
+        stuck.set()
+        await asyncio.Event().wait()  # the machine went away mid-send
+
+    async def sends(replies: list[Reply]) -> None:
+        received.update(chats(replies))
+
+    dying.core.register_sender("test", hangs)
+    living.core.register_sender("test", sends)
+    gone = asyncio.create_task(reminders.tick(dying.core))
+    await stuck.wait()
+    gone.cancel()  # nothing of it runs again: no renewals, no answer from the platform
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert await two.delivery_states(job_id) == {"claimed": 1, "pending": 4}
+
+    report = await reminders.tick(living.core)
+    assert report.sent == 4  # the claimed row is not touched while its lease holds
+    clock.advance(seconds=CLAIM_LEASE.total_seconds() - 1)
+    assert await reminders.heartbeat(living.core) == 0
+    clock.advance(seconds=1)  # the lease ran out: well within a minute of the death
+    assert await reminders.heartbeat(living.core) == 1
+    assert (await reminders.tick(living.core)).sent == 1
+    assert await one.delivery_states(job_id) == {"sent": 5}
+    assert sorted(received) == [f"c{i}" for i in range(5)] and set(received.values()) == {1}
+
+
+async def test_a_live_replica_renews_its_claims_and_keeps_them(
+    replicas: tuple[Storage, Storage], tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    one, two = replicas
+    await subscribe_many(one, 1)
+    job_id = await announce(one)
+    clock = Clock(NOW)
+    slow, other = make_core(tmp_path, min_kb, one, clock), make_core(tmp_path, min_kb, two, clock)
+    received: list[str] = []
+    sending, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow_platform(replies: list[Reply]) -> None:
+        sending.set()
+        await finish.wait()  # a rate-limited send that takes longer than a lease
+        received.extend(chats(replies))
+
+    async def fast(replies: list[Reply]) -> None:
+        received.extend(chats(replies))
+
+    slow.core.register_sender("test", slow_platform)
+    other.core.register_sender("test", fast)
+    running = asyncio.create_task(reminders.tick(slow.core))
+    await sending.wait()
+    for _ in range(5):  # two and a half leases, renewed every third of one
+        clock.advance(seconds=CLAIM_LEASE.total_seconds() / 3)
+        assert await reminders.heartbeat(slow.core) == 0
+        assert await reminders.heartbeat(other.core) == 0  # never taken from a live replica
+    finish.set()
+    assert (await running).sent == 1
+    assert received == ["c0"] and await two.delivery_states(job_id) == {"sent": 1}
+
+
+async def test_the_heartbeat_runs_beside_the_ticks(tmp_path: Path, min_kb: KnowledgeBase) -> None:
+    """run_forever renews this process's claims on its own, every HEARTBEAT_SECONDS."""
+    async with SqliteStorage(tmp_path / "bot.sqlite3") as storage:
+        setup = make_core(tmp_path, min_kb, storage, Clock(NOW))
+        renewed = asyncio.Event()
+        real = storage.renew_claims
+
+        async def spy(owner: str, *args: object, **kwargs: object) -> int:
+            renewed.set()
+            assert owner == reminders.owner(setup.core)
+            return await real(owner, *args, **kwargs)  # type: ignore[arg-type]
+
+        storage.renew_claims = spy  # type: ignore[method-assign]
+        beat = asyncio.create_task(reminders.keep_claims(setup.core, interval=0.01))
+        try:
+            await asyncio.wait_for(renewed.wait(), 5)
+        finally:
+            beat.cancel()
+        assert reminders.owner(setup.core) != reminders.owner(
+            make_core(tmp_path, min_kb, storage).core
+        )
