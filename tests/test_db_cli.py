@@ -120,7 +120,12 @@ async def cli(*args: str) -> int:
 def sqlite_tables(path: Path) -> dict[str, list[str]]:
     db = sqlite3.connect(path)
     try:
-        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        names = [
+            r[0]
+            for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
         return {t: [r[1] for r in db.execute(f"PRAGMA table_info({t})")] for t in names}
     finally:
         db.close()

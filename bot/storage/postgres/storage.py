@@ -45,8 +45,12 @@ from bot.storage.base import (
     Subscription,
 )
 from bot.storage.postgres.gate import Gate
+from bot.storage.postgres.handoff import PostgresHandoffs
 from bot.storage.postgres.schema import migrate, schema_version
 from bot.storage.postgres.url import redact, scrub
+from bot.storage.postgres.values import clean as _clean
+from bot.storage.postgres.values import clean_args as _args
+from bot.storage.postgres.values import count as _count
 
 log = logging.getLogger(__name__)
 
@@ -97,25 +101,6 @@ def _opt_uts(moment: datetime | None) -> str | None:
 def _day(moment: datetime) -> datetime:
     """The UTC day alone, for what must not be matched by time to an account's rows."""
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _clean(value: Any) -> Any:
-    """PostgreSQL text cannot hold NUL, which a hostile message can carry: U+FFFD instead."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd") if "\x00" in value else value
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
-def _args(args: Sequence[Any]) -> list[Any]:
-    return [_clean(a) for a in args]
-
-
-def _count(status: str) -> int:
-    """Rows affected, from a command tag ("UPDATE 3", "INSERT 0 1")."""
-    tail = status.rpartition(" ")[2]
-    return int(tail) if tail.isdigit() else 0
 
 
 def _job(row: Any) -> SendJob:
@@ -185,7 +170,7 @@ def _poll(row: Record) -> PollRow:
     )
 
 
-class PostgresStorage(Storage):
+class PostgresStorage(PostgresHandoffs, Storage):
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.url = url
         self.where = redact(url)  # how to name it in messages: never the password
@@ -334,18 +319,29 @@ class PostgresStorage(Storage):
         return inserted == 1
 
     async def owe_replies(
-        self, platform: str, event_id: str, route: str, replies: str, now: datetime
+        self,
+        platform: str,
+        event_id: str,
+        route: str,
+        replies: str,
+        now: datetime,
+        *,
+        person: str = "",
+        chats: Sequence[str] = (),
     ) -> None:
         await self._execute(
-            """INSERT INTO owed_replies (platform, event_id, route, replies, created_at)
-               VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO owed_replies (platform, event_id, route, replies, created_at,
+               person, chats) VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (platform, event_id) DO UPDATE SET route = excluded.route,
-               replies = excluded.replies, created_at = excluded.created_at, seq = DEFAULT""",
+               replies = excluded.replies, created_at = excluded.created_at,
+               person = excluded.person, chats = excluded.chats, seq = DEFAULT""",
             platform,
             event_id,
             route,
             replies,
             now,
+            person,
+            json.dumps(sorted(set(chats))),
         )
 
     async def owed_replies(self, platform: str, since: datetime) -> list[tuple[str, str, str]]:
@@ -368,6 +364,37 @@ class PostgresStorage(Storage):
             platform,
             list(event_ids),
         )
+
+    # ------------------------------------------------------------------ inbox
+
+    async def inbox_put(
+        self, platform: str, items: Sequence[tuple[str, str]], now: datetime
+    ) -> None:
+        if not items:
+            return
+        async with self.transaction() as db:
+            await db.executemany(
+                """INSERT INTO inbox (platform, event_id, payload, received_at)
+                   VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
+                [_args((platform, event_id, payload, now)) for event_id, payload in items],
+            )
+
+    async def inbox_pending(self, platform: str) -> list[tuple[str, str]]:
+        rows = await self._fetch(
+            "SELECT event_id, payload FROM inbox WHERE platform = $1 ORDER BY seq", platform
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def inbox_done(self, platform: str, event_ids: Sequence[str]) -> None:
+        if not event_ids:
+            return
+        await self._execute(
+            "DELETE FROM inbox WHERE platform = $1 AND event_id = ANY($2::text[])",
+            platform,
+            list(event_ids),
+        )
+
+    # ------------------------------------------------------------------ gaps
 
     async def log_gap(self, question: str, status: str, platform: str, now: datetime) -> None:
         text = " ".join(question.split())[:500]
@@ -660,9 +687,19 @@ class PostgresStorage(Storage):
                 chats,
             )
             refs = await run("DELETE FROM message_refs WHERE chat = ANY($1::text[])", chats)
+            # Replies a crash left unsent: their route names the person's account, and
+            # replies to their private chat (a poll they posted there closing) its id.
+            owed_rows = await run(
+                """DELETE FROM owed_replies WHERE person = $1 OR EXISTS (
+                   SELECT 1 FROM json_array_elements_text(owed_replies.chats::json) AS c (chat)
+                   WHERE c.chat = ANY($2::text[]))""",
+                person,
+                chats,
+            )
             deleted = {
                 "private_polls_unlinked": polls_unlinked,
                 "message_refs": refs,
+                "owed_replies": owed_rows,
                 "conversations": await run("DELETE FROM conversations WHERE person = $1", person),
                 "profile": await run("DELETE FROM profiles WHERE person = $1", person),
                 "answers": int(answers or 0),
