@@ -46,7 +46,9 @@ async def fill(store: Storage) -> None:
     await store.unsubscribe(PEOPLE[2], NOW, reason="blocked")
     await store.set_message_ref("telegram", "poll-1", "-100", "-100:5")
     await store.owe_replies("telegram", "ev-9", "route", '[{"text": "a"}]', NOW)
-    await store.owe_replies("telegram", "ev-8", "route", "[]", NOW)
+    await store.owe_replies("telegram", "ev-8", "route", "[]", NOW, person=PEOPLE[0], chats=["0"])
+    await store.inbox_put("telegram", [("u-2", '{"update_id": 2}'), ("u-1", "{}")], NOW)
+    await fill_handoffs(store)
     named = await store.start_response(
         "c1",
         PEOPLE[0],
@@ -110,6 +112,62 @@ async def fill(store: Storage) -> None:
     )
     assert await store.claim_delivery(sending.id, PEOPLE[0], NOW, owner="host:1:ab")
     assert await store.take_lease("telegram-polling:1", "host:1:ab", NOW, timedelta(seconds=30))
+
+
+async def fill_handoffs(store: Storage) -> None:
+    """Questions to the desk in every state, their relayed messages, an erasure."""
+    for i, person in enumerate(PEOPLE):
+        row = await store.save_draft(
+            person=person,
+            platform="telegram",
+            chat=str(i),
+            language="fr",
+            question=f"où est le formulaire {i} ?",
+            tried=["mrg-chair", "e2"],
+            now=NOW + timedelta(minutes=i),
+        )
+        if i == 2:
+            continue  # stays a draft
+        assert await store.open_handoff(
+            row.id,
+            person=person,
+            shared=i == 0,
+            name="Amina",
+            society="Kenya Red Cross Society",
+            desk_platform="slack",
+            desk_chat="CDESK",
+            now=NOW,
+        )
+        assert await store.queue_relay(
+            handoff_id=row.id,
+            kind="question",
+            platform="slack",
+            chat="CDESK",
+            key=f"q-{i}",
+            text="Q",
+            now=NOW,
+            choices=[("Close", f"ho:close:{row.id}")],
+        )
+        (relay,) = await store.relays_of(row.id)
+        assert await store.claim_relay(relay.id, NOW)
+        await store.finish_relay(relay.id, "sent", NOW, f"CDESK:{i}.5")
+        await store.note_desk_reply(row.id, NOW + timedelta(hours=1))
+    await store.queue_relay(
+        handoff_id=row.id, kind="reply", platform="telegram", chat="1", key="r-1", text="A",
+        now=NOW, in_thread=True,
+    )  # fmt: skip
+    await store.close_handoff(row.id, "desk", NOW)
+    await store.set_helpful(row.id, True)
+    await store.queue_relay(
+        handoff_id=None, kind="erase", platform="slack", chat="CDESK", key="e-0", text="[deleted]",
+        now=NOW, edits="q-0",
+    )  # fmt: skip
+    # The newest handoff is gone: its id must not be given again after the copy.
+    await store.save_draft(
+        person="slack:U9", platform="slack", chat="D9", language=None, question="?", tried=[],
+        now=NOW,
+    )  # fmt: skip
+    await store.forget_handoffs("slack:U9")
 
 
 async def cli(*args: str) -> int:
@@ -198,7 +256,7 @@ async def test_every_row_arrives_identical_and_the_bot_goes_on_on_the_copy(
             copy = PostgresStorage(url)
             async with copy:
                 await same_through_the_api(old, copy)
-                await goes_on(copy)
+                await goes_on(copy, last_handoff_id(path))
 
 
 async def same_through_the_api(old: Storage, copy: Storage) -> None:
@@ -219,9 +277,29 @@ async def same_through_the_api(old: Storage, copy: Storage) -> None:
     assert await copy.known_people() == await old.known_people()
     assert await copy.gaps() == await old.gaps()
     assert await copy.owed_replies("telegram", NOW) == await old.owed_replies("telegram", NOW)
+    assert await copy.inbox_pending("telegram") == await old.inbox_pending("telegram")
+    for person in PEOPLE:
+        handoffs = await old.handoffs_of(person)
+        assert handoffs and await copy.handoffs_of(person) == handoffs
+        for h in handoffs:
+            assert await copy.relays_of(h.id) == await old.relays_of(h.id)
+    assert await copy.pending_relays(["slack", "telegram"], later) == await old.pending_relays(
+        ["slack", "telegram"], later
+    )
+    assert await copy.handoff_at("slack", "CDESK:0.5") == await old.handoff_at("slack", "CDESK:0.5")
 
 
-async def goes_on(copy: Storage) -> None:
+def last_handoff_id(path: Path) -> int:
+    """The largest handoff id SQLite gave, that row deleted or not."""
+    db = sqlite3.connect(path)
+    try:
+        given = dict(db.execute("SELECT name, seq FROM sqlite_sequence"))
+    finally:
+        db.close()
+    return int(given["handoffs"])
+
+
+async def goes_on(copy: Storage, last_handoff: int) -> None:
     assert not await copy.claim_event("telegram", "ev-0", NOW)  # a re-delivery stays one
     polls = await copy.recent_polls()
     newer = await copy.create_poll(
@@ -255,6 +333,15 @@ async def goes_on(copy: Storage) -> None:
     assert await copy.claim_delivery(job.id, PEOPLE[0], NOW)
     await copy.finish_delivery(job.id, PEOPLE[0], "sent", NOW)
     assert await copy.delivery_states(job.id) == {"sent": 2, "pending": 1}
+    kept = [h.id for p in PEOPLE for h in await copy.handoffs_of(p)]
+    assert last_handoff > max(kept)  # the newest row is gone: the copy's MAX is smaller
+    newest = await copy.save_draft(
+        person=PEOPLE[2], platform="telegram", chat="9", language=None, question="?", tried=[],
+        now=NOW,
+    )  # fmt: skip
+    assert newest.id > last_handoff  # AUTOINCREMENT's: an id is never given twice
+    assert await copy.forget_person(PEOPLE[0], (), ["0"], now=NOW)
+    assert await copy.owed_replies("telegram", NOW) == [("ev-9", "route", '[{"text": "a"}]')]
 
 
 async def test_a_target_holding_data_is_refused_unless_replaced(

@@ -5,7 +5,8 @@ start), then read in one snapshot; the target is migrated, and everything is wri
 in one PostgreSQL transaction: a copy that fails half-way leaves the target as it was.
 Each table is copied in order of its foreign keys, rows in their stored order (so the
 order deliveries go out in stays), values converted to PostgreSQL's column types.
-Identity sequences then continue after the copied ids. Afterwards the row counts of
+Identity sequences then continue after the copied ids, or after the last id SQLite gave
+(AUTOINCREMENT's record) when that row is gone: an id is never given twice. Afterwards the row counts of
 both sides are compared, table by table.
 """
 
@@ -57,6 +58,16 @@ def _sqlite_tables(db: sqlite3.Connection) -> dict[str, tuple[list[str], bool]]:
     return found
 
 
+def _given_ids(db: sqlite3.Connection) -> dict[str, int]:
+    """Table -> the largest id AUTOINCREMENT gave (deleted rows included)."""
+    known = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
+    ).fetchone()
+    if known is None:
+        return {}
+    return {name: int(seq) for name, seq in db.execute("SELECT name, seq FROM sqlite_sequence")}
+
+
 def _rows(
     db: sqlite3.Connection, table: str, columns: list[str], rowid: bool
 ) -> Iterator[list[Any]]:
@@ -99,9 +110,10 @@ async def copy_sqlite_to_postgres(
         tables = _sqlite_tables(db)
         keys = {t: {r[2] for r in db.execute(f'PRAGMA foreign_key_list("{t}")')} for t in tables}
         order = copy_order(keys)
+        given = _given_ids(db)
         target = PostgresStorage(target_url, pool_size=1)
         async with target:
-            return await _copy(db, tables, order, target, replace)
+            return await _copy(db, tables, order, target, replace, given)
     finally:
         db.close()
 
@@ -112,6 +124,7 @@ async def _copy(
     order: list[str],
     target: PostgresStorage,
     replace: bool,
+    given: dict[str, int],
 ) -> list[TableCopy]:
     async with target.pool.acquire() as conn, conn.transaction():
         types: dict[str, dict[str, str]] = {}
@@ -147,7 +160,7 @@ async def _copy(
                 await conn.copy_records_to_table(table, records=records, columns=columns)
                 count += len(records)
             report.append(TableCopy(table, count))
-        await _continue_sequences(conn)
+        await _continue_sequences(conn, given)
         copied = await target_counts_on(conn, order)
         wrong = [r for r in report if copied[r.table] != r.rows]
         if wrong:  # pragma: no cover - COPY either writes every record or raises
@@ -159,9 +172,10 @@ async def target_counts_on(conn: Any, tables: Sequence[str]) -> dict[str, int]:
     return {t: int(await conn.fetchval(f'SELECT COUNT(*) FROM "{t}"')) for t in tables}
 
 
-async def _continue_sequences(conn: Any) -> None:
-    """Each identity sequence goes on after the largest copied id. Anonymous responses
-    have random ids: named ones continue after the named ids alone."""
+async def _continue_sequences(conn: Any, given: dict[str, int]) -> None:
+    """Each identity sequence goes on after the largest copied id, or the largest id
+    SQLite gave (``given``) if larger. Anonymous responses have random ids: named ones
+    continue after the named ids alone."""
     identities = await conn.fetch(
         """SELECT table_name, column_name FROM information_schema.columns
            WHERE table_schema = current_schema() AND is_identity = 'YES'"""
@@ -169,6 +183,8 @@ async def _continue_sequences(conn: Any) -> None:
     for table, column in identities:
         where = " WHERE NOT anonymous" if table == "responses" else ""
         top = await conn.fetchval(f'SELECT MAX("{column}") FROM "{table}"{where}')
+        if column == "id" and table in given:
+            top = max(top or 0, given[table]) or None
         sequence = await conn.fetchval("SELECT pg_get_serial_sequence($1, $2)", table, column)
         if top is None:
             await conn.execute("SELECT setval($1, 1, false)", sequence)
