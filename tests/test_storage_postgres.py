@@ -132,6 +132,54 @@ async def test_two_replicas_claim_an_event_and_a_delivery_once() -> None:
         assert won.count(True) == 1
 
 
+async def test_two_replicas_leave_one_draft_open_it_once_and_send_its_question_once() -> None:
+    async with throwaway_schema() as url, PostgresStorage(url) as one, PostgresStorage(url) as two:
+        offers = await asyncio.gather(
+            *(
+                store.save_draft(
+                    person="t:1",
+                    platform="t",
+                    chat="1",
+                    language=None,
+                    question=f"q{i}",
+                    tried=[],
+                    now=NOW,
+                )
+                for i, store in enumerate((one, two) * 5)
+            )
+        )
+        (draft,) = await one.handoffs_of("t:1")  # each offer replaced the one before
+        assert draft.id in {o.id for o in offers}
+        desk = dict(shared=False, name=None, society=None, desk_platform="s", desk_chat="D")
+        opened = await asyncio.gather(
+            *(
+                store.open_handoff(draft.id, person="t:1", now=NOW, **desk)
+                for store in (one, two) * 5
+            )
+        )
+        assert opened.count(True) == 1
+        queued = await asyncio.gather(
+            *(
+                store.queue_relay(
+                    handoff_id=draft.id,
+                    kind="question",
+                    platform="s",
+                    chat="D",
+                    key="q",
+                    text="Q",
+                    now=NOW,
+                )
+                for store in (one, two) * 5
+            )
+        )
+        assert queued.count(True) == 1
+        (relay,) = await two.pending_relays(["s"], NOW)
+        claims = await asyncio.gather(*(s.claim_relay(relay.id, NOW) for s in (one, two) * 5))
+        assert claims.count(True) == 1
+        await asyncio.gather(*(s.inbox_put("t", [("u1", "{}")], NOW) for s in (one, two) * 5))
+        assert await one.inbox_pending("t") == [("u1", "{}")]
+
+
 async def test_one_voter_on_two_replicas_keeps_one_vote_in_a_single_choice_poll() -> None:
     async with throwaway_schema() as url, PostgresStorage(url) as one, PostgresStorage(url) as two:
         poll = await one.create_poll(

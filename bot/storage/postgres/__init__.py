@@ -1,7 +1,8 @@
 """PostgreSQL storage (``NSBOT_DATABASE_URL=postgresql://...``), for several replicas.
 
-:mod:`.storage` implements :class:`bot.storage.Storage`, :mod:`.schema` holds the
-migrations, :mod:`.gate` keeps a unit of work exclusive within a process, :mod:`.url`
+:mod:`.storage` implements :class:`bot.storage.Storage` (with :mod:`.handoff`, the
+handoff store, mixed in), :mod:`.schema` holds the migrations, :mod:`.values` scrubs
+what PostgreSQL text cannot hold, :mod:`.gate` keeps a unit of work exclusive within a process, :mod:`.url`
 shows a URL without its password.
 """
 
