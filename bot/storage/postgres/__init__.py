@@ -2,8 +2,8 @@
 
 :mod:`.storage` implements :class:`bot.storage.Storage` (with :mod:`.handoff`, the
 handoff store, mixed in), :mod:`.schema` holds the migrations, :mod:`.values` scrubs
-what PostgreSQL text cannot hold, :mod:`.gate` keeps a unit of work exclusive within a process, :mod:`.url`
-shows a URL without its password.
+what PostgreSQL text cannot hold, :mod:`.gate` keeps a unit of work exclusive within a
+process, :mod:`.url` shows a URL without its password.
 """
 
 from bot.storage.postgres.schema import MIGRATIONS
