@@ -145,3 +145,5 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
     assert {"postgres", "migrate", "bot1", "bot2", "caddy"} <= set(resolved["services"])
     url = resolved["services"]["bot2"]["environment"]["NSBOT_DATABASE_URL"]
     assert url == "postgresql://nsbot:example-not-secret@postgres:5432/nsbot"
+    migrate = resolved["services"]["migrate"].get("environment", {})
+    assert not [k for k in migrate if k.startswith(("TELEGRAM_", "SLACK_"))]  # no token there
