@@ -79,8 +79,14 @@ async def hold_role(
                 if mine:
                     renewed = clock()
             if mine and not holding:
-                await start()
-                holding, told = True, False
+                try:
+                    await start()
+                except Exception:
+                    if decided is not None and not decided.is_set():
+                        raise  # the first attempt: the caller's start() reports it
+                    log.exception("could not start the role %s; will retry", name)
+                else:
+                    holding, told = True, False
             elif not mine and holding:
                 log.warning("another process took the role %s: stopping it here", name)
                 await stop()

@@ -17,6 +17,7 @@ for its whole transaction.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -253,7 +254,10 @@ class PostgresStorage(PostgresHandoffs, Storage):
             except BaseException:
                 self._unit, self._unit_conn = None, None
                 _UNIT.reset(token)
-                await conn.execute("ROLLBACK")
+                # A broken connection cannot roll back: the pool discards it, and the
+                # server rolls back what it had. The original error is the one to see.
+                with contextlib.suppress(Exception):
+                    await conn.execute("ROLLBACK")
                 raise
             self._unit, self._unit_conn = None, None
             _UNIT.reset(token)
