@@ -292,3 +292,13 @@ async def test_forget_reports_a_write_ahead_log_it_could_not_clear(
     again = await setup.core.storage.forget_person(bot.person.key)
     assert "log_pending" not in again
     assert b"u-wal-42" not in database_bytes(tmp_path)
+
+
+def test_a_typed_society_name_keeps_no_mention_or_angle_bracket() -> None:
+    """Found by the hostile-input test: "<!channel" typed as a National Society was
+    echoed in the "Saved" reply, a ping once on Slack."""
+    from bot.handlers.privacy import _plain_name
+
+    assert _plain_name("<!channel") == "!channel"
+    assert "@here" not in _plain_name("Red Cross @here")
+    assert _plain_name("  Kenya Red Cross Society ") == "Kenya Red Cross Society"

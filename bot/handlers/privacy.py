@@ -8,6 +8,7 @@ about the person (and attaches it as JSON); /forget deletes it after a confirmat
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -96,10 +97,20 @@ async def ask_region(ctx: Context, then: str) -> list[Reply]:
     return [Reply(text, choices=tuple(choices), columns=2)]
 
 
+def _plain_name(typed: str) -> str:
+    """A typed National Society name as it is kept and shown again: no angle brackets
+    (no society's name has them, and "<!channel>" pings a Slack channel) and no
+    "@here"-style mention (a word joiner after the "@")."""
+    name = re.sub(r"[<>]", "", typed)
+    return re.sub(r"@(?=(channel|here|everyone)\b)", "@\u2060", name, flags=re.I).strip()
+
+
 async def save(
     ctx: Context, *, ns: str | bool | None = False, region: str | bool | None = False
 ) -> None:
     """Change one field (False: keep it as it is)."""
+    if isinstance(ns, str):
+        ns = _plain_name(ns) or None
     current = await ctx.core.storage.get_profile(ctx.person.key)
     new_ns = current.national_society if current and ns is False else ns
     new_region = current.region if current and region is False else region
