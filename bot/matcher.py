@@ -791,31 +791,51 @@ class Matcher:
 
 # A sentence ends after its punctuation, which stays with it ("?" says it asks).
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;:\n؟؛])\s*")
+_CLAUSE_SPLIT = re.compile(r"[,،]\s*|\s+[\U0001F000-\U0001FAFF\u2600-\u27BF]+\s*")
+
+
+def _asks(piece: str) -> bool:
+    """A sentence or clause that asks: it ends with a question mark, or starts with a
+    question word."""
+    first = (text_words(piece) or [""])[0]
+    return (
+        piece.rstrip().endswith(("?", "؟")) or QUESTION_ALIASES.get(first, first) in QUESTION_WORDS
+    )
 
 
 def readings(text: str) -> list[str]:
     """How to read a message, most specific first: what follows a question marker
-    ("... and I need to know <question>"), then the sentences that ask (a "?", or a
-    question word first), then the whole message, then its other sentences."""
+    ("... and I need to know <question>"), the sentences that ask, the clauses that ask
+    (after a comma or an emoji), the whole message, the text from a question word on
+    ("the director asked me when ..."), then its other sentences."""
     tails: list[str] = []
     words = normalise(text).split()
     for i in range(len(words)):
         for marker in _MARKERS_BY_FIRST.get(words[i], ()):
             if tuple(words[i : i + len(marker)]) == marker and i + len(marker) < len(words):
                 tails.append(" ".join(words[i + len(marker) :]))
+    from_word: list[str] = []
+    for i in range(1, len(words) - 2):  # at least three words from the question word on
+        w = strip_arabic_prefix(words[i])
+        if QUESTION_ALIASES.get(w, w) in QUESTION_WORDS:
+            from_word = [" ".join(words[i:])]
+            break
     asking: list[str] = []
     other: list[str] = []
     pieces = [p for p in _SENTENCE_SPLIT.split(text) if p.strip()]
     if len(pieces) > 1:
         for piece in pieces:
             sentence = piece.strip(" \t\n.!;:؛")
-            first = (text_words(sentence) or [""])[0]
-            asks = (
-                piece.rstrip().endswith(("?", "؟"))
-                or QUESTION_ALIASES.get(first, first) in QUESTION_WORDS
-            )
-            (asking if asks else other).append(sentence)
-    return list(dict.fromkeys([*tails, *asking, text, *other]))[:6]
+            (asking if _asks(piece) else other).append(sentence)
+    clauses = [
+        clause for piece in (asking or [text]) for clause in _split_clauses(piece) if _asks(clause)
+    ]
+    return list(dict.fromkeys([*tails, *asking, *clauses, text, *from_word, *other]))[:6]
+
+
+def _split_clauses(piece: str) -> list[str]:
+    parts = [c.strip() for c in _CLAUSE_SPLIT.split(piece) if c.strip()]
+    return parts if len(parts) > 1 else []
 
 
 def candidate_features(matcher: Matcher, question: str) -> tuple[str, list[float]] | None:

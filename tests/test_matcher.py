@@ -15,6 +15,7 @@ from bot.matcher import (
     Matcher,
     answer_language,
     normalise,
+    readings,
     strip_arabic_prefix,
     text_words,
 )
@@ -277,6 +278,38 @@ def test_framing_does_not_change_the_answer(
     assert bare.status == "answer"
     framed = shipped_matcher.match(framing.format(q=question))
     assert (framed.status, framed.id) == ("answer", bare.id)
+
+
+@pytest.mark.parametrize(
+    ("message", "entry"),
+    [
+        # A clause of context before the question, set off by a comma or an emoji.
+        (
+            "buenas 👋 preparo una reunion con mi equipo, quien preside el grupo de referencia?",
+            "mrg-chair",
+        ),
+        ("مرحبا، عندي اجتماع بكرا، مين بيرأس الفريق المرجعي؟", "mrg-chair"),
+        # No punctuation at all: the question starts at its question word.
+        (
+            "we have a board meeting next week and the director asked me when the migration "
+            "policy was adopted",
+            "policy-adopted",
+        ),
+    ],
+)
+def test_a_clause_of_context_does_not_hide_the_question(
+    shipped_matcher: Matcher, message: str, entry: str
+) -> None:
+    found = shipped_matcher.match(message)
+    assert (found.status, found.id) == ("answer", entry)
+
+
+def test_readings_hold_each_asking_clause_and_the_question_word_tail() -> None:
+    parts = readings("hola equipo 👋 estoy armando una presentacion, cuales son los desafios?")
+    assert "cuales son los desafios?" in parts
+    assert "when the policy was adopted" in readings(
+        "the director asked me when the policy was adopted"
+    )
 
 
 @pytest.mark.parametrize("text", ["1", "10", "ok", "thanks!", "what about them?", "👍", "hmm"])
