@@ -29,7 +29,7 @@ from rapidfuzz import fuzz, process
 
 from bot.followup import Previous, resolve
 from bot.knowledge import KnowledgeBase
-from bot.matcher import Match, Matcher, answer_language, candidate_features, normalise
+from bot.matcher import Match, Matcher, answer_language, candidate_features, normalise, readings
 
 SPLITS = ("dev", "heldout")
 LANGUAGES = ("en", "fr", "es", "ar")
@@ -244,11 +244,14 @@ def training_rows(
     for item in items:
         if item.after:
             continue  # follow-ups borrow context; their rankings are not bare questions
-        x = candidate_features(matcher, item.q)
-        if x is None:
-            continue
-        top_id, features = x
-        rows.append(features)
-        labels.append(int(item.in_scope and top_id in _good(kb, item)))
-        out_of_scope.append(not item.in_scope)
+        # Every reading the bot decides on (the whole message, its asking clauses...):
+        # the model must judge a clause's ranking as well as a bare question's.
+        for part in readings(item.q):
+            x = candidate_features(matcher, part)
+            if x is None:
+                continue
+            top_id, features = x
+            rows.append(features)
+            labels.append(int(item.in_scope and top_id in _good(kb, item)))
+            out_of_scope.append(not item.in_scope)
     return rows, labels, out_of_scope
