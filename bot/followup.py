@@ -134,6 +134,9 @@ _BACK = frozenset(
         "عنها",
     ]
 )
+# The pronouns that stand for a whole topic ("who chairs it?"); not articles such as
+# French "le" or Spanish "lo", which a question of its own is full of.
+_PRONOUNS = frozenset(["it", "its", "they", "them", "their", "ca", "cela", "eso", "ello"])
 _AND = frozenset(
     {"and", "et", "y", "e", "و", "so", "alors", "entonces", "also", "aussi", "tambien"}
 )
@@ -175,7 +178,9 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     query = matcher.analyse(text)
     bare = matcher.match(text)
     if previous is None or previous.entry not in matcher.kb.entries:
-        return bare
+        if matcher.names_a_term(query):
+            return bare  # "MRG, what is it?": "it" is the term named
+        return _unanchored(bare, text_words(text))
     words = text_words(text)
     asked = language_asked(words)
     if asked is not None:
@@ -201,3 +206,11 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     )
     followed = matcher.decide(joined, matcher.rank_query(joined))
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
+
+
+def _unanchored(bare: Match, words: list[str]) -> Match:
+    """ "who chairs it?" with nothing said before: "it" could be anything, so the bot
+    asks back (did you mean...) rather than guessing what "it" is."""
+    if bare.status != "answer" or len(words) > 5 or not any(w in _PRONOUNS for w in words):
+        return bare
+    return replace(bare, status="suggest", id=None, suggestions=bare.ranked[:3])

@@ -293,6 +293,9 @@ class Matcher:
         self._canon: dict[str, str] = {}
         self._phrases: list[tuple[tuple[str, ...], str]] = []  # multi-word phrase -> canonical
         self._build_vocabulary(kb)
+        self._term_tokens = frozenset(
+            tok for t in kb.terms for tok in self._tokens(text_words(t.term))
+        )
         # Acronyms and names (PERCO, Sahel+, MENA) are the same in every language, but a
         # word list may hold them in one language only ("sahel" is French there): they
         # must not tell the question's language.
@@ -599,6 +602,10 @@ class Matcher:
             if t in self._idf and t not in QUESTION_WORDS and (not t.isdigit() or len(t) == 4)
         )
         return Query(tokens, numbers, language, content)
+
+    def names_a_term(self, query: Query) -> bool:
+        """Whether a question names a glossary term ("MRG", "standing commission")."""
+        return any(t in self._term_tokens for t in query.tokens)
 
     def rank(self, question: str, limit: int = 5) -> list[Candidate]:
         """Entries ranked for a question, best first, each with the evidence for it."""

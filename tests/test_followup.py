@@ -43,6 +43,17 @@ def test_resolve_uses_the_previous_entry_only_when_the_text_points_back(
     assert back.status == "answer" and back.id == "mrg-established"
 
 
+def test_a_pronoun_with_nothing_before_it_is_asked_back(shipped_matcher: Matcher) -> None:
+    # "it" could be anything: the bot offers what it might mean instead of guessing.
+    alone = resolve(shipped_matcher, "who chairs it?", None)
+    assert alone.status == "suggest" and "mrg-chair" in [s.id for s in alone.suggestions]
+    # The same question after the MRG, or naming the term it points at, is answered.
+    after = resolve(shipped_matcher, "who chairs it?", Previous("mrg-what", "en"))
+    assert (after.status, after.id) == ("answer", "mrg-chair")
+    named = resolve(shipped_matcher, "mrg, what is it exactly?", None)
+    assert named.status == "answer" and named.id in {"mrg-what", "glossary-mrg"}
+
+
 def test_language_requests() -> None:
     assert language_asked(text_words("in french please")) == "fr"
     assert language_asked(text_words("en español por favor")) == "es"
