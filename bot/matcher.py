@@ -812,9 +812,11 @@ def _asks(piece: str) -> bool:
 
 def readings(text: str) -> list[str]:
     """How to read a message, most specific first: what follows a question marker
-    ("... and I need to know <question>"), the sentences that ask, the clauses that ask
-    (after a comma or an emoji), the whole message, the text from a question word on
-    ("the director asked me when ..."), then its other sentences."""
+    ("... and I need to know <question>"), the sentences that ask, the whole message,
+    the clauses that ask (after a comma or an emoji), the text from a question word on
+    ("the director asked me when ..."), then its other sentences. A clause comes after
+    the whole message: the clause of "people forced to migrate, what can NS do" that
+    asks has lost the topic."""
     tails: list[str] = []
     words = normalise(text).split()
     for i in range(len(words)):
@@ -837,7 +839,7 @@ def readings(text: str) -> list[str]:
     clauses = [
         clause for piece in (asking or [text]) for clause in _split_clauses(piece) if _asks(clause)
     ]
-    return list(dict.fromkeys([*tails, *asking, *clauses, text, *from_word, *other]))[:6]
+    return list(dict.fromkeys([*tails, *asking, text, *clauses, *from_word, *other]))[:6]
 
 
 def _split_clauses(piece: str) -> list[str]:
