@@ -232,26 +232,32 @@ def evaluate(kb: KnowledgeBase, items: Iterable[Item], matcher: Matcher | None =
     return report
 
 
-def training_rows(
-    kb: KnowledgeBase, items: Iterable[Item], matcher: Matcher
-) -> tuple[list[list[float]], list[int], list[bool]]:
-    """Features and labels for fitting the decision model: one row per item, labelled 1
-    when the top-ranked entry is a right answer, and whether the item is out of scope
-    (answering it is the costlier mistake). Built from the dev split only."""
-    rows: list[list[float]] = []
-    labels: list[int] = []
-    out_of_scope: list[bool] = []
-    for item in items:
+@dataclass
+class TrainingSet:
+    """The decision model's data: one row per reading of each dev message (the whole
+    message, its asking clauses...), labelled 1 when that reading's top entry is a right
+    answer. ``message`` numbers the rows by message, in the order the bot reads them, so
+    a threshold can be judged the way the bot decides: the first reading over it answers."""
+
+    rows: list[list[float]] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    out_of_scope: list[bool] = field(default_factory=list)
+    message: list[int] = field(default_factory=list)
+
+
+def training_rows(kb: KnowledgeBase, items: Iterable[Item], matcher: Matcher) -> TrainingSet:
+    """The dev split as the decision model's data (see :class:`TrainingSet`)."""
+    data = TrainingSet()
+    for number, item in enumerate(items):
         if item.after:
             continue  # follow-ups borrow context; their rankings are not bare questions
-        # Every reading the bot decides on (the whole message, its asking clauses...):
-        # the model must judge a clause's ranking as well as a bare question's.
         for part in readings(item.q):
             x = candidate_features(matcher, part)
             if x is None:
                 continue
             top_id, features = x
-            rows.append(features)
-            labels.append(int(item.in_scope and top_id in _good(kb, item)))
-            out_of_scope.append(not item.in_scope)
-    return rows, labels, out_of_scope
+            data.rows.append(features)
+            data.labels.append(int(item.in_scope and top_id in _good(kb, item)))
+            data.out_of_scope.append(not item.in_scope)
+            data.message.append(number)
+    return data
