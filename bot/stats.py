@@ -167,8 +167,8 @@ def duration(t: Translate, span: timedelta) -> str:
 
 
 def _bars(rows: Sequence[tuple[str, int]], total: int) -> list[str]:
-    top = max((n for _, n in rows), default=0)
-    return [f"{markup.escape(name)}\n{bar(n, top)} {n} · {percent(n, total)}" for name, n in rows]
+    """A label line, then its share of ``total`` as a bar (as /results shows answers)."""
+    return [f"{markup.escape(name)}\n{bar(n, total)} {n} · {percent(n, total)}" for name, n in rows]
 
 
 def as_text(
@@ -177,9 +177,12 @@ def as_text(
     *,
     title_of: Callable[[str], str] = str,
     day_label: Callable[[date], str] = date.isoformat,
+    platform_label: Callable[[str], str] = str,
+    language_label: Callable[[str], str] = str,
 ) -> str:
     """The figures in the neutral markup, with text bars: what /stats shows in a chat.
-    ``title_of`` names an entry (its title in the reader's language)."""
+    The labels name an entry (its title), a day, a platform and a language in the
+    reader's language; by default, the ids as stored."""
     total = stats.total
     head = (
         t("stats_header_since", date=day_label(stats.since.astimezone(UTC).date()), count=total)
@@ -199,8 +202,10 @@ def as_text(
         top = max((n for _, n in recent), default=0)
         lines = [f"{day_label(d)}  {bar(n, top)} {n}" for d, n in recent]
         parts.append(t("stats_per_day", count=len(recent)) + "\n" + "\n".join(lines))
-        parts.append(t("stats_per_platform") + "\n" + "\n".join(_bars(stats.platforms, total)))
-        parts.append(t("stats_per_language") + "\n" + "\n".join(_bars(stats.languages, total)))
+        platforms = [(platform_label(p), n) for p, n in stats.platforms]
+        languages = [(language_label(lang), n) for lang, n in stats.languages]
+        parts.append(t("stats_per_platform") + "\n" + "\n".join(_bars(platforms, total)))
+        parts.append(t("stats_per_language") + "\n" + "\n".join(_bars(languages, total)))
     if stats.votes:
         lines = [
             "- "

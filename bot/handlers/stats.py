@@ -18,6 +18,7 @@ from bot import stats
 from bot.charts import bar_chart
 from bot.handlers.base import Context
 from bot.handlers.coordinator import parse_since, shows_images
+from bot.handoff import language_name
 from bot.messages import Attachment, Reply
 from bot.results import MIME_TYPES
 
@@ -64,7 +65,19 @@ async def show(ctx: Context, args: str) -> list[Reply]:
     def day_label(day: date) -> str:
         return ctx.dates.format_date(day)
 
-    replies = [Reply(stats.as_text(figures, ctx.t, title_of=title_of, day_label=day_label))]
+    def platform_label(platform: str) -> str:
+        key = f"stats_platform_{platform}"  # a platform's name as the reader writes it
+        return ctx.t(key) if key in ctx.core.ui.strings["en"] else platform
+
+    text = stats.as_text(
+        figures,
+        ctx.t,
+        title_of=title_of,
+        day_label=day_label,
+        platform_label=platform_label,
+        language_label=lambda code: language_name(code, ctx.language),
+    )
+    replies = [Reply(text)]
     if figures.total and shows_images(ctx):
         bars = stats.day_bars(figures, lambda d: d.strftime("%d.%m"))
         png = await asyncio.to_thread(bar_chart, ctx.t("stats_chart_title"), bars)
