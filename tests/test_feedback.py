@@ -212,3 +212,16 @@ def test_owed_replies_keep_the_footer() -> None:
 
     reply = Reply("an answer", footer=(Choice("👍", "fb:u:x"), Choice("👎", "fb:d:x")))
     assert loads(dumps([reply])) == [reply]
+
+
+async def test_in_a_group_a_thumbs_down_is_noted_without_waiting_for_a_comment(
+    setup: Setup,
+) -> None:
+    group = MemoryAdapter(setup.core, ASKER, Chat("-100", private=False))
+    await group.ask(QUESTION)
+    replies = await group.send(action=action(group, "👎"))
+    assert replies[0].notice and "in private" in replies[0].text
+    assert await setup.core.storage.get_state(ASKER.key, "-100") is None
+    await group.ask("lunch at noon, everyone?")  # meant for the group: not kept
+    [vote] = await setup.core.storage.feedback_since()
+    assert not vote.helpful and vote.comment is None

@@ -76,6 +76,10 @@ async def on_action(ctx: Context, arg: str) -> list[Reply]:
     if helpful:
         await _drop_pending(ctx, voter)
         return ctx.notice("feedback_thanks")
+    if ctx.in_group:
+        # Not "type what was wrong": the person's next words in a group are meant for
+        # the group, and must not be kept as a comment. The desk is offered in private.
+        return ctx.notice("feedback_noted_in_group")
     # The conversation state names the vote's code until the comment comes (or not):
     # that link lives in the person's own state, which /mydata shows and /forget deletes.
     await ctx.set_state(KIND, {"voter": voter})
