@@ -46,7 +46,8 @@ def parse_action(arg: str) -> tuple[str, str] | None:
 @dataclass(frozen=True)
 class AnswerRef:
     """One answer message, as its 👍 / 👎 buttons find it: what was answered, to
-    which question, in which language and on which platform (the day only)."""
+    which question, in which language (the answer's) and on which platform (the day
+    only)."""
 
     ref: str
     entry_id: str
@@ -58,8 +59,9 @@ class AnswerRef:
 
 @dataclass(frozen=True)
 class Feedback:
-    """One vote, without identity. ``at`` is the UTC day only (midnight): an exact
-    moment could be matched to a person's other rows."""
+    """One vote, without identity. ``language`` is the answer's (the one voted on);
+    ``question`` is "" when the answer came from a button. ``at`` is the UTC day only
+    (midnight): an exact moment could be matched to a person's other rows."""
 
     entry_id: str
     question: str

@@ -77,21 +77,20 @@ async def answer(ctx: Context, question: str) -> list[Reply]:
     last = await storage.last_answer(person, chat, ctx.now - followup.CONTEXT_TTL)
     previous = followup.Previous(*last) if last else None
     result: Match = await ctx.core.matching.run(followup.resolve, ctx.matcher, question, previous)
-    if result.status == "answer" and result.id:
-        entry = ctx.kb.entries[result.id]
-        language = answer_language(entry, result.language, ctx.language)
-        await storage.remember_answer(person, chat, entry.id, language, ctx.now)
-        await storage.count_question(
-            outcome="answer", platform=ctx.person.platform, language=language, now=ctx.now
-        )
-        ref = await feedback.remember(ctx, entry.id, question, language)
-        return [entry_reply(ctx, entry, language, ref=ref)]
+    # Counted in the language asked in (the answer's may be English, untranslated), as
+    # shown: an "answer" without an entry gets the fallback below.
     await storage.count_question(
-        outcome=result.status,
+        outcome=result.status if result.id or result.status != "answer" else "fallback",
         platform=ctx.person.platform,
         language=result.language or ctx.language,
         now=ctx.now,
     )
+    if result.status == "answer" and result.id:
+        entry = ctx.kb.entries[result.id]
+        language = answer_language(entry, result.language, ctx.language)
+        await storage.remember_answer(person, chat, entry.id, language, ctx.now)
+        ref = await feedback.remember(ctx, entry.id, question, language)
+        return [entry_reply(ctx, entry, language, ref=ref)]
     if ctx.core.may_log_gap(person, ctx.now):  # one person cannot fill the curators' log
         await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
     desk = await handoff.offer(ctx, question, result)  # "Ask the secretariat", if configured
