@@ -63,6 +63,8 @@ class _Db(Protocol):
     async def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> int: ...
     def transaction(self) -> AbstractAsyncContextManager[Connection]: ...
 
+    _purged_on: str
+
 
 def _day(moment: datetime) -> str:
     """The UTC day alone, as SQLite's other day-only columns store it."""
@@ -79,6 +81,8 @@ def _ts(moment: datetime) -> str:
 
 
 class SqliteFeedback(FeedbackStore):
+    _purged_on = ""  # the day answer references past the window were last deleted
+
     async def count_question(
         self: _Db, *, outcome: str, platform: str, language: str, now: datetime
     ) -> None:
@@ -103,15 +107,17 @@ class SqliteFeedback(FeedbackStore):
         self: _Db, *, entry_id: str, question: str, language: str, platform: str, now: datetime
     ) -> str:
         ref = secrets.token_urlsafe(9)  # 12 characters: 72 random bits
-        async with self.transaction() as db:
-            await db.execute(
+        today = _day(now)
+        if self._purged_on != today:  # once a day per process: one statement per answer
+            await self._execute(
                 "DELETE FROM answer_refs WHERE day < ?", (_day(now - feedback.WINDOW),)
             )
-            await db.execute(
-                """INSERT INTO answer_refs (ref, entry, question, language, platform, day)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
-                (ref, entry_id, question[: feedback.MAX_QUESTION], language, platform, _day(now)),
-            )
+            self._purged_on = today
+        await self._execute(
+            """INSERT INTO answer_refs (ref, entry, question, language, platform, day)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (ref, entry_id, question[: feedback.MAX_QUESTION], language, platform, today),
+        )
         return ref
 
     async def get_answer(self: _Db, ref: str, now: datetime) -> AnswerRef | None:

@@ -62,6 +62,8 @@ class _Db(Protocol):
     async def _execute(self, sql: str, *args: Any) -> int: ...
     def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
+    _purged_on: datetime | None
+
 
 def _day(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -72,6 +74,8 @@ def _since(since: datetime | None) -> datetime:
 
 
 class PostgresFeedback(FeedbackStore):
+    _purged_on: datetime | None = None  # the day old answer references were last deleted
+
     async def count_question(
         self: _Db, *, outcome: str, platform: str, language: str, now: datetime
     ) -> None:
@@ -98,22 +102,22 @@ class PostgresFeedback(FeedbackStore):
         self: _Db, *, entry_id: str, question: str, language: str, platform: str, now: datetime
     ) -> str:
         ref = secrets.token_urlsafe(9)
-        async with self.transaction() as db:
-            await db.execute("DELETE FROM answer_refs WHERE day < $1", _day(now - feedback.WINDOW))
-            await db.execute(
-                """INSERT INTO answer_refs (ref, entry, question, language, platform, day)
-                   VALUES ($1, $2, $3, $4, $5, $6)""",
-                *clean_args(
-                    (
-                        ref,
-                        entry_id,
-                        question[: feedback.MAX_QUESTION],
-                        language,
-                        platform,
-                        _day(now),
-                    )
-                ),
+        today = _day(now)
+        if self._purged_on != today:  # once a day per process: one statement per answer
+            await self._execute(
+                "DELETE FROM answer_refs WHERE day < $1", _day(now - feedback.WINDOW)
             )
+            self._purged_on = today
+        await self._execute(
+            """INSERT INTO answer_refs (ref, entry, question, language, platform, day)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            ref,
+            entry_id,
+            question[: feedback.MAX_QUESTION],
+            language,
+            platform,
+            today,
+        )
         return ref
 
     async def get_answer(self: _Db, ref: str, now: datetime) -> AnswerRef | None:
