@@ -195,7 +195,11 @@ async def test_mydata_says_votes_are_kept_without_identity_and_forget_ends_a_pen
     asker: MemoryAdapter, setup: Setup
 ) -> None:
     await asker.ask(QUESTION)
-    await asker.send(action=action(asker, "👎"))
+    down = action(asker, "👎")
+    await asker.send(action=down)
+    # The waiting comment's state holds the answer's reference, not the vote's code.
+    ref = down.rpartition(":")[2]
+    assert await setup.core.storage.get_state(ASKER.key, "4242") == ("feedback", {"ref": ref})
     mydata = await asker.ask("/mydata")
     assert "kept without your name" in mydata
     await asker.ask("/forget")

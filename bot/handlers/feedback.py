@@ -40,10 +40,10 @@ def buttons(ctx: Context, ref: str) -> tuple[Choice, ...]:
     )
 
 
-async def _drop_pending(ctx: Context, voter: str | None = None) -> None:
-    """End a "what was wrong?" still waiting (for this vote, or any)."""
+async def _drop_pending(ctx: Context, ref: str | None = None) -> None:
+    """End a "what was wrong?" still waiting (for this answer, or any)."""
     state = await ctx.state()
-    if state is not None and state[0] == KIND and voter in (None, state[1].get("voter")):
+    if state is not None and state[0] == KIND and ref in (None, state[1].get("ref")):
         await ctx.clear_state()
 
 
@@ -74,15 +74,16 @@ async def on_action(ctx: Context, arg: str) -> list[Reply]:
     if before is helpful:  # a double tap, or the same verdict again: counted once
         return ctx.notice("feedback_already")
     if helpful:
-        await _drop_pending(ctx, voter)
+        await _drop_pending(ctx, ref)
         return ctx.notice("feedback_thanks")
     if ctx.in_group:
         # Not "type what was wrong": the person's next words in a group are meant for
         # the group, and must not be kept as a comment. The desk is offered in private.
         return ctx.notice("feedback_noted_in_group")
-    # The conversation state names the vote's code until the comment comes (or not):
-    # that link lives in the person's own state, which /mydata shows and /forget deletes.
-    await ctx.set_state(KIND, {"voter": voter})
+    # The state keeps the answer's reference (in the person's chat anyway), not the
+    # vote's code: without the key, the person's state does not point at the vote row.
+    # It ends with the person's next message here; /mydata shows it, /forget deletes it.
+    await ctx.set_state(KIND, {"ref": ref})
     choices = [Choice(ctx.t("feedback_button_skip"), feedback.action(feedback.SKIP))]
     desk = await _desk(ctx, answer)
     if desk is not None:
@@ -104,6 +105,7 @@ async def converse(ctx: Context, data: dict[str, Any]) -> list[Reply] | None:
     if parse_command(ctx.text) is not None:
         return None
     comment = " ".join(ctx.text.split())[: feedback.MAX_COMMENT]
-    if not await ctx.core.storage.comment_feedback(str(data.get("voter", "")), comment):
+    voter = ctx.core.pseudonyms.feedback(str(data.get("ref", "")), ctx.person.key)
+    if not await ctx.core.storage.comment_feedback(voter, comment):
         return None  # the vote changed to 👍 meanwhile: the text is a question again
     return ctx.reply("feedback_comment_thanks")
