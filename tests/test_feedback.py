@@ -229,3 +229,16 @@ async def test_in_a_group_a_thumbs_down_is_noted_without_waiting_for_a_comment(
     await group.ask("lunch at noon, everyone?")  # meant for the group: not kept
     [vote] = await setup.core.storage.feedback_since()
     assert not vote.helpful and vote.comment is None
+
+
+async def test_a_thumbs_down_does_not_replace_another_conversation(
+    asker: MemoryAdapter, setup: Setup
+) -> None:
+    await asker.ask(QUESTION)
+    down = action(asker, "👎")
+    await setup.core.storage.set_state(ASKER.key, "4242", "profile", {"step": "ns"}, setup.clock())
+    replies = await asker.send(action=down)
+    assert replies[0].notice and "Noted" in replies[0].text
+    assert await setup.core.storage.get_state(ASKER.key, "4242") == ("profile", {"step": "ns"})
+    [vote] = await setup.core.storage.feedback_since()
+    assert not vote.helpful  # counted all the same

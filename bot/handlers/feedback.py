@@ -80,6 +80,10 @@ async def on_action(ctx: Context, arg: str) -> list[Reply]:
         # Not "type what was wrong": the person's next words in a group are meant for
         # the group, and must not be kept as a comment. The desk is offered in private.
         return ctx.notice("feedback_noted_in_group")
+    state = await ctx.state()
+    if state is not None and state[0] != KIND:
+        # In the middle of something else (a consultation, the profile): not replaced.
+        return ctx.notice("feedback_skipped")
     # The state keeps the answer's reference (in the person's chat anyway), not the
     # vote's code: without the key, the person's state does not point at the vote row.
     # It ends with the person's next message here; /mydata shows it, /forget deletes it.
