@@ -16,6 +16,7 @@ from typing import Any, TextIO, TypeVar
 from bot import __version__, kb_lint, markup
 from bot.app import load_catalog, open_storage, running_core
 from bot.cli_db import add_db_commands
+from bot.cli_stats import add_stats_commands
 from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
 from bot.core import utc_now
@@ -656,6 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="really delete")
     p.set_defaults(func=cmd_consult_purge)
     add_db_commands(sub)
+    add_stats_commands(sub)
     return parser
 
 

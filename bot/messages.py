@@ -100,7 +100,8 @@ class Reply:
     ``expects`` says what typed answer the reply waits for, for adapters that must
     tell a typed answer from a button choice. ``thread`` is a message reference (as in
     ``Incoming.origin``) this reply answers: Slack posts it in that message's thread,
-    Telegram as a reply to it.
+    Telegram as a reply to it. ``footer`` is one last row of small buttons side by
+    side, after ``choices`` whatever ``columns`` says (👍 / 👎 under an answer).
     """
 
     text: str
@@ -116,3 +117,9 @@ class Reply:
     # the terminal then reads "2" as an answer, not as "press button 2".
     expects: str | None = None
     thread: str | None = None
+    footer: tuple[Choice, ...] = ()
+
+    @property
+    def buttons(self) -> tuple[Choice, ...]:
+        """Every button of the reply: ``choices``, then the ``footer`` row."""
+        return self.choices + self.footer

@@ -36,6 +36,7 @@ def _reply(reply: Reply) -> dict[str, Any]:
         "columns": reply.columns,
         "expects": reply.expects,
         "thread": reply.thread,
+        "footer": [[c.label, c.action] for c in reply.footer],
     }
 
 
@@ -60,6 +61,7 @@ def loads(text: str) -> list[Reply]:
             columns=r["columns"],
             expects=r["expects"],
             thread=r.get("thread"),  # absent in replies owed before threads existed
+            footer=tuple(Choice(label, action) for label, action in r.get("footer", [])),
         )
         for r in json.loads(text)
     ]

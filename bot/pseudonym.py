@@ -111,3 +111,8 @@ class Pseudonyms:
 
     def voter(self, poll_id: int, person_key: str) -> str:
         return self._code("voter", str(poll_id), person_key)
+
+    def feedback(self, answer_ref: str, person_key: str) -> str:
+        """One vote per answer message and person (bot.feedback): the code changes with
+        every answer, so a person's votes are not linked to each other either."""
+        return self._code("feedback", answer_ref, person_key)

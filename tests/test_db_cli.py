@@ -49,6 +49,7 @@ async def fill(store: Storage) -> None:
     await store.owe_replies("telegram", "ev-8", "route", "[]", NOW, person=PEOPLE[0], chats=["0"])
     await store.inbox_put("telegram", [("u-2", '{"update_id": 2}'), ("u-1", "{}")], NOW)
     await fill_handoffs(store)
+    await fill_feedback(store)
     named = await store.start_response(
         "c1",
         PEOPLE[0],
@@ -168,6 +169,20 @@ async def fill_handoffs(store: Storage) -> None:
         now=NOW,
     )  # fmt: skip
     await store.forget_handoffs("slack:U9")
+
+
+async def fill_feedback(store: Storage) -> None:
+    """Question counts, an answer's reference and votes on it (one with a comment)."""
+    for outcome in ("answer", "answer", "fallback"):
+        await store.count_question(outcome=outcome, platform="telegram", language="fr", now=NOW)
+    ref = await store.save_answer(
+        entry_id="mrg-chair", question="qui préside ?", language="fr", platform="telegram", now=NOW
+    )
+    answer = await store.get_answer(ref, NOW)
+    assert answer is not None
+    await store.cast_feedback("code-1", answer, False, NOW)
+    await store.comment_feedback("code-1", "pas à jour")
+    await store.cast_feedback("code-2", answer, True, NOW)
 
 
 async def cli(*args: str) -> int:

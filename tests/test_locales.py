@@ -77,7 +77,7 @@ def test_keys_exist_in_english_and_placeholders_match(ui: UI, language: str) -> 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_core_and_consultation_words_are_all_translated(ui: UI, language: str) -> None:
-    for feature in ("", ".consult", ".slack", ".handoff"):
+    for feature in ("", ".consult", ".slack", ".handoff", ".feedback", ".stats"):
         data, _ = load_yaml(LOCALES_DIR / f"en{feature}.yaml", "en")
         missing = sorted(set(data) - set(ui.strings[language]))
         assert not missing, f"{language}{feature}.yaml lacks {missing}"

@@ -53,6 +53,8 @@ ALLOWED = {
     # /poll --closes 48h --multi --named, /timezone reset
     "by", "region", "since", "csv", "json", "xlsx", "excel", "yyyy", "mm", "dd", "closes", "multi", "named",
     "reset", "m", "h", "d", "invite",
+    # the memory adapter's platform name, which /stats shows as it is (not a real one)
+    "test",
 }  # fmt: skip
 # What the conversation types that is not the bot's: names and the poll's options.
 TYPED = {
@@ -71,6 +73,11 @@ UNANSWERED = {
     "fr": "Où réserver un hôtel à Genève ?",
     "es": "¿Dónde reservar un hotel en Ginebra?",
     "ar": "أين أحجز فندقًا في جنيف؟",
+}
+QUESTION = {  # answered confidently: the answer carries 👍 / 👎
+    "fr": "Quand la politique migratoire a-t-elle été adoptée ?",
+    "es": "¿Cuándo se adoptó la política de migración?",
+    "ar": "متى اعتمدت سياسة الهجرة؟",
 }
 POLL = {
     "fr": "Quel thème ? | Accès | Climat",
@@ -159,7 +166,7 @@ class Recorder:
     def keep(self, replies: list[Reply]) -> list[Reply]:
         for r in replies:
             self.seen.append(r.text)
-            self.seen += [c.label for c in r.choices]
+            self.seen += [c.label for c in r.buttons]
         return replies
 
 
@@ -242,6 +249,15 @@ async def converse(setup: Setup, language: str) -> tuple[list[str], set[str]]:
     await press(person, -1)  # cancel
     asked = await setup.core.storage.handoffs_of(person.person.key)
     assert [h.status for h in asked] == ["draft", "closed"]  # the flow went as meant
+    # An answer (knowledge-base text: not searched), rated 👎 with a comment; then 👍.
+    setup.clock.advance(seconds=2)
+    await person.send(QUESTION[language])
+    thumbs = [c for r in person.last for c in r.footer]
+    assert [c.label for c in thumbs] == ["👍", "👎"]
+    rec.seen += [c.label for c in thumbs]
+    await say(person, action=thumbs[1].action)
+    await say(person, TYPED[language])  # the comment
+    await say(person, action=thumbs[0].action)  # on second thoughts
     await say(person, "/mydata")
     await say(person, "/forget")
     await press(person, -1)  # keep
@@ -251,7 +267,8 @@ async def converse(setup: Setup, language: str) -> tuple[list[str], set[str]]:
     for text in (
         "/subscribe", "/poll", f"/poll {POLL[language]}", "/results", "/results movement-strategy-input",
         "/results movement-strategy-input by region", "/export movement-strategy-input",
-        "/close movement-strategy-input", "/announce", f"/announce {ANNOUNCEMENT[language]}",
+        "/close movement-strategy-input", "/stats", "/stats since 2026-01-01 csv", "/stats zzz",
+        "/announce", f"/announce {ANNOUNCEMENT[language]}",
     ):  # fmt: skip
         await say(coord, text)
         if text.startswith("/close"):

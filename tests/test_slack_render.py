@@ -85,6 +85,21 @@ def test_choices_become_buttons_with_unique_action_ids() -> None:
     assert all(b["action_id"].startswith(render.ACTION_PREFIX) for b in buttons)
 
 
+def test_the_footer_is_one_last_actions_block_with_unique_action_ids() -> None:
+    related = tuple(Choice(f"Related {i}", f"faq:e{i}") for i in range(3))
+    thumbs = (Choice("👍", "fb:u:abc"), Choice("👎", "fb:d:abc"))
+    [message] = render.render_reply(Reply("An answer", choices=related, footer=thumbs))
+    rows = [b for b in message.blocks if b["type"] == "actions"]
+    assert [len(r["elements"]) for r in rows] == [1, 1, 1, 2]
+    assert [e["value"] for e in rows[-1]["elements"]] == ["fb:u:abc", "fb:d:abc"]
+    assert len({b["action_id"] for b in all_buttons([message])}) == 5
+    # Within 50 blocks even when the choices alone would fill them.
+    many = tuple(Choice(str(i), f"a:{i}") for i in range(60))
+    messages = render.render_reply(Reply("x", choices=many, footer=thumbs))
+    assert all(len(m.blocks) <= render.MAX_BLOCKS for m in messages)
+    assert all_buttons(messages)[-1]["value"] == "fb:d:abc"
+
+
 def test_button_text_is_cut_to_slack_limit() -> None:
     [message] = render.render_reply(Reply("?", choices=(Choice("word " * 40, "x:1"),)))
     text = all_buttons([message])[0]["text"]["text"]

@@ -40,13 +40,20 @@ def test_every_method_has_a_contract() -> None:
 
 
 def test_the_interface_is_split_by_aggregate_into_small_parts() -> None:
-    from bot.storage import ConsultationStore, DeliveryStore, EventStore, HandoffStore, PollStore
+    from bot.storage import (
+        ConsultationStore,
+        DeliveryStore,
+        EventStore,
+        FeedbackStore,
+        HandoffStore,
+        PollStore,
+    )
 
-    parts = (EventStore, ConsultationStore, PollStore, DeliveryStore, HandoffStore)
+    parts = (EventStore, ConsultationStore, PollStore, DeliveryStore, HandoffStore, FeedbackStore)
     assert all(issubclass(Storage, part) for part in parts)
     assert all(len(part.__abstractmethods__) <= 25 for part in parts)
     own = Storage.__abstractmethods__ - set().union(*(p.__abstractmethods__ for p in parts))
-    # Beside the five: connecting, and what spans them all (a person's data).
+    # Beside the six: connecting, and what spans them all (a person's data).
     assert own == {"open", "close", "person_data", "forget_person"}
 
 
@@ -639,3 +646,103 @@ class TestLeases:
             *(store.take_lease("role", f"p{i}", NOW, ttl) for i in range(10))
         )
         assert results.count(True) == 1
+
+
+# --------------------------------------------------------------------------- feedback and stats
+
+
+class TestFeedback:
+    async def test_questions_are_counted_per_day_platform_language_and_outcome(
+        self, store: Storage
+    ) -> None:
+        later = NOW + timedelta(hours=5)  # the same UTC day
+        for moment, outcome in ((NOW, "answer"), (later, "answer"), (NOW, "fallback")):
+            await store.count_question(outcome=outcome, platform="t", language="fr", now=moment)
+        await asyncio.gather(
+            *(
+                store.count_question(outcome="suggest", platform="s", language="en", now=NOW)
+                for _ in range(5)
+            )
+        )
+        await store.count_question(
+            outcome="answer", platform="t", language="fr", now=NOW + timedelta(days=1)
+        )
+        day = NOW.replace(hour=0)
+        counts = await store.question_counts()
+        assert [(c.day, c.platform, c.language, c.outcome, c.count) for c in counts] == [
+            (day, "s", "en", "suggest", 5),
+            (day, "t", "fr", "answer", 2),
+            (day, "t", "fr", "fallback", 1),
+            (day + timedelta(days=1), "t", "fr", "answer", 1),
+        ]
+        # From the day of ``since`` on, whatever its hour.
+        since = await store.question_counts(NOW + timedelta(days=1, hours=11))
+        assert [c.count for c in since] == [1]
+
+    async def test_an_answer_reference_lasts_the_window(self, store: Storage) -> None:
+        ref = await store.save_answer(
+            entry_id="e1", question="when?", language="fr", platform="t", now=NOW
+        )
+        assert len(ref) >= 12 and ref.isascii()
+        answer = await store.get_answer(ref, NOW + timedelta(days=1))
+        assert answer is not None
+        assert (answer.entry_id, answer.question, answer.language, answer.platform) == (
+            "e1",
+            "when?",
+            "fr",
+            "t",
+        )
+        assert answer.at == NOW.replace(hour=0)  # the day only
+        assert await store.get_answer("nope", NOW) is None
+        assert await store.get_answer(ref, NOW + timedelta(days=8)) is None
+        # A later answer purges the references past the window.
+        await store.save_answer(
+            entry_id="e2", question="", language="en", platform="t", now=NOW + timedelta(days=9)
+        )
+        assert await store.get_answer(ref, NOW) is None
+
+    async def test_one_vote_per_voter_code_with_a_comment_on_thumbs_down(
+        self, store: Storage
+    ) -> None:
+        ref = await store.save_answer(
+            entry_id="e1", question="q\x00?", language="fr", platform="t", now=NOW
+        )
+        answer = await store.get_answer(ref, NOW)
+        assert answer is not None
+        results = await asyncio.gather(
+            *(store.cast_feedback("code-a", answer, False, NOW) for _ in range(4))
+        )
+        assert results.count(None) == 1 and results.count(False) == 3  # counted once
+        assert await store.comment_feedback("code-a", "wrong year")
+        assert not await store.comment_feedback("code-x", "no such vote")
+        assert await store.cast_feedback("code-b", answer, True, NOW + timedelta(days=2)) is None
+        assert not await store.comment_feedback("code-b", "a 👍 takes no comment")
+        votes = await store.feedback_since()
+        assert [(v.entry_id, v.helpful, v.comment) for v in votes] == [
+            ("e1", False, "wrong year"),
+            ("e1", True, None),
+        ]
+        assert votes[0].language == "fr" and votes[0].platform == "t"
+        assert votes[0].question.startswith("q") and votes[0].at == NOW.replace(hour=0)
+        assert len(await store.feedback_since(NOW + timedelta(days=2, hours=3))) == 1
+        # A changed mind: one row still, and the comment goes with the old verdict.
+        assert await store.cast_feedback("code-a", answer, True, NOW) is False
+        assert [v.helpful for v in await store.feedback_since()] == [True, True]
+        assert [v.comment for v in await store.feedback_since()] == [None, None]
+
+    async def test_desk_reply_times_of_sent_questions(self, store: Storage) -> None:
+        args = dict(shared=False, name=None, society=None, desk_platform="slack", desk_chat="CDESK")
+        sent = await draft(store)
+        await store.open_handoff(sent, person="t:1", now=NOW, **args)
+        await store.note_desk_reply(sent, NOW + timedelta(hours=2))
+        waiting = await store.save_draft(
+            person="t:2", platform="t", chat="2", language="en", question="?", tried=[], now=NOW
+        )
+        later = NOW + timedelta(days=1)
+        await store.open_handoff(waiting.id, person="t:2", now=later, **args)
+        await draft(store, person="t:3")  # a draft was never sent: not counted
+        assert await store.desk_reply_times() == [
+            (NOW, NOW + timedelta(hours=2)),
+            (later, None),
+        ]
+        assert await store.desk_reply_times(NOW + timedelta(hours=1)) == [(later, None)]

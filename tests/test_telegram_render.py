@@ -180,6 +180,24 @@ def test_keyboard_limits() -> None:
     assert max(len(row) for row in markup_.inline_keyboard) == 8
 
 
+def test_the_footer_is_one_last_row_within_the_limits() -> None:
+    related = tuple(Choice(f"Related {i}", f"faq:e{i}") for i in range(3))
+    thumbs = (Choice("👍", "fb:u:abc"), Choice("👎", "fb:d:abc"))
+    markup_ = keyboard(related, 1, thumbs)
+    assert markup_ is not None
+    rows = [[b.callback_data for b in row] for row in markup_.inline_keyboard]
+    assert rows == [["faq:e0"], ["faq:e1"], ["faq:e2"], ["fb:u:abc", "fb:d:abc"]]
+    # A full keyboard keeps the footer's room: 98 choices, then the row of two.
+    many = tuple(Choice(str(i), f"a:{i}") for i in range(150))
+    full = keyboard(many, 8, thumbs)
+    assert full is not None
+    assert sum(len(row) for row in full.inline_keyboard) == 100
+    assert [b.callback_data for b in full.inline_keyboard[-1]] == ["fb:u:abc", "fb:d:abc"]
+    only = keyboard((), 1, thumbs)
+    assert only is not None and len(only.inline_keyboard) == 1
+    assert toast_text(Reply("Thanks", notice=True, footer=thumbs)) is None
+
+
 # ------------------------------------------------------------------ calls
 
 

@@ -76,6 +76,19 @@ def test_buttons_are_numbered_where_no_number_is_an_answer(setup: Setup) -> None
     assert message is not None and message.action == "x:2"
 
 
+def test_the_footer_row_is_one_line_and_its_buttons_are_typed_as_numbers(setup: Setup) -> None:
+    chat = chat_for(setup)
+    reply = Reply(
+        "An answer",
+        choices=(Choice("Who chairs it?", "faq:chair"),),
+        footer=(Choice("👍", "fb:u:abc"), Choice("👎", "fb:d:abc")),
+    )
+    text = chat.outbound([reply])
+    assert "  1. Who chairs it?" in text and "  2. 👍   3. 👎" in text
+    message = chat.inbound("3")
+    assert message is not None and message.action == "fb:d:abc"
+
+
 async def test_files_go_under_one_folder_and_never_replace_each_other(
     setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -59,16 +59,21 @@ class MemoryAdapter:
     async def press(self, label_or_action: str, **kwargs: object) -> str:
         """Press a button of the last replies, by its label (or its action string)."""
         for reply in self.last:
-            for choice in reply.choices:
+            for choice in reply.buttons:
                 if label_or_action in (choice.label, choice.action):
                     replies = await self.send(action=choice.action, **kwargs)  # type: ignore[arg-type]
                     return self.plain(replies)
-        available = [c.label for r in self.last for c in r.choices]
+        available = [c.label for r in self.last for c in r.buttons]
         raise LookupError(f"no button {label_or_action!r}; buttons: {available}")
 
     @property
     def buttons(self) -> list[str]:
         return [c.label for r in self.last for c in r.choices]
+
+    @property
+    def footer(self) -> list[str]:
+        """The labels of the last replies' footer rows (👍 / 👎 under an answer)."""
+        return [c.label for r in self.last for c in r.footer]
 
     @property
     def actions(self) -> list[str]:

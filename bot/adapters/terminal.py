@@ -108,7 +108,7 @@ class TerminalChat:
     def outbound(self, replies: list[Reply]) -> str:
         """Replies as terminal text; their buttons become the options to type."""
         parts: list[str] = []
-        choices = [c for r in replies for c in r.choices]
+        choices = [c for r in replies for c in r.buttons]
         expects = next((r.expects for r in reversed(replies) if r.expects), None)
         # A typed number is an answer when a button is labelled with one (a scale) or the
         # bot waits for a number: then only those buttons take numbers (their own), and
@@ -126,7 +126,8 @@ class TerminalChat:
             for attachment in reply.attachments:
                 path = self._save(attachment.filename, attachment.content)
                 parts.append(self._t("terminal_file_saved", path=path))
-            for choice in reply.choices:
+            footer: list[str] = []  # the footer row's options, on one line
+            for choice in reply.buttons:
                 label = choice.label.strip()
                 if free_text:
                     key = ""
@@ -138,10 +139,14 @@ class TerminalChat:
                     key = str(len(keys) + 1)
                 if key:
                     keys[key] = choice
-                if not key or key == label:  # a scale's "4" is typed as itself
-                    parts.append(f"  {choice.label}")
+                # A scale's "4" is typed as itself: shown without a key.
+                shown = choice.label if not key or key == label else f"{key}. {choice.label}"
+                if choice in reply.footer:
+                    footer.append(shown)
                 else:
-                    parts.append(f"  {key}. {choice.label}")
+                    parts.append(f"  {shown}")
+            if footer:
+                parts.append("  " + "   ".join(footer))
             if reply.choices and reply.expects == "number":
                 parts.append("  " + self._t("terminal_type_number"))
             elif reply.choices and free_text and reply.expects == "text":
@@ -165,7 +170,7 @@ class TerminalChat:
         above a fresh prompt. Registered as the terminal's sender while the chat runs."""
         before = self.keys, self.shown
         text = self.outbound(replies)
-        if not any(r.choices for r in replies):
+        if not any(r.buttons for r in replies):
             self.keys, self.shown = before  # the question on screen keeps its buttons
         if not text:
             return

@@ -11,12 +11,14 @@ from bot.handlers import (
     consult,
     coordinator,
     faq,
+    feedback,
     handoff,
     info,
     polls,
     privacy,
     router,
     smalltalk,
+    stats,
     subscriptions,
     timeline,
     topics,
@@ -44,6 +46,8 @@ COMMANDS: list[Command] = [
     Command("poll", polls.poll, "cmd_poll", coordinators_only=True, in_menu=False),
     Command("results", coordinator.results, "cmd_results", coordinators_only=True, in_menu=False),
     Command("export", coordinator.export, "cmd_export", coordinators_only=True, in_menu=False),
+    # /stats [since DATE] [csv|json]: how well the bot serves people (counts, no identity).
+    Command("stats", stats.show, "cmd_stats", coordinators_only=True, in_menu=False),
     # /close: end my open question to the desk; coordinators: /close ID (a poll, a consultation).
     Command("close", handoff.close_or(coordinator.close), "cmd_close", in_menu=False),
     # /announce <text>: to every subscriber, after a confirmation saying how many.
@@ -74,12 +78,14 @@ ACTIONS: dict[str, ActionFn] = {
     "tz": subscriptions.on_timezone,  # tz:<IANA zone>: a suggested time zone for a typo
     "an": subscriptions.on_announce,  # an:y|n:<job>: send or cancel an announcement (coordinators)
     "ho": handoff.on_action,  # ho:a|s|c|x|h:<handoff>[:n|a|y|n]: ask, send, cancel, close, helped
+    "fb": feedback.on_action,  # fb:u|d:<answer ref>, fb:s: 👍, 👎, no comment (under answers)
 }
 
 # Multi-step conversations, by the kind stored in the person's conversation state.
 CONVERSATIONS: dict[str, ConversationFn] = {
     consult.KIND: consult.converse,  # typed answers to the current consultation question
     privacy.PROFILE: privacy.converse,  # typed National Society / region
+    feedback.KIND: feedback.converse,  # after 👎: what was wrong (optional)
 }
 
 # The order of decision: a desk member's reply to a relayed question, an active

@@ -1,13 +1,15 @@
 """Question answering: a confident answer with follow-ups, suggestions, or the fallback.
 
 Questions that end in a suggestion or the fallback are logged (text, time, platform;
-no identity) so curators can see what people ask that the knowledge base lacks.
+no identity) so curators can see what people ask that the knowledge base lacks. Every
+question's outcome is counted (day, platform, language: /stats), and every answer
+carries 👍 / 👎 (:mod:`bot.handlers.feedback`).
 """
 
 from __future__ import annotations
 
 from bot import followup, markup
-from bot.handlers import handoff, timeline
+from bot.handlers import feedback, handoff, timeline
 from bot.handlers.base import Context
 from bot.knowledge import Entry
 from bot.matcher import Match, answer_language
@@ -22,9 +24,12 @@ def label(text: str) -> str:
     return markup.shorten(text, MAX_LABEL)
 
 
-def entry_reply(ctx: Context, entry: Entry, asked_in: str | None = None) -> Reply:
+def entry_reply(
+    ctx: Context, entry: Entry, asked_in: str | None = None, *, ref: str | None = None
+) -> Reply:
     """An answer, in the language the question was asked in when the entry has it,
-    else in the person's language, else English."""
+    else in the person's language, else English. ``ref`` (the answer message's
+    reference, :mod:`bot.feedback`) adds the 👍 / 👎 row."""
     kb = ctx.kb
     language = answer_language(entry, asked_in, ctx.language)
     text = entry.answer_in(language)
@@ -36,7 +41,8 @@ def entry_reply(ctx: Context, entry: Entry, asked_in: str | None = None) -> Repl
         text += "\n\n" + dates
     related = [e for e in (kb.entry(r) for r in entry.related) if e is not None]
     choices = tuple(Choice(label(title_for(ctx, e, language)), f"faq:{e.id}") for e in related[:4])
-    return Reply(text, choices=calendar_buttons + choices)
+    footer = feedback.buttons(ctx, ref) if ref else ()
+    return Reply(text, choices=calendar_buttons + choices, footer=footer)
 
 
 def title_for(ctx: Context, entry: Entry, language: str | None) -> str:
@@ -71,11 +77,20 @@ async def answer(ctx: Context, question: str) -> list[Reply]:
     last = await storage.last_answer(person, chat, ctx.now - followup.CONTEXT_TTL)
     previous = followup.Previous(*last) if last else None
     result: Match = await ctx.core.matching.run(followup.resolve, ctx.matcher, question, previous)
+    # Counted in the language asked in (the answer's may be English, untranslated), as
+    # shown: an "answer" without an entry gets the fallback below.
+    await storage.count_question(
+        outcome=result.status if result.id or result.status != "answer" else "fallback",
+        platform=ctx.person.platform,
+        language=result.language or ctx.language,
+        now=ctx.now,
+    )
     if result.status == "answer" and result.id:
         entry = ctx.kb.entries[result.id]
         language = answer_language(entry, result.language, ctx.language)
         await storage.remember_answer(person, chat, entry.id, language, ctx.now)
-        return [entry_reply(ctx, entry, language)]
+        ref = await feedback.remember(ctx, entry.id, question, language)
+        return [entry_reply(ctx, entry, language, ref=ref)]
     if ctx.core.may_log_gap(person, ctx.now):  # one person cannot fill the curators' log
         await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
     desk = await handoff.offer(ctx, question, result)  # "Ask the secretariat", if configured
@@ -120,7 +135,9 @@ async def show_entry(ctx: Context, entry_id: str) -> list[Reply]:
     await ctx.core.storage.remember_answer(
         ctx.person.key, ctx.message.chat.chat_id, entry.id, language, ctx.now
     )
-    return [entry_reply(ctx, entry)]
+    # No typed question behind a button: the vote keeps the entry alone.
+    ref = await feedback.remember(ctx, entry.id, "", language)
+    return [entry_reply(ctx, entry, ref=ref)]
 
 
 async def none_of_these(ctx: Context, _: str) -> list[Reply]:

@@ -366,6 +366,9 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
     ]
     if handoffs:
         lines.append(ctx.t("handoff_mydata", count=len(handoffs)))
+    # Votes on answers are kept under codes nobody can trace back (bot.feedback): said,
+    # since they cannot be listed.
+    lines.append(ctx.t("feedback_mydata"))
     lines.append(ctx.t("privacy_mydata_footer"))
     document = {"person": ctx.person.key, "exported_at": ctx.now.isoformat(), **data}
     document["responses"] = [with_labels(ctx, r) for r in responses]

@@ -1,7 +1,8 @@
 """The storage interface, by aggregate: :class:`EventStore` (events and conversation
 state), :class:`ConsultationStore`, :class:`PollStore`, :class:`DeliveryStore`,
-:class:`~bot.storage.handoff.HandoffStore` (its own module); and :class:`Storage`, all
-five plus what spans them (units of work, /mydata, /forget).
+:class:`~bot.storage.handoff.HandoffStore` (its own module), :class:`FeedbackStore`
+(votes on answers and the anonymous counts behind /stats); and :class:`Storage`, all
+six plus what spans them (units of work, /mydata, /forget).
 
 Every method commits before it returns (inside a unit of work: with the unit), so
 when a handler has awaited a write, the data survives ``kill -9``. A component that
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
+from bot.feedback import AnswerRef, Feedback
 from bot.storage.handoff import HandoffStore
 
 
@@ -42,6 +44,18 @@ class GapRow:
     count: int
     last_asked: datetime
     status: str  # the latest outcome: "suggest" or "fallback"
+
+
+@dataclass(frozen=True)
+class QuestionCount:
+    """How many questions of one UTC day, platform and language ended one way:
+    "answer", "suggest" or "fallback". Counts only: no text, no identity."""
+
+    day: datetime  # midnight UTC
+    platform: str
+    language: str
+    outcome: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -552,7 +566,59 @@ class DeliveryStore(ABC):
         """How many rows of a job are in each state."""
 
 
-class Storage(EventStore, ConsultationStore, PollStore, DeliveryStore, HandoffStore):
+class FeedbackStore(ABC):
+    """👍 / 👎 on answers (bot.feedback), and the anonymous counts behind /stats.
+
+    Nothing here is stored with a person's identity: a vote is keyed by a keyed code
+    of (answer reference, person) that the caller computes, so one person's second
+    press on one answer finds their first vote without the row naming them."""
+
+    @abstractmethod
+    async def count_question(
+        self, *, outcome: str, platform: str, language: str, now: datetime
+    ) -> None:
+        """One more question of this UTC day, platform and language that ended in
+        ``outcome`` ("answer", "suggest", "fallback")."""
+
+    @abstractmethod
+    async def question_counts(self, since: datetime | None = None) -> list[QuestionCount]:
+        """The counts, oldest day first (from the UTC day of ``since`` on)."""
+
+    @abstractmethod
+    async def save_answer(
+        self, *, entry_id: str, question: str, language: str, platform: str, now: datetime
+    ) -> str:
+        """Keep what a vote on this answer message needs; its random reference (for the
+        buttons). References older than :data:`bot.feedback.WINDOW` are deleted."""
+
+    @abstractmethod
+    async def get_answer(self, ref: str, now: datetime) -> AnswerRef | None:
+        """The answer a button refers to; None when unknown or older than the window."""
+
+    @abstractmethod
+    async def cast_feedback(
+        self, voter: str, answer: AnswerRef, helpful: bool, now: datetime
+    ) -> bool | None:
+        """Record a vote under ``voter`` (one row per voter code, ever); the verdict it
+        had before (None: a first vote). A changed verdict drops the comment."""
+
+    @abstractmethod
+    async def comment_feedback(self, voter: str, comment: str) -> bool:
+        """Keep a comment on a 👎 vote; False when there is no such vote."""
+
+    @abstractmethod
+    async def feedback_since(self, since: datetime | None = None) -> list[Feedback]:
+        """Every vote (from the UTC day of ``since`` on), oldest day first."""
+
+    @abstractmethod
+    async def desk_reply_times(
+        self, since: datetime | None = None
+    ) -> list[tuple[datetime, datetime | None]]:
+        """(sent, first desk reply or None) of every question sent to the desk (since
+        ``since``), oldest first: no person, no text."""
+
+
+class Storage(EventStore, ConsultationStore, PollStore, DeliveryStore, HandoffStore, FeedbackStore):
     """What the bot keeps. Implementations must be safe for concurrent coroutines."""
 
     async def __aenter__(self) -> Storage:

@@ -36,6 +36,8 @@ from bot.storage.base import (
     Subscription,
 )
 from bot.storage.connection import Connection
+from bot.storage.sqlite_feedback import SCHEMA as FEEDBACK_SCHEMA
+from bot.storage.sqlite_feedback import SqliteFeedback
 from bot.storage.sqlite_handoff import SCHEMA as HANDOFF_SCHEMA
 from bot.storage.sqlite_handoff import SqliteHandoffs
 
@@ -278,6 +280,9 @@ MIGRATIONS: list[str] = [
         until TEXT NOT NULL
     );
     """,
+    # 14: 👍 / 👎 on answers and the anonymous question counts behind /stats
+    # (bot.storage.base.FeedbackStore; the SQL beside it, bot.storage.sqlite_feedback).
+    FEEDBACK_SCHEMA,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -400,7 +405,7 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values)) or "NULL"
 
 
-class SqliteStorage(SqliteHandoffs, Storage):
+class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
         self._db: Connection | None = None

@@ -412,7 +412,7 @@ class SlackAdapter:
         elif reply.chat is not None and (where is None or reply.chat.chat_id != where.channel):
             await self._post_all(reply.chat.chat_id, reply, None)
         elif where is None:
-            if reply.text.strip() or reply.choices:
+            if reply.text.strip() or reply.buttons:
                 log.warning("dropping a pushed Slack reply that names no chat")
         elif reply.private or reply.notice or where.private_by_default:
             await self._ephemeral_all(reply, where)

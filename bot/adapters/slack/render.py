@@ -172,17 +172,24 @@ def button(choice: Choice, index: int) -> Block:
     }
 
 
-def button_rows(choices: tuple[Choice, ...], columns: int, budget: int) -> list[Block]:
+def button_rows(
+    choices: tuple[Choice, ...], columns: int, budget: int, footer: tuple[Choice, ...] = ()
+) -> list[Block]:
     """Buttons as actions blocks: ``columns`` per row when that fits in ``budget``
-    blocks, else as few blocks as possible (Slack wraps a long row itself)."""
+    blocks, else as few blocks as possible (Slack wraps a long row itself). The
+    ``footer`` is one more block of its own, last (its room is kept first)."""
+    last = [button(c, len(choices) + i) for i, c in enumerate(footer[:MAX_BUTTONS_PER_BLOCK])]
+    tail = [{"type": "actions", "elements": last}] if last else []
+    budget -= len(tail)
     if not choices:
-        return []
+        return tail
     buttons = [button(c, i) for i, c in enumerate(choices)]
     per_row = max(1, min(columns, MAX_BUTTONS_PER_BLOCK))
     if -(-len(buttons) // per_row) > budget:
         per_row = MAX_BUTTONS_PER_BLOCK
     rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
-    return [{"type": "actions", "elements": row} for row in rows[:MAX_BLOCKS]]
+    blocks: list[Block] = [{"type": "actions", "elements": row} for row in rows]
+    return blocks[: MAX_BLOCKS - len(tail)] + tail
 
 
 @dataclass(frozen=True)
@@ -206,7 +213,7 @@ def render_reply(reply: Reply, *, single: bool = False) -> list[SlackMessage]:
     ``single`` (for an edit, which replaces exactly one message) keeps what fits in one.
     """
     chunks = sections(reply.text) if reply.text.strip() else []
-    rows = button_rows(reply.choices, reply.columns, MAX_BLOCKS - len(chunks))
+    rows = button_rows(reply.choices, reply.columns, MAX_BLOCKS - len(chunks), reply.footer)
     room = MAX_BLOCKS - len(rows)
     if single and len(chunks) > room:
         chunks = chunks[:room]
@@ -224,7 +231,7 @@ def render_reply(reply: Reply, *, single: bool = False) -> list[SlackMessage]:
         # The first message's fallback is the whole reply as plain text.
         first = (
             fallback(reply.text)
-            or escape(" / ".join(c.label for c in reply.choices))[:MAX_FALLBACK]
+            or escape(" / ".join(c.label for c in reply.buttons))[:MAX_FALLBACK]
         )
         messages[0] = SlackMessage(first, messages[0].blocks)
     return messages

@@ -77,23 +77,34 @@ def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
         size //= 2
 
 
-def keyboard(choices: tuple[Choice, ...], columns: int = 1) -> InlineKeyboardMarkup | None:
+def keyboard(
+    choices: tuple[Choice, ...], columns: int = 1, footer: tuple[Choice, ...] = ()
+) -> InlineKeyboardMarkup | None:
     """Choices as an inline keyboard: the button carries the action id, never the label.
 
     ``Choice`` guarantees 1-64 ASCII bytes, so ``callback_data`` fits Telegram's
-    64-byte limit whatever the language of the label.
+    64-byte limit whatever the language of the label. The ``footer`` is one last row
+    (within the per-row and total limits: the footer's room is kept first).
     """
-    valid = [c for c in choices if 0 < len(c.action.encode("utf-8")) <= MAX_ACTION_BYTES]
-    if not valid:
+
+    def usable(items: tuple[Choice, ...]) -> list[Choice]:
+        return [c for c in items if 0 < len(c.action.encode("utf-8")) <= MAX_ACTION_BYTES]
+
+    last = usable(footer)[:MAX_PER_ROW]
+    valid = usable(choices)[: MAX_BUTTONS - len(last)]
+    if not valid and not last:
         return None
     per_row = max(1, min(columns, MAX_PER_ROW))
-    buttons = [InlineKeyboardButton(c.label, callback_data=c.action) for c in valid[:MAX_BUTTONS]]
-    return InlineKeyboardMarkup([buttons[i : i + per_row] for i in range(0, len(buttons), per_row)])
+    buttons = [InlineKeyboardButton(c.label, callback_data=c.action) for c in valid]
+    rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+    if last:
+        rows.append([InlineKeyboardButton(c.label, callback_data=c.action) for c in last])
+    return InlineKeyboardMarkup(rows)
 
 
 def toast_text(reply: Reply) -> str | None:
     """The reply as a callback-query toast, when it is a short notice that fits one."""
-    if not reply.notice or reply.choices or reply.attachments:
+    if not reply.notice or reply.buttons or reply.attachments:
         return None
     text = markup.to_plain(reply.text, bidi_marks=True).strip()
     return text if 0 < len(text) <= TOAST_LIMIT else None
@@ -149,7 +160,7 @@ def message_calls(reply: Reply, chat_id: str, *, edit: int | None = None) -> lis
     """
     chat = chat_ref(chat_id)
     texts = chunks(reply.text) if reply.text.strip() else []
-    buttons = keyboard(reply.choices, reply.columns)
+    buttons = keyboard(reply.choices, reply.columns, reply.footer)
     files = list(reply.attachments)
     caption: str | None = None
     if (

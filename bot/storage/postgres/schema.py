@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.errors import StorageError
+from bot.storage.postgres.feedback import SCHEMA as FEEDBACK_SCHEMA
 from bot.storage.postgres.handoff import SCHEMA as HANDOFF_SCHEMA
 
 # The version record. One row; absent means version 0 (an empty database).
@@ -222,6 +223,9 @@ MIGRATIONS: list[str] = [
     # 6: (SQLite's 11) questions handed to the secretariat's desk and the messages
     # relayed for them (bot.storage.postgres.handoff).
     HANDOFF_SCHEMA,
+    # 7: (SQLite's 14) 👍 / 👎 on answers and the anonymous question counts behind
+    # /stats (bot.storage.postgres.feedback).
+    FEEDBACK_SCHEMA,
 ]
 
 # Columns PostgreSQL adds for what SQLite keeps implicitly (its rowid).

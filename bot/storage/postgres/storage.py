@@ -45,6 +45,7 @@ from bot.storage.base import (
     Storage,
     Subscription,
 )
+from bot.storage.postgres.feedback import PostgresFeedback
 from bot.storage.postgres.gate import Gate
 from bot.storage.postgres.handoff import PostgresHandoffs
 from bot.storage.postgres.schema import migrate, schema_version
@@ -171,7 +172,7 @@ def _poll(row: Record) -> PollRow:
     )
 
 
-class PostgresStorage(PostgresHandoffs, Storage):
+class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.url = url
         self.where = redact(url)  # how to name it in messages: never the password
