@@ -10,7 +10,6 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bot.app import open_storage
 from bot.config import Settings
@@ -237,7 +236,7 @@ def cmd_kb_promote(settings: Settings, args: argparse.Namespace, check: Check) -
             sys.stderr.write(f"{p}\n")
         sys.stderr.write(f"{edit.path} is restored as it was.\n")
         return EXIT_PROBLEMS
-    sys.stdout.write(edit.diff(Path.cwd()))
+    sys.stdout.write(edit.diff(settings.knowledge_dir.parent))
     sys.stdout.write(f"\n{item.ref} -> {edit.summary}.\n")
     for p in problems:
         if p.warning and p.entry == entry_id:

@@ -52,24 +52,21 @@ class Edit:
     summary: str
 
     def diff(self, root: Path | None = None) -> str:
-        name = _display(self.path, root)
+        """A unified diff, its file named as git would inside ``root`` (the folder of
+        faq.yaml and knowledge/, where the curator commits)."""
+        try:
+            name = str(self.path.resolve().relative_to((root or Path.cwd()).resolve()))
+            before, after = f"a/{name}", f"b/{name}"
+        except ValueError:
+            before = after = str(self.path)
         return "".join(
             difflib.unified_diff(
                 self.before.splitlines(keepends=True),
                 self.after.splitlines(keepends=True),
-                fromfile=f"a/{name}",
-                tofile=f"b/{name}",
+                fromfile=before,
+                tofile=after,
             )
         )
-
-
-def _display(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            pass
-    return str(path)
 
 
 class _Document:
@@ -280,8 +277,8 @@ def add_draft(
     entries.append(new)
     entries.yaml_set_comment_before_after_key(
         len(entries) - 1,
-        before=f"\nDraft from 'nsbot kb promote' ({origin}): check the answer, complete its "
-        "source, and move it to its topic's section.",
+        before=f"\nDraft from 'nsbot kb promote' ({origin}):\ncheck the answer, complete its "
+        "source, then move it to its topic's section.",
         indent=faq.indent,
     )
     return faq.edit(f"a draft entry '{new_id}' at the end of {faq_path.name}")
