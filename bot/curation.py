@@ -108,7 +108,9 @@ class Item:
     comments: tuple[str, ...] = ()  # what the 👎 said was wrong
     answer: str | None = None  # the desk's answer
     helpful: bool | None = None  # the asker's "Did this help?" on the desk's answer
-    row_ids: tuple[int, ...] = field(default=(), repr=False)  # the gap rows behind it
+    # The numbers behind it (gap rows, 👎 counted from the first): a reference read with
+    # --since names one of them, which must lead ``promote`` to the same question.
+    row_ids: tuple[int, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,7 @@ def feedback_items(
                 comments=tuple(
                     f.comment.strip() for _, f in rows if f.comment and f.comment.strip()
                 ),
+                row_ids=tuple(number for number, _ in rows),
             )
         )
     return items
@@ -290,8 +293,8 @@ def review(
 
 
 def find(groups: Sequence[Group], ref: str) -> tuple[Item, Cluster] | None:
-    """The item a reference names, with its cluster (the other wordings of it). A gap
-    reference may name any row of its question, not only the oldest."""
+    """The item a reference names, with its cluster (the other wordings of it). A gap or
+    👎 reference may name any row of its question, not only the oldest."""
     ref = ref.strip().lower()
     match = REF_RE.match(ref)
     if match is None:
@@ -300,7 +303,7 @@ def find(groups: Sequence[Group], ref: str) -> tuple[Item, Cluster] | None:
     for g in groups:
         for c in g.clusters:
             for item in c.items:
-                if item.ref == ref or (match.group(1) == "g" and row in item.row_ids):
+                if item.ref == ref or (ref[0] == item.ref[0] and row in item.row_ids):
                     return item, c
     return None
 

@@ -18,6 +18,7 @@ from bot.ui import UI
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 VOTED = "What year was the policy voted?"  # suggests policy-adopted
 VOTED_AGAIN = "what year was policy voted"  # a near-duplicate wording of it
+VOTED_FR = "Quelle année la politique a été votée"  # the same, asked in French
 SIGN_OFF = "in which year did the federation sign off on its migration policy"  # policy-what
 FUNDING = "how do I get funding for a migration project"  # close to no curated answer
 DESK_ANSWER = (
@@ -88,6 +89,7 @@ async def fill(db: Path) -> dict[str, int]:
             await store.log_gap(VOTED, "suggest", "telegram", T0 + timedelta(hours=i))
         await store.log_gap(VOTED_AGAIN, "suggest", "slack", T0 + timedelta(hours=4))
         await store.log_gap("weather in nairobi", "fallback", "slack", T0 + timedelta(hours=5))
+        await store.log_gap(VOTED_FR, "suggest", "telegram", T0 + timedelta(hours=6))
         answered = await _handoff(store, "telegram:1", FUNDING, T0 + timedelta(days=1))
         await _relay(store, answered, REPLY, "Let me check with the team.", 1)
         await _relay(store, answered, FOLLOW_UP, "Thanks, it is for a project in Sahel.", 2)

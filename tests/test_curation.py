@@ -32,6 +32,7 @@ from .curation_fixtures import (
     T0,
     VOTED,
     VOTED_AGAIN,
+    VOTED_FR,
     fill,
 )
 
@@ -56,9 +57,10 @@ async def test_review_groups_by_closest_entry_most_frequent_first(
     groups = review(shipped_matcher, gaps, FEEDBACK, desk)
 
     first, second = groups[0], groups[1]
-    # Four asks of one question, however worded, then two 👎 on one answer.
-    assert (first.entry_id, first.count) == ("policy-adopted", 4)
-    (voted,) = first.clusters
+    # Four asks of one question, however worded, one in French, then two 👎 on one answer.
+    assert (first.entry_id, first.count) == ("policy-adopted", 5)
+    voted, french = first.clusters
+    assert [(i.ref, i.question, i.language) for i in french.items] == [("g6", VOTED_FR, "fr")]
     assert [(i.question, i.count) for i in voted.items] == [(VOTED, 3), (VOTED_AGAIN, 1)]
     assert [i.ref for i in voted.items] == ["g1", "g4"]  # the oldest row of each wording
     assert voted.items[0].status == "suggest" and voted.items[0].kind == "gap"
@@ -92,7 +94,9 @@ async def test_references_stay_and_resolve_with_since(
     assert find(everything, "g3") == found  # which names the same question for promote
     later_thumb = find(recent, "f2")  # the second 👎 ever, the only one since
     assert later_thumb is not None and later_thumb[0].comments == ()
-    assert find(everything, "f2") is None and find(everything, "x1") is None
+    assert find(everything, "f2") == find(everything, "f1")  # the same question
+    assert find(everything, "x1") is None and find(everything, "d1") is not None
+    assert find(everything, "d2") is None  # ended with the asker's word: not listed
 
 
 def test_near_duplicates_are_wordings_not_topics() -> None:

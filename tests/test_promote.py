@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,16 @@ from bot.matcher import Matcher
 from bot.promote import PromoteError, add_draft, add_phrasing
 from bot.storage import SqliteStorage
 
-from .curation_fixtures import DESK_ANSWER, FEEDBACK, FUNDING, SIGN_OFF, VOTED, fill, kb_copy
+from .curation_fixtures import (
+    DESK_ANSWER,
+    FEEDBACK,
+    FUNDING,
+    SIGN_OFF,
+    VOTED,
+    VOTED_FR,
+    fill,
+    kb_copy,
+)
 
 
 def inserted_only(before: str, after: str) -> list[str]:
@@ -91,6 +102,20 @@ def test_a_french_phrasing_goes_where_the_entrys_french_phrasings_live(kb_dir: P
     assert inserted_only(apart.before, apart.after) == [
         "      - 'Les orientations du MRG : combien ?'\n"  # quoted: ": " would be a key
     ]
+
+
+def test_a_gap_asked_in_french_joins_the_entrys_french_phrasings(
+    kb_dir: Path, promote_env: dict[str, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    faq = kb_dir.parent / "faq.yaml"
+    before = faq.read_text(encoding="utf-8")
+    assert main(["kb", "promote", "g6", "--yes"]) == 0  # its words tell French
+    assert "(fr, inline in faq.yaml)" in capsys.readouterr().out
+    after = faq.read_text(encoding="utf-8")
+    assert inserted_only(before, after) == [f"          - {VOTED_FR}\n"]
+    kb = load_knowledge(kb_dir)
+    assert VOTED_FR in kb.entries["policy-adopted"].translations["fr"].questions
+    assert Matcher(kb).match(VOTED_FR).id == "policy-adopted"
 
 
 def test_a_phrasing_without_a_translation_to_start_from_is_refused(kb_dir: Path) -> None:
@@ -215,3 +240,27 @@ def test_draft_ids_topics_and_sources_are_checked_first(kb_dir: Path) -> None:
         add_draft(kb, "x-new", **{**args, "topic": "nope"})  # type: ignore[arg-type]
     with pytest.raises(PromoteError, match="no source"):
         add_draft(kb, "x-new", **{**args, "source_doc": "nope"})  # type: ignore[arg-type]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "kept"), [("y\n", True), ("\n", False)])
+def test_at_a_terminal_the_curator_confirms_after_the_diff(
+    kb_dir: Path,
+    promote_env: dict[str, int],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    kept: bool,
+) -> None:
+    faq = kb_dir.parent / "faq.yaml"
+    before = faq.read_text(encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    assert main(["kb", "promote", "g1"]) == 0
+    out = capsys.readouterr().out
+    assert out.index(f"+      - {VOTED}") < out.index("Keep this change? [y/N]")
+    assert (faq.read_text(encoding="utf-8") != before) is kept
+    assert ("Written to" in out) is kept and ("not confirmed" in out) is not kept
