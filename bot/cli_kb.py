@@ -135,6 +135,8 @@ def _make_edit(
     settings: Settings, args: argparse.Namespace, kb: KnowledgeBase, item: Item, others: list[Item]
 ) -> tuple[Edit, str, str]:
     """(the edit, the entry it concerns, the question it should now answer)."""
+    if not args.new and (args.question or args.answer or args.topic or args.source):
+        raise PromoteError("--question, --answer, --topic and --source go with --new ID")
     language = (args.lang or item.language or "en").lower()
     if not LANG_RE.match(language):
         raise PromoteError(f"--lang {args.lang!r} is not a language code like en, fr, es or ar")

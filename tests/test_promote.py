@@ -218,6 +218,8 @@ def test_a_thumbs_down_needs_the_entry_that_should_answer_it(
     assert SIGN_OFF in (kb_dir.parent / "faq.yaml").read_text(encoding="utf-8")
     assert main(["kb", "promote", "z9", "--yes"]) == 2
     assert "no item 'z9'" in capsys.readouterr().err
+    assert main(["kb", "promote", "g1", "--answer", "x", "--yes"]) == 2
+    assert "go with --new" in capsys.readouterr().err
 
 
 def test_draft_ids_topics_and_sources_are_checked_first(kb_dir: Path) -> None:
