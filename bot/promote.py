@@ -12,6 +12,7 @@ refused rather than reformatted).
 
 from __future__ import annotations
 
+import copy
 import difflib
 import io
 from dataclasses import dataclass
@@ -122,11 +123,26 @@ class _Document:
 
 
 def _append(seq: CommentedSeq, value: object) -> None:
-    """Append to a list, keeping a comment that followed its last item after it."""
+    """Append to a list. ruamel keeps what follows the last item (its end-of-line
+    comment, then the blank lines and comments before the next key) in one token on
+    that item: the end-of-line comment stays with it, the rest follows the new item."""
     last = len(seq) - 1
     seq.append(value)
-    if last >= 0 and last in seq.ca.items:
-        seq.ca.items[last + 1] = seq.ca.items.pop(last)
+    slot = seq.ca.items.get(last) if last >= 0 else None
+    token = slot[0] if slot else None
+    if token is None:
+        return
+    text = str(token.value)
+    eol, newline, rest = ("", "", text[1:]) if text.startswith("\n") else text.partition("\n")
+    if not rest:
+        return
+    moved = copy.copy(token)
+    moved.value = "\n" + rest
+    seq.ca.items[last + 1] = [moved, None, None, None]
+    if eol:
+        token.value = eol + newline
+    else:
+        del seq.ca.items[last]
 
 
 def _block(text: str, indent: int) -> str:

@@ -266,3 +266,33 @@ def test_at_a_terminal_the_curator_confirms_after_the_diff(
     assert out.index(f"+      - {VOTED}") < out.index("Keep this change? [y/N]")
     assert (faq.read_text(encoding="utf-8") != before) is kept
     assert ("Written to" in out) is kept and ("not confirmed" in out) is not kept
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # an end-of-line comment stays on its phrasing
+            "a:\n  q:\n    - one\n    - two  # note\n  answer: x\n",
+            "a:\n  q:\n    - one\n    - two  # note\n    - three\n  answer: x\n",
+        ),
+        (  # the comments and blank line before the next key stay before it
+            "a:\n  q:\n    - one\n    - two  # note\n    # after\n\n  answer: x\n",
+            "a:\n  q:\n    - one\n    - two  # note\n    - three\n    # after\n\n  answer: x\n",
+        ),
+        (
+            "a:\n  q:\n    - one\n    - two\n\n  answer: x\n",
+            "a:\n  q:\n    - one\n    - two\n    - three\n\n  answer: x\n",
+        ),
+        ("a:\n  q: [one, two]\n", "a:\n  q: [one, two, three]\n"),
+    ],
+)
+def test_a_phrasing_is_appended_with_the_comments_around_it_in_place(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    from bot.promote import _append, _Document
+
+    path = tmp_path / "f.yaml"
+    path.write_text(text, encoding="utf-8")
+    doc = _Document(path)
+    _append(doc.data["a"]["q"], "three")
+    assert doc.edit("").after == expected
