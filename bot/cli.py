@@ -1,5 +1,6 @@
 """The ``nsbot`` command line: chat, ask, run, and the curators' ``kb`` tools
-(``nsbot db``, the database's, lives in :mod:`bot.cli_db`)."""
+(``nsbot db``, the database's, lives in :mod:`bot.cli_db`; ``kb review`` and
+``kb promote`` in :mod:`bot.cli_kb`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any, TextIO, TypeVar
 from bot import __version__, kb_lint, markup
 from bot.app import load_catalog, open_storage, running_core
 from bot.cli_db import add_db_commands
+from bot.cli_kb import add_kb_curation_commands
 from bot.cli_stats import add_stats_commands
 from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
@@ -234,13 +236,21 @@ def extra_checks(
     return [*checks, TranslationCheck(verbose)] if translations else checks
 
 
-def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
+def kb_check_problems(
+    settings: Settings, verbose: bool = False
+) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """Everything ``nsbot kb check`` validates (also run on a ``kb promote``'s result)."""
     kb, problems = check_knowledge(settings.knowledge_dir, settings.faq_file)
     problems = list(problems)
-    for check in extra_checks(verbose=getattr(args, "verbose", False), translations=True):
+    for check in extra_checks(verbose=verbose, translations=True):
         problems += check(settings, kb)
     if kb is not None:
         problems += phrasing_conflicts(kb, Matcher(kb))
+    return kb, problems
+
+
+def cmd_kb_check(settings: Settings, args: argparse.Namespace) -> int:
+    kb, problems = kb_check_problems(settings, getattr(args, "verbose", False))
     errors = [p for p in problems if not p.warning]
     warnings = [p for p in problems if p.warning]
     _print_problems(errors, sys.stdout)
@@ -627,6 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_kb_gaps)
+    add_kb_curation_commands(kb_sub, kb_check_problems)
 
     consult = sub.add_parser("consult", help="consultations: list, results, export (coordinators)")
     consult_sub = consult.add_subparsers(

@@ -18,6 +18,9 @@ from bot.errors import Problem
 from bot.knowledge import REF_RE, Entry, Event, KnowledgeBase, SourceRef
 
 MAX_WORDS = 120
+# A source section that starts so is a draft's placeholder (``nsbot kb promote --new``):
+# the entry loads and answers, and this warning stays until a curator names the section.
+DRAFT_MARK = "DRAFT:"
 
 # Words that state something as current or still to come. From a source dated before
 # today they are stale: "currently 15 members" (2011) or "will present" (June 2022).
@@ -89,6 +92,7 @@ def content_warnings(kb: KnowledgeBase, today: date | None = None) -> list[Probl
         out += stale_tense(kb, entry, today)
         out += ended_periods(entry, today)
         out += unopenable_sources(kb, entry.sources, entry.file, entry.line, entry.id)
+        out += draft_sources(entry)
     for event in kb.events:
         out += kind_contradictions(event)
         out += unopenable_sources(kb, event.sources, event.file, event.line, event.id)
@@ -247,6 +251,23 @@ def unopenable_sources(
             Problem(file, line, who, f"source {ref.doc} ({ref.section!r}) {problem}", warning=True)
         )
     return out
+
+
+def draft_sources(entry: Entry) -> list[Problem]:
+    """A draft entry's answer came from a person, not a document: until the curator
+    checks it against one and names the section, ``kb check`` says so."""
+    return [
+        Problem(
+            entry.file,
+            entry.line,
+            entry.id,
+            f"draft: source {ref.doc} ({ref.section!r}) is a placeholder; check the answer "
+            "against the document and write the section that confirms it",
+            warning=True,
+        )
+        for ref in entry.sources
+        if ref.section.startswith(DRAFT_MARK)
+    ]
 
 
 def kind_contradictions(event: Event) -> list[Problem]:

@@ -238,6 +238,13 @@ def test_warns_about_an_answer_over_120_words(tmp_path: Path) -> None:
     assert not any("words" in w for w in messages(loaded(tmp_path / "ok", faq=exactly)))
 
 
+def test_warns_about_a_draft_source_until_it_is_named(tmp_path: Path) -> None:
+    faq = FAQ.replace('section: "§1, seed [A]"', 'section: "DRAFT: name the section (d7)"')
+    warned = messages(loaded(tmp_path, faq=faq))  # it loads: a draft does not stop the bot
+    assert any("faq.yaml:13: [mrg-chair] warning: draft: source sheet" in w for w in warned), warned
+    assert not any("warning: draft:" in w for w in messages(loaded(tmp_path / "ok")))
+
+
 def test_warns_about_a_source_without_a_page(tmp_path: Path) -> None:
     faq = FAQ.replace('section: "§1, seed [A]"', 'section: "§1"').replace(
         'section: "§2 [11][12]"', 'section: "§2 [99]"'

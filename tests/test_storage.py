@@ -52,6 +52,18 @@ class TestStorageContract:
         assert sum(r.count for r in rows) == 5
         assert await store.gaps(limit=1) == rows[:1]
 
+    async def test_logged_gaps_one_row_each_oldest_first_since(self, store: Storage) -> None:
+        await store.log_gap("When is  the COD?", "suggest", "telegram", NOW + timedelta(hours=1))
+        await store.log_gap("weather in nairobi", "fallback", "slack", NOW)
+        rows = await store.logged_gaps()
+        assert [(r.question, r.status, r.platform) for r in rows] == [
+            ("weather in nairobi", "fallback", "slack"),
+            ("When is the COD?", "suggest", "telegram"),
+        ]
+        assert rows[0].asked_at == NOW and rows[0].id != rows[1].id
+        later = await store.logged_gaps(NOW + timedelta(minutes=30))
+        assert [r.id for r in later] == [rows[1].id]
+
     async def test_clear_gaps_all_or_older(self, store: Storage) -> None:
         await store.log_gap("old one", "fallback", "slack", NOW - timedelta(days=200))
         await store.log_gap("new one", "fallback", "slack", NOW)

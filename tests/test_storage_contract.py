@@ -610,6 +610,22 @@ class TestHandoffs:
         (erase,) = await store.pending_relays(["slack"], NOW)  # an erasure outlives its handoff
         assert erase.handoff_id is None and erase.edits == "mine" and erase.message_key == "mine"
 
+    async def test_closed_handoffs_since_a_moment_oldest_first(self, store: Storage) -> None:
+        first = await opened(store, "t:1", "1")
+        second = await opened(store, "t:2", "2")
+        still_open = await opened(store, "t:3", "3")
+        await draft(store, "t:4", "4")
+        assert await store.closed_handoffs() == []
+        assert await store.close_handoff(second, "desk", NOW + timedelta(hours=1))
+        assert await store.close_handoff(first, "asker", NOW + timedelta(hours=2))
+        closed = await store.closed_handoffs()
+        assert [h.id for h in closed] == [second, first]
+        assert all(h.status == "closed" for h in closed) and still_open not in [
+            h.id for h in closed
+        ]
+        later = await store.closed_handoffs(NOW + timedelta(minutes=90))
+        assert [h.id for h in later] == [first]
+
     async def test_old_drafts_are_purged_but_not_sent_ones(self, store: Storage) -> None:
         old = await draft(store, "t:1", "1")
         sent = await opened(store, "t:2", "2")

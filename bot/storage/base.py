@@ -59,6 +59,18 @@ class QuestionCount:
 
 
 @dataclass(frozen=True)
+class LoggedGap:
+    """One logged unanswered question, as asked (``nsbot kb review`` groups them itself:
+    its references name a row, which stays put when newer questions arrive)."""
+
+    id: int
+    question: str
+    status: str  # "suggest" or "fallback"
+    platform: str
+    asked_at: datetime
+
+
+@dataclass(frozen=True)
 class Profile:
     """What a person chose to tell about themselves, for breakdowns of results."""
 
@@ -234,6 +246,10 @@ class EventStore(ABC):
     @abstractmethod
     async def gaps(self, limit: int = 50) -> list[GapRow]:
         """Unanswered questions, most frequent first."""
+
+    @abstractmethod
+    async def logged_gaps(self, since: datetime | None = None) -> list[LoggedGap]:
+        """Every logged question (asked at or after ``since``), oldest first."""
 
     @abstractmethod
     async def clear_gaps(self, before: datetime | None = None) -> int:

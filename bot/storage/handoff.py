@@ -138,6 +138,11 @@ class HandoffStore(ABC):
         """The person's handoffs (drafts included), newest first."""
 
     @abstractmethod
+    async def closed_handoffs(self, since: datetime | None = None) -> list[HandoffRow]:
+        """Closed handoffs (closed at or after ``since``), oldest first: what the
+        curators' review (``nsbot kb review``) turns into knowledge."""
+
+    @abstractmethod
     async def note_desk_reply(self, handoff_id: int, now: datetime) -> None:
         """A desk member answered: the first time is kept (time to first reply)."""
 

@@ -26,6 +26,7 @@ from bot.storage.base import (
     CLAIM_LEASE,
     Delivery,
     GapRow,
+    LoggedGap,
     PollRow,
     PollTally,
     Profile,
@@ -658,6 +659,14 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
             (limit,),
         )
         return [GapRow(r[0], int(r[1]), datetime.fromisoformat(r[2]), r[3]) for r in rows]
+
+    async def logged_gaps(self, since: datetime | None = None) -> list[LoggedGap]:
+        rows = await self._fetchall(
+            "SELECT id, question, status, platform, asked_at FROM gaps WHERE asked_at >= ?"
+            " ORDER BY asked_at, id",
+            (_uts(since) if since else "",),
+        )
+        return [LoggedGap(int(r[0]), r[1], r[2], r[3], datetime.fromisoformat(r[4])) for r in rows]
 
     async def clear_gaps(self, before: datetime | None = None) -> int:
         if before is None:

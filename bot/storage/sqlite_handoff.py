@@ -251,6 +251,13 @@ class SqliteHandoffs(HandoffStore):
         rows = await self._fetchall(_HANDOFF + " WHERE h.person = ? ORDER BY h.id DESC", (person,))
         return [_handoff(r) for r in rows]
 
+    async def closed_handoffs(self: _Db, since: datetime | None = None) -> list[HandoffRow]:
+        rows = await self._fetchall(
+            _HANDOFF + " WHERE h.status = ? AND h.closed_at >= ? ORDER BY h.closed_at, h.id",
+            (CLOSED, _ts(since) if since else ""),
+        )
+        return [_handoff(r) for r in rows]
+
     async def note_desk_reply(self: _Db, handoff_id: int, now: datetime) -> None:
         await self._execute(
             "UPDATE handoffs SET first_reply_at = ? WHERE id = ? AND first_reply_at IS NULL",

@@ -255,6 +255,15 @@ class PostgresHandoffs(HandoffStore):
         rows = await self._fetch(_HANDOFF + " WHERE h.person = $1 ORDER BY h.id DESC", person)
         return [_handoff(r) for r in rows]
 
+    async def closed_handoffs(self: _Db, since: datetime | None = None) -> list[HandoffRow]:
+        rows = await self._fetch(
+            _HANDOFF + " WHERE h.status = $1 AND ($2::timestamptz IS NULL OR h.closed_at >= $2)"
+            " ORDER BY h.closed_at, h.id",
+            CLOSED,
+            since,
+        )
+        return [_handoff(r) for r in rows]
+
     async def note_desk_reply(self: _Db, handoff_id: int, now: datetime) -> None:
         await self._execute(
             "UPDATE handoffs SET first_reply_at = $1 WHERE id = $2 AND first_reply_at IS NULL",

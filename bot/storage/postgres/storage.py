@@ -36,6 +36,7 @@ from bot.storage.base import (
     CLAIM_LEASE,
     Delivery,
     GapRow,
+    LoggedGap,
     PollRow,
     PollTally,
     Profile,
@@ -426,6 +427,14 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
             limit,
         )
         return [GapRow(r[0], int(r[1]), r[2], r[3]) for r in rows]
+
+    async def logged_gaps(self, since: datetime | None = None) -> list[LoggedGap]:
+        rows = await self._fetch(
+            """SELECT id, question, status, platform, asked_at FROM gaps
+               WHERE $1::timestamptz IS NULL OR asked_at >= $1 ORDER BY asked_at, id""",
+            since,
+        )
+        return [LoggedGap(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
     async def clear_gaps(self, before: datetime | None = None) -> int:
         if before is None:
