@@ -120,6 +120,21 @@ def test_desk_words_undo_the_framing_and_escaping_of_a_relayed_reply() -> None:
     assert desk_words(ui, h, "an older wording") == "an older wording"
 
 
+async def vote(db: Path) -> None:
+    """The fixture's votes, cast the way the 👍 / 👎 buttons cast them."""
+    async with SqliteStorage(db) as store:
+        for n, f in enumerate(FEEDBACK):
+            ref = await store.save_answer(
+                entry_id=f.entry_id, question=f.question, language=f.language,
+                platform=f.platform, now=f.at,
+            )  # fmt: skip
+            answer = await store.get_answer(ref, f.at)
+            assert answer is not None
+            await store.cast_feedback(f"voter-{n}", answer, f.helpful, f.at)
+            if f.comment:
+                assert await store.comment_feedback(f"voter-{n}", f.comment)
+
+
 def test_kb_review_command_lists_and_exports_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,10 +142,7 @@ def test_kb_review_command_lists_and_exports_json(
     ids = asyncio.run(fill(db))
     monkeypatch.setenv("NSBOT_DB", str(db))
 
-    async def feedback_since(self: SqliteStorage, since: object = None) -> list[object]:
-        return list(FEEDBACK)  # the 👎 storage of the feedback branch, until it is merged
-
-    monkeypatch.setattr(SqliteStorage, "feedback_since", feedback_since, raising=False)
+    asyncio.run(vote(db))
     assert main(["kb", "review"]) == 0
     out = capsys.readouterr().out
     assert out.index("policy-adopted:") < out.index("policy-what:") < out.index(FUNDING)
