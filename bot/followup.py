@@ -13,6 +13,9 @@ from datetime import timedelta
 from bot.matcher import QUESTION_WORDS, Match, Matcher, Query, text_words
 
 CONTEXT_TTL = timedelta(minutes=30)
+# A follow-up stays on the earlier topic: an entry that shares none of its words keeps
+# this share of its score ("who are its members?" after the task force is not the MRG's).
+OFF_TOPIC = 0.7
 
 # "in french please", "en español", "بالعربية": the same answer in another language.
 _LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
@@ -204,7 +207,16 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         content=query.content + sum(context.values()),
         language=query.language or previous.language,
     )
-    followed = matcher.decide(joined, matcher.rank_query(joined))
+    ranked = sorted(
+        (
+            c
+            if matcher.knows_any(c.id, context)
+            else replace(c, score=round(c.score * OFF_TOPIC, 4))
+            for c in matcher.rank_query(joined, limit=12)
+        ),
+        key=lambda c: (-c.score, c.id),
+    )[:5]
+    followed = matcher.decide(joined, ranked)
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
 
 

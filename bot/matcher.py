@@ -622,6 +622,11 @@ class Matcher:
             if t not in QUESTION_WORDS
         }
 
+    def knows_any(self, entry_id: str, tokens: Iterable[str]) -> bool:
+        """Whether an entry's phrasings, answer or tags use any of these tokens."""
+        vocabulary = self._entry_vocabulary.get(entry_id, frozenset())
+        return any(t in vocabulary for t in tokens)
+
     def rank_query(self, query: Query, limit: int = 5) -> list[Candidate]:
         """Score every entry that shares a topic word with the question.
 

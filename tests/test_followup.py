@@ -43,6 +43,13 @@ def test_resolve_uses_the_previous_entry_only_when_the_text_points_back(
     assert back.status == "answer" and back.id == "mrg-established"
 
 
+def test_a_follow_up_stays_on_the_earlier_topic(shipped_matcher: Matcher) -> None:
+    # "members" alone is the MRG's and the MLG's word; after the task force it is its own.
+    for text in ("and who are its members?", "et qui en fait partie ?"):
+        found = resolve(shipped_matcher, text, Previous("task-force", "en"))
+        assert (found.status, found.id) == ("answer", "task-force"), text
+
+
 def test_a_pronoun_with_nothing_before_it_is_asked_back(shipped_matcher: Matcher) -> None:
     # "it" could be anything: the bot offers what it might mean instead of guessing.
     alone = resolve(shipped_matcher, "who chairs it?", None)
