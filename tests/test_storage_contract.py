@@ -228,6 +228,10 @@ class TestPolls:
         assert await store.cast_vote(p.id, "v", 0, name=None, now=later, debounce=tap) == (0, 1)
         later = NOW + timedelta(seconds=5)
         assert await store.cast_vote(p.id, "v", 0, name=None, now=later, debounce=tap) == (1,)
+        assert await store.cast_vote(p.id, "w", 0, name=None, now=later) == (0,)
+        assert await store.cast_vote(p.id, "w", 1, name=None, now=later) == (0, 1)
+        tally = await store.poll_tally(p.id)  # two people, three ticks
+        assert tally.counts == {0: 1, 1: 2} and tally.voters == 2 and tally.names == {}
 
     async def test_concurrent_votes_all_count(self, store: Storage) -> None:
         p = await poll(store)

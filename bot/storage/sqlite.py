@@ -1200,23 +1200,38 @@ class SqliteStorage(SqliteHandoffs, Storage):
                 return tuple(int(r[0]) for r in await cur.fetchall())
 
     async def poll_tally(self, poll_id: int) -> PollTally:
-        counts = await self._fetchall(
-            "SELECT option, COUNT(*) FROM poll_votes WHERE poll_id = ? GROUP BY option", (poll_id,)
-        )
-        voters = await self._fetchone(
-            "SELECT COUNT(DISTINCT voter) FROM poll_votes WHERE poll_id = ?", (poll_id,)
-        )
-        named = await self._fetchall(
-            """SELECT option, name FROM poll_votes WHERE poll_id = ? AND name IS NOT NULL
-               ORDER BY voted_at, name""",
-            (poll_id,),
-        )
-        names: dict[int, list[str]] = {}
-        for option, name in named:
-            names.setdefault(int(option), []).append(name)
-        return PollTally(
-            {int(o): int(n) for o, n in counts}, int(voters[0]) if voters else 0, names
-        )
+        # Every vote shows the tally, so it is read 2,000 times in a burst of 2,000
+        # votes, over ever more rows: only what the poll's kind needs is scanned. A
+        # single-choice poll has one row per voter (voters = the sum of the counts);
+        # only a named poll has names. Read in one unit, so the parts agree.
+        async with self._use() as db:
+            async with db.execute(
+                "SELECT multi, anonymous FROM polls WHERE id = ?", (poll_id,)
+            ) as cur:
+                kind = await cur.fetchone()
+            multi, anonymous = (bool(kind[0]), bool(kind[1])) if kind else (True, False)
+            async with db.execute(
+                "SELECT option, COUNT(*) FROM poll_votes WHERE poll_id = ? GROUP BY option",
+                (poll_id,),
+            ) as cur:
+                counts = {int(o): int(n) for o, n in await cur.fetchall()}
+            voters = sum(counts.values())
+            if multi:
+                async with db.execute(
+                    "SELECT COUNT(DISTINCT voter) FROM poll_votes WHERE poll_id = ?", (poll_id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                voters = int(row[0]) if row else 0
+            names: dict[int, list[str]] = {}
+            if not anonymous:
+                async with db.execute(
+                    """SELECT option, name FROM poll_votes WHERE poll_id = ? AND name IS NOT NULL
+                       ORDER BY voted_at, name""",
+                    (poll_id,),
+                ) as cur:
+                    for option, name in await cur.fetchall():
+                        names.setdefault(int(option), []).append(name)
+        return PollTally(counts, voters, names)
 
     async def close_poll(self, poll_id: int, now: datetime) -> bool:
         changed = await self._execute(
