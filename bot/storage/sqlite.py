@@ -278,6 +278,14 @@ MIGRATIONS: list[str] = [
         until TEXT NOT NULL
     );
     """,
+    # 14: reserved for another branch's migration (the lead puts it here at the merge).
+    "",
+    # 15: whose event an inbox row holds (the raw update names the account and carries
+    # the text): /mydata lists them and /forget deletes them.
+    """
+    ALTER TABLE inbox ADD COLUMN person TEXT;
+    CREATE INDEX inbox_person ON inbox (person) WHERE person IS NOT NULL;
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -605,15 +613,15 @@ class SqliteStorage(SqliteHandoffs, Storage):
     # ------------------------------------------------------------------ inbox
 
     async def inbox_put(
-        self, platform: str, items: Sequence[tuple[str, str]], now: datetime
+        self, platform: str, items: Sequence[tuple[str, str, str | None]], now: datetime
     ) -> None:
         if not items:
             return
         async with self.transaction() as db:
             await db.executemany(
-                """INSERT OR IGNORE INTO inbox (platform, event_id, payload, received_at)
-                   VALUES (?, ?, ?, ?)""",
-                [(platform, event_id, payload, _uts(now)) for event_id, payload in items],
+                """INSERT OR IGNORE INTO inbox (platform, event_id, payload, received_at, person)
+                   VALUES (?, ?, ?, ?, ?)""",
+                [(platform, e, payload, _uts(now), person) for e, payload, person in items],
             )
 
     async def inbox_pending(self, platform: str) -> list[tuple[str, str]]:
@@ -753,7 +761,16 @@ class SqliteStorage(SqliteHandoffs, Storage):
                WHERE kind = 'announce' AND created_by = ? ORDER BY id""",
             (person,),
         )
+        inbox = await self._fetchall(
+            """SELECT platform, event_id, received_at, payload FROM inbox
+               WHERE person = ? ORDER BY rowid""",
+            (person,),
+        )
         return {
+            "events_not_handled_yet": [
+                {"platform": r[0], "event": r[1], "received_at": r[2], "as_received": r[3]}
+                for r in inbox
+            ],
             "subscription": None
             if subscription is None
             else {
@@ -884,6 +901,7 @@ class SqliteStorage(SqliteHandoffs, Storage):
                     "DELETE FROM answer_context WHERE person = ?", (person,)
                 ),
                 "deliveries": await run("DELETE FROM deliveries WHERE person = ?", (person,)),
+                "inbox": await run("DELETE FROM inbox WHERE person = ?", (person,)),
                 # An announcement already sent stays (its recipients got it); unconfirmed
                 # ones are dropped; neither keeps the coordinator's identity.
                 "announcements_unlinked": await run(

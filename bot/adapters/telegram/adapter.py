@@ -334,7 +334,7 @@ class TelegramAdapter:
         except Exception:
             log.exception("Telegram update %s failed", update.update_id)
 
-    async def _keep(self, updates: list[tuple[str, str]]) -> None:
+    async def _keep(self, updates: list[tuple[str, str, str | None]]) -> None:
         await self.core.keep(PLATFORM, updates)
 
     async def drain_kept(self) -> int:
