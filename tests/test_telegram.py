@@ -297,6 +297,27 @@ async def test_keyed_replies_are_sent_once_then_edited(
     )
 
 
+async def test_a_flood_from_one_person_gets_bounded_replies_and_holds_up_nobody(
+    tg: Bot, fake: FakeTelegram
+) -> None:
+    # 200 messages at once from one person: as many replies as the flood limit lets
+    # through and one notice reach their chat, the rest is not read (no reply queued
+    # to drain at one a second), and someone else asking meanwhile is answered.
+    burst = tg.core.flood.burst
+    for i in range(200):
+        fake.send(AMINA, f"what about {i}")
+    bruno = await tg.ask(BRUNO, "hello")
+    await fake.wait_calls("sendMessage", burst + 1, AMINA["id"])
+    await asyncio.sleep(0.5)  # anything else queued would go out meanwhile
+    to_amina = fake.of("sendMessage", AMINA["id"])
+    notice = tg.core.ui.t("flood_notice", "en")
+    assert [visible(c) for c in to_amina].count(notice) == 1
+    # The limit refills at one a second of real time while the 200 are handled.
+    assert burst + 1 <= len(to_amina) <= burst + 1 + 10
+    assert tg.adapter.outbox.queued(str(AMINA["id"])) == []
+    assert visible(bruno)  # answered, in his own lane
+
+
 async def test_a_private_reply_in_a_group_goes_to_the_person(
     tg: Bot, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
