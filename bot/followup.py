@@ -172,10 +172,10 @@ def _looks_back(words: list[str], query: Query) -> bool:
 
 def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     """Match ``text``, reading it as a follow-up of ``previous`` where that is what it is."""
-    query = matcher.analyse(text)
     bare = matcher.match(text)
     if previous is None or previous.entry not in matcher.kb.entries:
-        return bare
+        return bare  # a first question: no second analysis of it (a quarter of a match)
+    query = matcher.analyse(text)
     words = text_words(text)
     asked = language_asked(words)
     if asked is not None:

@@ -635,7 +635,7 @@ class TelegramAdapter:
         return future
 
     async def _show_keyed(self, key: str) -> None:
-        """One key's states, newest first-come: each handed on, then the next newest."""
+        """Hands one key's states to the outbox one at a time, always the newest waiting."""
         try:
             while (state := self._keyed.pop(key, None)) is not None:
                 try:
