@@ -186,9 +186,10 @@ class Core:
             self._paid.append((platform, event_id))
             self._wake_writer()
 
-    async def keep(self, platform: str, items: list[tuple[str, str]]) -> None:
-        """Store incoming events (event id, the platform's payload) before the platform
-        is told they arrived: a crash before they are handled leaves them pending, and
+    async def keep(self, platform: str, items: list[tuple[str, str, str | None]]) -> None:
+        """Store incoming events (event id, the platform's payload, the sender's person
+        key when known) before the platform is told they arrived: a crash before they
+        are handled leaves them pending, and
         :meth:`kept` hands them back at the next start. :meth:`handle` with ``inboxed``
         (or :meth:`taken`) marks one handled."""
         await self.storage.inbox_put(platform, items, self.clock())

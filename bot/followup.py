@@ -178,12 +178,11 @@ def _looks_back(words: list[str], query: Query) -> bool:
 
 def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     """Match ``text``, reading it as a follow-up of ``previous`` where that is what it is."""
-    query = matcher.analyse(text)
     bare = matcher.match(text)
     if previous is None or previous.entry not in matcher.kb.entries:
-        if matcher.names_a_term(query):
-            return bare  # "MRG, what is it?": "it" is the term named
-        return _unanchored(bare, text_words(text))
+        # A first question: no second analysis of it (a quarter of a match).
+        return _unanchored(matcher, bare, text)
+    query = matcher.analyse(text)
     words = text_words(text)
     asked = language_asked(words)
     if asked is not None:
@@ -220,9 +219,13 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
 
 
-def _unanchored(bare: Match, words: list[str]) -> Match:
+def _unanchored(matcher: Matcher, bare: Match, text: str) -> Match:
     """ "who chairs it?" with nothing said before: "it" could be anything, so the bot
-    asks back (did you mean...) rather than guessing what "it" is."""
+    asks back (did you mean...) rather than guessing what "it" is; but "MRG, what is
+    it?" names what "it" is."""
+    words = text_words(text)
     if bare.status != "answer" or len(words) > 5 or not any(w in _PRONOUNS for w in words):
+        return bare
+    if matcher.names_a_term(matcher.analyse(text)):
         return bare
     return replace(bare, status="suggest", id=None, suggestions=bare.ranked[:3])

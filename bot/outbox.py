@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import time
@@ -109,7 +110,11 @@ class Outbox:
         # Sends awaiting the platform at once. Without a cap a burst (2,000 toasts, one
         # lane each) opened hundreds of requests together and the HTTP client's pool,
         # whose bookkeeping grows with the square of them, took 20 s to get through.
+        # Counted apart for chat messages and for budget-free items (toasts): with one
+        # cap for both, 2,000 toasts took every slot and a poll's tally edit, queued
+        # after them, waited for all of them (13 s in the 2,000-vote burst).
         self.max_in_flight = max_in_flight
+        self._flying = {True: 0, False: 0}  # in flight, by the item's ``budget``
         self._lanes: dict[str, _Lane] = {}
         self._coalescing: dict[tuple[str, str], _Item] = {}
         self._global_next = 0.0
@@ -248,6 +253,8 @@ class Outbox:
         for chat_id, lane in list(self._lanes.items()):
             if lane.busy:
                 continue
+            if lane.queue and self._flying[lane.queue[0].budget] >= self.max_in_flight:
+                continue  # its kind has no free slot: a send finishing wakes us
             if not lane.queue:
                 # Forget a quiet chat once its spacing and group window have passed.
                 if lane.ready_at <= now and self._group_ready(lane, now) <= now and not lane.recent:
@@ -275,9 +282,6 @@ class Outbox:
     async def _run(self) -> None:
         while True:
             self._wakeup.clear()
-            if len(self._in_flight) >= self.max_in_flight:
-                await self._wakeup.wait()  # a send finishing wakes us
-                continue
             now = self._clock()
             chosen = self._next(now)
             if chosen is None:
@@ -298,10 +302,12 @@ class Outbox:
                 lane.recent.append(now)
             task = asyncio.create_task(self._attempt(lane, item, now))
             self._in_flight.add(task)
-            task.add_done_callback(self._sent)
+            self._flying[item.budget] += 1
+            task.add_done_callback(functools.partial(self._sent, item.budget))
 
-    def _sent(self, task: asyncio.Task[None]) -> None:
+    def _sent(self, budget: bool, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
+        self._flying[budget] -= 1
         self._wakeup.set()  # a slot is free (the attempt's own wake-up came before this)
 
     async def _pause(self, seconds: float) -> None:

@@ -47,7 +47,9 @@ async def fill(store: Storage) -> None:
     await store.set_message_ref("telegram", "poll-1", "-100", "-100:5")
     await store.owe_replies("telegram", "ev-9", "route", '[{"text": "a"}]', NOW)
     await store.owe_replies("telegram", "ev-8", "route", "[]", NOW, person=PEOPLE[0], chats=["0"])
-    await store.inbox_put("telegram", [("u-2", '{"update_id": 2}'), ("u-1", "{}")], NOW)
+    await store.inbox_put(
+        "telegram", [("u-2", '{"update_id": 2}', "telegram:2"), ("u-1", "{}", None)], NOW
+    )
     await fill_handoffs(store)
     await fill_feedback(store)
     named = await store.start_response(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.adapters.memory import MemoryAdapter
 from bot.core import Core
 from bot.followup import Previous, language_asked, resolve
-from bot.matcher import Matcher, text_words
+from bot.knowledge import KnowledgeBase
+from bot.matcher import Matcher, Query, text_words
 
 
 async def test_who_chairs_it_after_the_mrg(bot: MemoryAdapter, core: Core) -> None:
@@ -59,6 +62,28 @@ def test_a_pronoun_with_nothing_before_it_is_asked_back(shipped_matcher: Matcher
     assert (after.status, after.id) == ("answer", "mrg-chair")
     named = resolve(shipped_matcher, "mrg, what is it exactly?", None)
     assert named.status == "answer" and named.id in {"mrg-what", "glossary-mrg"}
+
+
+def test_a_first_question_is_analysed_only_by_its_match(
+    shipped_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a previous answer there is nothing to follow up: resolving is matching,
+    # with no analysis of the text besides the match's own.
+    matcher = Matcher(shipped_kb)
+    analysed: list[str] = []
+    analyse = matcher.analyse
+
+    def spy(text: str) -> Query:
+        analysed.append(text)
+        return analyse(text)
+
+    monkeypatch.setattr(matcher, "analyse", spy)
+    text = "when was the migration policy adopted"
+    bare = matcher.match(text)
+    by_match = list(analysed)
+    analysed.clear()
+    assert resolve(matcher, text, None) == bare
+    assert analysed == by_match
 
 
 def test_language_requests() -> None:

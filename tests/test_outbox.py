@@ -324,3 +324,31 @@ async def test_budget_free_items_keep_no_chat_spacing(
     await box.start()
     await settle(*(box.submit("callback:0", i, budget=False) for i in range(5)))
     assert max(rec.times("callback:0")) < 1.0  # five answers in one lane, no 1 s spacing
+
+
+async def test_toasts_in_flight_leave_the_tally_edit_a_slot(vt: VirtualTime) -> None:
+    # Toasts are budget-free and counted apart: a burst of answers to button presses,
+    # all waiting for the platform, must not hold back the poll's tally edit.
+    toasts_answered = asyncio.Event()
+    sent: list[str] = []
+
+    async def send(chat_id: str, payload: Any) -> str:
+        if chat_id.startswith("callback:"):
+            await toasts_answered.wait()
+        sent.append(payload)
+        return f"ok:{payload}"
+
+    box = Outbox(send, Limits(), clock=vt.clock, sleep=vt.sleep, max_in_flight=2)
+    await box.start()
+    try:
+        toasts = [
+            box.submit(f"callback:{i}", f"t{i}", priority=True, budget=False) for i in range(6)
+        ]
+        edit = box.submit("-100", "tally", group=True, coalesce_key="poll-1", priority=True)
+        assert await asyncio.wait_for(edit, 10) == "ok:tally"
+        assert sent == ["tally"]  # while every toast slot still waits for the platform
+        toasts_answered.set()
+        assert await settle(*toasts) == [f"ok:t{i}" for i in range(6)]
+    finally:
+        toasts_answered.set()
+        await box.stop(drain_seconds=1)

@@ -302,3 +302,29 @@ def test_a_typed_society_name_keeps_no_mention_or_angle_bracket() -> None:
     assert _plain_name("<!channel") == "!channel"
     assert "@here" not in _plain_name("Red Cross @here")
     assert _plain_name("  Kenya Red Cross Society ") == "Kenya Red Cross Society"
+
+
+async def test_mydata_lists_and_forget_deletes_the_persons_updates_kept_unhandled(
+    setup: Setup,
+) -> None:
+    """The inbox keeps raw updates (the account id, the text) until they are handled:
+    a crash or a stop can leave some of a person's there for the next start."""
+    bot = setup.person("p1")
+    kept = [
+        ("u-1", '{"message": {"from": {"id": 1}, "text": "my question"}}', "test:p1"),
+        ("u-2", '{"message": {"from": {"id": 2}}}', "test:p2"),
+        ("u-3", '{"message": {"from": {"id": 1}, "text": "again"}}', "test:p1"),
+    ]
+    await setup.core.keep("test", kept)
+    # This /mydata is kept too, as an adapter that polls would: it is not listed.
+    await setup.core.keep("test", [("u-4", '{"text": "/mydata"}', "test:p1")])
+    text = await bot.send("/mydata", event_id="u-4")
+    assert "Messages received, not handled yet: 2" in bot.plain(text)
+    (file,) = bot.last[0].attachments
+    listed = json.loads(file.content)["events_not_handled_yet"]
+    assert [(e["event"], e["as_received"]) for e in listed] == [(e, p) for e, p, _ in kept[::2]]
+    await bot.ask("/forget")
+    await bot.press("Yes, delete")
+    assert [event for event, _ in await setup.core.kept("test")] == ["u-2"]  # p2's stays
+    await bot.ask("/mydata")
+    assert "not handled yet" not in bot.plain(bot.last)

@@ -235,6 +235,10 @@ class TestPolls:
         assert await store.cast_vote(p.id, "v", 0, name=None, now=later, debounce=tap) == (0, 1)
         later = NOW + timedelta(seconds=5)
         assert await store.cast_vote(p.id, "v", 0, name=None, now=later, debounce=tap) == (1,)
+        assert await store.cast_vote(p.id, "w", 0, name=None, now=later) == (0,)
+        assert await store.cast_vote(p.id, "w", 1, name=None, now=later) == (0, 1)
+        tally = await store.poll_tally(p.id)  # two people, three ticks
+        assert tally.counts == {0: 1, 1: 2} and tally.voters == 2 and tally.names == {}
 
     async def test_concurrent_votes_all_count(self, store: Storage) -> None:
         p = await poll(store)
@@ -410,9 +414,11 @@ class TestDeliveries:
 
 class TestInbox:
     async def test_kept_in_order_until_handled_and_kept_once(self, store: Storage) -> None:
-        await store.inbox_put("t", [("7", '{"n": 7}'), ("8", '{"n": 8}')], NOW)
-        await store.inbox_put("t", [("8", "again"), ("9", '{"n": 9}')], NOW)  # 8 re-fetched
-        await store.inbox_put("s", [("7", "slack")], NOW)
+        await store.inbox_put("t", [("7", '{"n": 7}', "t:a"), ("8", '{"n": 8}', None)], NOW)
+        await store.inbox_put(
+            "t", [("8", "again", None), ("9", '{"n": 9}', "t:b")], NOW
+        )  # 8 re-fetched
+        await store.inbox_put("s", [("7", "slack", None)], NOW)
         await store.inbox_put("t", [], NOW)
         assert await store.inbox_pending("t") == [
             ("7", '{"n": 7}'),
@@ -424,8 +430,23 @@ class TestInbox:
         assert await store.inbox_pending("t") == [("8", '{"n": 8}')]
         assert await store.inbox_pending("s") == [("7", "slack")]
 
+    async def test_a_persons_kept_events_are_listed_and_forgotten(self, store: Storage) -> None:
+        await store.inbox_put("t", [("1", '{"text": "mine"}', "t:a"), ("2", "{}", "t:b")], NOW)
+        await store.inbox_put("t", [("3", '{"text": "again"}', "t:a"), ("4", "{}", None)], NOW)
+        data = await store.person_data("t:a")
+        kept = data["events_not_handled_yet"]
+        assert [(e["platform"], e["event"], e["as_received"]) for e in kept] == [
+            ("t", "1", '{"text": "mine"}'),
+            ("t", "3", '{"text": "again"}'),
+        ]
+        assert all(e["received_at"] for e in kept)
+        deleted = await store.forget_person("t:a", (), ["a"], now=NOW)
+        assert deleted["inbox"] == 2
+        assert (await store.person_data("t:a"))["events_not_handled_yet"] == []
+        assert await store.inbox_pending("t") == [("2", "{}"), ("4", "{}")]  # others' stay
+
     async def test_handled_with_the_claim_or_not_at_all(self, store: Storage) -> None:
-        await store.inbox_put("t", [("e5", "{}")], NOW)
+        await store.inbox_put("t", [("e5", "{}", None)], NOW)
         with pytest.raises(RuntimeError):
             async with store.unit():
                 await store.claim_event("t", "e5", NOW)

@@ -176,7 +176,7 @@ async def test_two_replicas_leave_one_draft_open_it_once_and_send_its_question_o
         (relay,) = await two.pending_relays(["s"], NOW)
         claims = await asyncio.gather(*(s.claim_relay(relay.id, NOW) for s in (one, two) * 5))
         assert claims.count(True) == 1
-        await asyncio.gather(*(s.inbox_put("t", [("u1", "{}")], NOW) for s in (one, two) * 5))
+        await asyncio.gather(*(s.inbox_put("t", [("u1", "{}", None)], NOW) for s in (one, two) * 5))
         assert await one.inbox_pending("t") == [("u1", "{}")]
 
 

@@ -297,6 +297,27 @@ async def test_keyed_replies_are_sent_once_then_edited(
     )
 
 
+async def test_a_flood_from_one_person_gets_bounded_replies_and_holds_up_nobody(
+    tg: Bot, fake: FakeTelegram
+) -> None:
+    # 200 messages at once from one person: as many replies as the flood limit lets
+    # through and one notice reach their chat, the rest is not read (no reply queued
+    # to drain at one a second), and someone else asking meanwhile is answered.
+    burst = tg.core.flood.burst
+    for i in range(200):
+        fake.send(AMINA, f"what about {i}")
+    bruno = await tg.ask(BRUNO, "hello")
+    await fake.wait_calls("sendMessage", burst + 1, AMINA["id"])
+    await asyncio.sleep(0.5)  # anything else queued would go out meanwhile
+    to_amina = fake.of("sendMessage", AMINA["id"])
+    notice = tg.core.ui.t("flood_notice", "en")
+    assert [visible(c) for c in to_amina].count(notice) == 1
+    # The limit refills at one a second of real time while the 200 are handled.
+    assert burst + 1 <= len(to_amina) <= burst + 1 + 10
+    assert tg.adapter.outbox.queued(str(AMINA["id"])) == []
+    assert visible(bruno)  # answered, in his own lane
+
+
 async def test_a_private_reply_in_a_group_goes_to_the_person(
     tg: Bot, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -768,6 +789,47 @@ async def test_a_quick_poll_voted_by_three_people_in_a_group(
         ref = await bot.core.storage.get_message_ref("telegram", "poll-1")
         assert ref == (str(GROUP_ID), str(poll["message_id"]))
     finally:
+        await bot.stop()
+
+
+async def test_a_burst_of_votes_looks_up_and_renders_the_tally_once_per_state_sent(
+    fake: FakeTelegram, vt: VirtualTime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Last state wins: 30 votes landing while the tally's edit waits give 30 states,
+    # but only the newest one waiting is looked up and rendered. Before, each state
+    # was, one by one behind the storage's writes: the final tally came seconds late.
+    bot = Bot(fake, vt, consult_settings(tmp_path, fake))
+    await bot.start()
+    try:
+        fake.send(CORA, "/poll Which topic first? | Access | Climate", chat=GROUP)
+        poll = await shown(fake, GROUP_ID, "Which topic first?")
+        [posted] = fake.of("sendMessage", GROUP_ID)
+        lookups = 0
+        get_ref = bot.core.storage.get_message_ref
+
+        async def counted(platform: str, key: str) -> tuple[str, str] | None:
+            nonlocal lookups
+            lookups += 1
+            return await get_ref(platform, key)
+
+        monkeypatch.setattr(bot.core.storage, "get_message_ref", counted)
+        vt.hold(at=posted.at + 0.5)  # no edit goes out before every vote is in
+        voters = [user(5000 + i, f"Voter{i}") for i in range(30)]
+        before = len(fake.of("answerCallbackQuery"))
+        for i, voter in enumerate(voters):
+            fake.press(voter, poll, data_of(poll, "Access" if i % 2 else "Climate"))
+        await fake.wait_calls("answerCallbackQuery", before + len(voters))
+        await asyncio.sleep(0.2)  # the last states reach the outbox
+        [waiting] = bot.adapter.outbox.queued(str(GROUP_ID))
+        assert "30 voters" in waiting.kwargs["text"]
+        assert lookups <= len(voters) // 3  # not one per vote
+        vt.release()
+        await fake.wait_for(
+            lambda: "30 voters" in fake.messages[(GROUP_ID, poll["message_id"])]["text"]
+        )
+        assert len(fake.of("editMessageText", GROUP_ID)) == 1
+    finally:
+        vt.release()
         await bot.stop()
 
 

@@ -9,6 +9,7 @@ Telegram never sends it again. These tests kill the bot exactly there.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.telegram.inbox import updates_of
 from tests.fake_telegram import ApiCall, FakeTelegram, fixture, user
 
 REPO = Path(__file__).resolve().parent.parent
@@ -187,3 +189,18 @@ async def test_sigterm_under_a_vote_burst_exits_within_10_s_and_loses_no_vote(
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         assert db.execute("SELECT COUNT(DISTINCT voter) FROM poll_votes").fetchone() == (voters,)
         assert db.execute("SELECT COUNT(*) FROM inbox").fetchone() == (0,)
+
+
+def test_each_kept_update_names_its_sender_for_mydata_and_forget() -> None:
+    message = fixture("group_message")
+    press = {"update_id": 8, "callback_query": {"id": "q", "from": user(222), "data": "x"}}
+    blocked = {"update_id": 9, "my_chat_member": {"from": user(333), "chat": {"id": 333}}}
+    nobody = {"update_id": 10, "poll": {"id": "p"}}
+    answer = {"ok": True, "result": [message, press, blocked, nobody]}
+    kept = updates_of(json.dumps(answer).encode())
+    assert [(event, sender) for event, _, sender in kept] == [
+        (str(message["update_id"]), f"telegram:{message['message']['from']['id']}"),
+        ("8", "telegram:222"),
+        ("9", "telegram:333"),
+        ("10", None),
+    ]

@@ -220,3 +220,35 @@ def test_the_timeline_examples_of_each_language_find_events(
         assert filter_events(shipped_kb, shipped_matcher, example), (language, example)
     if language != "en":
         assert "reference group" not in text and "strategy" not in text
+
+
+def test_filtering_events_tokenises_them_once_per_content(
+    shipped_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "When is the next council of delegates" filters every event: their words are
+    worked out once for the content the bot answers from, not for every question,
+    and content reloaded (a new matcher) has its own."""
+    from bot.handlers.timeline import filter_events
+
+    def counting(matcher: Matcher) -> list[str]:
+        texts: list[str] = []
+        tokens = matcher.tokens
+
+        def spy(text: str, correct: bool = False) -> list[str]:
+            texts.append(text)
+            return tokens(text, correct)
+
+        monkeypatch.setattr(matcher, "tokens", spy)
+        return texts
+
+    matcher = Matcher(shipped_kb)
+    texts = counting(matcher)
+    first = filter_events(shipped_kb, matcher, "council of delegates")
+    assert first and len(texts) > len(shipped_kb.events)  # the query, then each event
+    texts.clear()
+    assert filter_events(shipped_kb, matcher, "council of delegates") == first
+    assert texts == ["council of delegates"]  # the question alone
+    reloaded = Matcher(shipped_kb)
+    again = counting(reloaded)
+    assert filter_events(shipped_kb, reloaded, "council of delegates") == first
+    assert len(again) > len(shipped_kb.events)

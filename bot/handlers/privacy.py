@@ -336,6 +336,16 @@ async def mydata(ctx: Context, args: str) -> list[Reply]:
         lines.append(ctx.t("privacy_mydata_polls", count=len(data["polls_created"])))
     if data.get("conversations"):
         lines.append(ctx.t("privacy_mydata_conversations", count=len(data["conversations"])))
+    # Updates stored before they are handled (Telegram polling). This /mydata is one
+    # of them until its own transaction ends: it is left out, of the count and the file.
+    kept = [
+        e
+        for e in data.get("events_not_handled_yet", [])
+        if (e["platform"], e["event"]) != (ctx.person.platform, ctx.message.event_id)
+    ]
+    data["events_not_handled_yet"] = kept
+    if kept:
+        lines.append(ctx.t("privacy_mydata_inbox", count=len(kept)))
     sub = data.get("subscription")
     if sub:
         days = days_phrase(ctx, tuple(int(d) for d in sub["days_before"]))

@@ -9,6 +9,7 @@ are in the person's language where translated, field by field.
 
 from __future__ import annotations
 
+import weakref
 from datetime import UTC, date, tzinfo
 
 from bot import markup, reminders, typed
@@ -68,6 +69,7 @@ def filter_events(
     wanted = set(matcher.tokens(query))
     if not wanted:
         return []
+    words = _words_of(matcher)
     found = []
     for event in pool:
         topic = kb.topics.get(event.topic)
@@ -77,9 +79,32 @@ def filter_events(
         if topic:
             texts += [topic.title, *(tt.title for tt in topic.translations.values())]
         haystack = " ".join(t for t in texts if t)
-        if wanted <= set(matcher.tokens(haystack)):
+        tokens = words.get(haystack)
+        if tokens is None:
+            if len(words) >= MAX_CACHED_TEXTS:
+                words.clear()
+            tokens = words[haystack] = frozenset(matcher.tokens(haystack))
+        if wanted <= tokens:
             found.append(event)
     return found
+
+
+# Each event's words in the matcher's canonical form, kept per matcher: a reload
+# brings new content with its own matcher (bot.content), and the old words go with
+# the old one. Tokenising every event again for every "when is the next ..." question
+# took most of the time of answering it. Keyed by the event's text, so a
+# consultation's moment (made afresh for each question) finds its words too.
+_EVENT_WORDS_CACHE: weakref.WeakKeyDictionary[Matcher, dict[str, frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+MAX_CACHED_TEXTS = 4096
+
+
+def _words_of(matcher: Matcher) -> dict[str, frozenset[str]]:
+    words = _EVENT_WORDS_CACHE.get(matcher)
+    if words is None:
+        words = _EVENT_WORDS_CACHE[matcher] = {}
+    return words
 
 
 async def _filtered(ctx: Context, query: str) -> tuple[list[Event], tzinfo]:

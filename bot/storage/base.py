@@ -226,10 +226,11 @@ class EventStore(ABC):
 
     @abstractmethod
     async def inbox_put(
-        self, platform: str, items: Sequence[tuple[str, str]], now: datetime
+        self, platform: str, items: Sequence[tuple[str, str, str | None]], now: datetime
     ) -> None:
-        """Keep incoming events (event id, the platform's payload) before the platform is
-        told they arrived; one already kept stays as it is."""
+        """Keep incoming events (event id, the platform's payload, the person key of
+        its sender when known) before the platform is told they arrived; one already
+        kept stays as it is. The sender is kept so /mydata and /forget find the row."""
 
     @abstractmethod
     async def inbox_pending(self, platform: str) -> list[tuple[str, str]]:

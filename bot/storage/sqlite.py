@@ -284,6 +284,12 @@ MIGRATIONS: list[str] = [
     # 14: 👍 / 👎 on answers and the anonymous question counts behind /stats
     # (bot.storage.base.FeedbackStore; the SQL beside it, bot.storage.sqlite_feedback).
     FEEDBACK_SCHEMA,
+    # 15: whose event an inbox row holds (the raw update names the account and carries
+    # the text): /mydata lists them and /forget deletes them.
+    """
+    ALTER TABLE inbox ADD COLUMN person TEXT;
+    CREATE INDEX inbox_person ON inbox (person) WHERE person IS NOT NULL;
+    """,
 ]
 
 # Re-deliveries arrive within minutes (Slack) or hours (Telegram after downtime);
@@ -611,15 +617,15 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
     # ------------------------------------------------------------------ inbox
 
     async def inbox_put(
-        self, platform: str, items: Sequence[tuple[str, str]], now: datetime
+        self, platform: str, items: Sequence[tuple[str, str, str | None]], now: datetime
     ) -> None:
         if not items:
             return
         async with self.transaction() as db:
             await db.executemany(
-                """INSERT OR IGNORE INTO inbox (platform, event_id, payload, received_at)
-                   VALUES (?, ?, ?, ?)""",
-                [(platform, event_id, payload, _uts(now)) for event_id, payload in items],
+                """INSERT OR IGNORE INTO inbox (platform, event_id, payload, received_at, person)
+                   VALUES (?, ?, ?, ?, ?)""",
+                [(platform, e, payload, _uts(now), person) for e, payload, person in items],
             )
 
     async def inbox_pending(self, platform: str) -> list[tuple[str, str]]:
@@ -767,7 +773,16 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
                WHERE kind = 'announce' AND created_by = ? ORDER BY id""",
             (person,),
         )
+        inbox = await self._fetchall(
+            """SELECT platform, event_id, received_at, payload FROM inbox
+               WHERE person = ? ORDER BY rowid""",
+            (person,),
+        )
         return {
+            "events_not_handled_yet": [
+                {"platform": r[0], "event": r[1], "received_at": r[2], "as_received": r[3]}
+                for r in inbox
+            ],
             "subscription": None
             if subscription is None
             else {
@@ -898,6 +913,7 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
                     "DELETE FROM answer_context WHERE person = ?", (person,)
                 ),
                 "deliveries": await run("DELETE FROM deliveries WHERE person = ?", (person,)),
+                "inbox": await run("DELETE FROM inbox WHERE person = ?", (person,)),
                 # An announcement already sent stays (its recipients got it); unconfirmed
                 # ones are dropped; neither keeps the coordinator's identity.
                 "announcements_unlinked": await run(
@@ -1214,23 +1230,38 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
                 return tuple(int(r[0]) for r in await cur.fetchall())
 
     async def poll_tally(self, poll_id: int) -> PollTally:
-        counts = await self._fetchall(
-            "SELECT option, COUNT(*) FROM poll_votes WHERE poll_id = ? GROUP BY option", (poll_id,)
-        )
-        voters = await self._fetchone(
-            "SELECT COUNT(DISTINCT voter) FROM poll_votes WHERE poll_id = ?", (poll_id,)
-        )
-        named = await self._fetchall(
-            """SELECT option, name FROM poll_votes WHERE poll_id = ? AND name IS NOT NULL
-               ORDER BY voted_at, name""",
-            (poll_id,),
-        )
-        names: dict[int, list[str]] = {}
-        for option, name in named:
-            names.setdefault(int(option), []).append(name)
-        return PollTally(
-            {int(o): int(n) for o, n in counts}, int(voters[0]) if voters else 0, names
-        )
+        # Every vote shows the tally, so it is read 2,000 times in a burst of 2,000
+        # votes, over ever more rows: only what the poll's kind needs is scanned. A
+        # single-choice poll has one row per voter (voters = the sum of the counts);
+        # only a named poll has names. Read in one unit, so the parts agree.
+        async with self._use() as db:
+            async with db.execute(
+                "SELECT multi, anonymous FROM polls WHERE id = ?", (poll_id,)
+            ) as cur:
+                kind = await cur.fetchone()
+            multi, anonymous = (bool(kind[0]), bool(kind[1])) if kind else (True, False)
+            async with db.execute(
+                "SELECT option, COUNT(*) FROM poll_votes WHERE poll_id = ? GROUP BY option",
+                (poll_id,),
+            ) as cur:
+                counts = {int(o): int(n) for o, n in await cur.fetchall()}
+            voters = sum(counts.values())
+            if multi:
+                async with db.execute(
+                    "SELECT COUNT(DISTINCT voter) FROM poll_votes WHERE poll_id = ?", (poll_id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                voters = int(row[0]) if row else 0
+            names: dict[int, list[str]] = {}
+            if not anonymous:
+                async with db.execute(
+                    """SELECT option, name FROM poll_votes WHERE poll_id = ? AND name IS NOT NULL
+                       ORDER BY voted_at, name""",
+                    (poll_id,),
+                ) as cur:
+                    for option, name in await cur.fetchall():
+                        names.setdefault(int(option), []).append(name)
+        return PollTally(counts, voters, names)
 
     async def close_poll(self, poll_id: int, now: datetime) -> bool:
         changed = await self._execute(

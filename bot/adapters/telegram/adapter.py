@@ -213,9 +213,10 @@ class TelegramAdapter:
         self._conversation_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-        self._key_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        # Keyed messages (a poll's tally): the newest state not queued yet, per key,
+        # and the task handing them to the outbox (see _upsert).
+        self._keyed: dict[str, _Keyed] = {}
+        self._keyed_workers: dict[str, asyncio.Future[Any]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         self._last_conflict_log = -CONFLICT_LOG_EVERY
         self._webhook: WebhookServer | None = None
@@ -333,7 +334,7 @@ class TelegramAdapter:
         except Exception:
             log.exception("Telegram update %s failed", update.update_id)
 
-    async def _keep(self, updates: list[tuple[str, str]]) -> None:
+    async def _keep(self, updates: list[tuple[str, str, str | None]]) -> None:
         await self.core.keep(PLATFORM, updates)
 
     async def drain_kept(self) -> int:
@@ -526,14 +527,18 @@ class TelegramAdapter:
         answered: list[asyncio.Future[Any]] = []
         toast: Reply | None = None
         if callback_query_id is not None:
-            toast = next((r for r in replies if toast_text(r) is not None), None)
-            answered.append(self._answer(callback_query_id, toast_text(toast) if toast else None))
+            text = None
+            for reply in replies:
+                if (text := toast_text(reply)) is not None:
+                    toast = reply
+                    break
+            answered.append(self._answer(callback_query_id, text))
         futures: list[asyncio.Future[Any]] = []
         for reply in replies:
             if reply is toast:
                 continue
             if reply.key is not None:
-                futures.append(self._background(self._upsert(reply, incoming)))
+                futures.append(self._upsert(reply, incoming))
             else:
                 futures += [self._submit(call) for call in self._calls(reply, incoming)]
         for future in futures:
@@ -607,45 +612,83 @@ class TelegramAdapter:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _upsert(self, reply: Reply, incoming: Incoming | None) -> Any:
+    def _upsert(self, reply: Reply, incoming: Incoming | None) -> asyncio.Future[Any]:
         """Show a keyed message: edit the one sent under this key before, else send it.
 
-        Edits are coalesced by key, so a burst of poll votes becomes about one edit a
-        second, the last tally winning.
+        Last state wins: a burst of 2,000 poll votes gives 2,000 states of one tally,
+        and only the newest one waiting is looked up, rendered and queued (where the
+        Outbox coalesces it with an edit not sent yet). Looking up and rendering every
+        state, one after the other behind the storage's writes, put the final tally
+        seconds behind the last vote.
         """
         assert reply.key is not None
         key = reply.key
-        lock = self._key_locks.get(key)
-        if lock is None:
-            lock = self._key_locks[key] = asyncio.Lock()
-        async with lock:
-            stored = await self.core.storage.get_message_ref(PLATFORM, key)
-            if stored is None:
-                destination = (
-                    reply.chat.chat_id
-                    if reply.chat
-                    else incoming.chat.chat_id
-                    if incoming
-                    else None
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        state = self._keyed.get(key)
+        if state is None:
+            self._keyed[key] = _Keyed(reply, incoming, [future])
+        else:  # an older state not handed to the outbox yet: replaced
+            state.reply, state.incoming = reply, incoming
+            state.waiting.append(future)
+        if key not in self._keyed_workers:
+            self._keyed_workers[key] = self._background(self._show_keyed(key))
+        return future
+
+    async def _show_keyed(self, key: str) -> None:
+        """Hands one key's states to the outbox one at a time, always the newest waiting."""
+        try:
+            while (state := self._keyed.pop(key, None)) is not None:
+                try:
+                    sent = await self._show_state(key, state.reply, state.incoming)
+                except asyncio.CancelledError:
+                    _settle(state.waiting, error=OutboxClosed("the adapter stopped"))
+                    raise
+                except Exception as exc:
+                    _settle(state.waiting, error=exc)
+                    continue
+                # Whoever waited for this state (or an older one) learns the result
+                # when it is sent, while newer states are handled on.
+                sent.add_done_callback(functools.partial(_settle_from, state.waiting))
+        finally:
+            del self._keyed_workers[key]
+
+    async def _show_state(
+        self, key: str, reply: Reply, incoming: Incoming | None
+    ) -> asyncio.Future[Any]:
+        """Send it (waiting for the new message's id), or queue the edit; the future
+        resolves once it is sent."""
+        stored = await self.core.storage.get_message_ref(PLATFORM, key)
+        if stored is None:
+            destination = (
+                reply.chat.chat_id if reply.chat else incoming.chat.chat_id if incoming else None
+            )
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            if destination is None:
+                log.warning("dropping keyed reply %r: no chat to send it to", key)
+                done.set_result(None)
+                return done
+            calls = message_calls(reply, destination)
+            # Waited for: the next state edits the message this one creates.
+            results = await asyncio.gather(*(self._submit(c) for c in calls))
+            message = next((r for r in results if isinstance(r, Message)), None)
+            if message is not None:
+                await self.core.storage.set_message_ref(
+                    PLATFORM, key, destination, str(message.message_id)
                 )
-                if destination is None:
-                    log.warning("dropping keyed reply %r: no chat to send it to", key)
-                    return None
-                calls = message_calls(reply, destination)
-                results = await asyncio.gather(*(self._submit(c) for c in calls))
-                message = next((r for r in results if isinstance(r, Message)), None)
-                if message is not None:
-                    await self.core.storage.set_message_ref(
-                        PLATFORM, key, destination, str(message.message_id)
-                    )
-                return message
-            chat_id, ref = stored
-            calls = message_calls(reply, chat_id, edit=int(ref))
-            # A live tally's edit goes before ordinary messages: it carries every vote.
-            futures = [
-                self._submit(c, coalesce_key=f"key:{key}" if i == 0 else None, priority=i == 0)
-                for i, c in enumerate(calls)
-            ]
+            done.set_result(message)
+            return done
+        chat_id, ref = stored
+        calls = message_calls(reply, chat_id, edit=int(ref))
+        # A live tally's edit goes before ordinary messages: it carries every vote.
+        futures = [
+            self._submit(c, coalesce_key=f"key:{key}" if i == 0 else None, priority=i == 0)
+            for i, c in enumerate(calls)
+        ]
+        return self._background(self._edited(key, chat_id, ref, futures))
+
+    async def _edited(
+        self, key: str, chat_id: str, ref: str, futures: list[asyncio.Future[Any]]
+    ) -> Any:
         results = await asyncio.gather(*futures)
         first = results[0] if results else None
         if isinstance(first, Message) and str(first.message_id) != ref:
@@ -706,6 +749,36 @@ def incoming_of(route: str, event_id: str) -> Incoming | None:
         return None
     person = Person(PLATFORM, str(user_id), str(name), language=language)
     return Incoming(person, Chat(str(chat_id), private=bool(private)), event_id=event_id)
+
+
+@dataclass(eq=False)
+class _Keyed:
+    """The latest state wanted for one keyed message, and everyone waiting for it."""
+
+    reply: Reply
+    incoming: Incoming | None
+    waiting: list[asyncio.Future[Any]]
+
+
+def _settle(
+    futures: list[asyncio.Future[Any]], *, result: Any = None, error: BaseException | None = None
+) -> None:
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+
+def _settle_from(futures: list[asyncio.Future[Any]], sent: asyncio.Future[Any]) -> None:
+    if sent.cancelled():
+        _settle(futures, error=OutboxClosed("the adapter stopped before this was sent"))
+    elif sent.exception() is not None:
+        _settle(futures, error=sent.exception())
+    else:
+        _settle(futures, result=sent.result())
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:

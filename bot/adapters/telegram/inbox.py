@@ -26,11 +26,35 @@ from typing import Any
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest, RequestData
 
-Keep = Callable[[list[tuple[str, str]]], Awaitable[None]]
+from bot.adapters.telegram.inbound import PLATFORM
+
+Keep = Callable[[list[tuple[str, str, str | None]]], Awaitable[None]]
+# The parts of an update that have a sender ("from"): the one present names who sent it.
+_SENT_PARTS = (
+    "message",
+    "edited_message",
+    "callback_query",
+    "my_chat_member",
+    "channel_post",
+    "edited_channel_post",
+)
 
 
-def updates_of(payload: bytes) -> list[tuple[str, str]]:
-    """(update id, the update as JSON) of a ``getUpdates`` answer; [] for anything else."""
+def sender_of(update: dict[str, Any]) -> str | None:
+    """The person key (``telegram:<id>``) of who sent an update, if it names one: the
+    stored update carries their account and text, so /mydata and /forget must find it."""
+    for part in _SENT_PARTS:
+        sent = update.get(part)
+        if isinstance(sent, dict):
+            sender = sent.get("from")
+            if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+                return f"{PLATFORM}:{sender['id']}"
+    return None
+
+
+def updates_of(payload: bytes) -> list[tuple[str, str, str | None]]:
+    """(update id, the update as JSON, its sender) of a ``getUpdates`` answer; [] for
+    anything else."""
     try:
         answer = json.loads(payload)
     except ValueError:
@@ -38,7 +62,7 @@ def updates_of(payload: bytes) -> list[tuple[str, str]]:
     if not isinstance(answer, dict) or not isinstance(answer.get("result"), list):
         return []
     return [
-        (str(update["update_id"]), json.dumps(update, ensure_ascii=False))
+        (str(update["update_id"]), json.dumps(update, ensure_ascii=False), sender_of(update))
         for update in answer["result"]
         if isinstance(update, dict) and isinstance(update.get("update_id"), int)
     ]

@@ -226,6 +226,11 @@ MIGRATIONS: list[str] = [
     # 7: (SQLite's 14) 👍 / 👎 on answers and the anonymous question counts behind
     # /stats (bot.storage.postgres.feedback).
     FEEDBACK_SCHEMA,
+    # 8: (SQLite's 15) whose event an inbox row holds: /mydata and /forget find it.
+    """
+    ALTER TABLE inbox ADD COLUMN person TEXT;
+    CREATE INDEX inbox_person ON inbox (person) WHERE person IS NOT NULL;
+    """,
 ]
 
 # Columns PostgreSQL adds for what SQLite keeps implicitly (its rowid).

@@ -374,15 +374,15 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
     # ------------------------------------------------------------------ inbox
 
     async def inbox_put(
-        self, platform: str, items: Sequence[tuple[str, str]], now: datetime
+        self, platform: str, items: Sequence[tuple[str, str, str | None]], now: datetime
     ) -> None:
         if not items:
             return
         async with self.transaction() as db:
             await db.executemany(
-                """INSERT INTO inbox (platform, event_id, payload, received_at)
-                   VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
-                [_args((platform, event_id, payload, now)) for event_id, payload in items],
+                """INSERT INTO inbox (platform, event_id, payload, received_at, person)
+                   VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING""",
+                [_args((platform, e, payload, now, person)) for e, payload, person in items],
             )
 
     async def inbox_pending(self, platform: str) -> list[tuple[str, str]]:
@@ -592,8 +592,22 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
                    WHERE kind = 'announce' AND created_by = $1 ORDER BY id""",
                 person,
             )
+            inbox = await db.fetch(
+                """SELECT platform, event_id, received_at, payload FROM inbox
+                   WHERE person = $1 ORDER BY seq""",
+                person,
+            )
         subscription = None if sub is None else _subscription(sub)
         return {
+            "events_not_handled_yet": [
+                {
+                    "platform": r[0],
+                    "event": r[1],
+                    "received_at": _uts(r[2]),
+                    "as_received": r[3],
+                }
+                for r in inbox
+            ],
             "subscription": None
             if subscription is None
             else {
@@ -727,6 +741,7 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
                 "reminder_stops": await run("DELETE FROM reminder_stops WHERE person = $1", person),
                 "answer_context": await run("DELETE FROM answer_context WHERE person = $1", person),
                 "deliveries": await run("DELETE FROM deliveries WHERE person = $1", person),
+                "inbox": await run("DELETE FROM inbox WHERE person = $1", person),
                 # An announcement already sent stays (its recipients got it); unconfirmed
                 # ones are dropped; neither keeps the coordinator's identity.
                 "announcements_unlinked": await run(
