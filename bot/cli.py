@@ -22,6 +22,7 @@ from bot.cli_stats import add_stats_commands
 from bot.config import Settings, shipped_knowledge_dir
 from bot.consultations import Catalog, Consultation, check_consultations
 from bot.core import utc_now
+from bot.dates import date_argument
 from bot.errors import BotError, ContentError, Problem
 from bot.index_cache import cached_index, checks_passed, load_indexed, record_checks_passed
 from bot.knowledge import KnowledgeBase, check_knowledge
@@ -422,14 +423,6 @@ def cmd_consult_results(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _since(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a date: write YYYY-MM-DD") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _poll_export(settings: Settings, ident: str, fmt: str) -> bytes | None:
     """A poll's results ("poll-2"), or None when no such poll is stored."""
     from bot.polls import parse_poll_id
@@ -517,7 +510,6 @@ def _clear_gaps(settings: Settings, older_than_days: int) -> int:
 
 def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
     """The timeline, consultations included, as an .ics file on standard output."""
-    from datetime import UTC
 
     from bot import reminders
     from bot.core import utc_now
@@ -659,7 +651,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("id")
     p.add_argument("--format", choices=list(EXPORT_FORMATS), default="csv")
-    p.add_argument("--since", type=_since, help="only responses changed since this date (UTC)")
+    p.add_argument(
+        "--since", type=date_argument, help="only responses changed since this date (UTC)"
+    )
     p.set_defaults(func=cmd_consult_export)
     p = consult_sub.add_parser(
         "purge", help="delete every response to a closed consultation (end of retention)"

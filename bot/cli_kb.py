@@ -9,7 +9,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.app import open_storage
 from bot.config import Settings
@@ -24,6 +24,7 @@ from bot.curation import (
     find,
     review,
 )
+from bot.dates import date_argument
 from bot.errors import Problem
 from bot.feedback import Feedback
 from bot.index_cache import load_indexed
@@ -38,14 +39,6 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 Check = Callable[[Settings], tuple[KnowledgeBase | None, list[Problem]]]
 
 KIND_LABEL = {"gap": "gap", FEEDBACK: "👎", DESK: "desk"}
-
-
-def _date(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a date: write YYYY-MM-DD") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def evidence(
@@ -269,7 +262,9 @@ def add_kb_curation_commands(
         "review",
         help="gaps, 👎 answers and desk answers, by the entry each is closest to, most frequent first",
     )
-    p.add_argument("--since", type=_date, metavar="DATE", help="only what happened since (UTC)")
+    p.add_argument(
+        "--since", type=date_argument, metavar="DATE", help="only what happened since (UTC)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per entry group")
     p.set_defaults(func=cmd_kb_review)
     p = kb_sub.add_parser(

@@ -11,17 +11,10 @@ from datetime import UTC, datetime
 from bot import markup, stats
 from bot.app import open_storage
 from bot.config import Settings
+from bot.dates import date_argument
 from bot.ui import UI
 
 EXIT_OK = 0
-
-
-def _date(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a date: write YYYY-MM-DD") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
@@ -49,7 +42,7 @@ def add_stats_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p = sub.add_parser(
         "stats", help="how the bot is used: questions, outcomes, 👍/👎, desk reply times, gaps"
     )
-    p.add_argument("--since", type=_date, help="from this day on (YYYY-MM-DD, UTC)")
+    p.add_argument("--since", type=date_argument, help="from this day on (YYYY-MM-DD, UTC)")
     formats = p.add_mutually_exclusive_group()
     formats.add_argument("--json", action="store_true", help="every figure as one JSON document")
     formats.add_argument("--csv", action="store_true", help="one figure per row: section,key,value")

@@ -150,3 +150,15 @@ def relative(
     if days < 365:
         return ("rel_months_ago", max(1, round(days / 30.44)))
     return ("rel_years_ago", max(1, round(days / 365.25)))
+
+
+def date_argument(value: str) -> datetime:
+    """A command line's ``--since`` date (YYYY-MM-DD, or a full ISO time), UTC unless it
+    says otherwise."""
+    import argparse  # only the command line needs it
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a date: write YYYY-MM-DD") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

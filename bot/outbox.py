@@ -384,13 +384,7 @@ class Outbox:
     ) -> None:
         if lane.queue and lane.queue[0] is item:
             lane.queue.popleft()
-        for future in item.futures:
-            if future.done():
-                continue
-            if error is None:
-                future.set_result(result)
-            else:
-                future.set_exception(error)
+        settle(item.futures, result=result, error=error)
 
     def _fail_all(self, error: BotError) -> None:
         for lane in self._lanes.values():
@@ -402,3 +396,16 @@ class Outbox:
         self._lanes.clear()
         self._coalescing.clear()
         self._idle.set()
+
+
+def settle(
+    futures: list[asyncio.Future[Any]], *, result: Any = None, error: BaseException | None = None
+) -> None:
+    """Give every waiter that is still waiting the result, or the error."""
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)

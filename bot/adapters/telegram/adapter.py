@@ -47,7 +47,7 @@ from bot.errors import ConfigError, PlatformUnreachable, RecipientGone
 from bot.handlers import COMMANDS
 from bot.handlers.base import Command
 from bot.messages import Chat, Incoming, Person, Reply
-from bot.outbox import Limits, Outbox, OutboxClosed, RetryAfter, Transient
+from bot.outbox import Limits, Outbox, OutboxClosed, RetryAfter, Transient, settle
 from bot.ui import UI
 
 log = logging.getLogger(__name__)
@@ -641,10 +641,10 @@ class TelegramAdapter:
                 try:
                     sent = await self._show_state(key, state.reply, state.incoming)
                 except asyncio.CancelledError:
-                    _settle(state.waiting, error=OutboxClosed("the adapter stopped"))
+                    settle(state.waiting, error=OutboxClosed("the adapter stopped"))
                     raise
                 except Exception as exc:
-                    _settle(state.waiting, error=exc)
+                    settle(state.waiting, error=exc)
                     continue
                 # Whoever waited for this state (or an older one) learns the result
                 # when it is sent, while newer states are handled on.
@@ -760,25 +760,13 @@ class _Keyed:
     waiting: list[asyncio.Future[Any]]
 
 
-def _settle(
-    futures: list[asyncio.Future[Any]], *, result: Any = None, error: BaseException | None = None
-) -> None:
-    for future in futures:
-        if future.done():
-            continue
-        if error is None:
-            future.set_result(result)
-        else:
-            future.set_exception(error)
-
-
 def _settle_from(futures: list[asyncio.Future[Any]], sent: asyncio.Future[Any]) -> None:
     if sent.cancelled():
-        _settle(futures, error=OutboxClosed("the adapter stopped before this was sent"))
+        settle(futures, error=OutboxClosed("the adapter stopped before this was sent"))
     elif sent.exception() is not None:
-        _settle(futures, error=sent.exception())
+        settle(futures, error=sent.exception())
     else:
-        _settle(futures, result=sent.result())
+        settle(futures, result=sent.result())
 
 
 def _log_failure(future: asyncio.Future[Any]) -> None:
