@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.errors import StorageError
 from bot.storage.postgres.handoff import SCHEMA as HANDOFF_SCHEMA
+from bot.storage.postgres.send_limits import SCHEMA as SEND_LIMITS_SCHEMA
 
 # The version record. One row; absent means version 0 (an empty database).
 VERSION_TABLE = "nsbot_schema"
@@ -222,7 +223,17 @@ MIGRATIONS: list[str] = [
     # 6: (SQLite's 11) questions handed to the secretariat's desk and the messages
     # relayed for them (bot.storage.postgres.handoff).
     HANDOFF_SCHEMA,
+    # 7 and 8: numbers kept for another branch's steps (they take these places when the
+    # branches are merged); nothing to do here.
+    "SELECT 1",
+    "SELECT 1",
+    # 9: the send limits every replica shares (bot.send_limits; no SQLite twin: SQLite
+    # serves one process).
+    SEND_LIMITS_SCHEMA,
 ]
+
+# Tables SQLite has no twin of: state only several replicas need, never copied.
+POSTGRES_ONLY_TABLES = frozenset({"send_slots"})
 
 # Columns PostgreSQL adds for what SQLite keeps implicitly (its rowid).
 IMPLICIT_COLUMNS = frozenset({"seq"})
