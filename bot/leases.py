@@ -6,17 +6,22 @@ Conflict on every request. With several replicas in polling mode, the first take
 role ``telegram-polling:<bot id>`` (a lease row in the database), renews it while it
 runs, and the others wait; when it stops (or dies: its lease runs out), one of them
 takes over.
+
+Smaller work that must be done once, by any replica (showing a poll's final results
+when it closes), takes a lease of its own for as long as it runs (:func:`held`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -104,3 +109,41 @@ async def hold_role(
             await storage.drop_lease(name, me)
         except Exception:  # the lease runs out by itself
             log.warning("could not give up the role %s; it lapses on its own", name)
+
+
+@asynccontextmanager
+async def held(
+    storage: EventStore,
+    name: str,
+    me: str,
+    clock: Callable[[], datetime],
+    *,
+    lease: timedelta = ROLE_LEASE,
+) -> AsyncIterator[bool]:
+    """One piece of work only one replica may do (show a poll's final results): True
+    when this process holds ``name`` for the block, renewed while the block runs and
+    given up after it. False when another holds it: skip the work. If this process
+    dies in the block, the lease runs out and another replica may do it again."""
+    if not await storage.take_lease(name, me, clock(), lease):
+        yield False
+        return
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            try:
+                await storage.take_lease(name, me, clock(), lease)
+            except Exception:  # the next renewal may get through before the lease ends
+                log.warning("could not renew the lease %s; will retry", name)
+
+    renewing = asyncio.create_task(renew(), name=f"lease:{name}")
+    try:
+        yield True
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
+        try:
+            await storage.drop_lease(name, me)
+        except Exception:
+            log.warning("could not give up the lease %s; it lapses on its own", name)

@@ -11,7 +11,10 @@ outgoing call of an adapter goes through one :class:`Outbox`, which
   platform says the whole bot is limited), retries :class:`Transient` failures with
   bounded exponential backoff, and never drops or duplicates an item on its own;
 - replaces a queued item by a newer one with the same ``coalesce_key``: a live poll
-  tally voted on 2,000 times in a minute is edited about once a second, last state wins.
+  tally voted on 2,000 times in a minute is edited about once a second, last state wins;
+- with a :class:`~bot.send_limits.SharedLimiter` (several replicas on PostgreSQL),
+  reserves each message's slot there before sending it, so the limits hold for all
+  replicas together; a newer state coalesces into an item while it waits for its slot.
 
 The clock and sleep are injectable so tests run on virtual time.
 """
@@ -30,11 +33,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import BotError
+from bot.send_limits import SharedLimiter, send_rates
 
 log = logging.getLogger(__name__)
 
 SendFn = Callable[[str, Any], Awaitable[Any]]
 GROUP_WINDOW = 60.0  # seconds over which group_per_minute is counted
+SHARED_FAILURE_LOG_EVERY = 60.0  # seconds between two "shared limiter unreachable" lines
 
 
 class RetryAfter(BotError):
@@ -99,6 +104,8 @@ class Outbox:
         base_backoff: float = 1.0,
         max_backoff: float = 30.0,
         max_in_flight: int = 16,
+        shared: SharedLimiter | None = None,
+        scope: str = "",
     ) -> None:
         self._send = send
         self.limits = limits
@@ -125,6 +132,10 @@ class Outbox:
         self._worker: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._closed = False
+        # The limiter all replicas share, and this platform's name in its keys.
+        self._shared = shared
+        self.scope = scope
+        self._shared_failed_at: float | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -294,8 +305,6 @@ class Outbox:
                 continue
             item = lane.queue[0]
             lane.busy = True
-            if item.coalesce_key is not None:
-                self._coalescing.pop((item.chat_id, item.coalesce_key), None)
             if self.limits.global_per_second > 0 and item.budget:
                 self._global_next = now + 1.0 / self.limits.global_per_second
             if item.group:
@@ -321,14 +330,71 @@ class Outbox:
                 task.cancel()
             await asyncio.gather(sleeper, waker, return_exceptions=True)
 
+    async def _wait_for_slot(self, item: _Item) -> None:
+        """Reserve the item's slot in the shared limiter and wait for it. Without the
+        limiter (the database is down) this replica's own limits still hold."""
+        if self._shared is None or not item.budget:
+            return  # a toast is not a message: no limit to share
+        rates = send_rates(self.scope, self.limits, item.chat_id, group=item.group)
+        while True:
+            asked = self._clock()
+            try:
+                slot = await self._shared.reserve(rates)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._shared_failure(exc)
+                return
+            # The database chose the slot about half a round trip after we asked.
+            wait = slot.wait - (self._clock() - asked) / 2
+            if wait > 0:
+                await self._sleep(wait)  # a newer state coalesces into the item meanwhile
+            if slot.taken:
+                return
+
+    async def _share_pause(self, item: _Item, exc: RetryAfter) -> None:
+        """The platform's "retry after" holds every replica back from that chat (or,
+        for the whole bot, from every chat)."""
+        if self._shared is None:
+            return
+        keys = [r.key for r in send_rates(self.scope, self.limits, item.chat_id, group=False)]
+        if not exc.whole_bot:
+            keys = keys[:1]  # the chat's key
+        try:
+            await self._shared.pause(keys, exc.seconds)
+        except asyncio.CancelledError:
+            raise
+        except Exception as failure:
+            self._shared_failure(failure)
+
+    def _shared_failure(self, exc: Exception) -> None:
+        now = self._clock()
+        if (
+            self._shared_failed_at is None
+            or now - self._shared_failed_at >= SHARED_FAILURE_LOG_EVERY
+        ):
+            self._shared_failed_at = now
+            log.warning(
+                "the shared send limiter failed (%s: %s): this replica keeps its own limits",
+                type(exc).__name__,
+                exc,
+            )
+
     async def _attempt(self, lane: _Lane, item: _Item, started: float) -> None:
         try:
+            await self._wait_for_slot(item)
+            if item.coalesce_key is not None:
+                # From here on a newer state is a new item: this one is being sent.
+                key = (item.chat_id, item.coalesce_key)
+                if self._coalescing.get(key) is item:
+                    del self._coalescing[key]
             result = await self._send(item.chat_id, item.payload)
         except RetryAfter as exc:
             until = self._clock() + exc.seconds
             lane.ready_at = max(lane.ready_at, until)
             if exc.whole_bot:
                 self._global_next = max(self._global_next, until)
+            await self._share_pause(item, exc)
             log.warning(
                 "rate limited by the platform: retrying in %.1f s (%d waiting for this chat%s)",
                 exc.seconds,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import markup
+from bot import leases, markup
 from bot.dates import ENGLISH, DateStyle
 from bot.errors import BotError
 from bot.messages import Chat, Choice, Reply
@@ -201,12 +201,21 @@ async def close_due_polls(core: Core) -> int:
     for poll in await core.storage.polls_due(now):
         if poll.platform not in core.senders:
             continue
-        poll = await finish_poll(core, poll, now)
-        tally = await core.storage.poll_tally(poll.id)
-        reply = poll_reply(core.ui, poll, tally, now, chat=Chat(poll.chat, private=False))
-        if await core.push(poll.platform, [reply]):
-            await core.storage.mark_poll_final_shown(poll.id)
-            shown += 1
+        # Every replica sweeps: the one holding the poll's lease shows the results,
+        # once; if it dies meanwhile, another does when the lease has run out.
+        lease = f"poll-closing:{poll.id}"
+        async with leases.held(core.storage, lease, leases.owner(core), core.clock) as mine:
+            if not mine:
+                continue
+            current = await core.storage.get_poll(poll.id)
+            if current is None or current.final_shown:
+                continue  # shown by another replica since we looked
+            poll = await finish_poll(core, current, now)
+            tally = await core.storage.poll_tally(poll.id)
+            reply = poll_reply(core.ui, poll, tally, now, chat=Chat(poll.chat, private=False))
+            if await core.push(poll.platform, [reply]):
+                await core.storage.mark_poll_final_shown(poll.id)
+                shown += 1
     return shown
 
 

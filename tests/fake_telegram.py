@@ -17,6 +17,7 @@ import contextlib
 import copy
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,35 @@ def user(user_id: int, first_name: str = "Amina", language: str | None = "en") -
     return person
 
 
+# Calls Telegram counts as messages, against the limits per chat, per group and per bot.
+MESSAGE_METHODS = frozenset(
+    {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument"}
+)
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Telegram's published limits, enforced with a 429 like the real API. ``jitter``
+    is how much closer than the limit two sends may arrive: a sender spacing them
+    exactly still sees them arrive a little early or late."""
+
+    per_chat_interval: float = 1.0
+    group_per_minute: int = 20
+    per_second: int = 30
+    jitter: float = 0.25
+
+    def refuses(self, chat: int, sent: list[tuple[float, int]], now: float) -> bool:
+        """Whether a message to ``chat`` at ``now``, after ``sent`` (time, chat), exceeds
+        a limit."""
+        to_chat = [t for t, c in sent if c == chat]
+        if to_chat and now - to_chat[-1] < self.per_chat_interval - self.jitter:
+            return True
+        if chat < 0 and sum(1 for t in to_chat if t > now - 60.0) >= self.group_per_minute:
+            return True
+        window = 1.0 - self.jitter
+        return sum(1 for t, _ in sent if t > now - window) >= self.per_second
+
+
 @dataclass
 class ApiCall:
     method: str
@@ -102,7 +132,13 @@ class _Failure:
 
 class FakeTelegram:
     def __init__(
-        self, token: str = TOKEN, clock: Callable[[], float] | None = None, max_poll: float = 1.0
+        self,
+        token: str = TOKEN,
+        clock: Callable[[], float] | None = None,
+        max_poll: float = 1.0,
+        *,
+        limits: RateLimits | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.token = token
         self.me = fixture("get_me")
@@ -125,6 +161,11 @@ class FakeTelegram:
         self.held: list[ApiCall] = []  # calls that arrived while their method was held
         self._again: list[dict[str, Any]] = []  # confirmed updates to hand out once more
         self.port = 0
+        # With ``limits``: messages over them get a 429 (kept in ``refused``).
+        self.limits = limits
+        self.refused: list[ApiCall] = []
+        self._sent: list[tuple[float, int]] = []  # accepted messages: (monotonic time, chat)
+        self.latency = latency  # seconds each message call takes, as over a network
 
     # ------------------------------------------------------------------ server
 
@@ -184,6 +225,15 @@ class FakeTelegram:
             async with self._changed:
                 self._changed.notify_all()
             await self._holds[method].wait()
+        if method in MESSAGE_METHODS:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            if self._over_limits(int(params["chat_id"])):
+                call.status = 429
+                self.refused.append(call)
+                await self._record(call)
+                body = fixture("error_429") | {"parameters": {"retry_after": 1}}
+                return web.json_response(body, status=429)
         failure = self._take_failure(method, params)
         if failure is not None:
             call.status = failure.status
@@ -207,6 +257,16 @@ class FakeTelegram:
             )
         await self._record(call)
         return web.json_response({"ok": True, "result": result})
+
+    def _over_limits(self, chat: int) -> bool:
+        if self.limits is None:
+            return False
+        now = time.monotonic()
+        self._sent = [(t, c) for t, c in self._sent if t > now - 60.0]
+        if self.limits.refuses(chat, self._sent, now):
+            return True
+        self._sent.append((now, chat))
+        return False
 
     async def _record(self, call: ApiCall) -> None:
         async with self._changed:

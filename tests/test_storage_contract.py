@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import Storage
+from bot.send_limits import Rate
+from bot.storage import SqliteStorage, Storage
 from bot.storage.base import ABSENT, PollRow, Recipient
 from tests.test_storage import IMPLEMENTATIONS
 
@@ -53,8 +55,9 @@ def test_the_interface_is_split_by_aggregate_into_small_parts() -> None:
     assert all(issubclass(Storage, part) for part in parts)
     assert all(len(part.__abstractmethods__) <= 25 for part in parts)
     own = Storage.__abstractmethods__ - set().union(*(p.__abstractmethods__ for p in parts))
-    # Beside the six: connecting, and what spans them all (a person's data).
-    assert own == {"open", "close", "person_data", "forget_person"}
+    # Beside the six: connecting, what spans them all (a person's data), and the send
+    # limiter replicas share.
+    assert own == {"open", "close", "person_data", "forget_person", "send_limiter"}
 
 
 # --------------------------------------------------------------------------- units of work
@@ -653,6 +656,28 @@ class TestHandoffs:
         assert await store.purge_drafts(NOW) == 0
         assert await store.purge_drafts(NOW + timedelta(days=1)) == 1
         assert await store.get_handoff(old) is None and await store.get_handoff(sent) is not None
+
+
+# --------------------------------------------------------------------------- send limits
+
+
+class TestSendLimits:
+    async def test_a_shared_limiter_gives_concurrent_senders_distinct_slots(
+        self, store: Storage
+    ) -> None:
+        limiter = store.send_limiter()
+        if limiter is None:  # one process: its outboxes keep the limits in memory
+            assert isinstance(store, SqliteStorage)
+            return
+        chat = Rate("telegram:chat:1", 0.5)
+        got = await asyncio.gather(*(limiter.reserve([chat], horizon=5.0) for _ in range(4)))
+        waits = sorted(slot.wait for slot in got)
+        assert all(slot.taken for slot in got) and waits[0] < 0.05
+        assert all(0.4 < b - a <= 0.5 + 1e-6 for a, b in itertools.pairwise(waits))
+        await limiter.pause(["telegram:chat:2"], 30.0)  # a 429 for that chat
+        held = await limiter.reserve([Rate("telegram:chat:2", 0.5)])
+        assert not held.taken and held.wait > 29.0
+        assert (await limiter.reserve([Rate("telegram:chat:3", 0.5)])).taken
 
 
 # --------------------------------------------------------------------------- roles

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from bot.feedback import AnswerRef, Feedback
+from bot.send_limits import SharedLimiter
 from bot.storage.handoff import HandoffStore
 
 
@@ -656,6 +657,12 @@ class Storage(EventStore, ConsultationStore, PollStore, DeliveryStore, HandoffSt
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    @abstractmethod
+    def send_limiter(self) -> SharedLimiter | None:
+        """The platform send limiter every replica on this database shares
+        (:mod:`bot.send_limits`); None when the database serves one process, whose
+        outboxes then keep the limits on their own."""
 
     def unit(self) -> AbstractAsyncContextManager[None]:
         """Everything the current task awaits inside is one transaction: committed

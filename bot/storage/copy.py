@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.errors import StorageError
 from bot.storage.postgres import PostgresStorage
-from bot.storage.postgres.schema import VERSION_TABLE
+from bot.storage.postgres.schema import POSTGRES_ONLY_TABLES, VERSION_TABLE
 from bot.storage.sqlite import SqliteStorage
 
 BATCH = 5_000  # rows per COPY: big tables stream instead of filling memory
@@ -137,7 +137,9 @@ async def _copy(
         missing = sorted(set(tables) - set(types))
         if missing:
             raise StorageError(f"the PostgreSQL schema has no table {', '.join(missing)}")
-        held = {t: n for t, n in (await target_counts_on(conn, sorted(types))).items() if n}
+        # Rows of the replicas' own state (send slots, seconds long) are no deployment's.
+        kept = sorted(t for t in types if t not in POSTGRES_ONLY_TABLES)
+        held = {t: n for t, n in (await target_counts_on(conn, kept)).items() if n}
         if held and not replace:
             listed = ", ".join(f"{t} ({n})" for t, n in sorted(held.items()))
             raise StorageError(

@@ -448,6 +448,11 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
             await self._db.close()
             self._db = None
 
+    def send_limiter(self) -> None:
+        """None: a SQLite file serves one process, whose outboxes keep the platform
+        limits in memory (a shared one would cost a write transaction per message)."""
+        return None
+
     @property
     def db(self) -> Connection:
         if self._db is None:

@@ -194,7 +194,8 @@ class SlackAdapter:
         # Any slash command: renaming /nsbot in the app's settings needs no code change.
         self.app.command(re.compile(r"^/"))(self._on_command)
         self.app.action(re.compile("^" + re.escape(render.ACTION_PREFIX)))(self._on_action)
-        self.outbox = Outbox(self._send, limits)
+        # The limits hold across replicas when the database is shared (PostgreSQL).
+        self.outbox = Outbox(self._send, limits, shared=core.storage.send_limiter(), scope=PLATFORM)
         self._tasks: set[asyncio.Task[None]] = set()
         self._people: dict[str, Person] = {}
         self._dms: dict[str, str] = {}

@@ -209,7 +209,14 @@ class TelegramAdapter:
         self.app = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
-        self.outbox = Outbox(self._perform, limits or Limits(), clock=clock, sleep=sleep)
+        self.outbox = Outbox(
+            self._perform,
+            limits or Limits(),
+            clock=clock,
+            sleep=sleep,
+            shared=core.storage.send_limiter(),  # the limits hold across replicas
+            scope=PLATFORM,
+        )
         self._conversation_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )

@@ -15,6 +15,7 @@ from typing import Any
 from bot.errors import StorageError
 from bot.storage.postgres.feedback import SCHEMA as FEEDBACK_SCHEMA
 from bot.storage.postgres.handoff import SCHEMA as HANDOFF_SCHEMA
+from bot.storage.postgres.send_limits import SCHEMA as SEND_LIMITS_SCHEMA
 
 # The version record. One row; absent means version 0 (an empty database).
 VERSION_TABLE = "nsbot_schema"
@@ -231,7 +232,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE inbox ADD COLUMN person TEXT;
     CREATE INDEX inbox_person ON inbox (person) WHERE person IS NOT NULL;
     """,
+    # 9: the send limits every replica shares (bot.send_limits; no SQLite twin: SQLite
+    # serves one process).
+    SEND_LIMITS_SCHEMA,
 ]
+
+# Tables SQLite has no twin of: state only several replicas need, never copied.
+POSTGRES_ONLY_TABLES = frozenset({"send_slots"})
 
 # Columns PostgreSQL adds for what SQLite keeps implicitly (its rowid).
 IMPLICIT_COLUMNS = frozenset({"seq"})

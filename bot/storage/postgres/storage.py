@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 
 from bot.errors import StorageError
+from bot.send_limits import SharedLimiter
 from bot.storage.base import (
     ABSENT,
     CLAIM_LEASE,
@@ -50,6 +51,7 @@ from bot.storage.postgres.feedback import PostgresFeedback
 from bot.storage.postgres.gate import Gate
 from bot.storage.postgres.handoff import PostgresHandoffs
 from bot.storage.postgres.schema import migrate, schema_version
+from bot.storage.postgres.send_limits import PostgresLimiter
 from bot.storage.postgres.url import redact, scrub
 from bot.storage.postgres.values import clean as _clean
 from bot.storage.postgres.values import clean_args as _args
@@ -185,6 +187,7 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
         self._unit_conn: Connection | None = None
         self._savepoints = itertools.count()
         self._claims = 0
+        self._limiter = PostgresLimiter(lambda: self.pool)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -222,6 +225,9 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
         if self._pool is None:
             raise StorageError("storage is not open")
         return self._pool
+
+    def send_limiter(self) -> SharedLimiter:
+        return self._limiter
 
     async def schema_version(self) -> int:
         async with self._conn() as db:
