@@ -1040,3 +1040,20 @@ async def test_a_second_poller_waits_and_takes_over_when_the_first_stops(
         answered = len(fake.of("sendMessage"))
         fake.send(user(7), "/help")
         await fake.wait_calls("sendMessage", answered + 1)
+
+
+def test_a_failed_last_fetch_at_shutdown_is_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    # Under load the final getUpdates of python-telegram-bot's shutdown can time out; its
+    # traceback would look like a crash. It is one warning line, naming the error.
+    from telegram.error import TimedOut
+
+    import bot.adapters.telegram.adapter  # noqa: F401  (installs the filter)
+
+    updater = logging.getLogger("telegram.ext.Updater")
+    try:
+        raise TimedOut("Timed out")
+    except TimedOut:
+        updater.exception("Error while calling `get_updates` one more time to mark all ...")
+    (record,) = [r for r in caplog.records if r.name == "telegram.ext.Updater"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "TimedOut" in record.getMessage() and "Traceback" not in caplog.text

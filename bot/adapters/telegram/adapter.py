@@ -52,6 +52,25 @@ from bot.ui import UI
 
 log = logging.getLogger(__name__)
 
+
+class _ShutdownFetchNote(logging.Filter):
+    """python-telegram-bot's last ``getUpdates`` at shutdown (which only confirms what
+    was fetched) logs its failure with a whole traceback. Here a failure costs nothing:
+    unconfirmed updates come again at the next start and the inbox drops repeats. So it
+    is one line, at warning level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Error while calling `get_updates` one more time"):
+            error = record.exc_info[1] if record.exc_info else None
+            record.msg = "Telegram: the last getUpdates at shutdown failed (%s); the updates it would confirm come again at the next start"
+            record.args = (type(error).__name__ if error else "unknown error",)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+logging.getLogger("telegram.ext.Updater").addFilter(_ShutdownFetchNote())
+
 # python-telegram-bot 22 emits a deprecation warning each time it builds a RetryAfter
 # unless time periods are opted into as timedelta (its future default). The variable
 # is read when the error is raised, so setting it here is early enough.
