@@ -1057,3 +1057,26 @@ def test_a_failed_last_fetch_at_shutdown_is_one_line(caplog: pytest.LogCaptureFi
     (record,) = [r for r in caplog.records if r.name == "telegram.ext.Updater"]
     assert record.levelno == logging.WARNING and record.exc_info is None
     assert "TimedOut" in record.getMessage() and "Traceback" not in caplog.text
+
+
+def test_redactors_uninstalled_out_of_order_leave_logging_working(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Two adapters' redactors (tests start several): the first one uninstalled while the
+    # second still sits on top of it must not break every later log call.
+    from bot.adapters.telegram.adapter import TokenRedactor
+
+    before = logging.getLogRecordFactory()
+    first, second = TokenRedactor("111:AAA"), TokenRedactor("222:BBB")
+    first.install()
+    second.install()
+    first.uninstall()
+    logging.getLogger("nsbot.test").warning("token 222:BBB and 111:AAA")
+    second.uninstall()
+    logging.getLogger("nsbot.test").warning("after both")
+    first.install()  # again, while it is still the factory
+    first.uninstall()
+    logging.getLogger("nsbot.test").warning("and again")
+    messages = [r.getMessage() for r in caplog.records if r.name == "nsbot.test"]
+    assert messages == ["token <token> and 111:AAA", "after both", "and again"]
+    logging.setLogRecordFactory(before)

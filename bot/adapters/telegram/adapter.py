@@ -147,24 +147,30 @@ class TokenRedactor:
 
     def __init__(self, token: str) -> None:
         self.token = token
-        self._previous: Callable[..., logging.LogRecord] | None = None
+        self._previous: Callable[..., logging.LogRecord] = logging.LogRecord
+        self._installed = False
 
     def install(self) -> None:
-        if self._previous is None:
-            self._previous = logging.getLogRecordFactory()
-            logging.setLogRecordFactory(self._make)
+        if not self._installed:
+            if logging.getLogRecordFactory() != self._make:  # not still in the chain
+                self._previous = logging.getLogRecordFactory()
+                logging.setLogRecordFactory(self._make)
+            self._installed = True
 
     def uninstall(self) -> None:
-        if self._previous is not None and logging.getLogRecordFactory() == self._make:
+        # Another factory (a second adapter's redactor) may sit on top of this one and
+        # still call it: then this one stays in the chain, passing records through.
+        if self._installed and logging.getLogRecordFactory() == self._make:
             logging.setLogRecordFactory(self._previous)
-        self._previous = None
+        self._installed = False
 
     def scrub(self, text: str) -> str:
         return text.replace(self.token, "<token>") if self.token else text
 
     def _make(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
-        assert self._previous is not None
         record = self._previous(*args, **kwargs)
+        if not self._installed:
+            return record
         try:
             message = record.getMessage()
         except Exception:  # a malformed log call: let logging report it as usual
