@@ -59,7 +59,8 @@ class Report:
 
 
 class TranslationCheck:
-    """The ``extra_checks()`` hook: a summary warning per language, the mismatches,
+    """The ``extra_checks()`` hook: a summary warning per language not translated in
+    full, the mismatches,
     and with ``verbose`` every untranslated item."""
 
     def __init__(self, verbose: bool = False, languages: Iterable[str] = LANGUAGES) -> None:
@@ -73,9 +74,10 @@ class TranslationCheck:
         )
         problems: list[Problem] = []
         for report in reports(ui, kb, catalog, self.languages):
-            problems.append(
-                Problem("translations", None, report.language, report.summary(), warning=True)
-            )
+            if report.untranslated:  # a language translated in full has nothing to warn of
+                problems.append(
+                    Problem("translations", None, report.language, report.summary(), warning=True)
+                )
             if self.verbose:
                 problems += [p for t in report.tallies for p in t.missing]
             problems += report.mismatches

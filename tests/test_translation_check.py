@@ -206,3 +206,15 @@ def test_numbers_of_translated_events_and_topics_are_compared(tmp_path: Path) ->
     assert "not in the English: 2023" in found["cod-2022 title"]
     assert "missing 2009" in found["policy description"]
     assert "placeholders ['year']" in found["policy description"]
+
+
+def test_a_language_translated_in_full_gets_no_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The shipped knowledge base is translated in full into fr, es and ar: kb check has
+    # nothing to warn a curator of (the minimal one above, with gaps, still warns).
+    monkeypatch.delenv("NSBOT_KNOWLEDGE", raising=False)
+    monkeypatch.delenv("NSBOT_FAQ", raising=False)
+    assert main(["kb", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "untranslated" not in out and "0 error(s), 0 warning(s)" in out
