@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from bot.matcher import QUESTION_WORDS, Match, Matcher, Query, text_words
+from bot.matcher import POLITENESS, QUESTION_WORDS, Match, Matcher, Query, text_words
 
 CONTEXT_TTL = timedelta(minutes=30)
 # A follow-up stays on the earlier topic: an entry that shares none of its words keeps
@@ -64,21 +64,40 @@ _LANGUAGE_FRAME = frozenset(
         "اجب",
     ]
 )
-# "tell me more": the entry's first related entry.
-_MORE = (
-    ("tell", "me", "more"),
-    ("more",),
-    ("more", "please"),
-    ("more", "details"),
-    ("en", "savoir", "plus"),
-    ("dis", "m", "en", "plus"),
-    ("plus", "de", "details"),
-    ("cuentame", "mas"),
-    ("mas", "informacion"),
-    ("dime", "mas"),
-    ("المزيد",),
-    ("اخبرني", "المزيد"),
+# "tell me more": the entry's first related entry. Kept as text_words() reads them (the
+# Arabic article is stripped: "المزيد" is "مزيد"), and matched once politeness is set
+# aside ("plus de détails svp", "more please").
+_MORE = frozenset(
+    tuple(text_words(phrase))
+    for phrase in (
+        "tell me more",
+        "more",
+        "more details",
+        "more info",
+        "more information",
+        "go on",
+        "details",
+        "en savoir plus",
+        "dis m'en plus",
+        "dites m'en plus",
+        "plus de details",
+        "plus d'infos",
+        "plus d'informations",
+        "encore",
+        "cuentame mas",
+        "cuéntame más",
+        "mas informacion",
+        "más detalles",
+        "dime mas",
+        "digame mas",
+        "المزيد",
+        "اخبرني المزيد",
+        "المزيد من التفاصيل",
+        "تفاصيل اكثر",
+        "احكيلي اكثر",
+    )
 )
+_COURTESY = POLITENESS | {"please", "pls", "por favor", "favor", "por", "من فضلك"}
 # Words that point back at something said before.
 _BACK = frozenset(
     [
@@ -187,7 +206,7 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     asked = language_asked(words)
     if asked is not None:
         return Match("answer", previous.entry, 1.0, language=asked, p=1.0)
-    if tuple(words) in _MORE:
+    if tuple(w for w in words if w not in _COURTESY) in _MORE:
         related = [r for r in matcher.kb.entries[previous.entry].related if r in matcher.kb.entries]
         if related:
             return Match("answer", related[0], 1.0, language=previous.language, p=1.0)

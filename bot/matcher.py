@@ -161,7 +161,8 @@ for _marker in sorted(
 
 
 # Stopwords and politeness both carry nothing: dropped from every question and phrasing.
-STOPWORDS = _words("stopwords") | _words("politeness")
+POLITENESS = _words("politeness")
+STOPWORDS = _words("stopwords") | POLITENESS
 FILLER = _words("filler")
 # Weights of what a question can hold besides the knowledge base's own words.
 FILLER_WEIGHT = 0.25

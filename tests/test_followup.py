@@ -108,3 +108,14 @@ async def test_a_pressed_suggestion_is_remembered_for_a_follow_up(
     await bot.press(bot.buttons[0])
     data = await core.storage.person_data(bot.person.key)
     assert len(data["last_answers"]) == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["tell me more", "more please", "plus de détails svp", "cuéntame más", "المزيد"]
+)
+def test_tell_me_more_in_any_language_and_politely_gives_the_first_related_entry(
+    shipped_matcher: Matcher, text: str
+) -> None:
+    first = shipped_matcher.kb.entries["mrg-what"].related[0]
+    found = resolve(shipped_matcher, text, Previous("mrg-what", "en"))
+    assert (found.status, found.id) == ("answer", first)
