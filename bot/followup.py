@@ -16,6 +16,9 @@ CONTEXT_TTL = timedelta(minutes=30)
 # A follow-up stays on the earlier topic: an entry that shares none of its words keeps
 # this share of its score ("who are its members?" after the task force is not the MRG's).
 OFF_TOPIC = 0.7
+# ...but moves on from the entry just answered: "how many are there?" after "what is an
+# HSP" asks for something the first answer was not (it is there to scroll back to).
+REPEAT = 0.9
 
 # "in french please", "en español", "بالعربية": the same answer in another language.
 _LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
@@ -64,7 +67,8 @@ _LANGUAGE_FRAME = frozenset(
         "اجب",
     ]
 )
-# "tell me more": the entry's first related entry. Kept as text_words() reads them (the
+# "tell me more": the entry again, in full with its sources and related questions (a
+# glossary line gives way to the curated entry on the same thing). Kept as text_words() reads them (the
 # Arabic article is stripped: "المزيد" is "مزيد"), and matched once politeness is set
 # aside ("plus de détails svp", "more please").
 _MORE = frozenset(
@@ -207,10 +211,8 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     if asked is not None:
         return Match("answer", previous.entry, 1.0, language=asked, p=1.0)
     if tuple(w for w in words if w not in _COURTESY) in _MORE:
-        related = [r for r in matcher.kb.entries[previous.entry].related if r in matcher.kb.entries]
-        if related:
-            return Match("answer", related[0], 1.0, language=previous.language, p=1.0)
-        return bare
+        fuller = matcher.curated_twin(previous.entry) or previous.entry
+        return Match("answer", fuller, 1.0, language=previous.language, p=1.0)
     if bare.status == "answer" and not _looks_back(words, query):
         return bare
     if not _looks_back(words, query) and bare.status != "fallback":
@@ -225,17 +227,23 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         content=query.content + sum(context.values()),
         language=query.language or previous.language,
     )
+    said = {previous.entry, *matcher.twins_of(previous.entry)}
     ranked = sorted(
         (
-            c
-            if matcher.knows_any(c.id, context)
-            else replace(c, score=round(c.score * OFF_TOPIC, 4))
+            replace(c, score=round(c.score * _share(matcher, c.id, context, said), 4))
             for c in matcher.rank_query(joined, limit=12)
         ),
         key=lambda c: (-c.score, c.id),
     )[:5]
     followed = matcher.decide(joined, ranked)
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
+
+
+def _share(matcher: Matcher, entry_id: str, context: dict[str, float], said: set[str]) -> float:
+    """What a follow-up keeps of an entry's score: all of it when the entry is on the
+    earlier topic and says something new."""
+    share = 1.0 if matcher.knows_any(entry_id, context) else OFF_TOPIC
+    return share * REPEAT if entry_id in said else share
 
 
 def _unanchored(matcher: Matcher, bare: Match, text: str) -> Match:

@@ -160,6 +160,40 @@ for _marker in sorted(
         _MARKERS_BY_FIRST[_marker[0]].append(_marker)
 
 
+# "principle 10", "tenth principle", "10e principe" (see matching.yaml, designators).
+_DESIGNATORS = {
+    w: name for name, words in _LANGUAGE_DATA.get("designators", {}).items() for w in words
+}
+_ORDINALS = {w: n for n, words in _LANGUAGE_DATA.get("ordinals", {}).items() for w in words}
+_NUMBER_MARKS = frozenset({"n", "no", "nr", "number", "numero", "رقم"})
+_ORDINAL_DIGITS = re.compile(r"^(\d{1,2})(?:e|er|ere|eme|o|a|º|ª)?$")
+
+
+def _ordinal(word: str) -> str | None:
+    if word in _ORDINALS:
+        return str(_ORDINALS[word])
+    found = _ORDINAL_DIGITS.match(word)
+    return found.group(1) if found else None
+
+
+def designations(words: list[str]) -> list[str]:
+    """The numbered items a text names: "principle 10", "principe n° 10", "the tenth
+    principle", "المبدأ العاشر" -> ["principle#10"]. A plural ("the 10 principles") names
+    the list, not an item."""
+    out: list[str] = []
+    for i, w in enumerate(words):
+        name = _DESIGNATORS.get(w)
+        if name is None:
+            continue
+        after = [x for x in words[i + 1 : i + 3] if x not in _NUMBER_MARKS][:1]
+        number = _ordinal(after[0]) if after else None
+        if number is None and i > 0:
+            number = _ordinal(words[i - 1])
+        if number is not None:
+            out.append(f"{name}#{int(number)}")
+    return out
+
+
 # Stopwords and politeness both carry nothing: dropped from every question and phrasing.
 POLITENESS = _words("politeness")
 STOPWORDS = _words("stopwords") | POLITENESS
@@ -511,6 +545,7 @@ class Matcher:
             if canon in STOP_STEMS or canon == CONTEXT_TOKEN:
                 continue
             out.append((w, canon))
+        out += [(d, d) for d in designations(words)]
         return out
 
     def _correct(self, word: str) -> str:
@@ -773,6 +808,23 @@ class Matcher:
         runner = others[0].score if others else 0.0
         linked = bool(others) and self._linked(top.id, others[0].id)
         return features(top, runner, linked, query)
+
+    def twins_of(self, entry_id: str) -> list[str]:
+        """The glossary term and curated entries that tell the same thing as this one."""
+        entry = self.kb.entries[entry_id]
+        linked = {
+            *entry.related,
+            *(e.id for e in self.kb.entries.values() if entry_id in e.related),
+        }
+        return sorted(e for e in linked if e in self.kb.entries and self._twins(entry_id, e))
+
+    def curated_twin(self, entry_id: str) -> str | None:
+        """For a glossary term, the curated entry on the same thing (its first related
+        one that is a twin); None for anything else."""
+        if "glossary" not in self.kb.entries[entry_id].tags:
+            return None
+        twins = [r for r in self.kb.entries[entry_id].related if r in self.twins_of(entry_id)]
+        return twins[0] if twins else None
 
     def _twins(self, a: str, b: str) -> bool:
         glossary = ("glossary" in self.kb.entries[a].tags) != (

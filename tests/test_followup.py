@@ -113,9 +113,25 @@ async def test_a_pressed_suggestion_is_remembered_for_a_follow_up(
 @pytest.mark.parametrize(
     "text", ["tell me more", "more please", "plus de détails svp", "cuéntame más", "المزيد"]
 )
-def test_tell_me_more_in_any_language_and_politely_gives_the_first_related_entry(
+def test_tell_me_more_in_any_language_and_politely_gives_the_entry_in_full(
     shipped_matcher: Matcher, text: str
 ) -> None:
-    first = shipped_matcher.kb.entries["mrg-what"].related[0]
     found = resolve(shipped_matcher, text, Previous("mrg-what", "en"))
-    assert (found.status, found.id) == ("answer", first)
+    assert (found.status, found.id) == ("answer", "mrg-what")
+
+
+def test_tell_me_more_after_a_glossary_line_gives_the_curated_entry(
+    shipped_matcher: Matcher,
+) -> None:
+    found = resolve(shipped_matcher, "tell me more", Previous("glossary-hsp", "en"))
+    assert (found.status, found.id) == ("answer", "hsp-what")
+
+
+def test_a_follow_up_moves_on_from_the_entry_just_answered(shipped_matcher: Matcher) -> None:
+    # "can they be mobile?" after "what is an HSP": the forms HSPs take, not the
+    # definition again.
+    found = resolve(shipped_matcher, "can they be mobile?", Previous("hsp-what", "en"))
+    assert (found.status, found.id) == ("answer", "hsp-forms")
+    # ...but a question the same entry answers stays on it ("where?" after the adoption).
+    found = resolve(shipped_matcher, "and where?", Previous("policy-adopted", "en"))
+    assert (found.status, found.id) == ("answer", "policy-adopted")

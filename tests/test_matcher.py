@@ -14,6 +14,7 @@ from bot.matcher import (
     STOPWORDS,
     Matcher,
     answer_language,
+    designations,
     normalise,
     readings,
     strip_arabic_prefix,
@@ -437,3 +438,28 @@ def test_an_arabic_possessive_ending_is_the_same_word() -> None:
     assert strip_arabic_prefix("اعضاءها") == "اعضاء"
     assert strip_arabic_prefix("اعضاءهم") == "اعضاء"
     assert strip_arabic_prefix("فيها") == "فيها"  # too short to hold a possessive
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("what does principle 10 say", ["principle#10"]),
+        ("the tenth principle", ["principle#10"]),
+        ("le 10e principe", ["principle#10"]),
+        ("principio número 8", ["principle#8"]),
+        ("المبدأ العاشر", ["principle#10"]),
+        ("the 10 principles", []),
+        ("les dix principes", []),
+    ],
+)
+def test_a_numbered_item_is_told_from_a_count(text: str, named: list[str]) -> None:
+    assert designations(text_words(text)) == named
+
+
+def test_principle_10_is_the_principle_and_10_principles_the_list(
+    shipped_matcher: Matcher,
+) -> None:
+    assert shipped_matcher.match("principle 10").id == "principle-migratory-pressures"
+    assert shipped_matcher.match("what does principle 3 say").id == "policy-principles"
+    assert shipped_matcher.match("the 10 principles").id == "policy-principles"
+    assert shipped_matcher.match("el principio 8").id == "principle-return"
