@@ -6,7 +6,7 @@ from bot.fitting import OUT_OF_SCOPE_ANSWER_COST, WRONG_ANSWER_COST, _utility
 
 
 def test_answering_out_of_scope_costs_more_than_a_wrong_in_scope_answer() -> None:
-    assert OUT_OF_SCOPE_ANSWER_COST > WRONG_ANSWER_COST >= 1.0
+    assert OUT_OF_SCOPE_ANSWER_COST > 2 * WRONG_ANSWER_COST > 1.0
     probs = [0.9, 0.6]
     labels = [1, 0]
     in_scope = _utility(probs, labels, [False, False], 0.5)
