@@ -817,6 +817,23 @@ class TestFeedback:
         assert await store.gaps(1, NOW - timedelta(days=1)) == period[:1]
         assert await store.gaps(10, NOW + timedelta(days=1)) == []
 
+    async def test_votes_are_purged_by_their_day(self, store: Storage) -> None:
+        ref = await store.save_answer(
+            entry_id="e1", question="q?", language="en", platform="t", now=NOW
+        )
+        answer = await store.get_answer(ref, NOW)
+        assert answer is not None
+        for n, code in enumerate(("old", "edge", "new")):
+            await store.cast_feedback(code, answer, False, NOW + timedelta(days=n))
+            assert await store.comment_feedback(code, f"comment {code}")
+        # Before the day of ``before``, whatever its hour: the day's votes stay whole.
+        assert await store.purge_feedback(NOW + timedelta(days=1, hours=11)) == 1
+        left = await store.feedback_since()
+        assert [v.comment for v in left] == ["comment edge", "comment new"]
+        assert await store.purge_feedback(NOW + timedelta(days=1, hours=11)) == 0
+        assert await store.purge_feedback(NOW + timedelta(days=30)) == 2
+        assert await store.feedback_since() == []
+
     async def test_desk_reply_times_of_sent_questions(self, store: Storage) -> None:
         args = dict(shared=False, name=None, society=None, desk_platform="slack", desk_chat="CDESK")
         sent = await draft(store)

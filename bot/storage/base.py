@@ -630,6 +630,11 @@ class FeedbackStore(ABC):
         """Every vote (from the UTC day of ``since`` on), oldest day first."""
 
     @abstractmethod
+    async def purge_feedback(self, before: datetime) -> int:
+        """Delete the votes, with their comments, of UTC days before the day of
+        ``before`` (the end of their retention, bot.retention); how many went."""
+
+    @abstractmethod
     async def desk_reply_times(
         self, since: datetime | None = None
     ) -> list[tuple[datetime, datetime | None]]:
