@@ -425,6 +425,25 @@ async def nsbot(env: dict[str, str], *args: str) -> str:
     return out.decode()
 
 
+async def open_terminal(s: Scenario, tmp_path: Path) -> tuple[Terminal, dict[str, str]]:
+    """``nsbot chat`` beside the running bot, on its database, as the account "amina"."""
+    env = {**s.bot.env, "LOGNAME": "amina", "USER": "amina", "LANG": "en_US.UTF-8"}
+    for name in ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+        env.pop(name)  # the terminal chat is this process's only platform
+    chat = Terminal(tmp_path, env)
+    await chat.start()
+    await s.until(lambda: "Browse topics" in chat.out)  # the /start greeting
+    return chat, env
+
+
+async def typed(s: Scenario, chat: Terminal, line: str, *words: str) -> str:
+    """Type a line; what the chat wrote after it, once it holds every one of ``words``."""
+    mark = chat.mark()
+    await chat.type(line)
+    await s.until(lambda: all(w in chat.since(mark) for w in words))
+    return chat.since(mark)
+
+
 async def test_a_terminal_question_is_answered_from_slack_and_reaches_the_review(
     scenario: Scenario, tmp_path: Path
 ) -> None:
@@ -435,19 +454,11 @@ async def test_a_terminal_question_is_answered_from_slack_and_reaches_the_review
     on an answer, and ``nsbot kb review`` and ``nsbot stats`` show all of it."""
     s = scenario
     await s.bot.start()
-    env = {**s.bot.env, "LOGNAME": "amina", "USER": "amina", "LANG": "en_US.UTF-8"}
-    for name in ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
-        env.pop(name)  # the terminal chat is this process's only platform
-    chat = Terminal(tmp_path, env)
-    await chat.start()
+    chat, env = await open_terminal(s, tmp_path)
     try:
-        await s.until(lambda: "Browse topics" in chat.out)  # the /start greeting
 
         async def step(line: str, *words: str) -> str:
-            mark = chat.mark()
-            await chat.type(line)
-            await s.until(lambda: all(w in chat.since(mark) for w in words))
-            return chat.since(mark)
+            return await typed(s, chat, line, *words)
 
         # The bot has no answer: the fallback offers the secretariat; the asker accepts.
         shown = await step("how do I book a hotel in Geneva", "Ask the secretariat")
@@ -527,3 +538,36 @@ async def test_a_terminal_question_is_answered_from_slack_and_reaches_the_review
     assert figures["desk"] == {**figures["desk"], "sent": 1, "answered": 1}
     assert any(v["down"] == 1 for v in figures["votes"])
     assert figures["per_platform"] == [{"platform": "terminal", "questions": 2}]
+
+
+async def test_a_terminal_question_is_answered_and_closed_from_a_telegram_group(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """The terminal asker again, the desk a Telegram group: a desk member's reply to the
+    bot's message reaches the terminal, the asker's follow-up reaches the group as a
+    reply to the question, and the desk's /close reaches the terminal too."""
+    s = scenario
+    s.bot.env["NSBOT_HANDOFF"] = f"telegram:{DESK_GROUP['id']}"
+    await s.bot.start()
+    chat, _ = await open_terminal(s, tmp_path)
+    try:
+        await typed(s, chat, "/human how do I book a hotel in Geneva", "Send with my name")
+        await typed(s, chat, "Send with my name", "Sent to the secretariat")
+        (card,) = await s.until(lambda: s.in_group("Question for the secretariat"))
+        assert "amina" in card["text"]  # the name, agreed to: the account's display name
+        posted = s.telegram.message_of(card)
+        mark = chat.mark()
+        s.telegram.send(DESK_MEMBER, "Use the travel form.", chat=DESK_GROUP, reply_to=posted)
+        await s.until(lambda: "travel form" in chat.since(mark))
+        assert "From the secretariat" in chat.since(mark) and "Dana" not in chat.since(mark)
+        await typed(s, chat, "Which form?", "Sent to the secretariat")
+        (follow,) = await s.until(lambda: s.in_group("Which form?"))
+        assert follow["reply_parameters"]["message_id"] == posted["message_id"]
+        mark = chat.mark()
+        s.telegram.send(DESK_MEMBER, "/close", chat=DESK_GROUP, reply_to=posted)
+        await s.until(lambda: "closed your question" in chat.since(mark))
+        assert "closed" in await typed(s, chat, "/myquestions", "Your questions")
+        assert await chat.quit() == 0
+    finally:
+        await chat.stop()
+    assert "Traceback" not in chat.log.read_text() + s.bot.stderr()
