@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from bot import relay, reminders, wordlists
+from bot import relay, reminders, retention, wordlists
 from bot.config import Settings
 from bot.content import load_catalog as load_catalog  # where the CLI and tests import it
 from bot.content import load_content
@@ -31,8 +31,9 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
 
     Invalid consultations stop the start like an invalid knowledge base does. While the
     block runs, background tasks close polls on time, send reminders and
-    announcements (:mod:`bot.reminders`) and relay questions to and from the
-    secretariat's desk (:mod:`bot.relay`).
+    announcements (:mod:`bot.reminders`), relay questions to and from the
+    secretariat's desk (:mod:`bot.relay`) and delete votes past their retention
+    (:mod:`bot.retention`).
     """
     ui = UI.load()
     content = load_content(settings, ui)
@@ -55,6 +56,7 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
             asyncio.create_task(sweep_forever(core)),
             asyncio.create_task(reminders.run_forever(core)),
             asyncio.create_task(relay.run_forever(core)),
+            asyncio.create_task(retention.run_forever(core)),
         ]
         try:
             yield core

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from dotenv.parser import parse_stream
 
+from bot import feedback
 from bot.errors import ConfigError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -106,6 +107,9 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
 # Platforms a question desk can be on, and what their chat ids look like.
 _DESK_CHATS = {"slack": re.compile(r"[CG][A-Z0-9]{2,}"), "telegram": re.compile(r"-\d+")}
 DEFAULT_HANDOFF_REMIND = timedelta(hours=24)
+# Votes on answers and their comments (free text) are deleted after this; the figures of
+# /stats and the curators' review only need recent ones.
+DEFAULT_FEEDBACK_RETENTION = timedelta(days=180)
 _DURATION = re.compile(r"(\d+)\s*([smhd]?)")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 1}
 
@@ -148,6 +152,19 @@ def parse_duration(name: str, value: str, default: timedelta) -> timedelta:
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
 
 
+def parse_feedback_retention(value: str) -> timedelta:
+    """``NSBOT_FEEDBACK_RETENTION``: at least the days a vote can still be cast
+    (:data:`bot.feedback.WINDOW`). A vote deleted sooner could be cast again on the
+    same answer and be counted twice."""
+    kept = parse_duration("NSBOT_FEEDBACK_RETENTION", value, DEFAULT_FEEDBACK_RETENTION)
+    if kept < feedback.WINDOW:
+        raise ConfigError(
+            f"NSBOT_FEEDBACK_RETENTION must be at least {feedback.WINDOW.days}d (an answer "
+            f"can be voted on for {feedback.WINDOW.days} days), not {value.strip()!r}"
+        )
+    return kept
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable. Build it with :meth:`from_env`; tests build it directly."""
@@ -172,6 +189,7 @@ class Settings:
     watch_interval: float = 2.0  # seconds between two looks at the files
     handoff: Desk | None = None  # NSBOT_HANDOFF: the secretariat's desk; None: off
     handoff_remind: timedelta = DEFAULT_HANDOFF_REMIND  # NSBOT_HANDOFF_REMIND
+    feedback_retention: timedelta = DEFAULT_FEEDBACK_RETENTION  # NSBOT_FEEDBACK_RETENTION
     # Platform settings stay as raw strings: each adapter reads its own.
     platform: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -260,5 +278,6 @@ class Settings:
             handoff_remind=parse_duration(
                 "NSBOT_HANDOFF_REMIND", env.get("NSBOT_HANDOFF_REMIND", ""), DEFAULT_HANDOFF_REMIND
             ),
+            feedback_retention=parse_feedback_retention(env.get("NSBOT_FEEDBACK_RETENTION", "")),
             platform={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "SLACK_"))},
         )

@@ -30,7 +30,6 @@ OUTCOMES = ("answer", "suggest", "fallback")
 TOP_GAPS = 10
 TOP_ENTRIES = 10  # entries listed in chat with their votes (every one in a file)
 DAYS_SHOWN = 14  # days listed in chat (every one in a file and a chart)
-GAPS_READ = 200  # gap groups read to find the top ones asked since a date
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,9 @@ async def gather(storage: Storage, since: datetime | None, now: datetime) -> Sta
         await storage.question_counts(since),
         await storage.feedback_since(since),
         await storage.desk_reply_times(since),
-        await storage.gaps(GAPS_READ),
+        # Counted over the period asked (all-time without ``since``), not all-time and
+        # then filtered: an old frequent gap would outrank this month's.
+        await storage.gaps(TOP_GAPS, since),
         since=since,
         today=now.astimezone(UTC).date(),
     )

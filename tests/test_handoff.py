@@ -8,6 +8,7 @@ keyed message it posts. Platform wire formats are tested in test_handoff_e2e.py.
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -279,6 +280,26 @@ async def test_mydata_lists_and_forget_erases_the_desk_copies(world: World) -> N
     desk_texts = [t for ref, t in world.slack.state.items() if ref.startswith(DESK.chat)]
     assert desk_texts and all(t == erased for t in desk_texts)
     assert "phone number" not in " ".join(world.slack.state.values())
+
+
+async def test_mydata_says_which_way_each_message_went(world: World) -> None:
+    await send_question(world)
+    card = world.question_post()
+    await world.desk_says("Answer one.", world.slack.ref_of(card))
+    await world.asker.send("a follow-up")
+    await world.desk_says("/close", world.slack.ref_of(card))
+    await world.relay()
+    mydata = await world.asker.send("/mydata")
+    (question,) = json.loads(mydata[0].attachments[0].content)["questions_to_the_secretariat"]
+    ways = [(m["kind"], m["to"]) for m in question["messages"]]
+    # The desk's closing note came to the asker; its edit of the card is not listed.
+    assert ways == [
+        ("question", "secretariat"),
+        ("reply", "you"),
+        ("follow-up", "secretariat"),
+        ("note", "you"),
+    ], ways
+    assert "closed your question" in question["messages"][-1]["text"]
 
 
 async def test_off_by_default(

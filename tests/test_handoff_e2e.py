@@ -11,6 +11,7 @@ message is in flight: nothing is lost, nothing arrives twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import os
@@ -45,8 +46,13 @@ def free_port() -> int:
 class Bot:
     """The bot as a subprocess; its stderr in a file, for the assertions' messages."""
 
-    def __init__(self, tmp_path: Path, env: dict[str, str]) -> None:
-        self.tmp_path, self.env = tmp_path, env
+    def __init__(
+        self,
+        tmp_path: Path,
+        env: dict[str, str],
+        ready: tuple[str, ...] = ("Slack: listening on", "Telegram: polling"),
+    ) -> None:
+        self.tmp_path, self.env, self.ready = tmp_path, env, ready
         self.proc: asyncio.subprocess.Process | None = None
         self.runs = 0
 
@@ -66,8 +72,8 @@ class Bot:
                 sys.executable, "-m", "bot", "run", env=self.env, cwd=REPO,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=err,
             )  # fmt: skip
-        await self.wait_log("Slack: listening on")
-        await self.wait_log("Telegram: polling")
+        for line in self.ready:  # the log lines that say each platform is up
+            await self.wait_log(line)
 
     async def wait_log(self, text: str) -> None:
         async with asyncio.timeout(WITHIN):
@@ -346,3 +352,222 @@ async def test_a_slack_question_is_answered_from_a_telegram_group(scenario: Scen
         )
     )  # type: ignore[index]
     assert "Traceback" not in s.bot.stderr()
+
+
+class Terminal:
+    """``python -m bot chat`` as a subprocess: lines typed on its stdin, everything it
+    writes read from its stdout (not a terminal: no prompt, no colours)."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str]) -> None:
+        self.tmp_path, self.env = tmp_path, env
+        self.proc: asyncio.subprocess.Process | None = None
+        self.out = ""
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.tmp_path / "chat-stderr.txt"
+
+    async def start(self) -> None:
+        with self.log.open("w") as err:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "chat", env=self.env, cwd=REPO,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err,
+            )  # fmt: skip
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        while chunk := await self.proc.stdout.read(4096):
+            self.out += chunk.decode("utf-8", "replace")
+
+    def mark(self) -> int:
+        """Where the output stands now: what the next step's words are looked for after."""
+        return len(self.out)
+
+    def since(self, mark: int) -> str:
+        return self.out[mark:]
+
+    async def type(self, line: str) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write((line + "\n").encode())
+        await self.proc.stdin.drain()
+
+    async def quit(self) -> int:
+        assert self.proc is not None
+        await self.type("quit")
+        async with asyncio.timeout(WITHIN):
+            code = await self.proc.wait()
+            if self._reader is not None:
+                await self._reader
+        return code
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+
+async def nsbot(env: dict[str, str], *args: str) -> str:
+    """A one-shot ``python -m bot`` command (``kb review``, ``stats``): its stdout."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=REPO,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(WITHIN * 2):
+        out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def open_terminal(s: Scenario, tmp_path: Path) -> tuple[Terminal, dict[str, str]]:
+    """``nsbot chat`` beside the running bot, on its database, as the account "amina"."""
+    env = {**s.bot.env, "LOGNAME": "amina", "USER": "amina", "LANG": "en_US.UTF-8"}
+    for name in ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+        env.pop(name)  # the terminal chat is this process's only platform
+    chat = Terminal(tmp_path, env)
+    await chat.start()
+    await s.until(lambda: "Browse topics" in chat.out)  # the /start greeting
+    return chat, env
+
+
+async def typed(s: Scenario, chat: Terminal, line: str, *words: str) -> str:
+    """Type a line; what the chat wrote after it, once it holds every one of ``words``."""
+    mark = chat.mark()
+    await chat.type(line)
+    await s.until(lambda: all(w in chat.since(mark) for w in words))
+    return chat.since(mark)
+
+
+async def test_a_terminal_question_is_answered_from_slack_and_reaches_the_review(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """The asker in ``nsbot chat``, the desk a Slack channel served by ``nsbot run``,
+    both on one SQLite file: the fallback's offer, the question in the desk, the desk's
+    answer (sent twice by Slack) in the terminal, "Did this help?", a follow-up in the
+    thread through a kill -9 of the desk's process, the close; then 👎 with a comment
+    on an answer, and ``nsbot kb review`` and ``nsbot stats`` show all of it."""
+    s = scenario
+    await s.bot.start()
+    chat, env = await open_terminal(s, tmp_path)
+    try:
+
+        async def step(line: str, *words: str) -> str:
+            return await typed(s, chat, line, *words)
+
+        # The bot has no answer: the fallback offers the secretariat; the asker accepts.
+        shown = await step("how do I book a hotel in Geneva", "Ask the secretariat")
+        assert "have an answer" in shown
+        await step("Ask the secretariat", "Send this question to the secretariat?")
+        sent = await step("Send anonymously", "Sent to the secretariat")
+        ref = sent.split("reference ")[1][:8]
+
+        # The desk's process posts it to the channel, once, without the asker's account.
+        (card,) = await s.until(lambda: s.in_desk("Question for the secretariat"))
+        assert "how do I book a hotel in Geneva" in card["text"] and ref in card["text"]
+        assert "amina" not in card["text"] and "terminal" not in card["text"]
+        root = card["ts"]
+
+        # The desk answers in the thread (Slack sends the event twice): the terminal shows
+        # it once, from the secretariat, with "Did this help?".
+        mark = chat.mark()
+        await s.desk_reply(root, "Ask the travel unit, extension 42.", retries=1)
+        await s.until(lambda: "extension 42" in chat.since(mark))
+        await s.until(lambda: "Did this help?" in chat.since(mark))
+        answer = chat.since(mark)
+        assert "From the secretariat" in answer and "U0DESK" not in answer
+        await step("👍 Yes", "Thank you!")
+
+        # The asker's follow-up reaches the thread, though the desk's process is killed
+        # before it can send it and started again.
+        s.slack.hold("chat.postMessage")
+        await step("And for two nights?", "Sent to the secretariat")
+        await s.until(
+            lambda: any(
+                "two nights" in c.get("text", "") for c in s.slack.calls_to("chat.postMessage")
+            )
+        )
+        s.slack.fail("chat.postMessage", 500, retry_after=None)
+        await s.bot.kill()
+        s.slack.release("chat.postMessage")
+        await s.bot.start()
+        (follow,) = await s.until(lambda: s.in_desk("two nights", thread=root))
+        assert "The asker writes" in follow["text"]
+        mark = chat.mark()
+        await s.desk_reply(root, "Two nights are fine.", retries=2)
+        await s.until(lambda: "Two nights are fine" in chat.since(mark))
+
+        # The asker closes it; the thread and the question's card say so.
+        await step("/close", "is closed")
+        await s.until(lambda: s.in_desk("Closed by the asker", thread=root))
+        listed = await step("/myquestions", ref)
+        assert "closed" in listed
+
+        # 👎 on an answer, with a comment.
+        await step("when was the migration policy adopted", "2009", "👎")
+        await step("👎", "What was wrong?")
+        await step("I wanted the month", "Thank you")
+        await s.settle()
+        assert chat.out.count("extension 42") == 1
+        assert chat.out.count("Two nights are fine") == 1
+        assert len(s.in_desk("Question for the secretariat")) == 1
+        assert len(s.in_desk("two nights", thread=root)) == 1
+        assert await chat.quit() == 0
+    finally:
+        await chat.stop()
+    assert "Traceback" not in chat.log.read_text() + s.bot.stderr()
+
+    # The curators' review lists the gap, the 👎 with its comment, and the desk's answer.
+    groups = [
+        json.loads(line) for line in (await nsbot(env, "kb", "review", "--json")).splitlines()
+    ]
+    items = [i for g in groups for c in g["clusters"] for i in c["items"]]
+    by_kind = {i["kind"]: i for i in items}
+    assert set(by_kind) == {"gap", "feedback", "desk"}, items
+    assert by_kind["gap"]["question"] == "how do I book a hotel in Geneva"
+    assert by_kind["desk"]["question"] == "how do I book a hotel in Geneva"
+    assert "Two nights are fine" in by_kind["desk"]["answer"]
+    assert by_kind["desk"]["helpful"] is True  # the asker's "👍 Yes"
+    assert by_kind["feedback"]["comments"] == ["I wanted the month"]
+    figures = json.loads(await nsbot(env, "stats", "--json"))
+    assert figures["desk"] == {**figures["desk"], "sent": 1, "answered": 1}
+    assert any(v["down"] == 1 for v in figures["votes"])
+    assert figures["per_platform"] == [{"platform": "terminal", "questions": 2}]
+
+
+async def test_a_terminal_question_is_answered_and_closed_from_a_telegram_group(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """The terminal asker again, the desk a Telegram group: a desk member's reply to the
+    bot's message reaches the terminal, the asker's follow-up reaches the group as a
+    reply to the question, and the desk's /close reaches the terminal too."""
+    s = scenario
+    s.bot.env["NSBOT_HANDOFF"] = f"telegram:{DESK_GROUP['id']}"
+    await s.bot.start()
+    chat, _ = await open_terminal(s, tmp_path)
+    try:
+        await typed(s, chat, "/human how do I book a hotel in Geneva", "Send with my name")
+        await typed(s, chat, "Send with my name", "Sent to the secretariat")
+        (card,) = await s.until(lambda: s.in_group("Question for the secretariat"))
+        assert "amina" in card["text"]  # the name, agreed to: the account's display name
+        posted = s.telegram.message_of(card)
+        mark = chat.mark()
+        s.telegram.send(DESK_MEMBER, "Use the travel form.", chat=DESK_GROUP, reply_to=posted)
+        await s.until(lambda: "travel form" in chat.since(mark))
+        assert "From the secretariat" in chat.since(mark) and "Dana" not in chat.since(mark)
+        await typed(s, chat, "Which form?", "Sent to the secretariat")
+        (follow,) = await s.until(lambda: s.in_group("Which form?"))
+        assert follow["reply_parameters"]["message_id"] == posted["message_id"]
+        mark = chat.mark()
+        s.telegram.send(DESK_MEMBER, "/close", chat=DESK_GROUP, reply_to=posted)
+        await s.until(lambda: "closed your question" in chat.since(mark))
+        assert "closed" in await typed(s, chat, "/myquestions", "Your questions")
+        assert await chat.quit() == 0
+    finally:
+        await chat.stop()
+    assert "Traceback" not in chat.log.read_text() + s.bot.stderr()

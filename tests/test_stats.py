@@ -236,3 +236,32 @@ def test_the_cli_prints_the_figures_as_json_and_csv(
     assert "Questions asked: 20" in capsys.readouterr().out
     assert main(["stats", "--csv"]) == 0
     assert "outcome,answer,12" in capsys.readouterr().out
+
+
+async def test_the_top_gaps_are_those_of_the_period_asked_or_of_all_time(
+    tmp_path: Path, min_kb: KnowledgeBase, storage: SqliteStorage
+) -> None:
+    """/stats since a day counts each gap over that period: a question asked often long
+    ago and once this week is not this week's top gap; without a date, all time."""
+    for n in range(5):
+        await storage.log_gap(
+            "visa letter", "suggest", "telegram", DAY - timedelta(days=30, hours=n)
+        )
+    await storage.log_gap("visa letter", "suggest", "telegram", DAY + timedelta(hours=1))
+    for n in range(2):
+        await storage.log_gap("hotel in Geneva", "fallback", "slack", DAY + timedelta(hours=n))
+    period = await stats.gather(storage, DAY, NOW)
+    assert [(g.question, g.count) for g in period.gaps] == [
+        ("hotel in Geneva", 2),
+        ("visa letter", 1),
+    ]
+    ever = await stats.gather(storage, None, NOW)
+    assert [(g.question, g.count) for g in ever.gaps] == [
+        ("visa letter", 6),
+        ("hotel in Geneva", 2),
+    ]
+    setup = make_core(tmp_path, min_kb, storage, coordinators=frozenset({COORDINATOR.key}))
+    coordinator = MemoryAdapter(setup.core, COORDINATOR, Chat("c"))
+    text = await coordinator.ask("/stats since 2026-11-20")
+    assert text.index("hotel in Geneva") < text.index("visa letter")
+    assert "6" not in text.split("visa letter")[0].splitlines()[-1]

@@ -792,6 +792,48 @@ class TestFeedback:
         assert [v.helpful for v in await store.feedback_since()] == [True, True]
         assert [v.comment for v in await store.feedback_since()] == [None, None]
 
+    async def test_gaps_are_counted_over_the_period_asked(self, store: Storage) -> None:
+        """/stats since a day ranks the gaps by how often they were asked since then:
+        an old frequent one neither outranks nor hides this period's."""
+        old = NOW - timedelta(days=30)
+        for n in range(5):
+            await store.log_gap("visa letter", "suggest", "t", old + timedelta(minutes=n))
+        await store.log_gap("Visa letter?", "fallback", "t", NOW + timedelta(hours=1))
+        for n in range(2):
+            await store.log_gap("hotel in Geneva", "fallback", "s", NOW + timedelta(minutes=n))
+        await store.log_gap("only long ago", "fallback", "t", old)
+        period = await store.gaps(10, NOW - timedelta(days=1))
+        assert [(g.question, g.count, g.status) for g in period] == [
+            ("hotel in Geneva", 2, "fallback"),
+            ("Visa letter?", 1, "fallback"),
+        ]
+        assert period[0].last_asked == NOW + timedelta(minutes=1)
+        ever = await store.gaps(10)
+        assert [(g.question, g.count) for g in ever] == [
+            ("Visa letter?", 6),
+            ("hotel in Geneva", 2),
+            ("only long ago", 1),
+        ]
+        assert await store.gaps(1, NOW - timedelta(days=1)) == period[:1]
+        assert await store.gaps(10, NOW + timedelta(days=1)) == []
+
+    async def test_votes_are_purged_by_their_day(self, store: Storage) -> None:
+        ref = await store.save_answer(
+            entry_id="e1", question="q?", language="en", platform="t", now=NOW
+        )
+        answer = await store.get_answer(ref, NOW)
+        assert answer is not None
+        for n, code in enumerate(("old", "edge", "new")):
+            await store.cast_feedback(code, answer, False, NOW + timedelta(days=n))
+            assert await store.comment_feedback(code, f"comment {code}")
+        # Before the day of ``before``, whatever its hour: the day's votes stay whole.
+        assert await store.purge_feedback(NOW + timedelta(days=1, hours=11)) == 1
+        left = await store.feedback_since()
+        assert [v.comment for v in left] == ["comment edge", "comment new"]
+        assert await store.purge_feedback(NOW + timedelta(days=1, hours=11)) == 0
+        assert await store.purge_feedback(NOW + timedelta(days=30)) == 2
+        assert await store.feedback_since() == []
+
     async def test_desk_reply_times_of_sent_questions(self, store: Storage) -> None:
         args = dict(shared=False, name=None, society=None, desk_platform="slack", desk_chat="CDESK")
         sent = await draft(store)

@@ -224,3 +224,39 @@ async def test_a_terminal_chat_beside_a_running_bot_leaves_its_deliveries_alone(
         await asyncio.wait_for(arrived.wait(), 20)
         assert await core.storage.delivery_states(job.id) == {"claimed": 1}
     assert any("Mine" in r.text for r in shown)
+
+
+async def test_the_secretariats_answers_reach_the_terminal_chat_while_it_runs(
+    setup: Setup,
+) -> None:
+    """The desk's answer is stored by the process that serves the desk; a chat whose
+    only platform is the terminal shows it without being asked, with its buttons. A row
+    for another account's terminal chat on the same database stays for that chat."""
+    storage = setup.core.storage
+    for chat_id, text in (("terminal-me", "From the secretariat: yes"), ("terminal-x", "Theirs")):
+        await storage.queue_relay(
+            handoff_id=None,
+            kind="reply",
+            platform="terminal",
+            chat=chat_id,
+            key=f"ho:test:{chat_id}",
+            text=text,
+            now=NOW,
+            choices=(("👍 Yes", "ho:h:1:y"),),
+        )
+    read_end, write_end = os.pipe()
+    out = io.StringIO()
+    with os.fdopen(read_end) as stdin, os.fdopen(write_end, "w") as typing:
+        chat = TerminalChat(setup.core, stdin, out, ME)
+        running = asyncio.create_task(chat.run(relay_interval=0.01))
+        async with asyncio.timeout(20):
+            while "From the secretariat: yes" not in out.getvalue():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        pressed = chat.inbound("👍 Yes")
+        typing.write("quit\n")
+        typing.flush()
+        await asyncio.wait_for(running, 20)
+    assert pressed is not None and pressed.action == "ho:h:1:y"
+    assert "Theirs" not in out.getvalue()
+    (left,) = await storage.pending_relays(["terminal"], NOW)
+    assert left.chat == "terminal-x"

@@ -5,19 +5,23 @@ typed number is an answer (a 1-5 scale, a number question), the other buttons ge
 letters instead, so a typed answer never presses a button by accident.
 Files (exports, calendars, my-data.json) are saved under one folder, ``files`` beside
 the database (``~/.local/share/nsbot/files`` by default), never over an earlier file;
-each path is shown. Announcements and reminders for the person arrive in the chat.
+each path is shown. Announcements and reminders for the person arrive in the chat, and
+so do the secretariat's answers to their questions (``/human``), whichever process
+serves the desk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import os
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import TextIO
 
-from bot import markup, typed
+from bot import markup, relay, typed
 from bot.core import Core
 from bot.messages import Chat, Choice, Incoming, Person, Reply
 from bot.private_files import private_folder, write_private
@@ -25,6 +29,8 @@ from bot.private_files import private_folder, write_private
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", ":q"})
 PLATFORM = "terminal"
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+log = logging.getLogger(__name__)
 
 
 def files_folder(db_path: Path) -> Path:
@@ -183,7 +189,32 @@ class TerminalChat:
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
-    async def run(self) -> None:
+    async def deliver_relayed(self) -> int:
+        """Show the secretariat's messages waiting for this chat; how many were shown.
+
+        The desk is served by the process that runs its platform (``nsbot run``), which
+        stores its answers for this chat and cannot show them here; and the relay task
+        of a process whose only platform is the terminal sends nothing
+        (:data:`bot.relay.LOCAL_PLATFORMS`), so the chat fetches its own. Rows of another
+        account's terminal chat on the same database stay for that chat."""
+        rows = await self.core.storage.pending_relays([PLATFORM], self.core.clock(), relay.BATCH)
+        shown = 0
+        for row in rows:
+            if row.chat == self.chat.chat_id and await relay.deliver_one(self.core, row) == "sent":
+                shown += 1
+        return shown
+
+    async def _relayed_forever(self, interval: float) -> None:
+        while True:
+            try:
+                await self.deliver_relayed()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the next look retries; the chat itself goes on
+                log.exception("could not show the secretariat's messages; will retry")
+            await asyncio.sleep(interval)
+
+    async def run(self, relay_interval: float = relay.TICK_SECONDS) -> None:
         interactive = self.stdin.isatty()
         # Deliveries to this platform (announcements, reminders) come here while it runs.
         self.core.register_sender(PLATFORM, self.push)
@@ -192,6 +223,7 @@ class TerminalChat:
         )
         if interactive:
             self._write(self._t("terminal_hint"))
+        relayed = asyncio.create_task(self._relayed_forever(relay_interval), name="terminal-relay")
         try:
             while True:
                 if interactive:
@@ -213,4 +245,7 @@ class TerminalChat:
                 replies = await self.core.handle(message)
                 self._write(self.outbound(replies))
         finally:
+            relayed.cancel()
+            with suppress(asyncio.CancelledError):
+                await relayed
             self.core.senders.pop(PLATFORM, None)

@@ -21,7 +21,7 @@ from bot.handlers.subscriptions import days_phrase
 from bot.messages import Attachment, Choice, Reply
 from bot.results import region_label
 from bot.societies import Society, load_societies
-from bot.storage.handoff import DRAFT, ERASE, REPLY, HandoffRow
+from bot.storage.handoff import DRAFT, ERASE, HandoffRow
 
 PROFILE = "profile"
 NS_CONFIRM = "ns-confirm"  # profile step: which listed National Society was meant
@@ -410,7 +410,8 @@ async def handoff_data(ctx: Context, h: HandoffRow) -> dict[str, Any]:
         "messages": [
             {
                 "kind": r.kind,
-                "to": "you" if r.kind == REPLY else "secretariat",
+                # By where it went: a note goes either way (the desk's close, to you).
+                "to": "you" if (r.platform, r.chat) == (h.platform, h.chat) else "secretariat",
                 "text": r.text,
                 "state": r.state,
                 "at": r.created_at.isoformat(),

@@ -246,8 +246,9 @@ class EventStore(ABC):
         """Remember a question that ended in a suggestion or the fallback (no identity)."""
 
     @abstractmethod
-    async def gaps(self, limit: int = 50) -> list[GapRow]:
-        """Unanswered questions, most frequent first."""
+    async def gaps(self, limit: int = 50, since: datetime | None = None) -> list[GapRow]:
+        """Unanswered questions, most frequent first; with ``since``, counting only the
+        times each was asked at or after it (and only those asked then)."""
 
     @abstractmethod
     async def logged_gaps(self, since: datetime | None = None) -> list[LoggedGap]:
@@ -627,6 +628,11 @@ class FeedbackStore(ABC):
     @abstractmethod
     async def feedback_since(self, since: datetime | None = None) -> list[Feedback]:
         """Every vote (from the UTC day of ``since`` on), oldest day first."""
+
+    @abstractmethod
+    async def purge_feedback(self, before: datetime) -> int:
+        """Delete the votes, with their comments, of UTC days before the day of
+        ``before`` (the end of their retention, bot.retention); how many went."""
 
     @abstractmethod
     async def desk_reply_times(

@@ -657,17 +657,17 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
             (text, text.lower().rstrip("?!. "), status, platform, _ts(now)),
         )
 
-    async def gaps(self, limit: int = 50) -> list[GapRow]:
+    async def gaps(self, limit: int = 50, since: datetime | None = None) -> list[GapRow]:
         rows = await self._fetchall(
             """
             SELECT g.question, c.n, c.last, g.status
             FROM (SELECT normalised, COUNT(*) AS n, MAX(asked_at) AS last, MAX(id) AS latest
-                  FROM gaps GROUP BY normalised) AS c
+                  FROM gaps WHERE asked_at >= ? GROUP BY normalised) AS c
             JOIN gaps AS g ON g.id = c.latest
             ORDER BY c.n DESC, c.last DESC
             LIMIT ?
             """,
-            (limit,),
+            (_uts(since) if since else "", limit),
         )
         return [GapRow(r[0], int(r[1]), datetime.fromisoformat(r[2]), r[3]) for r in rows]
 

@@ -185,6 +185,9 @@ class SqliteFeedback(FeedbackStore):
             for r in rows
         ]
 
+    async def purge_feedback(self: _Db, before: datetime) -> int:
+        return await self._execute("DELETE FROM feedback WHERE day < ?", (_day(before),))
+
     async def desk_reply_times(
         self: _Db, since: datetime | None = None
     ) -> list[tuple[datetime, datetime | None]]:

@@ -190,6 +190,9 @@ class PostgresFeedback(FeedbackStore):
             for r in rows
         ]
 
+    async def purge_feedback(self: _Db, before: datetime) -> int:
+        return await self._execute("DELETE FROM feedback WHERE day < $1", _day(before))
+
     async def desk_reply_times(
         self: _Db, since: datetime | None = None
     ) -> list[tuple[datetime, datetime | None]]:

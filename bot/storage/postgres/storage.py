@@ -420,17 +420,19 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
             now,
         )
 
-    async def gaps(self, limit: int = 50) -> list[GapRow]:
+    async def gaps(self, limit: int = 50, since: datetime | None = None) -> list[GapRow]:
         rows = await self._fetch(
             """
             SELECT g.question, c.n, c.last, g.status
             FROM (SELECT normalised, COUNT(*) AS n, MAX(asked_at) AS last, MAX(id) AS latest
-                  FROM gaps GROUP BY normalised) AS c
+                  FROM gaps WHERE $2::timestamptz IS NULL OR asked_at >= $2
+                  GROUP BY normalised) AS c
             JOIN gaps AS g ON g.id = c.latest
             ORDER BY c.n DESC, c.last DESC
             LIMIT $1
             """,
             limit,
+            since,
         )
         return [GapRow(r[0], int(r[1]), r[2], r[3]) for r in rows]
 
