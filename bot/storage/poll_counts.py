@@ -10,6 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 
+def voted_after(
+    before: Iterable[int], option: int, *, multi: bool, removed: bool
+) -> tuple[int, ...]:
+    """A voter's options after pressing ``option``, in order, without reading them
+    back: one choice replaces the vote; several toggle it (``removed``: it was
+    taken back; a double tap's second press keeps it, as an INSERT OR IGNORE does)."""
+    if not multi:
+        return (option,)
+    mine = set(before)
+    if removed:
+        mine.discard(option)
+    else:
+        mine.add(option)
+    return tuple(sorted(mine))
+
+
 def count_changes(before: Iterable[int], after: Iterable[int]) -> tuple[list[tuple[int, int]], int]:
     """One voter's options before and after a change, as (option, +1 or -1) for the
     counts, in option order (rows are always locked in the same order: two changes

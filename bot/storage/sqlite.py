@@ -37,7 +37,7 @@ from bot.storage.base import (
     Subscription,
 )
 from bot.storage.connection import Connection
-from bot.storage.poll_counts import count_changes, removed_votes
+from bot.storage.poll_counts import count_changes, removed_votes, voted_after
 from bot.storage.sqlite_feedback import SCHEMA as FEEDBACK_SCHEMA
 from bot.storage.sqlite_feedback import SqliteFeedback
 from bot.storage.sqlite_handoff import SCHEMA as HANDOFF_SCHEMA
@@ -1245,7 +1245,8 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
                 ) as cur:
                     removed = cur.rowcount
             else:
-                await db.execute("DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", key)
+                if before:  # a first vote (most of a burst) has nothing to replace
+                    await db.execute("DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?", key)
                 removed = 0
             if not removed:  # a vote from a double tap's first press is kept as it is
                 await db.execute(
@@ -1253,8 +1254,7 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
                        VALUES (?, ?, ?, ?, ?)""",
                     (*key, option, None if poll.anonymous else name, _uts(now)),
                 )
-            async with db.execute(mine, key) as cur:
-                after = tuple(int(r[0]) for r in await cur.fetchall())
+            after = voted_after(before, option, multi=poll.multi, removed=bool(removed))
             await self._count(db, poll_id, *count_changes(before, after))
             return after
 
@@ -1303,15 +1303,14 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
         # from the votes. Read in one unit, so the parts agree.
         async with self._use() as db:
             async with db.execute(
-                "SELECT anonymous, voters FROM polls WHERE id = ?", (poll_id,)
-            ) as cur:
-                kind = await cur.fetchone()
-            anonymous, voters = (bool(kind[0]), int(kind[1])) if kind else (True, 0)
-            async with db.execute(
-                "SELECT option, votes FROM poll_counts WHERE poll_id = ? AND votes > 0",
+                """SELECT p.anonymous, p.voters, c.option, c.votes FROM polls p
+                   LEFT JOIN poll_counts c ON c.poll_id = p.id AND c.votes > 0
+                   WHERE p.id = ?""",
                 (poll_id,),
             ) as cur:
-                counts = {int(o): int(n) for o, n in await cur.fetchall()}
+                rows = await cur.fetchall()
+            anonymous, voters = (bool(rows[0][0]), int(rows[0][1])) if rows else (True, 0)
+            counts = {int(r[2]): int(r[3]) for r in rows if r[2] is not None}
             names: dict[int, list[str]] = {}
             if not anonymous:
                 async with db.execute(

@@ -47,7 +47,7 @@ from bot.storage.base import (
     Storage,
     Subscription,
 )
-from bot.storage.poll_counts import count_changes, removed_votes
+from bot.storage.poll_counts import count_changes, removed_votes, voted_after
 from bot.storage.postgres.feedback import PostgresFeedback
 from bot.storage.postgres.gate import Gate
 from bot.storage.postgres.handoff import PostgresHandoffs
@@ -1094,9 +1094,10 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
                     )
                 )
             else:
-                await db.execute(
-                    "DELETE FROM poll_votes WHERE poll_id = $1 AND voter = $2", poll_id, voter
-                )
+                if before:  # a first vote (most of a burst) has nothing to replace
+                    await db.execute(
+                        "DELETE FROM poll_votes WHERE poll_id = $1 AND voter = $2", poll_id, voter
+                    )
                 removed = 0
             if not removed:  # a vote from a double tap's first press is kept as it is
                 await db.execute(
@@ -1108,7 +1109,7 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
                     None if poll.anonymous else _clean(name),
                     now,
                 )
-            after = tuple(int(r[0]) for r in await db.fetch(mine, poll_id, voter))
+            after = voted_after(before, option, multi=poll.multi, removed=bool(removed))
             await _count_votes(db, poll_id, *count_changes(before, after))
         return after
 
