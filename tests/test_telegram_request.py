@@ -114,6 +114,18 @@ async def test_the_environment_s_proxy_is_used_unless_no_proxy_names_the_host(
         await runner.cleanup()
 
 
-async def test_a_request_used_before_initialize_says_so() -> None:
-    with pytest.raises(RuntimeError, match="not initialized"):
-        await AiohttpRequest().do_request("http://127.0.0.1:1/bot/getMe", "POST")
+async def test_a_request_works_before_initialize_but_not_after_shutdown(
+    fake: FakeTelegram,
+) -> None:
+    """As httpx's did: usable from the start; once shut down, until initialized again."""
+    request = AiohttpRequest()
+    url = f"{fake.base_url}{fake.token}/answerCallbackQuery"
+    assert await request.post(url) is True
+    await request.shutdown()
+    with pytest.raises(NetworkError, match="shut down"):  # the library wraps it
+        await request.post(url)
+    await request.initialize()
+    try:
+        assert await request.post(url) is True
+    finally:
+        await request.shutdown()

@@ -49,6 +49,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}
+        self._shut = False
 
     def _proxy(self, url: str) -> str | None:
         """The proxy the environment names for this URL's host (None: direct)."""
@@ -66,6 +67,7 @@ class AiohttpRequest(BaseRequest):
         return self._read_timeout
 
     async def initialize(self) -> None:
+        self._shut = False
         if self._session is None or self._session.closed:
             # Not trust_env: with it aiohttp reads the environment and ~/.netrc again
             # on every call (a fifth of a toast's cost). The proxy is looked up once per
@@ -79,6 +81,7 @@ class AiohttpRequest(BaseRequest):
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+        self._shut = True
 
     async def do_request(
         self,
@@ -90,8 +93,11 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        if self._session is None or self._session.closed:
-            raise RuntimeError("AiohttpRequest is not initialized")
+        if self._shut:
+            raise RuntimeError("AiohttpRequest is shut down: initialize it again first")
+        if self._session is None:
+            await self.initialize()  # httpx's client exists from the start: so does this one
+        assert self._session is not None
         read = _value(read_timeout, self._read_timeout)
         connect = _value(connect_timeout, self._connect_timeout)
         pool = _value(pool_timeout, self._pool_timeout)
