@@ -12,6 +12,7 @@ call in about a quarter of that (bench/bench_poll_burst.py shows the effect).
 from __future__ import annotations
 
 import logging
+import ssl
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,16 @@ DEFAULT_POOL = 256  # as many connections to the Bot API at once as httpx allowe
 def _value(given: Any, default: float | None) -> float | None:
     """A timeout given to one call, or this request's own (PTB's DEFAULT_NONE)."""
     return default if isinstance(given, type(BaseRequest.DEFAULT_NONE)) else given
+
+
+def _certificates() -> ssl.SSLContext:
+    """The certificate authorities httpx trusted (certifi's, which python-telegram-bot
+    installs with httpx), so a slim image without the system's bundle still connects."""
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - installed with python-telegram-bot
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class AiohttpRequest(BaseRequest):
@@ -73,7 +84,7 @@ class AiohttpRequest(BaseRequest):
             # on every call (a fifth of a toast's cost). The proxy is looked up once per
             # host instead (_proxy): HTTP(S)_PROXY and NO_PROXY hold as they did with httpx.
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=_certificates()),
                 headers={"User-Agent": self.USER_AGENT},
             )
 
