@@ -67,7 +67,13 @@ class UI:
         of ``count_answers`` ("1 answer", "5 answers", Arabic "إجابتان" for 2)."""
         lang = language_of(language)
         text = self.strings.get(lang, {}).get(key) or self.strings["en"][key]
-        return _Wording(self, lang).vformat(text, (), values) if values else text
+        if not values:
+            return text
+        if not _words_counts(text):
+            # str.format does the same for a text without {n:words} in a fraction of
+            # string.Formatter's time: a poll's tally is worded after every vote.
+            return text.format(**values)
+        return _Wording(self, lang).vformat(text, (), values)
 
     def plural(self, key: str, language: str | None, n: int, **values: object) -> str:
         """``key`` worded for the number ``n``: its variant for n's plural category in
@@ -173,6 +179,12 @@ class UI:
 
 
 COUNT_PREFIX = "count_"
+
+
+@cache
+def _words_counts(text: str) -> bool:
+    """Whether a text has a placeholder that words a count (``{n:days}``)."""
+    return any(spec and spec.isidentifier() for _, _, spec, _ in string.Formatter().parse(text))
 
 
 class _Wording(string.Formatter):

@@ -4,6 +4,7 @@ when ``NSBOT_TEST_DATABASE_URL`` names a server (tests/pg_server.py; else it ski
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -167,3 +168,64 @@ async def test_sqlite_reports_an_unopenable_path(tmp_path: Path) -> None:
     with pytest.raises((StorageError, OSError)):
         async with SqliteStorage(blocker / "db.sqlite3"):
             pass
+
+
+async def test_poll_counts_are_backfilled_from_the_votes_cast_before(tmp_path: Path) -> None:
+    """Migration 17: a database with votes but no kept counts gets them from the votes."""
+    path = tmp_path / "before-counts.sqlite3"
+    async with aiosqlite.connect(path) as db:
+        for number, migration in enumerate(MIGRATIONS[:16], 1):
+            await db.executescript(f"{migration}\nPRAGMA user_version = {number};")
+        for multi in (0, 1):
+            await db.execute(
+                """INSERT INTO polls (platform, chat, question, options, multi, anonymous,
+                   created_by, created_at) VALUES ('telegram', '-100', 'Q?', '["a", "b", "c"]',
+                   ?, 1, 'telegram:1', ?)""",
+                (multi, NOW.isoformat()),
+            )
+        votes = [(1, "x", 0), (1, "y", 0), (1, "z", 2), (2, "x", 0), (2, "x", 1), (2, "y", 1)]
+        await db.executemany(
+            "INSERT INTO poll_votes (poll_id, voter, option, voted_at) VALUES (?, ?, ?, ?)",
+            [(*v, NOW.isoformat()) for v in votes],
+        )
+        await db.commit()
+    async with SqliteStorage(path) as s:
+        single, multi = await s.poll_tally(1), await s.poll_tally(2)
+        assert (single.counts, single.voters) == ({0: 2, 2: 1}, 3)
+        assert (multi.counts, multi.voters) == ({0: 1, 1: 2}, 2)
+        assert await s.cast_vote(2, "y", 1, name=None, now=NOW) == ()  # untick: from the backfill
+        assert (await s.poll_tally(2)).counts == {0: 1, 1: 1}
+
+
+async def test_the_tally_of_an_anonymous_poll_reads_no_vote_rows(tmp_path: Path) -> None:
+    """The tally is shown after every vote: it reads the kept counts (one row per
+    option), not the vote rows, whose number grows with every vote."""
+    async with SqliteStorage(tmp_path / "reads.sqlite3") as s:
+        p = await s.create_poll(
+            platform="telegram",
+            chat="-100",
+            question="Q?",
+            options=("a", "b"),
+            multi=True,
+            anonymous=True,
+            created_by="t:coord",
+            closes_at=None,
+            now=NOW,
+        )
+        for i in range(5):
+            await s.cast_vote(p.id, f"v{i}", i % 2, name=None, now=NOW)
+        read: set[str] = set()
+
+        def note(action: int, table: str | None, *_: object) -> int:
+            if action == sqlite3.SQLITE_READ and table:
+                read.add(table)
+            return sqlite3.SQLITE_OK
+
+        raw = s.db._conn  # the sqlite3 connection under the storage's wrapper
+        raw.set_authorizer(note)
+        try:
+            tally = await s.poll_tally(p.id)
+        finally:
+            raw.set_authorizer(None)
+        assert tally.counts == {0: 3, 1: 2} and tally.voters == 5
+        assert "poll_votes" not in read and "poll_counts" in read

@@ -219,6 +219,17 @@ async def poll(store: Storage, *, multi: bool = False, closes: datetime | None =
     )
 
 
+async def assert_counts_match_votes(store: Storage, poll_id: int) -> None:
+    """The kept counts against a recount of the poll's vote rows. In these named
+    polls each voter's name is their id, and the tally's names are read from the vote
+    rows themselves, one per vote: counting them is a recount."""
+    tally = await store.poll_tally(poll_id)
+    recount = {o: len(names) for o, names in tally.names.items() if names}
+    voters = {name for names in tally.names.values() for name in names}
+    assert tally.counts == recount
+    assert tally.voters == len(voters)
+
+
 class TestPolls:
     async def test_single_choice_replaces_and_tallies(self, store: Storage) -> None:
         p = await poll(store)
@@ -250,6 +261,70 @@ class TestPolls:
         )
         tally = await store.poll_tally(p.id)
         assert tally.voters == 60 and sum(tally.counts.values()) == 60
+
+    async def test_kept_counts_follow_every_kind_of_change(self, store: Storage) -> None:
+        """Insert, change, retract, double tap, several choices: the counts read by
+        poll_tally always equal a recount of the vote rows (the names: one per vote)."""
+        single, multi = await poll(store), await poll(store, multi=True)
+        tap, later = timedelta(seconds=2), NOW + timedelta(seconds=5)
+        steps = [
+            (single, "a", 0, NOW, (0,)),
+            (single, "a", 0, NOW, (0,)),  # the same option again: still one vote
+            (single, "a", 1, NOW, (1,)),  # changed
+            (single, "b", 1, NOW, (1,)),
+            (multi, "a", 0, NOW, (0,)),
+            (multi, "a", 2, NOW, (0, 2)),
+            (multi, "a", 0, NOW + timedelta(seconds=1), (0, 2)),  # a double tap keeps it
+            (multi, "a", 0, later, (2,)),  # retracted
+            (multi, "a", 2, later, ()),  # nothing left: no longer a voter
+            (multi, "b", 1, later, (1,)),
+        ]
+        for p, voter, option, when, mine in steps:
+            assert (
+                await store.cast_vote(p.id, voter, option, name=voter, now=when, debounce=tap)
+                == mine
+            )
+            await assert_counts_match_votes(store, p.id)
+        assert (await store.poll_tally(single.id)).counts == {1: 2}
+        tally = await store.poll_tally(multi.id)
+        assert tally.counts == {1: 1} and tally.voters == 1
+
+    async def test_counts_stay_exact_under_a_race_of_votes_and_changes(
+        self, store: Storage
+    ) -> None:
+        """Many voters at once, each voting, changing and unticking concurrently with
+        everyone else (several presses of one voter in flight together too)."""
+        single, multi = await poll(store), await poll(store, multi=True)
+
+        async def voter(i: int) -> None:
+            who = f"v{i}"
+            for step in range(4):
+                await asyncio.gather(
+                    store.cast_vote(single.id, who, (i + step) % 3, name=who, now=NOW),
+                    store.cast_vote(multi.id, who, (i * step) % 3, name=who, now=NOW),
+                    store.cast_vote(multi.id, who, (i + step) % 3, name=who, now=NOW),
+                )
+
+        await asyncio.gather(*(voter(i) for i in range(40)))
+        for p in (single, multi):
+            await assert_counts_match_votes(store, p.id)
+        assert (await store.poll_tally(single.id)).voters == 40
+
+    async def test_forgetting_a_voter_takes_their_votes_out_of_the_counts(
+        self, store: Storage
+    ) -> None:
+        single, multi = await poll(store), await poll(store, multi=True)
+        for who in ("t:1", "t:2"):
+            await store.cast_vote(single.id, who, 0, name=who, now=NOW)
+            await store.cast_vote(multi.id, who, 1, name=who, now=NOW)
+        await store.cast_vote(multi.id, "t:1", 2, name="t:1", now=NOW)
+        deleted = await store.forget_person("t:1", (), [], now=NOW)
+        assert deleted["poll_votes"] == 3
+        for p in (single, multi):
+            await assert_counts_match_votes(store, p.id)
+        assert (await store.poll_tally(single.id)).counts == {0: 1}
+        tally = await store.poll_tally(multi.id)
+        assert tally.counts == {1: 1} and tally.voters == 1
 
     async def test_closing_due_polls_and_final_shown(self, store: Storage) -> None:
         due = await poll(store, closes=NOW + timedelta(hours=1))

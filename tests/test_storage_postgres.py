@@ -235,3 +235,36 @@ async def test_a_unit_whose_statement_failed_stores_nothing() -> None:
                 with pytest.raises(asyncpg.PostgresError):
                     await store._execute("SELECT no_such_column FROM conversations")
         assert await store.get_state("t:1", "c") is None
+
+
+async def test_poll_counts_are_backfilled_from_the_votes_cast_before() -> None:
+    """Migration 11: a database with votes but no kept counts gets them from the votes."""
+    async with throwaway_schema() as url:
+        conn = await asyncpg.connect(url)
+        try:
+            for migration in MIGRATIONS[:10]:
+                await conn.execute(migration)
+            await conn.execute(f"CREATE TABLE {VERSION_TABLE} (version INTEGER NOT NULL)")
+            await conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (10)")
+            for multi in (False, True):
+                await conn.execute(
+                    """INSERT INTO polls (platform, chat, question, options, multi, anonymous,
+                       created_by, created_at) VALUES ('telegram', '-100', 'Q?',
+                       '["a", "b", "c"]', $1, TRUE, 'telegram:1', $2)""",
+                    multi,
+                    NOW,
+                )
+            votes = [(1, "x", 0), (1, "y", 0), (1, "z", 2), (2, "x", 0), (2, "x", 1), (2, "y", 1)]
+            await conn.executemany(
+                "INSERT INTO poll_votes (poll_id, voter, option, voted_at) VALUES ($1, $2, $3, $4)",
+                [(*v, NOW) for v in votes],
+            )
+        finally:
+            await conn.close()
+        async with PostgresStorage(url) as store:
+            assert store.applied_migrations == len(MIGRATIONS) - 10
+            single, multi = await store.poll_tally(1), await store.poll_tally(2)
+            assert (single.counts, single.voters) == ({0: 2, 2: 1}, 3)
+            assert (multi.counts, multi.voters) == ({0: 1, 1: 2}, 2)
+            assert await store.cast_vote(2, "y", 1, name=None, now=NOW) == ()
+            assert (await store.poll_tally(2)).counts == {0: 1, 1: 1}

@@ -40,6 +40,7 @@ from bot.adapters.telegram.render import (
     toast_text,
     with_fallback,
 )
+from bot.adapters.telegram.request import AiohttpRequest
 from bot.adapters.telegram.webhook import WebhookServer
 from bot.config import Settings
 from bot.core import Core
@@ -215,9 +216,7 @@ class TelegramAdapter:
             Application.builder()
             .token(token)
             .concurrent_updates(CONCURRENT_UPDATES)
-            .read_timeout(15)
-            .write_timeout(20)
-            .connect_timeout(10)
+            .request(AiohttpRequest(read_timeout=15, write_timeout=20, connect_timeout=10))
         )
         # Polling: every update is stored before Telegram is told it arrived (.inbox).
         self._keeping = self.webhook is None

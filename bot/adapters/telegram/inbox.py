@@ -24,9 +24,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram.error import NetworkError
-from telegram.request import HTTPXRequest, RequestData
+from telegram.request import RequestData
 
 from bot.adapters.telegram.inbound import PLATFORM
+from bot.adapters.telegram.request import AiohttpRequest
 
 Keep = Callable[[list[tuple[str, str, str | None]]], Awaitable[None]]
 # The parts of an update that have a sender ("from"): the one present names who sent it.
@@ -68,7 +69,7 @@ def updates_of(payload: bytes) -> list[tuple[str, str, str | None]]:
     ]
 
 
-class KeepingRequest(HTTPXRequest):
+class KeepingRequest(AiohttpRequest):
     """The ``getUpdates`` request: an answer's updates are stored before it returns."""
 
     def __init__(self, keep: Keep, **kwargs: Any) -> None:
@@ -80,10 +81,10 @@ class KeepingRequest(HTTPXRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        read_timeout: Any = AiohttpRequest.DEFAULT_NONE,
+        write_timeout: Any = AiohttpRequest.DEFAULT_NONE,
+        connect_timeout: Any = AiohttpRequest.DEFAULT_NONE,
+        pool_timeout: Any = AiohttpRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         code, payload = await super().do_request(
             url,

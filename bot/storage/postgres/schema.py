@@ -235,6 +235,24 @@ MIGRATIONS: list[str] = [
     # 9: the send limits every replica shares (bot.send_limits; no SQLite twin: SQLite
     # serves one process).
     SEND_LIMITS_SCHEMA,
+    # 10: reserved for another branch of issue #12 (each branch was given its own
+    # number); a no-op here, replaced by that branch's migration when both are merged.
+    "SELECT 1",
+    # 11: (SQLite's 17) a poll's counts kept as votes change, backfilled from the votes
+    # already cast: the tally reads one row per option instead of every vote.
+    """
+    CREATE TABLE poll_counts (
+        poll_id BIGINT NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+        option INTEGER NOT NULL,
+        votes INTEGER NOT NULL CHECK (votes >= 0),
+        PRIMARY KEY (poll_id, option)
+    );
+    ALTER TABLE polls ADD COLUMN voters INTEGER NOT NULL DEFAULT 0;
+    INSERT INTO poll_counts (poll_id, option, votes)
+        SELECT poll_id, option, COUNT(*) FROM poll_votes GROUP BY poll_id, option;
+    UPDATE polls SET voters = (SELECT COUNT(DISTINCT voter) FROM poll_votes
+                               WHERE poll_votes.poll_id = polls.id);
+    """,
 ]
 
 # Tables SQLite has no twin of: state only several replicas need, never copied.

@@ -47,6 +47,7 @@ from bot.storage.base import (
     Storage,
     Subscription,
 )
+from bot.storage.poll_counts import count_changes, removed_votes, voted_after
 from bot.storage.postgres.feedback import PostgresFeedback
 from bot.storage.postgres.gate import Gate
 from bot.storage.postgres.handoff import PostgresHandoffs
@@ -173,6 +174,61 @@ def _poll(row: Record) -> PollRow:
         final_shown=bool(row[11]),
         language=row[12],
     )
+
+
+async def _count_votes(
+    db: Connection, poll_id: int, deltas: Sequence[tuple[int, int]], voters: int
+) -> None:
+    """Apply a change of votes to the poll's counts, inside its transaction. Rows are
+    locked in one order everywhere (the poll, then its options in order), so changes
+    on several replicas at once wait for each other instead of deadlocking."""
+    if voters:
+        await db.execute("UPDATE polls SET voters = voters + $1 WHERE id = $2", voters, poll_id)
+    # A vote taken back leaves a row that exists already (an INSERT would be checked
+    # against votes >= 0 before its conflict is seen); a new one may add it.
+    for option, delta in deltas:
+        if delta < 0:
+            await db.execute(
+                """UPDATE poll_counts SET votes = votes + $3
+                   WHERE poll_id = $1 AND option = $2""",
+                poll_id,
+                option,
+                delta,
+            )
+        else:
+            await db.execute(
+                """INSERT INTO poll_counts (poll_id, option, votes) VALUES ($1, $2, $3)
+                   ON CONFLICT (poll_id, option) DO UPDATE SET votes = poll_counts.votes + $3""",
+                poll_id,
+                option,
+                delta,
+            )
+
+
+async def _forget_votes(db: Connection, voter: str) -> int:
+    """Delete a voter's votes and take them out of the counts (inside /forget's
+    transaction); the number of votes deleted."""
+    rows = await db.fetch(
+        "DELETE FROM poll_votes WHERE voter = $1 RETURNING poll_id, option, voter", voter
+    )
+    counts, voters = removed_votes((int(p), int(o), str(v)) for p, o, v in rows)
+    if voters:
+        await db.execute(
+            """UPDATE polls SET voters = polls.voters + c.n
+               FROM unnest($1::bigint[], $2::int[]) AS c (id, n) WHERE polls.id = c.id""",
+            [p for p, _ in voters],
+            [n for _, n in voters],
+        )
+    if counts:
+        await db.execute(
+            """UPDATE poll_counts SET votes = poll_counts.votes + c.n
+               FROM unnest($1::bigint[], $2::int[], $3::int[]) AS c (poll_id, option, n)
+               WHERE poll_counts.poll_id = c.poll_id AND poll_counts.option = c.option""",
+            [p for p, _, _ in counts],
+            [o for _, o, _ in counts],
+            [n for _, _, n in counts],
+        )
+    return len(rows)
 
 
 class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
@@ -740,7 +796,7 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
                 "profile": await run("DELETE FROM profiles WHERE person = $1", person),
                 "answers": int(answers or 0),
                 "responses": await run(f"DELETE FROM responses WHERE {which}", person, keys),
-                "poll_votes": await run("DELETE FROM poll_votes WHERE voter = $1", person),
+                "poll_votes": await _forget_votes(db, person),
                 "polls_unlinked": await run(
                     "UPDATE polls SET created_by = '' WHERE created_by = $1", person
                 ),
@@ -1026,6 +1082,8 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
             await db.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"vote:{poll_id}:{voter}"
             )
+            mine = "SELECT option FROM poll_votes WHERE poll_id = $1 AND voter = $2 ORDER BY option"
+            before = [int(r[0]) for r in await db.fetch(mine, poll_id, voter)]
             if poll.multi:
                 removed = _count(
                     await db.execute(
@@ -1038,9 +1096,10 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
                     )
                 )
             else:
-                await db.execute(
-                    "DELETE FROM poll_votes WHERE poll_id = $1 AND voter = $2", poll_id, voter
-                )
+                if before:  # a first vote (most of a burst) has nothing to replace
+                    await db.execute(
+                        "DELETE FROM poll_votes WHERE poll_id = $1 AND voter = $2", poll_id, voter
+                    )
                 removed = 0
             if not removed:  # a vote from a double tap's first press is kept as it is
                 await db.execute(
@@ -1052,22 +1111,21 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
                     None if poll.anonymous else _clean(name),
                     now,
                 )
-            options = await db.fetch(
-                "SELECT option FROM poll_votes WHERE poll_id = $1 AND voter = $2 ORDER BY option",
-                poll_id,
-                voter,
-            )
-        return tuple(int(r[0]) for r in options)
+            after = voted_after(before, option, multi=poll.multi, removed=bool(removed))
+            await _count_votes(db, poll_id, *count_changes(before, after))
+        return after
 
     async def poll_tally(self, poll_id: int) -> PollTally:
-        # One statement, so the counts, the voters and the names are one snapshot.
+        # The counts cast_vote keeps (one row per option), not every vote; only a named
+        # poll's names come from the votes. One statement, so the parts are one snapshot.
         rows = await self._fetch(
-            """WITH v AS (SELECT option, voter, name, voted_at FROM poll_votes
-                          WHERE poll_id = $1)
-               SELECT 0 AS part, option, COUNT(*) AS n, NULL::text AS name,
-                      NULL::timestamptz AS at FROM v GROUP BY option
-               UNION ALL SELECT 1, NULL, COUNT(DISTINCT voter), NULL, NULL FROM v
-               UNION ALL SELECT 2, option, NULL, name, voted_at FROM v WHERE name IS NOT NULL
+            """SELECT 0 AS part, NULL::int AS option, voters AS n, NULL::text AS name,
+                      NULL::timestamptz AS at FROM polls WHERE id = $1
+               UNION ALL SELECT 1, option, votes, NULL, NULL FROM poll_counts
+                      WHERE poll_id = $1 AND votes > 0
+               UNION ALL SELECT 2, v.option, NULL, v.name, v.voted_at
+                      FROM poll_votes v JOIN polls p ON p.id = v.poll_id
+                      WHERE v.poll_id = $1 AND NOT p.anonymous AND v.name IS NOT NULL
                ORDER BY part, at, name""",
             poll_id,
         )
@@ -1076,9 +1134,9 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
         voters = 0
         for part, option, n, name, _ in rows:
             if part == 0:
-                counts[int(option)] = int(n)
-            elif part == 1:
                 voters = int(n)
+            elif part == 1:
+                counts[int(option)] = int(n)
             else:
                 names.setdefault(int(option), []).append(name)
         return PollTally(counts, voters, names)
