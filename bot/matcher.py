@@ -31,6 +31,7 @@ from rapidfuzz.distance import OSA
 from bot import wordlists
 from bot.decision import DecisionModel
 from bot.knowledge import Entry, KnowledgeBase
+from bot.ordinals import spelled_numbers
 
 Status = Literal["answer", "suggest", "fallback"]
 
@@ -194,6 +195,14 @@ def designations(words: list[str]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=65536)
+def written_numbers(text: str) -> tuple[str, ...]:
+    """Numbers a text spells in words or Roman numerals ("the thirty-first conference",
+    "la XXXIe Conférence", "المؤتمر الحادي والثلاثين" -> "31"), from 11 up: below that
+    a lone "I" or "V" is a word more often than a number."""
+    return tuple(sorted(n for n in spelled_numbers(text) if int(n) >= 11))
+
+
 # Stopwords and politeness both carry nothing: dropped from every question and phrasing.
 POLITENESS = _words("politeness")
 STOPWORDS = _words("stopwords") | POLITENESS
@@ -341,6 +350,15 @@ class Matcher:
             if " " not in name.strip()  # "Sahel+" is one name, "Climate Centre" two words
             for w in text_words(name)
         )
+        # Every one-word name in any language ("CI", "CD", "SN"), for _written().
+        self._acronyms = self._names | frozenset(
+            w
+            for term in kb.terms
+            for tr in term.translations.values()
+            for name in tr.aliases
+            if " " not in name.strip()
+            for w in text_words(name)
+        )
         self._phrasings: list[_Phrasing] = []
         self._by_entry: dict[str, list[int]] = defaultdict(list)
         self._field_postings: dict[str, set[str]] = defaultdict(set)
@@ -354,13 +372,14 @@ class Matcher:
                 *((lang, tr.questions) for lang, tr in entry.translations.items()),
             ]:
                 for q in questions:
-                    toks = self._tokens(text_words(q))
+                    toks = self._tokens(text_words(q)) + self._written(q)
                     raw.append((entry.id, lang, toks))
                     entry_tokens[entry.id].update(toks)
             # The answer, the title and the tags: a fact told only in an answer is still
             # reachable, at a lower weight than a phrasing (see _rank).
             texts = [entry.answer, *entry.tags, *(tr.answer for tr in entry.translations.values())]
             field = {t for text in texts for t in self._tokens(text_words(text))}
+            field.update(n for text in texts for n in self._written(text))
             self._field_tokens[entry.id] = frozenset(field)
             self._numbers[entry.id] = frozenset(
                 t for t in entry_tokens[entry.id] | field if t.isdigit()
@@ -631,6 +650,8 @@ class Matcher:
         for word, token in self._token_pairs(words):
             real = word in self._known or wordlists.is_word(word)
             tokens[token] = max(tokens.get(token, 0.0), self.weight(token, real))
+        for number in self._written(question[:MAX_QUESTION_CHARS]):
+            tokens.setdefault(number, self.weight(number))
         numbers = frozenset(t for t in tokens if t.isdigit())
         content = sum(
             w
@@ -638,6 +659,12 @@ class Matcher:
             if t in self._idf and t not in QUESTION_WORDS and (not t.isdigit() or len(t) == 4)
         )
         return Query(tokens, numbers, language, content)
+
+    def _written(self, text: str) -> list[str]:
+        """Numbers spelled in a text, leaving out the knowledge base's names: "CI" and
+        "CD" are the French International Conference and CoD, not 101 and 400."""
+        kept = " ".join(w for w in text.split() if " ".join(text_words(w)) not in self._acronyms)
+        return list(written_numbers(kept))
 
     def names_a_term(self, query: Query) -> bool:
         """Whether a question names a glossary term ("MRG", "standing commission")."""

@@ -463,3 +463,15 @@ def test_principle_10_is_the_principle_and_10_principles_the_list(
     assert shipped_matcher.match("what does principle 3 say").id == "policy-principles"
     assert shipped_matcher.match("the 10 principles").id == "policy-principles"
     assert shipped_matcher.match("el principio 8").id == "principle-return"
+
+
+def test_a_number_spelled_in_words_or_roman_numerals_counts_as_the_number(
+    shipped_matcher: Matcher,
+) -> None:
+    assert shipped_matcher.analyse("متى كان المؤتمر الدولي الحادي والثلاثين").numbers == {"31"}
+    assert "31" in shipped_matcher.analyse("la XXXIe Conférence").numbers
+    assert shipped_matcher.match("when was the thirty-first international conference").id == (
+        "ic31-dates"
+    )
+    # ...but "CI" and "CD" are the French names of the Conference and the CoD.
+    assert shipped_matcher.analyse("dates AG CD et CI 2019").numbers == {"2019"}
