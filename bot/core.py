@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot import owed
+from bot import leases, owed
 from bot.config import Settings
 from bot.consultations import Catalog
 from bot.content import Content
@@ -25,7 +25,7 @@ from bot.matcher import Matcher
 from bot.messages import Incoming, Person, Reply
 from bot.pseudonym import Pseudonyms
 from bot.readiness import Readiness
-from bot.storage.base import Storage
+from bot.storage.base import CLAIM_LEASE, Storage
 from bot.turns import Turns
 from bot.ui import UI
 
@@ -204,9 +204,19 @@ class Core:
         self._taken.append((platform, event_id))
         self._wake_writer()
 
-    async def owed(self, platform: str) -> list[tuple[str, str, list[Reply]]]:
-        """(event id, route, replies) a crash left unsent, not older than OWED_FOR."""
-        rows = await self.storage.owed_replies(platform, self.clock() - owed.OWED_FOR)
+    async def owed(self, platform: str, *, mine: bool = True) -> list[tuple[str, str, list[Reply]]]:
+        """(event id, route, replies) to send now, not older than OWED_FOR: those nobody
+        is sending any more (a dead replica's, once its lease ran out), taken for this
+        process. With ``mine`` (an adapter's start, when none of this process's are in
+        flight), also those this process left unsent itself."""
+        rows = await self.storage.claim_owed(
+            platform,
+            leases.owner(self),
+            self.clock(),
+            self.clock() - owed.OWED_FOR,
+            mine=mine,
+            lease=CLAIM_LEASE,
+        )
         return [(event_id, route, owed.loads(replies)) for event_id, route, replies in rows]
 
     async def flush(self) -> None:
@@ -239,11 +249,15 @@ class Core:
                                 now,
                                 person=message.person.key,
                                 chats=owed.chats(message.chat, replies),
+                                owner=leases.owner(self),
+                                lease=CLAIM_LEASE,
                             )
                         results.append(replies)
                     for platform in {p for p, _ in paid}:
                         await self.storage.paid_replies(
-                            platform, [e for p, e in paid if p == platform]
+                            platform,
+                            [e for p, e in paid if p == platform],
+                            owner=leases.owner(self),  # not a repeat's: see bot.owed
                         )
                     for platform in {p for p, _ in taken}:
                         await self.storage.inbox_done(
