@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 
 from bot.errors import StorageError
-from bot.send_limits import SharedLimiter
+from bot.send_limits import SharedLimiter, chat_key
 from bot.storage.base import (
     ABSENT,
     CLAIM_LEASE,
@@ -806,6 +806,14 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
                 "answer_context": await run("DELETE FROM answer_context WHERE person = $1", person),
                 "deliveries": await run("DELETE FROM deliveries WHERE person = $1", person),
                 "inbox": await run("DELETE FROM inbox WHERE person = $1", person),
+                # The shared send limiter's moment for their private chat: its key names
+                # the chat (on Telegram, the account id). Not in /mydata: it holds no
+                # content, only when the next message to that chat may go, and later
+                # sends delete it about a second after that moment.
+                "send_slots": await run(
+                    "DELETE FROM send_slots WHERE key = ANY($1::text[])",
+                    [chat_key(person.partition(":")[0], chat) for chat in chats],
+                ),
                 # An announcement already sent stays (its recipients got it); unconfirmed
                 # ones are dropped; neither keeps the coordinator's identity.
                 "announcements_unlinked": await run(
