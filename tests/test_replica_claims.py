@@ -270,3 +270,35 @@ async def test_a_live_replica_renews_its_relay_claim_and_keeps_it(
     finish.set()
     assert await running == 1
     assert received == ["n1"]
+
+
+async def test_a_running_adapter_renews_its_owed_replies_and_looks_for_others(
+    tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    """owed.keep, which each adapter runs: renewals of this process's owed replies,
+    and beside them the adapter's takeover of a dead replica's, every few seconds."""
+    async with SqliteStorage(tmp_path / "bot.sqlite3") as storage:
+        core = make_core(tmp_path, min_kb, storage, Clock(NOW)).core
+        await core.handle(_question(), route="r")
+        renewed, looked = asyncio.Event(), asyncio.Event()
+        real = storage.renew_owed
+
+        async def spy(platform: str, owner: str, *args: object, **kwargs: object) -> int:
+            assert (platform, owner) == ("test", reminders.owner(core))
+            count = await real(platform, owner, *args, **kwargs)  # type: ignore[arg-type]
+            assert count == 1
+            renewed.set()
+            return count
+
+        async def take_over() -> int:
+            looked.set()
+            return 0
+
+        storage.renew_owed = spy  # type: ignore[method-assign]
+        keeping = asyncio.create_task(owed.keep(core, "test", take_over, every=0.01))
+        try:
+            await asyncio.wait_for(asyncio.gather(renewed.wait(), looked.wait()), 5)
+        finally:
+            keeping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await keeping
