@@ -120,6 +120,8 @@ class Core:
         ] = []
         self._paid: list[tuple[str, str]] = []
         self._taken: list[tuple[str, str]] = []  # inbox rows handled outside handle()
+        # Repeats of an event handled here, whose delivery report is not in yet: see paid().
+        self._repeats: dict[tuple[str, str], int] = {}
         self._writer: asyncio.Task[None] | None = None
 
     # What the bot answers from now. A handler reads these through its Context, which
@@ -181,10 +183,21 @@ class Core:
 
     def paid(self, platform: str, event_id: str | None) -> None:
         """The replies of this event were delivered: they are no longer owed (recorded
-        with the next batch; a crash before that sends them once more)."""
-        if event_id is not None:
-            self._paid.append((platform, event_id))
-            self._wake_writer()
+        with the next batch; a crash before that sends them once more).
+
+        A repeat of the event (the platform re-delivered it) is answered with nothing,
+        and its adapter reports that at once, maybe while the first handling's replies
+        still wait to go out: of the reports for one event, each repeat's cancels one,
+        so only the last one, after the replies went, deletes them."""
+        if event_id is None:
+            return
+        pending = self._repeats.pop((platform, event_id), 0)
+        if pending:
+            if pending > 1:
+                self._repeats[(platform, event_id)] = pending - 1
+            return
+        self._paid.append((platform, event_id))
+        self._wake_writer()
 
     async def keep(self, platform: str, items: list[tuple[str, str, str | None]]) -> None:
         """Store incoming events (event id, the platform's payload, the sender's person
@@ -330,6 +343,10 @@ class Core:
                     message.person.platform, message.event_id, now
                 )
                 if not fresh:
+                    key = (message.person.platform, message.event_id)
+                    if key not in self._repeats and len(self._repeats) >= _MAX_BUCKETS:
+                        del self._repeats[next(iter(self._repeats))]
+                    self._repeats[key] = self._repeats.get(key, 0) + 1
                     log.info(
                         "ignoring re-delivered %s event %s",
                         message.person.platform,
