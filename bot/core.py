@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot import owed
+from bot import leases, owed
 from bot.config import Settings
 from bot.consultations import Catalog
 from bot.content import Content
@@ -25,7 +25,7 @@ from bot.matcher import Matcher
 from bot.messages import Incoming, Person, Reply
 from bot.pseudonym import Pseudonyms
 from bot.readiness import Readiness
-from bot.storage.base import Storage
+from bot.storage.base import CLAIM_LEASE, Storage
 from bot.turns import Turns
 from bot.ui import UI
 
@@ -120,6 +120,8 @@ class Core:
         ] = []
         self._paid: list[tuple[str, str]] = []
         self._taken: list[tuple[str, str]] = []  # inbox rows handled outside handle()
+        # Repeats of an event handled here, whose delivery report is not in yet: see paid().
+        self._repeats: dict[tuple[str, str], int] = {}
         self._writer: asyncio.Task[None] | None = None
 
     # What the bot answers from now. A handler reads these through its Context, which
@@ -181,10 +183,21 @@ class Core:
 
     def paid(self, platform: str, event_id: str | None) -> None:
         """The replies of this event were delivered: they are no longer owed (recorded
-        with the next batch; a crash before that sends them once more)."""
-        if event_id is not None:
-            self._paid.append((platform, event_id))
-            self._wake_writer()
+        with the next batch; a crash before that sends them once more).
+
+        A repeat of the event (the platform re-delivered it) is answered with nothing,
+        and its adapter reports that at once, maybe while the first handling's replies
+        still wait to go out: of the reports for one event, each repeat's cancels one,
+        so only the last one, after the replies went, deletes them."""
+        if event_id is None:
+            return
+        pending = self._repeats.pop((platform, event_id), 0)
+        if pending:
+            if pending > 1:
+                self._repeats[(platform, event_id)] = pending - 1
+            return
+        self._paid.append((platform, event_id))
+        self._wake_writer()
 
     async def keep(self, platform: str, items: list[tuple[str, str, str | None]]) -> None:
         """Store incoming events (event id, the platform's payload, the sender's person
@@ -204,9 +217,19 @@ class Core:
         self._taken.append((platform, event_id))
         self._wake_writer()
 
-    async def owed(self, platform: str) -> list[tuple[str, str, list[Reply]]]:
-        """(event id, route, replies) a crash left unsent, not older than OWED_FOR."""
-        rows = await self.storage.owed_replies(platform, self.clock() - owed.OWED_FOR)
+    async def owed(self, platform: str, *, mine: bool = True) -> list[tuple[str, str, list[Reply]]]:
+        """(event id, route, replies) to send now, not older than OWED_FOR: those nobody
+        is sending any more (a dead replica's, once its lease ran out), taken for this
+        process. With ``mine`` (an adapter's start, when none of this process's are in
+        flight), also those this process left unsent itself."""
+        rows = await self.storage.claim_owed(
+            platform,
+            leases.owner(self),
+            self.clock(),
+            self.clock() - owed.OWED_FOR,
+            mine=mine,
+            lease=CLAIM_LEASE,
+        )
         return [(event_id, route, owed.loads(replies)) for event_id, route, replies in rows]
 
     async def flush(self) -> None:
@@ -239,11 +262,15 @@ class Core:
                                 now,
                                 person=message.person.key,
                                 chats=owed.chats(message.chat, replies),
+                                owner=leases.owner(self),
+                                lease=CLAIM_LEASE,
                             )
                         results.append(replies)
                     for platform in {p for p, _ in paid}:
                         await self.storage.paid_replies(
-                            platform, [e for p, e in paid if p == platform]
+                            platform,
+                            [e for p, e in paid if p == platform],
+                            owner=leases.owner(self),  # not a repeat's: see bot.owed
                         )
                     for platform in {p for p, _ in taken}:
                         await self.storage.inbox_done(
@@ -316,6 +343,10 @@ class Core:
                     message.person.platform, message.event_id, now
                 )
                 if not fresh:
+                    key = (message.person.platform, message.event_id)
+                    if key not in self._repeats and len(self._repeats) >= _MAX_BUCKETS:
+                        del self._repeats[next(iter(self._repeats))]
+                    self._repeats[key] = self._repeats.get(key, 0) + 1
                     log.info(
                         "ignoring re-delivered %s event %s",
                         message.person.platform,

@@ -1,23 +1,46 @@
-"""Replies the bot owes: stored with the event that caused them, sent after a restart.
+"""Replies the bot owes: stored with the event that caused them, sent once, by
+whichever replica is alive.
 
 The core stores an event's replies in the same transaction as its claim, when the
 adapter gives a ``route`` (its own opaque note of where to answer). The adapter says
-when they are delivered (:meth:`bot.core.Core.paid`); what a crash left unsent is
-handed back at the next start (:meth:`bot.core.Core.owed`), unless older than
-:data:`OWED_FOR`: an answer an hour late to a question is worse than none. A crash
-after sending and before the delivery is recorded sends it once more (at least once).
+when they are delivered (:meth:`bot.core.Core.paid`). Until then they belong to the
+process that stored them for a lease (:data:`~bot.storage.claims.CLAIM_LEASE`), which
+its running adapter renews (:func:`keep`). A process killed before sending stops
+renewing; once its lease has run out, one live replica takes its replies over and
+sends them (:meth:`bot.core.Core.owed`; the database's row locks decide which), within
+about ``CLAIM_LEASE + TAKEOVER_SECONDS``. An adapter that stops with replies unsent
+gives them up at once (:func:`give_up`), for the next start or another replica.
+
+Only the holder's delivery report deletes them: the platform re-delivering the event
+to another replica (which ignores the repeat and has nothing to send) leaves them
+owed. Replies older than :data:`OWED_FOR` are dropped: an answer an hour late to a
+question is worse than none. A crash after sending and before the delivery is
+recorded sends it once more (at least once: at most the replies in flight).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot import leases
 from bot.messages import Attachment, Chat, Choice, Reply
+from bot.storage.claims import CLAIM_LEASE
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
 
 OWED_FOR = timedelta(minutes=10)
+# How often a running adapter renews its owed replies (a third of their lease) and
+# looks for those of a replica that died.
+TAKEOVER_SECONDS = 10.0
 
 
 def _reply(reply: Reply) -> dict[str, Any]:
@@ -70,3 +93,42 @@ def loads(text: str) -> list[Reply]:
 def chats(where: Chat, replies: list[Reply]) -> list[str]:
     """Every chat these replies go to: the event's, and any a reply names."""
     return sorted({where.chat_id, *(r.chat.chat_id for r in replies if r.chat is not None)})
+
+
+async def renew(core: Core, platform: str) -> int:
+    """This process is alive: the replies it owes on ``platform`` stay its own."""
+    return await core.storage.renew_owed(platform, leases.owner(core), core.clock(), CLAIM_LEASE)
+
+
+async def give_up(core: Core, platform: str) -> int:
+    """The adapter stops with these unsent: any replica may send them now."""
+    return await core.storage.release_owed(platform, leases.owner(core))
+
+
+async def keep(
+    core: Core,
+    platform: str,
+    take_over: Callable[[], Awaitable[int]],
+    every: float = TAKEOVER_SECONDS,
+) -> None:
+    """While an adapter runs: renew its owed replies every ``every`` seconds, and beside
+    that call ``take_over`` (the adapter sends what :meth:`Core.owed` hands it, with
+    ``mine=False``) as often. Apart, so a long takeover never delays a renewal."""
+
+    async def renewing() -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await renew(core, platform)
+            except Exception:  # the next renewal may get through before the lease ends
+                log.warning("could not renew the owed %s replies; will retry", platform)
+
+    async def taking_over() -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await take_over()
+            except Exception:
+                log.exception("could not take over owed %s replies; will retry", platform)
+
+    await asyncio.gather(renewing(), taking_over())

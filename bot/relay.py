@@ -7,6 +7,11 @@ ignored. This background task sends pending rows one at a time through
 ``core.push``: claimed just before the send, marked sent after with the message's
 platform reference (read back from the adapter's record of the keyed message).
 
+A claim belongs to this process for a lease (:data:`~bot.storage.claims.CLAIM_LEASE`),
+renewed every :data:`HEARTBEAT_SECONDS` while it runs (:func:`heartbeat`); a replica
+that dies mid-send loses it when the lease runs out, and another sends the row. A
+replica that starts leaves alone the rows a live one is sending.
+
 Each row is sent as a keyed reply (``Reply.key``): if the process dies after the
 platform took the message and the adapter recorded it, the retry edits that message
 instead of posting a second one. Only a death between the platform's answer and that
@@ -27,7 +32,9 @@ from typing import TYPE_CHECKING
 
 from bot.errors import RecipientGone
 from bot.handoff import DESK_LANGUAGE
+from bot.leases import owner
 from bot.messages import Chat, Choice, Reply
+from bot.storage.claims import CLAIM_LEASE
 from bot.storage.handoff import NOTE, RelayRow
 
 if TYPE_CHECKING:
@@ -36,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
+HEARTBEAT_SECONDS = 10.0  # a third of a claim's lease
 BATCH = 50
 MAX_ATTEMPTS = 6
 RETRY_BASE = timedelta(seconds=5)
@@ -71,7 +79,7 @@ async def _reply_for(core: Core, r: RelayRow) -> Reply | None:
 async def deliver_one(core: Core, r: RelayRow) -> str:
     """Send one row; what became of it ("sent", "failed", "waiting", "retrying")."""
     storage = core.storage
-    if not await storage.claim_relay(r.id, core.clock()):
+    if not await storage.claim_relay(r.id, core.clock(), owner=owner(core), lease=CLAIM_LEASE):
         return "taken"
     if r.edits and await storage.get_message_ref(r.platform, r.edits) is None:
         # What it rewrites was never shown (or is no longer known): nothing to post.
@@ -159,14 +167,38 @@ async def tick(core: Core) -> int:
 
 
 async def recover(core: Core) -> int:
-    """After a restart: rows claimed but never confirmed go back to pending (see the
-    module's note on what that can repeat)."""
-    count = await core.storage.recover_relays()
+    """Rows claimed by a process that stopped renewing (it died) go back to pending
+    (see the module's note on what that can repeat)."""
+    count = await core.storage.recover_relays(core.clock())
     if count:
         log.warning(
-            "%d handoff message(s) were being sent when the bot stopped: sending again", count
+            "%d handoff message(s) were being sent by a process that stopped: sending again",
+            count,
         )
     return count
+
+
+async def heartbeat(core: Core) -> int:
+    """One beat: this process's claims are renewed, and (when it sends for a chat
+    platform) those of a process that stopped renewing are taken back; how many."""
+    await core.storage.renew_relays(owner(core), core.clock(), CLAIM_LEASE)
+    if not set(core.senders) - LOCAL_PLATFORMS:
+        return 0
+    count = await recover(core)
+    if count:
+        wake(core)
+    return count
+
+
+async def keep_claims(core: Core, interval: float = HEARTBEAT_SECONDS) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await heartbeat(core)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not renew the handoff message claims; will retry")
 
 
 _wakeups: weakref.WeakKeyDictionary[Core, asyncio.Event] = weakref.WeakKeyDictionary()
@@ -181,6 +213,18 @@ def wake(core: Core) -> None:
 
 
 async def run_forever(core: Core, interval: float = TICK_SECONDS) -> None:
+    """Ticks every ``interval`` (or when woken), and beside them the heartbeat of this
+    process's claims."""
+    beating = asyncio.create_task(keep_claims(core), name="relay-claims")
+    try:
+        await _tick_forever(core, interval)
+    finally:
+        beating.cancel()
+        with suppress(asyncio.CancelledError):
+            await beating
+
+
+async def _tick_forever(core: Core, interval: float) -> None:
     wakeup = _wakeups.setdefault(core, asyncio.Event())
     recovered = False
     while True:

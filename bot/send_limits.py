@@ -60,11 +60,17 @@ def group_rate(key: str, per_minute: int, burst: int = GROUP_BURST) -> Rate:
     return Rate(key, GROUP_WINDOW / (per_minute - burst + 1), burst)
 
 
+def chat_key(scope: str, chat_id: str) -> str:
+    """The key of one chat's spacing on platform ``scope``. A private chat's names the
+    person (on Telegram, their account id): /forget deletes it."""
+    return f"{scope}:chat:{chat_id}"
+
+
 def send_rates(scope: str, limits: Limits, chat_id: str, *, group: bool) -> list[Rate]:
     """The keys one message to ``chat_id`` counts against on platform ``scope``."""
     rates = []
     if limits.per_chat_interval > 0:
-        rates.append(Rate(f"{scope}:chat:{chat_id}", limits.per_chat_interval))
+        rates.append(Rate(chat_key(scope, chat_id), limits.per_chat_interval))
     if group and limits.group_per_minute:
         rates.append(group_rate(f"{scope}:group:{chat_id}", limits.group_per_minute))
     if limits.global_per_second > 0:

@@ -120,3 +120,22 @@ async def test_replies_survive_in_storage_until_the_adapter_says_they_went_out(
     core.paid("test", "ev-owed")
     await core.flush()
     assert await core.owed("test") == []
+
+
+async def test_a_repeat_reported_before_the_first_answer_went_out_leaves_it_owed(
+    core: Core,
+) -> None:
+    """The platform re-delivers an event while its answer still waits in the outbox:
+    the repeat is answered with nothing, and its report must not delete the answer (a
+    crash would then lose it). The two reports look alike: the later one deletes it."""
+    from bot.messages import Chat, Incoming
+
+    message = Incoming(Person("test", "u9"), Chat("u9"), text="/topics", event_id="ev-9")
+    assert await core.handle(message, route="r")  # its answer waits for the outbox
+    assert await core.handle(message, route="r") == []  # the repeat
+    core.paid("test", "ev-9")  # the repeat's report
+    await core.flush()
+    assert [e for e, *_ in await core.storage.owed_replies("test", FIXED_NOW)] == ["ev-9"]
+    core.paid("test", "ev-9")  # the answer went out
+    await core.flush()
+    assert await core.storage.owed_replies("test", FIXED_NOW) == []

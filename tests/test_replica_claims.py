@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import reminders
+from bot import owed, relay, reminders
 from bot.knowledge import KnowledgeBase
-from bot.messages import Reply
+from bot.messages import Chat, Incoming, Person, Reply
 from bot.storage import SqliteStorage, Storage
 from bot.storage.base import CLAIM_LEASE
+from bot.storage.handoff import NOTE
 from bot.storage.postgres import PostgresStorage
 from tests.consult_helpers import Clock, make_core
 from tests.pg_server import throwaway_schema
@@ -133,3 +134,171 @@ async def test_the_heartbeat_runs_beside_the_ticks(tmp_path: Path, min_kb: Knowl
         assert reminders.owner(setup.core) != reminders.owner(
             make_core(tmp_path, min_kb, storage).core
         )
+
+
+# --------------------------------------------------------------------------- owed replies
+
+
+def _question(event_id: str = "ev-1") -> Incoming:
+    return Incoming(Person("test", "u1"), Chat("u1"), text="/topics", event_id=event_id)
+
+
+async def test_a_dead_replicas_owed_reply_is_sent_once_by_another_once_its_lease_ran_out(
+    replicas: tuple[Storage, Storage], tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    """The answer a replica stored with its event but never sent (it was killed) is
+    taken over by one live replica within the lease, not only at the dead one's
+    restart; a re-delivery of the event to another replica does not cancel it."""
+    one, two = replicas
+    clock = Clock(NOW)
+    dying = make_core(tmp_path, min_kb, one, clock).core
+    living = make_core(tmp_path, min_kb, two, clock).core
+    other = make_core(tmp_path, min_kb, two, clock).core
+    replies = await dying.handle(_question(), route="the route")
+    assert replies  # committed with the event's claim; then kill -9, nothing sent
+    # The platform did not get its answer in time: it re-delivers to another replica,
+    # which ignores the repeat and, having sent nothing, reports nothing owed for it.
+    assert await living.handle(_question(), route="the route") == []
+    living.paid("test", "ev-1")
+    await living.flush()
+    assert await living.owed("test", mine=False) == []  # the dying one's lease holds
+    clock.advance(seconds=CLAIM_LEASE.total_seconds())  # its lease ran out
+    taken = await asyncio.gather(living.owed("test", mine=False), other.owed("test", mine=False))
+    assert sorted(len(t) for t in taken) == [0, 1]  # one replica takes it, exactly once
+    [(event_id, route, again)] = taken[0] or taken[1]
+    assert (event_id, route, again) == ("ev-1", "the route", replies)
+    taker = living if taken[0] else other
+    clock.advance(seconds=CLAIM_LEASE.total_seconds() / 2)
+    assert await owed.renew(taker, "test") == 1  # the taker keeps it while it sends
+    clock.advance(seconds=CLAIM_LEASE.total_seconds() / 2)
+    assert await dying.owed("test") == []  # not even the dead one's restart sends it again
+    taker.paid("test", "ev-1")
+    await taker.flush()
+    assert await one.owed_replies("test", NOW) == []
+
+
+async def test_a_live_replica_keeps_its_owed_replies_and_gives_them_up_when_it_stops(
+    replicas: tuple[Storage, Storage], tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    one, two = replicas
+    clock = Clock(NOW)
+    slow = make_core(tmp_path, min_kb, one, clock).core
+    other = make_core(tmp_path, min_kb, two, clock).core
+    await slow.handle(_question(), route="r")  # its answer waits behind a rate limit
+    for _ in range(5):  # two and a half leases, renewed every third of one
+        clock.advance(seconds=CLAIM_LEASE.total_seconds() / 3)
+        await owed.renew(slow, "test")
+        assert await other.owed("test", mine=False) == []  # never taken from a live replica
+    # A stop before it went out (SIGTERM in a rolling deploy): another sends it at once.
+    assert await owed.give_up(slow, "test") == 1
+    [(event_id, *_)] = await other.owed("test", mine=False)
+    assert event_id == "ev-1"
+
+
+# --------------------------------------------------------------------------- relays
+
+
+async def _queue_note(store: Storage, key: str) -> None:
+    await store.queue_relay(
+        handoff_id=None, kind=NOTE, platform="test", chat="desk", key=key, text=key, now=NOW
+    )
+
+
+async def test_a_dead_replicas_relay_is_sent_once_by_another_once_its_lease_ran_out(
+    replicas: tuple[Storage, Storage], tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    one, two = replicas
+    await _queue_note(one, "n1")
+    clock = Clock(NOW)
+    dying = make_core(tmp_path, min_kb, one, clock).core
+    living = make_core(tmp_path, min_kb, two, clock).core
+    received: list[str] = []
+    stuck = asyncio.Event()
+
+    async def hangs(replies: list[Reply]) -> None:
+        stuck.set()
+        await asyncio.Event().wait()  # the machine went away mid-send
+
+    async def sends(replies: list[Reply]) -> None:
+        received.extend(r.text for r in replies)
+
+    dying.register_sender("test", hangs)
+    living.register_sender("test", sends)
+    gone = asyncio.create_task(relay.tick(dying))
+    await stuck.wait()
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    # Another replica starting up must not take the row while the lease holds.
+    assert await relay.recover(living) == 0
+    assert await relay.tick(living) == 0 and received == []
+    clock.advance(seconds=CLAIM_LEASE.total_seconds())
+    assert await relay.heartbeat(living) == 1  # taken back within a minute of the death
+    assert await relay.tick(living) == 1
+    assert received == ["n1"]
+    assert await relay.tick(living) == 0 and received == ["n1"]  # sent once
+
+
+async def test_a_live_replica_renews_its_relay_claim_and_keeps_it(
+    replicas: tuple[Storage, Storage], tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    one, two = replicas
+    await _queue_note(one, "n1")
+    clock = Clock(NOW)
+    slow = make_core(tmp_path, min_kb, one, clock).core
+    other = make_core(tmp_path, min_kb, two, clock).core
+    received: list[str] = []
+    sending, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow_platform(replies: list[Reply]) -> None:
+        sending.set()
+        await finish.wait()  # a send told to retry after a minute
+        received.extend(r.text for r in replies)
+
+    async def fast(replies: list[Reply]) -> None:
+        received.extend(r.text for r in replies)
+
+    slow.register_sender("test", slow_platform)
+    other.register_sender("test", fast)
+    running = asyncio.create_task(relay.tick(slow))
+    await sending.wait()
+    for _ in range(5):  # two and a half leases, renewed every third of one
+        clock.advance(seconds=CLAIM_LEASE.total_seconds() / 3)
+        assert await relay.heartbeat(slow) == 0
+        assert await relay.heartbeat(other) == 0  # never taken from a live replica
+        assert await relay.tick(other) == 0
+    finish.set()
+    assert await running == 1
+    assert received == ["n1"]
+
+
+async def test_a_running_adapter_renews_its_owed_replies_and_looks_for_others(
+    tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    """owed.keep, which each adapter runs: renewals of this process's owed replies,
+    and beside them the adapter's takeover of a dead replica's, every few seconds."""
+    async with SqliteStorage(tmp_path / "bot.sqlite3") as storage:
+        core = make_core(tmp_path, min_kb, storage, Clock(NOW)).core
+        await core.handle(_question(), route="r")
+        renewed, looked = asyncio.Event(), asyncio.Event()
+        real = storage.renew_owed
+
+        async def spy(platform: str, owner: str, *args: object, **kwargs: object) -> int:
+            assert (platform, owner) == ("test", reminders.owner(core))
+            count = await real(platform, owner, *args, **kwargs)  # type: ignore[arg-type]
+            assert count == 1
+            renewed.set()
+            return count
+
+        async def take_over() -> int:
+            looked.set()
+            return 0
+
+        storage.renew_owed = spy  # type: ignore[method-assign]
+        keeping = asyncio.create_task(owed.keep(core, "test", take_over, every=0.01))
+        try:
+            await asyncio.wait_for(asyncio.gather(renewed.wait(), looked.wait()), 5)
+        finally:
+            keeping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await keeping

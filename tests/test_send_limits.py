@@ -187,3 +187,22 @@ async def test_reservations_from_two_replicas_take_distinct_slots(
     far = await one.reserve([rate])  # beyond the horizon: told when, nothing taken
     assert not far.taken and far.wait > 2.5
     assert (await two.reserve([rate], horizon=10.0)).wait - far.wait < 0.05
+
+
+async def test_forget_deletes_the_persons_private_chat_slot_and_keeps_the_others(
+    two_replicas: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    """A private chat's key names the person (on Telegram, the account id)."""
+    one, _ = two_replicas
+    limiter = one.send_limiter()
+    for chat in ("7", "8"):
+        rates = send_rates("telegram", Limits(), chat, group=False)
+        assert (await limiter.reserve(rates)).taken
+    async with one.pool.acquire() as conn:
+        before = {r[0] for r in await conn.fetch("SELECT key FROM send_slots")}
+    assert before == {"telegram:chat:7", "telegram:chat:8", "telegram:bot"}
+    deleted = await one.forget_person("telegram:7", (), ["7"])
+    assert deleted["send_slots"] == 1
+    async with one.pool.acquire() as conn:
+        after = {r[0] for r in await conn.fetch("SELECT key FROM send_slots")}
+    assert after == {"telegram:chat:8", "telegram:bot"}

@@ -569,6 +569,46 @@ class TestOwedReplies:
         assert [e for e, _, _ in await store.owed_replies("t", NOW)] == ["e3"]
         assert [e for e, _, _ in await store.owed_replies("s", NOW)] == ["e4"]
 
+    async def test_owed_replies_are_held_under_a_lease_and_taken_once_when_it_ran_out(
+        self, store: Storage
+    ) -> None:
+        lease = timedelta(seconds=30)
+        await store.owe_replies("t", "e1", "r1", "[1]", NOW, owner="A", lease=lease)
+        await store.owe_replies("t", "e2", "r2", "[2]", NOW + timedelta(seconds=1))  # no holder
+        await store.owe_replies("s", "e3", "r3", "[3]", NOW, owner="A", lease=lease)
+        since = NOW - timedelta(minutes=10)
+        # B takes what nobody holds; A's are A's while the lease holds.
+        assert await store.claim_owed("t", "B", NOW, since, lease=lease) == [("e2", "r2", "[2]")]
+        assert await store.claim_owed("t", "C", NOW, since, lease=lease) == []
+        # A renews: still A's after the first lease would have run out.
+        assert await store.renew_owed("t", "A", NOW + timedelta(seconds=20), lease) == 1
+        later = NOW + timedelta(seconds=40)
+        # B's lease (from NOW) ran out, A's (renewed) did not: of two claiming at once,
+        # one gets e2, and neither e1.
+        taken = await asyncio.gather(
+            store.claim_owed("t", "C", later, since, lease=lease),
+            store.claim_owed("t", "D", later, since, lease=lease),
+        )
+        assert sorted(taken) == [[], [("e2", "r2", "[2]")]]
+        # A's own, at its adapter's start (``mine``); not for another owner.
+        assert await store.claim_owed("t", "B", later, since, mine=True, lease=lease) == []
+        assert await store.claim_owed("t", "A", later, since, mine=True, lease=lease) == [
+            ("e1", "r1", "[1]")
+        ]
+        # Paid by someone who does not hold it (a repeat of the event): still owed.
+        await store.paid_replies("t", ["e1"], owner="B")
+        assert [e for e, *_ in await store.owed_replies("t", since)] == ["e1", "e2"]
+        await store.paid_replies("t", ["e1"], owner="A")
+        assert [e for e, *_ in await store.owed_replies("t", since)] == ["e2"]
+        # Another platform's rows are apart; a released row is anyone's at once.
+        assert await store.renew_owed("s", "A", later, lease) == 1
+        assert await store.release_owed("s", "A") == 1
+        assert await store.claim_owed("s", "B", later, since, lease=lease) == [("e3", "r3", "[3]")]
+        assert await store.release_owed("s", "A") == 0
+        # Too old to be worth sending: deleted, not taken.
+        assert await store.claim_owed("t", "E", later + lease, later) == []
+        assert await store.owed_replies("t", since) == []
+
     async def test_replies_are_owed_with_the_claim_or_not_at_all(self, store: Storage) -> None:
         with pytest.raises(RuntimeError):
             async with store.unit():
@@ -679,6 +719,13 @@ class TestHandoffs:
         assert [(r.key, r.attempts) for r in later] == [("f", 1)]
         assert await store.claim_relay(f.id, NOW)
         assert await store.recover_relays() == 1  # a restart
+        lease = timedelta(seconds=30)
+        assert await store.claim_relay(f.id, NOW, owner="A", lease=lease)
+        assert await store.recover_relays(NOW + lease / 2) == 0  # A's lease holds
+        assert await store.renew_relays("A", NOW + lease / 2, lease) == 1
+        assert await store.renew_relays("B", NOW + lease / 2, lease) == 0
+        assert await store.recover_relays(NOW + lease) == 0  # renewed: still A's
+        assert await store.recover_relays(NOW + lease * 1.5) == 1  # A died
         assert await store.claim_relay(f.id, NOW)
         await store.finish_relay(f.id, "failed", NOW)
         states = {r.key: (r.state, r.ref) for r in await store.relays_of(hid)}

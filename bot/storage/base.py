@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.feedback import AnswerRef, Feedback
 from bot.send_limits import SharedLimiter
+from bot.storage.claims import CLAIM_LEASE as CLAIM_LEASE  # also importable from here
 from bot.storage.handoff import HandoffStore
 
 
@@ -30,11 +31,6 @@ class _Absent:
 
 # "No answer stored" in a compare-and-set (None is an answer: a skipped question).
 ABSENT: Any = _Absent()
-
-
-# How long a delivery claim holds without being renewed: a process that died while
-# sending loses its claims this long after its last renewal.
-CLAIM_LEASE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -212,18 +208,53 @@ class EventStore(ABC):
         *,
         person: str = "",
         chats: Sequence[str] = (),
+        owner: str = "",
+        lease: timedelta = CLAIM_LEASE,
     ) -> None:
         """Keep an event's replies (JSON) and where to send them (the adapter's route).
         ``person`` (whose event) and ``chats`` (every chat the replies go to) are kept
-        so that :meth:`Storage.forget_person` can delete them."""
+        so that :meth:`Storage.forget_person` can delete them. With ``owner`` (the
+        process sending them) they are its until ``now + lease`` (:meth:`renew_owed`);
+        then another process may take them (:meth:`claim_owed`)."""
 
     @abstractmethod
     async def owed_replies(self, platform: str, since: datetime) -> list[tuple[str, str, str]]:
-        """(event id, route, replies) not sent yet, oldest first; older ones are deleted."""
+        """(event id, route, replies) not sent yet, whoever holds them, oldest first;
+        those created before ``since`` are deleted."""
 
     @abstractmethod
-    async def paid_replies(self, platform: str, event_ids: Sequence[str]) -> None:
-        """These events' replies were delivered: forget them."""
+    async def claim_owed(
+        self,
+        platform: str,
+        owner: str,
+        now: datetime,
+        since: datetime,
+        *,
+        mine: bool = False,
+        lease: timedelta = CLAIM_LEASE,
+    ) -> list[tuple[str, str, str]]:
+        """Take the replies nobody is sending any more (their holder's lease ran out, or
+        they have none; with ``mine``, ``owner``'s own too): they are ``owner``'s until
+        ``now + lease``. (event id, route, replies), oldest first; those created before
+        ``since`` are deleted. Two processes never take the same row."""
+
+    @abstractmethod
+    async def renew_owed(
+        self, platform: str, owner: str, now: datetime, lease: timedelta = CLAIM_LEASE
+    ) -> int:
+        """The owner is alive: its owed replies are its own until ``now + lease``; the count."""
+
+    @abstractmethod
+    async def release_owed(self, platform: str, owner: str) -> int:
+        """The owner stops without having sent these: any process may take them now."""
+
+    @abstractmethod
+    async def paid_replies(
+        self, platform: str, event_ids: Sequence[str], *, owner: str = ""
+    ) -> None:
+        """These events' replies were delivered: forget them. With ``owner``, only those
+        it holds: a repeat of the event handled by another process (which had nothing
+        to send) leaves the first one's replies owed."""
 
     @abstractmethod
     async def inbox_put(

@@ -13,7 +13,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from bot.storage.claims import CLAIM_LEASE
 
 # Handoff states, and the kinds of relayed message.
 DRAFT, OPEN, CLOSED = "draft", "open", "closed"
@@ -186,8 +188,16 @@ class HandoffStore(ABC):
         """Every message of a handoff, in the order queued."""
 
     @abstractmethod
-    async def claim_relay(self, relay_id: int, now: datetime) -> bool:
-        """pending -> claimed (counting the attempt), before sending; False if not pending."""
+    async def claim_relay(
+        self, relay_id: int, now: datetime, *, owner: str = "", lease: timedelta = CLAIM_LEASE
+    ) -> bool:
+        """pending -> claimed (counting the attempt), before sending; False if not pending.
+        The claim is ``owner``'s until ``now + lease`` (:meth:`renew_relays`); after
+        that another process takes it back (:meth:`recover_relays`)."""
+
+    @abstractmethod
+    async def renew_relays(self, owner: str, now: datetime, lease: timedelta = CLAIM_LEASE) -> int:
+        """The owner is alive: its claimed messages are its own until ``now + lease``."""
 
     @abstractmethod
     async def finish_relay(
@@ -200,8 +210,9 @@ class HandoffStore(ABC):
         """claimed -> pending again, not to be tried before ``not_before``."""
 
     @abstractmethod
-    async def recover_relays(self) -> int:
-        """After a restart: every claimed message goes back to pending; the count."""
+    async def recover_relays(self, now: datetime | None = None) -> int:
+        """Claimed messages go back to pending; the count. With ``now``, only those whose
+        lease ran out by then (their process died); without, every one."""
 
     @abstractmethod
     async def forget_handoffs(self, person: str) -> list[RelayRow]:

@@ -291,9 +291,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE inbox ADD COLUMN person TEXT;
     CREATE INDEX inbox_person ON inbox (person) WHERE person IS NOT NULL;
     """,
-    # 16: reserved for another branch of issue #12 (each branch was given its own
-    # number); a no-op here, replaced by that branch's migration when both are merged.
-    "",
+    # 16: an owed reply and a relayed message belong to the process sending them until
+    # their lease runs out, so another replica takes over those of one that died (and
+    # a replica that starts leaves alone those a live one is sending).
+    """
+    ALTER TABLE owed_replies ADD COLUMN claimed_by TEXT;
+    ALTER TABLE owed_replies ADD COLUMN lease_until TEXT;
+    ALTER TABLE handoff_relays ADD COLUMN claimed_by TEXT;
+    ALTER TABLE handoff_relays ADD COLUMN lease_until TEXT;
+    """,
     # 17: a poll's counts kept as votes change (cast_vote, /forget, in the vote's own
     # transaction), so showing the tally reads one row per option instead of every
     # vote: 2,000 votes in a burst each showed a tally that aggregated all the rows
@@ -611,11 +617,24 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
         *,
         person: str = "",
         chats: Sequence[str] = (),
+        owner: str = "",
+        lease: timedelta = CLAIM_LEASE,
     ) -> None:
         await self._execute(
             """INSERT OR REPLACE INTO owed_replies (platform, event_id, route, replies,
-               created_at, person, chats) VALUES (?, ?, ?, ?, ?, ?, ?)""",
-            (platform, event_id, route, replies, _uts(now), person, json.dumps(sorted(set(chats)))),
+               created_at, person, chats, claimed_by, lease_until)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                platform,
+                event_id,
+                route,
+                replies,
+                _uts(now),
+                person,
+                json.dumps(sorted(set(chats))),
+                owner or None,
+                _uts(now + lease) if owner else None,
+            ),
         )
 
     async def owed_replies(self, platform: str, since: datetime) -> list[tuple[str, str, str]]:
@@ -631,13 +650,56 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
             ) as cur:
                 return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
 
-    async def paid_replies(self, platform: str, event_ids: Sequence[str]) -> None:
+    async def claim_owed(
+        self,
+        platform: str,
+        owner: str,
+        now: datetime,
+        since: datetime,
+        *,
+        mine: bool = False,
+        lease: timedelta = CLAIM_LEASE,
+    ) -> list[tuple[str, str, str]]:
+        async with self.transaction() as db:
+            await db.execute(
+                "DELETE FROM owed_replies WHERE platform = ? AND created_at < ?",
+                (platform, _uts(since)),
+            )
+            async with db.execute(
+                """UPDATE owed_replies SET claimed_by = ?, lease_until = ?
+                   WHERE platform = ? AND (lease_until IS NULL OR lease_until <= ?
+                                           OR (? AND claimed_by = ?))
+                   RETURNING event_id, route, replies, created_at, rowid""",
+                (owner, _uts(now + lease), platform, _uts(now), int(mine), owner),
+            ) as cur:
+                rows = await cur.fetchall()
+        return [(r[0], r[1], r[2]) for r in sorted(rows, key=lambda r: (r[3], r[4]))]
+
+    async def renew_owed(
+        self, platform: str, owner: str, now: datetime, lease: timedelta = CLAIM_LEASE
+    ) -> int:
+        return await self._execute(
+            "UPDATE owed_replies SET lease_until = ? WHERE platform = ? AND claimed_by = ?",
+            (_uts(now + lease), platform, owner),
+        )
+
+    async def release_owed(self, platform: str, owner: str) -> int:
+        return await self._execute(
+            """UPDATE owed_replies SET claimed_by = NULL, lease_until = NULL
+               WHERE platform = ? AND claimed_by = ?""",
+            (platform, owner),
+        )
+
+    async def paid_replies(
+        self, platform: str, event_ids: Sequence[str], *, owner: str = ""
+    ) -> None:
         if not event_ids:
             return
         async with self.transaction() as db:
             await db.executemany(
-                "DELETE FROM owed_replies WHERE platform = ? AND event_id = ?",
-                [(platform, e) for e in event_ids],
+                """DELETE FROM owed_replies WHERE platform = ? AND event_id = ?
+                   AND (? = '' OR claimed_by = ?)""",
+                [(platform, e, owner, owner) for e in event_ids],
             )
 
     # ------------------------------------------------------------------ inbox

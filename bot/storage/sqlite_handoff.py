@@ -11,9 +11,10 @@ import secrets
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.storage.claims import CLAIM_LEASE
 from bot.storage.connection import Connection
 from bot.storage.handoff import CLOSED, DRAFT, OPEN, HandoffRow, HandoffStore, RelayRow
 
@@ -337,13 +338,23 @@ class SqliteHandoffs(HandoffStore):
         rows = await self._fetchall(_RELAY + " WHERE handoff_id = ? ORDER BY id", (handoff_id,))
         return [_relay(r) for r in rows]
 
-    async def claim_relay(self: _Db, relay_id: int, now: datetime) -> bool:
+    async def claim_relay(
+        self: _Db, relay_id: int, now: datetime, *, owner: str = "", lease: timedelta = CLAIM_LEASE
+    ) -> bool:
         changed = await self._execute(
-            """UPDATE handoff_relays SET state = 'claimed', attempts = attempts + 1
-               WHERE id = ? AND state = 'pending'""",
-            (relay_id,),
+            """UPDATE handoff_relays SET state = 'claimed', attempts = attempts + 1,
+               claimed_by = ?, lease_until = ? WHERE id = ? AND state = 'pending'""",
+            (owner or None, _ts(now + lease), relay_id),
         )
         return changed == 1
+
+    async def renew_relays(
+        self: _Db, owner: str, now: datetime, lease: timedelta = CLAIM_LEASE
+    ) -> int:
+        return await self._execute(
+            "UPDATE handoff_relays SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?",
+            (_ts(now + lease), owner),
+        )
 
     async def finish_relay(
         self: _Db, relay_id: int, state: str, now: datetime, ref: str | None = None
@@ -358,14 +369,18 @@ class SqliteHandoffs(HandoffStore):
 
     async def release_relay(self: _Db, relay_id: int, not_before: datetime) -> None:
         await self._execute(
-            """UPDATE handoff_relays SET state = 'pending', not_before = ?
-               WHERE id = ? AND state = 'claimed'""",
+            """UPDATE handoff_relays SET state = 'pending', not_before = ?, claimed_by = NULL,
+               lease_until = NULL WHERE id = ? AND state = 'claimed'""",
             (_ts(not_before), relay_id),
         )
 
-    async def recover_relays(self: _Db) -> int:
+    async def recover_relays(self: _Db, now: datetime | None = None) -> int:
+        # Rows claimed before claims had leases have none: their process is long gone.
+        at = None if now is None else _ts(now)
         return await self._execute(
-            "UPDATE handoff_relays SET state = 'pending' WHERE state = 'claimed'"
+            """UPDATE handoff_relays SET state = 'pending', claimed_by = NULL, lease_until = NULL
+               WHERE state = 'claimed' AND (? IS NULL OR lease_until IS NULL OR lease_until <= ?)""",
+            (at, at),
         )
 
     async def forget_handoffs(self: _Db, person: str) -> list[RelayRow]:

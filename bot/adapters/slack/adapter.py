@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import re
@@ -40,7 +41,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot import health
+from bot import health, owed
 from bot.adapters.slack import inbound, render
 from bot.adapters.slack.inbound import PLATFORM, Where
 from bot.config import Settings
@@ -207,6 +208,7 @@ class SlackAdapter:
         )
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
+        self._owed_keeper: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -215,6 +217,11 @@ class SlackAdapter:
         await self._authorize()
         self.core.register_sender(PLATFORM, self.push)
         await self.send_owed()
+        # Renew what this replica owes; send what a dead one owed (bot.owed).
+        self._owed_keeper = asyncio.create_task(
+            owed.keep(self.core, PLATFORM, functools.partial(self.send_owed, mine=False)),
+            name="slack-owed",
+        )
         try:
             if self.app_token:
                 await self._connect_socket()
@@ -269,6 +276,11 @@ class SlackAdapter:
     async def stop(self) -> None:
         if self.core.senders.get(PLATFORM) == self.push:
             del self.core.senders[PLATFORM]  # pushes wait for the next start, not a dead outbox
+        if self._owed_keeper is not None:
+            self._owed_keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._owed_keeper
+            self._owed_keeper = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -281,6 +293,10 @@ class SlackAdapter:
                 task.cancel()
         await self.outbox.stop()
         await self.core.flush()  # what went out is recorded; the rest stays owed
+        try:  # and is handed over: another replica (or the next start) sends it now
+            await owed.give_up(self.core, PLATFORM)
+        except Exception:  # the lease runs out by itself
+            log.warning("Slack: could not hand over the unsent replies; they lapse to others")
 
     # ------------------------------------------------------------------ inbound
 
@@ -389,10 +405,11 @@ class SlackAdapter:
                 log.exception("could not deliver a reply to Slack")
         return complete
 
-    async def send_owed(self) -> int:
-        """After a restart: the replies a crash or a stop left unsent (not expired)."""
+    async def send_owed(self, *, mine: bool = True) -> int:
+        """The replies nobody is sending (not expired): at the start (``mine``: this
+        process's own too, a stop left them), then those of a replica that died."""
         count = 0
-        for event_id, route, replies in await self.core.owed(PLATFORM):
+        for event_id, route, replies in await self.core.owed(PLATFORM, mine=mine):
             try:
                 where = Where(**json.loads(route))
             except (ValueError, TypeError):
@@ -402,7 +419,7 @@ class SlackAdapter:
                 self.core.paid(PLATFORM, event_id)
             count += 1
         if count:
-            log.info("Slack: sent the replies of %d event(s) a restart interrupted", count)
+            log.info("Slack: sent the replies of %d event(s) a stop or crash left", count)
         return count
 
     async def _deliver(self, reply: Reply, where: Where | None) -> None:

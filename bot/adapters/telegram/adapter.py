@@ -29,7 +29,7 @@ from telegram import BotCommand, Message, Update
 from telegram import error as tg
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot import health, leases, markup
+from bot import health, leases, markup, owed
 from bot.adapters.telegram.inbound import PLATFORM, blocked_by, to_incoming
 from bot.adapters.telegram.inbox import KeepingRequest
 from bot.adapters.telegram.render import (
@@ -254,6 +254,7 @@ class TelegramAdapter:
         self._paying: set[asyncio.Future[None]] = set()
         self._handle_until: float | None = None  # set by stop(): later updates wait
         self._poller: asyncio.Task[None] | None = None
+        self._owed_keeper: asyncio.Task[None] | None = None
         self.poll_lease_every = poll_lease_every
 
     @property
@@ -287,6 +288,11 @@ class TelegramAdapter:
             self.core.register_sender(PLATFORM, self.push)
             await self.set_commands()
             await self.send_owed()
+            # Renew what this replica owes; send what a dead one owed (bot.owed).
+            self._owed_keeper = asyncio.create_task(
+                owed.keep(self.core, PLATFORM, functools.partial(self.send_owed, mine=False)),
+                name="telegram-owed",
+            )
             if self._keeping:
                 await self.drain_kept()
             if self.webhook is not None:
@@ -391,6 +397,11 @@ class TelegramAdapter:
         self._handle_until = asyncio.get_running_loop().time() + STOP_HANDLING
         if self.core.senders.get(PLATFORM) == self.push:
             del self.core.senders[PLATFORM]
+        if self._owed_keeper is not None:
+            self._owed_keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._owed_keeper
+            self._owed_keeper = None
         if self._webhook is not None:
             await self._webhook.stop()
             self._webhook = None
@@ -412,6 +423,7 @@ class TelegramAdapter:
         if self._paying:  # what went out is recorded; what did not stays owed
             await asyncio.gather(*self._paying, return_exceptions=True)
         await self.core.flush()
+        await self._give_up_owed()
         await self.app.shutdown()
         self._handle_until = None
         self._redactor.uninstall()
@@ -517,11 +529,20 @@ class TelegramAdapter:
         self._paying.add(task)
         task.add_done_callback(self._paying.discard)
 
-    async def send_owed(self) -> int:
-        """After a restart: the replies a crash left unsent (not expired), sent now.
-        Toasts are not: Telegram forgets a button press long before a restart."""
+    async def _give_up_owed(self) -> None:
+        """What did not go out before the stop: another replica (or the next start)
+        sends it now, not once a lease has run out."""
+        try:
+            await owed.give_up(self.core, PLATFORM)
+        except Exception:  # the lease runs out by itself
+            log.warning("Telegram: could not hand over the unsent replies; they lapse to others")
+
+    async def send_owed(self, *, mine: bool = True) -> int:
+        """The replies nobody is sending (not expired), sent now: at the start (``mine``:
+        this process's own too), then those of a replica that died. Toasts are not:
+        Telegram forgets a button press long before that."""
         count = 0
-        for event_id, route, replies in await self.core.owed(PLATFORM):
+        for event_id, route, replies in await self.core.owed(PLATFORM, mine=mine):
             incoming = incoming_of(route, event_id)
             if incoming is None:
                 self.core.paid(PLATFORM, event_id)
@@ -530,7 +551,7 @@ class TelegramAdapter:
             self._pay_when_sent(incoming, self.outbound(replies, incoming))
             count += 1
         if count:
-            log.info("Telegram: sent the replies of %d event(s) a restart interrupted", count)
+            log.info("Telegram: sending the replies of %d event(s) a stop or crash left", count)
         return count
 
     def _polling_error(self, exc: tg.TelegramError) -> None:

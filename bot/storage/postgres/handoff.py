@@ -15,9 +15,10 @@ import json
 import secrets
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bot.storage.claims import CLAIM_LEASE
 from bot.storage.handoff import CLOSED, DRAFT, OPEN, HandoffRow, HandoffStore, RelayRow
 from bot.storage.postgres.values import clean
 
@@ -343,13 +344,27 @@ class PostgresHandoffs(HandoffStore):
         rows = await self._fetch(_RELAY + " WHERE handoff_id = $1 ORDER BY id", handoff_id)
         return [_relay(r) for r in rows]
 
-    async def claim_relay(self: _Db, relay_id: int, now: datetime) -> bool:
+    async def claim_relay(
+        self: _Db, relay_id: int, now: datetime, *, owner: str = "", lease: timedelta = CLAIM_LEASE
+    ) -> bool:
         changed = await self._execute(
-            """UPDATE handoff_relays SET state = 'claimed', attempts = attempts + 1
-               WHERE id = $1 AND state = 'pending'""",
+            """UPDATE handoff_relays SET state = 'claimed', attempts = attempts + 1,
+               claimed_by = $1, lease_until = $2 WHERE id = $3 AND state = 'pending'""",
+            owner or None,
+            now + lease,
             relay_id,
         )
         return changed == 1
+
+    async def renew_relays(
+        self: _Db, owner: str, now: datetime, lease: timedelta = CLAIM_LEASE
+    ) -> int:
+        return await self._execute(
+            """UPDATE handoff_relays SET lease_until = $1
+               WHERE state = 'claimed' AND claimed_by = $2""",
+            now + lease,
+            owner,
+        )
 
     async def finish_relay(
         self: _Db, relay_id: int, state: str, now: datetime, ref: str | None = None
@@ -367,15 +382,19 @@ class PostgresHandoffs(HandoffStore):
 
     async def release_relay(self: _Db, relay_id: int, not_before: datetime) -> None:
         await self._execute(
-            """UPDATE handoff_relays SET state = 'pending', not_before = $1
-               WHERE id = $2 AND state = 'claimed'""",
+            """UPDATE handoff_relays SET state = 'pending', not_before = $1, claimed_by = NULL,
+               lease_until = NULL WHERE id = $2 AND state = 'claimed'""",
             not_before,
             relay_id,
         )
 
-    async def recover_relays(self: _Db) -> int:
+    async def recover_relays(self: _Db, now: datetime | None = None) -> int:
+        # Rows claimed before claims had leases have none: their process is long gone.
         return await self._execute(
-            "UPDATE handoff_relays SET state = 'pending' WHERE state = 'claimed'"
+            """UPDATE handoff_relays SET state = 'pending', claimed_by = NULL, lease_until = NULL
+               WHERE state = 'claimed'
+               AND ($1::timestamptz IS NULL OR lease_until IS NULL OR lease_until <= $1)""",
+            now,
         )
 
     async def forget_handoffs(self: _Db, person: str) -> list[RelayRow]:

@@ -235,9 +235,16 @@ MIGRATIONS: list[str] = [
     # 9: the send limits every replica shares (bot.send_limits; no SQLite twin: SQLite
     # serves one process).
     SEND_LIMITS_SCHEMA,
-    # 10: reserved for another branch of issue #12 (each branch was given its own
-    # number); a no-op here, replaced by that branch's migration when both are merged.
-    "SELECT 1",
+    # 10: (SQLite's 16) an owed reply and a relayed message belong to the process
+    # sending them until their lease runs out, so another replica takes over those of
+    # one that died (and a replica that starts leaves alone those a live one sends).
+    """
+    ALTER TABLE owed_replies ADD COLUMN claimed_by TEXT;
+    ALTER TABLE owed_replies ADD COLUMN lease_until TIMESTAMPTZ;
+    CREATE INDEX owed_replies_leases ON owed_replies (platform, lease_until);
+    ALTER TABLE handoff_relays ADD COLUMN claimed_by TEXT;
+    ALTER TABLE handoff_relays ADD COLUMN lease_until TIMESTAMPTZ;
+    """,
     # 11: (SQLite's 17) a poll's counts kept as votes change, backfilled from the votes
     # already cast: the tally reads one row per option instead of every vote.
     """

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 
 from bot.errors import StorageError
-from bot.send_limits import SharedLimiter
+from bot.send_limits import SharedLimiter, chat_key
 from bot.storage.base import (
     ABSENT,
     CLAIM_LEASE,
@@ -396,13 +396,17 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
         *,
         person: str = "",
         chats: Sequence[str] = (),
+        owner: str = "",
+        lease: timedelta = CLAIM_LEASE,
     ) -> None:
         await self._execute(
             """INSERT INTO owed_replies (platform, event_id, route, replies, created_at,
-               person, chats) VALUES ($1, $2, $3, $4, $5, $6, $7)
+               person, chats, claimed_by, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                ON CONFLICT (platform, event_id) DO UPDATE SET route = excluded.route,
                replies = excluded.replies, created_at = excluded.created_at,
-               person = excluded.person, chats = excluded.chats, seq = DEFAULT""",
+               person = excluded.person, chats = excluded.chats,
+               claimed_by = excluded.claimed_by, lease_until = excluded.lease_until,
+               seq = DEFAULT""",
             platform,
             event_id,
             route,
@@ -410,6 +414,8 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
             now,
             person,
             json.dumps(sorted(set(chats))),
+            owner or None,
+            now + lease if owner else None,
         )
 
     async def owed_replies(self, platform: str, since: datetime) -> list[tuple[str, str, str]]:
@@ -424,13 +430,65 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
             )
         return [(r[0], r[1], r[2]) for r in rows]
 
-    async def paid_replies(self, platform: str, event_ids: Sequence[str]) -> None:
+    async def claim_owed(
+        self,
+        platform: str,
+        owner: str,
+        now: datetime,
+        since: datetime,
+        *,
+        mine: bool = False,
+        lease: timedelta = CLAIM_LEASE,
+    ) -> list[tuple[str, str, str]]:
+        owner = _clean(owner)
+        async with self.transaction() as db:
+            await db.execute(
+                "DELETE FROM owed_replies WHERE platform = $1 AND created_at < $2", platform, since
+            )
+            # Row locks decide between replicas claiming at once: the second waits, then
+            # sees the first one's lease on the row and leaves it.
+            rows = await db.fetch(
+                """UPDATE owed_replies SET claimed_by = $2, lease_until = $3
+                   WHERE platform = $1 AND (lease_until IS NULL OR lease_until <= $4
+                                            OR ($5 AND claimed_by = $2))
+                   RETURNING event_id, route, replies, created_at, seq""",
+                platform,
+                owner,
+                now + lease,
+                now,
+                mine,
+            )
+        return [(r[0], r[1], r[2]) for r in sorted(rows, key=lambda r: (r[3], r[4]))]
+
+    async def renew_owed(
+        self, platform: str, owner: str, now: datetime, lease: timedelta = CLAIM_LEASE
+    ) -> int:
+        return await self._execute(
+            "UPDATE owed_replies SET lease_until = $1 WHERE platform = $2 AND claimed_by = $3",
+            now + lease,
+            platform,
+            owner,
+        )
+
+    async def release_owed(self, platform: str, owner: str) -> int:
+        return await self._execute(
+            """UPDATE owed_replies SET claimed_by = NULL, lease_until = NULL
+               WHERE platform = $1 AND claimed_by = $2""",
+            platform,
+            owner,
+        )
+
+    async def paid_replies(
+        self, platform: str, event_ids: Sequence[str], *, owner: str = ""
+    ) -> None:
         if not event_ids:
             return
         await self._execute(
-            "DELETE FROM owed_replies WHERE platform = $1 AND event_id = ANY($2::text[])",
+            """DELETE FROM owed_replies WHERE platform = $1 AND event_id = ANY($2::text[])
+               AND ($3 = '' OR claimed_by = $3)""",
             platform,
             list(event_ids),
+            owner,
         )
 
     # ------------------------------------------------------------------ inbox
@@ -806,6 +864,14 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
                 "answer_context": await run("DELETE FROM answer_context WHERE person = $1", person),
                 "deliveries": await run("DELETE FROM deliveries WHERE person = $1", person),
                 "inbox": await run("DELETE FROM inbox WHERE person = $1", person),
+                # The shared send limiter's moment for their private chat: its key names
+                # the chat (on Telegram, the account id). Not in /mydata: it holds no
+                # content, only when the next message to that chat may go, and later
+                # sends delete it about a second after that moment.
+                "send_slots": await run(
+                    "DELETE FROM send_slots WHERE key = ANY($1::text[])",
+                    [chat_key(person.partition(":")[0], chat) for chat in chats],
+                ),
                 # An announcement already sent stays (its recipients got it); unconfirmed
                 # ones are dropped; neither keeps the coordinator's identity.
                 "announcements_unlinked": await run(
