@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from bot import relay, reminders, wordlists
+from bot import index_cache, relay, reminders, wordlists
 from bot.config import Settings
+from bot.content import Content, load_content
 from bot.content import load_catalog as load_catalog  # where the CLI and tests import it
-from bot.content import load_content
 from bot.core import Clock, Core, utc_now
 from bot.polls import sweep_forever
 from bot.storage import SqliteStorage, Storage
@@ -34,8 +34,15 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
     announcements (:mod:`bot.reminders`) and relay questions to and from the
     secretariat's desk (:mod:`bot.relay`).
     """
-    ui = UI.load()
-    content = load_content(settings, ui)
+    cached = index_cache.cached_start(settings)
+    if cached is not None:  # the same files, read by the same code, loaded cleanly before
+        ui, catalog = cached
+        kb, matcher = index_cache.load_indexed(settings)
+        content = Content(kb, matcher, catalog)
+    else:
+        ui = UI.load()
+        content = load_content(settings, ui)
+        index_cache.record_start(settings, ui, content.consultations)
     async with open_storage(settings) as storage:
         core = Core(
             settings,
