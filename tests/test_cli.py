@@ -283,16 +283,20 @@ def test_ask_imports_neither_storage_nor_the_core_nor_the_adapters() -> None:
     """``nsbot ask`` answers from the knowledge base alone: what it does not use stays
     unimported, which was half of its start-up (python -X importtime -m bot ask ...)."""
     code = (
-        "import sys\n"
+        "import os, sys\n"
         "from bot.cli import main\n"
+        "print('NUMPY BEFORE', 'numpy' in sys.modules, os.environ['OPENBLAS_NUM_THREADS'])\n"
         "main(['ask', 'who chairs the mrg'])\n"
         "print('MODULES', *sorted(sys.modules))\n"
     )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env
     )
     assert proc.returncode == 0, proc.stderr
     assert "IFRC" in proc.stdout
+    # One OpenBLAS thread, set before numpy is first imported (it reads it then).
+    assert "NUMPY BEFORE False 1" in proc.stdout
     loaded = set(proc.stdout.split("MODULES", 1)[1].split())
     unused = {
         "asyncio",
