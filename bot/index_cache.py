@@ -52,6 +52,22 @@ def cache_dir(settings: Settings) -> Path:
     return Path(base) / "nsbot"
 
 
+# Digests of the bot's own files and of the word lists, by file: a start computes its
+# keys several times, and these files change only with an upgrade (which changes their
+# size or time). Content files, which curators edit, are read again every time.
+_digests: dict[Path, tuple[tuple[int, int, int], bytes]] = {}
+
+
+def _code_digest(path: Path) -> bytes:
+    st = path.stat()
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    known = _digests.get(path)
+    if known is None or known[0] != stamp:
+        known = (stamp, hashlib.sha256(path.read_bytes()).digest())
+        _digests[path] = known
+    return known[1]
+
+
 def content_key(settings: Settings) -> str:
     """A digest of everything the knowledge base and its index are built from."""
     digest = hashlib.sha256(f"{FORMAT}:{__version__}".encode())
@@ -60,7 +76,7 @@ def content_key(settings: Settings) -> str:
     for path in [*code, *wordlists.data_files(), *content]:
         digest.update(str(path).encode())
         try:
-            digest.update(path.read_bytes())
+            digest.update(path.read_bytes() if path in content else _code_digest(path))
         except OSError:
             digest.update(b"<missing>")
     return digest.hexdigest()[:40]
@@ -71,11 +87,28 @@ def _checks_key(settings: Settings) -> str:
     consultations, the societies and the UI strings through most of the package."""
     digest = hashlib.sha256(content_key(settings).encode())
     consultations = sorted(settings.consultations_dir.glob("*.yaml"))  # may live elsewhere
-    code = sorted(_PACKAGE.rglob("*.py")) + sorted(_PACKAGE.rglob("locales/*.yaml"))
-    for path in [*consultations, *code]:
+    for path in consultations:
         digest.update(str(path).encode())
         digest.update(path.read_bytes())
+    for path in _package_files():
+        digest.update(str(path).encode())
+        digest.update(_code_digest(path))
     return digest.hexdigest()[:40]
+
+
+def _package_files() -> list[Path]:
+    """Every module of the bot and its UI strings (os.walk: a start lists them twice, and
+    pathlib's rglob took longer than hashing them)."""
+    found = []
+    for folder, subfolders, files in os.walk(_PACKAGE):
+        subfolders[:] = [d for d in subfolders if d != "__pycache__"]
+        in_locales = os.path.basename(folder) == "locales"
+        found += [
+            os.path.join(folder, f)
+            for f in files
+            if f.endswith(".py") or (in_locales and f.endswith(".yaml"))
+        ]
+    return [Path(p) for p in sorted(found)]
 
 
 def checks_passed(settings: Settings) -> bool:
