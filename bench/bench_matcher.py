@@ -22,6 +22,7 @@ import asyncio
 import dataclasses
 import os
 import pty
+import resource
 import shutil
 import statistics
 import subprocess
@@ -146,17 +147,29 @@ else:
 """
 
 
-def _median_run(command: list[str], env: dict[str, str], runs: int) -> float:
-    times = []
+def _cpu_of(pid: int) -> float:
+    """CPU seconds a running process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _median_run(command: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of a command run to its end. CPU time is the steadier
+    figure on a machine other work shares; wall time is what a person waits."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         subprocess.run(command, env=env, cwd=REPO, capture_output=True, check=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - t)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
-def _median_prompt(command: list[str], env: dict[str, str], runs: int) -> float:
-    times = []
+def _median_prompt(command: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds until a chat shows its first "> " prompt."""
+    walls, cpus = [], []
     for _ in range(runs):
         # A pseudo-terminal: the chat shows its "> " prompt only to a person at a terminal.
         leader, follower = pty.openpty()
@@ -170,12 +183,13 @@ def _median_prompt(command: list[str], env: dict[str, str], runs: int) -> float:
             if not chunk:
                 break
             seen += chunk
-        times.append(time.perf_counter() - t)
+        walls.append(time.perf_counter() - t)
+        cpus.append(_cpu_of(proc.pid))
         os.write(leader, b"quit\n")
         proc.wait(timeout=30)
         os.close(leader)
         os.close(follower)
-    return statistics.median(times)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def startup(runs: int) -> None:
@@ -198,17 +212,19 @@ def startup(runs: int) -> None:
     for command in (ours_ask, naive_ask):  # the first run: bytecode and cache written
         subprocess.run(command, env=env, cwd=REPO, capture_output=True, check=True)
     _median_prompt(ours_chat, env, 1)  # the chat's own first start (checks, its cache)
-    floor = _median_run([*python, "-c", "pass"], env, runs)
-    ask, naive = _median_run(ours_ask, env, runs), _median_run(naive_ask, env, runs)
-    print(
-        f"nsbot ask start-up to answer: median {ask:.2f} s | naive peer {naive:.2f} s | "
-        f"ours/naive {ask / naive:.2f} | bare python {floor:.2f} s ({runs} runs each)"
-    )
-    chat, naive = _median_prompt(ours_chat, env, runs), _median_prompt(naive_chat, env, runs)
-    print(
-        f"nsbot chat to its first prompt: median {chat:.2f} s | naive peer {naive:.2f} s | "
-        f"ours/naive {chat / naive:.2f} ({runs} runs each)"
-    )
+    floor, _ = _median_run([*python, "-c", "pass"], env, runs)
+    ask = _median_run(ours_ask, env, runs), _median_run(naive_ask, env, runs)
+    chat = _median_prompt(ours_chat, env, runs), _median_prompt(naive_chat, env, runs)
+    for what, (ours, naive) in [
+        ("nsbot ask start-up to answer", ask),
+        ("nsbot chat to its first prompt", chat),
+    ]:
+        print(
+            f"{what}: median {ours[0]:.2f} s wall, {ours[1]:.2f} s CPU | naive peer "
+            f"{naive[0]:.2f} s wall, {naive[1]:.2f} s CPU | ours/naive {ours[0] / naive[0]:.2f} "
+            f"wall, {ours[1] / naive[1]:.2f} CPU ({runs} runs each)"
+        )
+    print(f"bare python start-up: {floor:.2f} s wall")
     shutil.rmtree(scratch, ignore_errors=True)
 
 
