@@ -192,8 +192,13 @@ class _Pickler(pickle.Pickler):
 
 
 # What this process read from the cache, by file: a start reads the index once, though
-# the checks before it and the core after it both ask for it.
+# the checks before it and the core after it both ask for it. One file of each kind is
+# remembered: a bot reloaded after many edits does not keep every old index alive.
 _read: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
+def _kind(path: Path) -> str:
+    return path.name.split("-")[0]
 
 
 def _cached(path: Path) -> dict[str, Any] | None:
@@ -208,6 +213,8 @@ def _cached(path: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(found, dict):
         return None
+    for older in [p for p in _read if _kind(p) == _kind(path)]:
+        del _read[older]
     _read[path] = (stamp, found)
     return found
 

@@ -214,6 +214,21 @@ def test_a_replaced_cache_file_is_read_again(tmp_path: Path) -> None:
     assert cached_index(settings) is None
 
 
+def test_a_process_remembers_the_last_index_it_read_only(tmp_path: Path) -> None:
+    """A bot reloaded after each of many edits keeps one index in memory, not all."""
+    from bot import index_cache
+
+    settings = settings_for(tmp_path)
+    load_indexed(settings)
+    assert cached_index(settings) is not None
+    faq = settings.faq_file
+    faq.write_text(faq.read_text(encoding="utf-8").replace("IFRC", "IFRC Secretariat", 1))
+    load_indexed(settings)
+    assert cached_index(settings) is not None
+    remembered = [p for p in index_cache._read if p.name.startswith("index-")]
+    assert remembered == [cache_dir(settings) / f"index-{content_key(settings)}.pickle"]
+
+
 def test_the_word_lists_come_back_from_the_cache(tmp_path: Path) -> None:
     from bot import index_cache, wordlists
 
