@@ -5,33 +5,38 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from bot import __version__, kb_lint, markup
-from bot.app import load_catalog, open_storage, running_core
+from bot import __version__
 from bot.cli_db import add_db_commands
 from bot.cli_kb import add_kb_curation_commands
 from bot.cli_stats import add_stats_commands
 from bot.config import Settings, shipped_knowledge_dir
-from bot.consultations import Catalog, Consultation, check_consultations
-from bot.core import utc_now
 from bot.dates import date_argument
 from bot.errors import BotError, ContentError, Problem
-from bot.index_cache import cached_index, checks_passed, load_indexed, record_checks_passed
-from bot.knowledge import KnowledgeBase, check_knowledge
 from bot.logs import setup_logging
-from bot.matcher import Matcher, answer_language
-from bot.results import EXPORT_FORMATS, consultation_export, format_moment, results_text
-from bot.storage.base import ResponseRow
-from bot.translation_check import TranslationCheck
-from bot.ui import UI
+
+# Everything else is imported by the command that uses it. ``nsbot ask`` needs only the
+# knowledge base and the matcher: storage, consultations, the core and the adapters
+# would double its start-up (python -X importtime -m bot ask ...).
+if TYPE_CHECKING:
+    from bot.consultations import Catalog, Consultation
+    from bot.knowledge import KnowledgeBase
+    from bot.matcher import Matcher
+    from bot.storage.base import ResponseRow
+
+# numpy's OpenBLAS starts a thread per core when it is imported: a third of numpy's import
+# time, on every start. The matcher does element-wise arithmetic, never linear algebra,
+# so it has no use for them. Set before anything imports numpy; a value set by the
+# operator is kept.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 T = TypeVar("T")
@@ -62,6 +67,9 @@ def _load_or_explain(settings: Settings, *, consultations: bool = True) -> Knowl
     """The knowledge base, or None after listing every error that stops the bot: the
     same errors, in the same order, as ``nsbot kb check`` (consultation files included
     unless the command does not use them)."""
+    from bot.index_cache import cached_index, checks_passed, record_checks_passed
+    from bot.knowledge import check_knowledge
+
     cached = cached_index(settings)  # content that was indexed before has passed this check
     kb, problems = (
         (cached[0], []) if cached else check_knowledge(settings.knowledge_dir, settings.faq_file)
@@ -87,7 +95,10 @@ def _load_or_explain(settings: Settings, *, consultations: bool = True) -> Knowl
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.adapters.terminal import TerminalChat
+    from bot.app import running_core
     from bot.operations import operations
 
     if _load_or_explain(settings) is None:
@@ -105,6 +116,8 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.runner import configured_platforms, missing_packages_line, run_platforms
 
     platforms = configured_platforms(settings)
@@ -133,6 +146,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def ask_record(matcher: Matcher, kb: KnowledgeBase, question: str) -> dict[str, Any]:
     """One ``nsbot ask --json`` line. A public interface: keep the keys stable. The answer
     is in the language the question was asked in, when the entry is translated into it."""
+    from bot import markup
+    from bot.matcher import answer_language
+
     result = matcher.match(question)
     entry = kb.entries.get(result.id) if result.id else None
     language = answer_language(entry, result.language, None) if entry else result.language
@@ -148,9 +164,12 @@ def ask_record(matcher: Matcher, kb: KnowledgeBase, question: str) -> dict[str, 
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    if _load_or_explain(settings, consultations=False) is None:
+    from bot.index_cache import load_indexed
+
+    checked = _load_or_explain(settings, consultations=False)
+    if checked is None:
         return EXIT_PROBLEMS
-    kb, matcher = load_indexed(settings)
+    kb, matcher = load_indexed(settings, checked)  # the index _load_or_explain read, if any
     # Each argument is one question (quote it); none: one question per line of stdin.
     questions: list[str] = [q.strip() for q in args.question if q.strip()]
     if not questions:
@@ -205,6 +224,9 @@ def phrasing_conflicts(kb: KnowledgeBase, matcher: Matcher) -> list[Problem]:
 
 def consultation_problems(settings: Settings, kb: KnowledgeBase | None) -> list[Problem]:
     """Every problem in the consultation files (knowledge/consultations/*.yaml)."""
+    from bot.consultations import check_consultations
+    from bot.ui import UI
+
     ui = UI.load()
     _, problems = check_consultations(
         settings.consultations_dir, yes_no=(ui.t("consult_yes"), ui.t("consult_no"))
@@ -221,6 +243,8 @@ def society_problems(settings: Settings, kb: KnowledgeBase | None) -> list[Probl
 
 def content_warnings(settings: Settings, kb: KnowledgeBase | None) -> list[Problem]:
     """Stale tense, long answers, citations without a page, event kinds (bot/kb_lint.py)."""
+    from bot import kb_lint
+
     return kb_lint.content_warnings(kb) if kb is not None else []
 
 
@@ -229,6 +253,8 @@ def extra_checks(
 ) -> list[Callable[[Settings, KnowledgeBase | None], list[Problem]]]:
     """Other content validated by ``kb check`` and before the bot starts. The
     translation report (warnings only) is for ``kb check``: ``translations=True``."""
+    from bot.translation_check import TranslationCheck
+
     checks: list[Callable[[Settings, KnowledgeBase | None], list[Problem]]] = [
         consultation_problems,
         society_problems,
@@ -241,6 +267,9 @@ def kb_check_problems(
     settings: Settings, verbose: bool = False
 ) -> tuple[KnowledgeBase | None, list[Problem]]:
     """Everything ``nsbot kb check`` validates (also run on a ``kb promote``'s result)."""
+    from bot.knowledge import check_knowledge
+    from bot.matcher import Matcher
+
     kb, problems = check_knowledge(settings.knowledge_dir, settings.faq_file)
     problems = list(problems)
     for check in extra_checks(verbose=verbose, translations=True):
@@ -285,8 +314,12 @@ def cmd_kb_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_kb_gaps(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
     if args.clear is not None:
         return _clear_gaps(settings, args.clear)
+
+    from bot.app import open_storage
 
     async def fetch() -> list[Any]:
         async with open_storage(settings) as storage:
@@ -321,10 +354,14 @@ def cmd_kb_gaps(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _catalog_or_explain(settings: Settings) -> Catalog | None:
+    from bot.app import load_catalog
+
     return _explained(lambda: load_catalog(settings), "The consultation files")
 
 
 def _translator() -> Callable[..., str]:
+    from bot.ui import UI
+
     ui = UI.load()
 
     def t(key: str, **values: object) -> str:
@@ -344,6 +381,10 @@ def _consultation(catalog: Catalog, ident: str) -> Consultation | None:
 def _responses(
     settings: Settings, consultation_id: str, since: datetime | None = None
 ) -> tuple[list[ResponseRow], dict[str, datetime]]:
+    import asyncio
+
+    from bot.app import open_storage
+
     async def fetch() -> tuple[list[ResponseRow], dict[str, datetime]]:
         async with open_storage(settings) as storage:
             rows = await storage.responses(consultation_id, since)
@@ -353,6 +394,9 @@ def _responses(
 
 
 def cmd_consult_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.core import utc_now
+    from bot.results import format_moment
+
     catalog = _catalog_or_explain(settings)
     if catalog is None:
         return EXIT_PROBLEMS
@@ -406,6 +450,9 @@ def cmd_consult_results(settings: Settings, args: argparse.Namespace) -> int:
     c = _named_consultation(settings, args.id)
     if isinstance(c, int):
         return c
+    from bot import markup
+    from bot.core import utc_now
+    from bot.results import results_text
     from bot.societies import load_societies
 
     rows, closures = _responses(settings, c.id)
@@ -425,6 +472,10 @@ def cmd_consult_results(settings: Settings, args: argparse.Namespace) -> int:
 
 def _poll_export(settings: Settings, ident: str, fmt: str) -> bytes | None:
     """A poll's results ("poll-2"), or None when no such poll is stored."""
+    import asyncio
+
+    from bot.app import open_storage
+    from bot.core import utc_now
     from bot.polls import parse_poll_id
     from bot.results import poll_export
 
@@ -444,6 +495,9 @@ def _poll_export(settings: Settings, ident: str, fmt: str) -> bytes | None:
 
 
 def cmd_consult_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.core import utc_now
+    from bot.results import consultation_export
+
     content: bytes | None = None
     if args.id.lower().startswith(("poll", "#")) or args.id.isdigit():
         content = _poll_export(settings, args.id, args.format)
@@ -464,6 +518,11 @@ def cmd_consult_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_consult_purge(settings: Settings, args: argparse.Namespace) -> int:
     """Delete a closed consultation's responses, at the end of their retention period."""
+    import asyncio
+
+    from bot.app import open_storage
+    from bot.core import utc_now
+
     catalog = _catalog_or_explain(settings)
     if catalog is None:
         return EXIT_PROBLEMS
@@ -489,8 +548,10 @@ def cmd_consult_purge(settings: Settings, args: argparse.Namespace) -> int:
 
 def _clear_gaps(settings: Settings, older_than_days: int) -> int:
     """Curators clear the log once they have acted on it; 0 days clears everything."""
+    import asyncio
     from datetime import timedelta
 
+    from bot.app import open_storage
     from bot.core import utc_now
 
     before = utc_now() - timedelta(days=older_than_days) if older_than_days > 0 else None
@@ -510,11 +571,15 @@ def _clear_gaps(settings: Settings, older_than_days: int) -> int:
 
 def cmd_calendar(settings: Settings, args: argparse.Namespace) -> int:
     """The timeline, consultations included, as an .ics file on standard output."""
+    import asyncio
 
     from bot import reminders
+    from bot.app import open_storage
     from bot.core import utc_now
     from bot.handlers.timeline import filter_events, is_calendar_entry
     from bot.ics import events_ics
+    from bot.matcher import Matcher
+    from bot.ui import UI
 
     kb = _load_or_explain(settings)
     catalog = _catalog_or_explain(settings)
@@ -547,6 +612,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Answer quality per language on tests/eval, beside the naive baseline; --fit
     refits the decision model on the dev split (never on held-out)."""
     from bot.evaluation import evaluate, load_split
+    from bot.matcher import Matcher
 
     kb = _load_or_explain(settings)
     if kb is None:
@@ -650,7 +716,7 @@ def build_parser() -> argparse.ArgumentParser:
         "to standard output: CSV (UTF-8 with BOM), xlsx or JSON",
     )
     p.add_argument("id")
-    p.add_argument("--format", choices=list(EXPORT_FORMATS), default="csv")
+    p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
     p.add_argument(
         "--since", type=date_argument, help="only responses changed since this date (UTC)"
     )

@@ -4,22 +4,21 @@ deployment from its SQLite file to PostgreSQL (bot/storage/copy.py)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sqlite3
 import sys
 from pathlib import Path
 
-from bot.app import open_storage
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.pseudonym import key_file
-from bot.storage import SqliteStorage
-from bot.storage.postgres import PostgresStorage, is_postgres_url, redact
+
+# The storage backends are imported by the commands: every ``nsbot ask`` builds this
+# parser, and must not pay for asyncpg and the SQLite schema (see bot/cli.py).
 
 EXIT_OK = 0
 
 
 def _sqlite_version(path: Path) -> int:
+    import sqlite3
+
     if not path.is_file():
         return 0
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -31,6 +30,12 @@ def _sqlite_version(path: Path) -> int:
 
 def cmd_db_migrate(settings: Settings, args: argparse.Namespace) -> int:
     """What every start does anyway; run it alone before a rolling deploy."""
+    import asyncio
+
+    from bot.app import open_storage
+    from bot.storage import SqliteStorage
+    from bot.storage.postgres import PostgresStorage
+
     storage = open_storage(settings)
     if isinstance(storage, PostgresStorage):
         where, before = f"PostgreSQL {storage.where}", None
@@ -59,7 +64,11 @@ def _source_path(value: str) -> Path:
 
 
 def cmd_db_copy(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.pseudonym import key_file
     from bot.storage.copy import copy_sqlite_to_postgres
+    from bot.storage.postgres import is_postgres_url, redact
 
     source = _source_path(args.source) if args.source else settings.db_path
     target = args.target or settings.database_url

@@ -5,46 +5,40 @@ not answer well (:mod:`bot.curation`) becomes a phrasing or a draft entry
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.app import open_storage
 from bot.config import Settings
-from bot.curation import (
-    DESK,
-    FEEDBACK,
-    DeskConversation,
-    Group,
-    Item,
-    as_record,
-    desk_conversation,
-    find,
-    review,
-)
 from bot.dates import date_argument
 from bot.errors import Problem
-from bot.feedback import Feedback
-from bot.index_cache import load_indexed
-from bot.knowledge import LANG_RE, KnowledgeBase
-from bot.matcher import Matcher
-from bot.promote import Edit, PromoteError, add_draft, add_phrasing, restore, write
-from bot.storage.base import LoggedGap
-from bot.ui import UI
+
+# Storage, curation and the matcher are imported by the commands that use them: every
+# ``nsbot ask`` builds this parser, and must not pay for them (see bot/cli.py).
+if TYPE_CHECKING:
+    from bot.curation import DeskConversation, Group, Item
+    from bot.feedback import Feedback
+    from bot.knowledge import KnowledgeBase
+    from bot.promote import Edit
+    from bot.storage.base import LoggedGap
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # ``nsbot kb check``'s checks, from bot.cli (passed in: cli imports this module).
-Check = Callable[[Settings], tuple[KnowledgeBase | None, list[Problem]]]
-
-KIND_LABEL = {"gap": "gap", FEEDBACK: "👎", DESK: "desk"}
+Check = Callable[[Settings], "tuple[KnowledgeBase | None, list[Problem]]"]
 
 
 def evidence(
     settings: Settings, since: datetime | None = None
 ) -> tuple[list[LoggedGap], list[Feedback], list[DeskConversation]]:
     """Everything the review reads: logged gaps, the whole 👎 log, desk conversations."""
+    import asyncio
+
+    from bot.app import open_storage
+    from bot.curation import desk_conversation
+    from bot.ui import UI
+
     ui = UI.load()
 
     async def fetch() -> tuple[list[LoggedGap], list[Feedback], list[DeskConversation]]:
@@ -68,7 +62,11 @@ def _one_line(text: str, limit: int = 100) -> str:
 
 
 def _item_lines(item: Item, first: bool, cluster_count: int) -> list[str]:
-    label = KIND_LABEL[item.kind] + (f" ×{item.count}" if item.count > 1 else "")
+    from bot.curation import DESK, FEEDBACK
+
+    label = {"gap": "gap", FEEDBACK: "👎", DESK: "desk"}[item.kind] + (
+        f" ×{item.count}" if item.count > 1 else ""
+    )
     lead = f"[{cluster_count}]" if first else ""
     mark = "" if first else "≈ "
     facts = [f"last {item.last_at:%Y-%m-%d}"]
@@ -111,6 +109,9 @@ def review_text(groups: list[Group], kb: KnowledgeBase) -> str:
 
 
 def cmd_kb_review(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.curation import as_record, review
+    from bot.index_cache import load_indexed
+
     kb, matcher = load_indexed(settings)
     groups = review(matcher, *evidence(settings, args.since), since=args.since)
     if args.json:
@@ -126,6 +127,10 @@ def _make_edit(
     settings: Settings, args: argparse.Namespace, kb: KnowledgeBase, item: Item, others: list[Item]
 ) -> tuple[Edit, str, str]:
     """(the edit, the entry it concerns, the question it should now answer)."""
+    from bot.curation import DESK, FEEDBACK
+    from bot.knowledge import LANG_RE
+    from bot.promote import PromoteError, add_draft, add_phrasing
+
     if not args.new and (args.question or args.answer or args.topic or args.source):
         raise PromoteError("--question, --answer, --topic and --source go with --new ID")
     language = (args.lang or item.language or "en").lower()
@@ -202,6 +207,11 @@ def _confirmed(args: argparse.Namespace) -> bool | None:
 
 
 def cmd_kb_promote(settings: Settings, args: argparse.Namespace, check: Check) -> int:
+    from bot.curation import find, review
+    from bot.index_cache import load_indexed
+    from bot.matcher import Matcher
+    from bot.promote import PromoteError, restore, write
+
     kb, matcher = load_indexed(settings)
     found = find(review(matcher, *evidence(settings)), args.ref)
     if found is None:

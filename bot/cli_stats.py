@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from datetime import UTC, datetime
 
-from bot import markup, stats
-from bot.app import open_storage
 from bot.config import Settings
 from bot.dates import date_argument
-from bot.ui import UI
 
 EXIT_OK = 0
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported here: every ``nsbot ask`` builds this parser (see bot/cli.py).
+    import asyncio
+
+    from bot import markup, stats
+    from bot.app import open_storage
+    from bot.ui import UI
+
     async def fetch() -> stats.Stats:
         async with open_storage(settings) as storage:
             return await stats.gather(storage, args.since, datetime.now(UTC))

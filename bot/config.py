@@ -16,8 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dotenv.parser import parse_stream
-
 from bot import feedback
 from bot.errors import ConfigError
 
@@ -49,6 +47,9 @@ def default_db_path() -> Path:
 def _parse_env_file(path: Path) -> dict[str, str]:
     """Read a ``.env`` file with python-dotenv's parser (quotes, ``export``, trailing
     ``# comments``), refusing what it would silently skip or stretch over lines."""
+    # Imported here: the package brings logging and more, and most starts have no file.
+    from dotenv.parser import parse_stream
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -9,8 +9,6 @@ The desk's words are in ``DESK_LANGUAGE``: one channel, read by one team.
 
 from __future__ import annotations
 
-from babel import Locale, UnknownLocaleError
-
 from bot import markup
 from bot.knowledge import KnowledgeBase
 from bot.storage.handoff import HandoffRow
@@ -40,6 +38,8 @@ def parse_action(arg: str) -> tuple[str, int, str] | None:
 
 def language_name(code: str | None, in_language: str = DESK_LANGUAGE) -> str:
     """ "fr" -> "French" (in the desk's language), by CLDR; the code when unknown."""
+    from babel import Locale, UnknownLocaleError  # CLDR data: when a desk reads a name
+
     code = language_of(code)
     try:
         return str(Locale.parse(code).get_display_name(in_language) or code)

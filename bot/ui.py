@@ -11,8 +11,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
-
 from bot.dates import ENGLISH, DateStyle
 from bot.errors import ContentError, Problem
 from bot.yamlfile import load_yaml
@@ -40,6 +38,8 @@ def plural_category(language: str | None, n: int) -> str:
 
 @cache
 def _plural_rule(language: str) -> Any:
+    from babel import Locale, UnknownLocaleError  # CLDR data: when a count is first worded
+
     try:
         return Locale.parse(language).plural_form
     except (UnknownLocaleError, ValueError):

@@ -277,3 +277,55 @@ def test_refusing_to_start_lists_what_kb_check_lists_consultations_included(
     assert any("unknown_condition.yaml" in line for line in refused)
     assert refused == checked
     assert not (tmp_path / "bot.sqlite3").exists()  # refused before touching any file
+
+
+def test_ask_imports_neither_storage_nor_the_core_nor_the_adapters() -> None:
+    """``nsbot ask`` answers from the knowledge base alone: what it does not use stays
+    unimported, which was half of its start-up (python -X importtime -m bot ask ...)."""
+    code = (
+        "import os, sys\n"
+        "from bot.cli import main\n"
+        "print('NUMPY BEFORE', 'numpy' in sys.modules, os.environ['OPENBLAS_NUM_THREADS'])\n"
+        "main(['ask', 'who chairs the mrg'])\n"
+        "print('MODULES', *sorted(sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "IFRC" in proc.stdout
+    # One OpenBLAS thread, set before numpy is first imported (it reads it then).
+    assert "NUMPY BEFORE False 1" in proc.stdout
+    loaded = set(proc.stdout.split("MODULES", 1)[1].split())
+    unused = {
+        "asyncio",
+        "asyncpg",
+        "dotenv",
+        "sqlite3",
+        "bot.app",
+        "bot.core",
+        "bot.storage",
+        "bot.consultations",
+        "bot.handlers",
+        "bot.ui",
+        "bot.curation",
+        "bot.promote",
+        "bot.results",
+        "bot.adapters",
+    }
+    assert not unused & loaded, sorted(unused & loaded)
+
+
+def test_the_export_formats_of_the_parser_are_those_of_the_exports() -> None:
+    """The parser names them itself (importing bot.results would slow every command)."""
+    from bot.cli import build_parser
+    from bot.results import EXPORT_FORMATS
+
+    parser = build_parser()
+    args = parser.parse_args(["consult", "export", "x"])
+    assert args.format == "csv"
+    for fmt in EXPORT_FORMATS:
+        assert parser.parse_args(["consult", "export", "x", "--format", fmt]).format == fmt
+    with pytest.raises(SystemExit):
+        parser.parse_args(["consult", "export", "x", "--format", "pdf"])
