@@ -14,7 +14,10 @@ WORKDIR /app
 COPY pyproject.toml README.md LICENSE faq.yaml ./
 COPY knowledge ./knowledge
 COPY bot ./bot
-RUN pip install --no-compile . \
+# Bytecode is compiled here, at build time: PYTHONDONTWRITEBYTECODE keeps the running
+# container from writing it, so without it every start would compile the bot and its
+# dependencies again.
+RUN pip install . \
     && useradd --system --uid 10001 --home-dir /data nsbot \
     && mkdir -p /data && chown nsbot /data
 
