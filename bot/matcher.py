@@ -214,6 +214,10 @@ UNKNOWN_REAL_WEIGHT = 1.6  # a real word the knowledge base never uses
 UNKNOWN_OTHER_WEIGHT = 2.0  # a name, an acronym or a typo past correction
 FIELD_WEIGHT = 0.5  # a question word found only in the answer or title, not a phrasing
 FIELD_ONLY = 0.3  # an entry whose answer alone shares the question's words: a weak case
+# A glossary line sums up a name's whole story ("its 16th General Assembly (2007) asked
+# ..., its 17th adopted ... (2009)"): its words say less about what is asked than an
+# entry's answer does, which tells one fact.
+GLOSSARY_FIELD_WEIGHT = 0.25
 BETA2 = 1.0  # F-beta between precision and recall, beta = 1
 NUMBER_FLOOR = 0.45  # score kept when none of the question's numbers is the entry's
 MIN_CONTENT = 0.8  # below this much topic weight a text asks about nothing in particular
@@ -449,6 +453,12 @@ class Matcher:
         self._entry_ids: list[str] = sorted(self._field_tokens)
         number = {e: i for i, e in enumerate(self._entry_ids)}
         self._phrasing_entry = np.array([number[p.entry] for p in self._phrasings], dtype=np.int64)
+        self._field_weight = np.array(
+            [
+                GLOSSARY_FIELD_WEIGHT if "glossary" in self.kb.entries[e].tags else FIELD_WEIGHT
+                for e in self._entry_ids
+            ]
+        )
         self._phrasing_weight = np.array([p.weight for p in self._phrasings], dtype=np.float64)
         postings: dict[str, list[int]] = defaultdict(list)
         in_field: dict[str, list[int]] = defaultdict(list)
@@ -728,7 +738,7 @@ class Matcher:
         entries = self._phrasing_entry[rows]
         # Words the phrasing lacks but the answer or title has: lower-weight evidence
         # (a BM25F-style field weight).
-        extra = FIELD_WEIGHT * (field_weight[entries] - in_field[rows])
+        extra = self._field_weight[entries] * (field_weight[entries] - in_field[rows])
         precision = (shared[rows] + extra) / q_weight
         recall = covered[rows] / self._phrasing_weight[rows]
         total = BETA2 * precision + recall
@@ -746,7 +756,7 @@ class Matcher:
         best_r[chosen] = recall[firsts]
         best_n[chosen] = counts[rows[firsts]]
         # A fact told only in the answer: no phrasing shares a word, but the field does.
-        field_only = FIELD_WEIGHT * field_weight / q_weight
+        field_only = self._field_weight * field_weight / q_weight
         wins = field_only > best_f
         best_f = np.where(wins, field_only, best_f)
         best_p = np.where(wins, field_only, best_p)

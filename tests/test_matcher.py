@@ -475,3 +475,12 @@ def test_a_number_spelled_in_words_or_roman_numerals_counts_as_the_number(
     )
     # ...but "CI" and "CD" are the French names of the Conference and the CoD.
     assert shipped_matcher.analyse("dates AG CD et CI 2019").numbers == {"2019"}
+
+
+def test_a_glossary_line_does_not_outweigh_the_entry_on_the_fact_asked(
+    shipped_matcher: Matcher,
+) -> None:
+    # The CoD's glossary line mentions 2019 among many years; the 2019 statement is the
+    # entry about what the CoD adopted that year.
+    found = shipped_matcher.match("what did the council of delegates adopt on migration in 2019")
+    assert found.id == "statement-2019"
