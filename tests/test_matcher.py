@@ -450,6 +450,7 @@ def test_an_arabic_possessive_ending_is_the_same_word() -> None:
         ("المبدأ العاشر", ["principle#10"]),
         ("the 10 principles", []),
         ("les dix principes", []),
+        ("the first aim of the strategy", ["aim#1"]),
     ],
 )
 def test_a_numbered_item_is_told_from_a_count(text: str, named: list[str]) -> None:
