@@ -224,6 +224,7 @@ MIN_CONTENT = 0.8  # below this much topic weight a text asks about nothing in p
 SUGGEST_FLOOR = 0.25
 SUGGEST_SPREAD = 0.15
 TWIN_SHARE = 0.75  # a curated entry this close to its glossary twin answers instead
+ABOUT_TERM = 0.5  # share of a curated entry's phrasings naming a term: it is about that term
 CONTEXT_TOKEN = "scene"  # what context_phrases fold to, before being dropped
 MAX_CORRECTIONS = 50_000  # words whose correction is remembered (a few MB at most)
 CANDIDATES = 12  # entries carried past scoring: suggestions, runner-up, curated twin
@@ -445,6 +446,7 @@ class Matcher:
             weight = sum(self._weights[t] for t in content)
             self._phrasings.append(_Phrasing(entry_id, content, weight, lang))
             self._by_entry[entry_id].append(idx)
+        self._about_term = self._find_about_term(kb)
         self._build_arrays()
 
     def _build_arrays(self) -> None:
@@ -805,9 +807,32 @@ class Matcher:
         top = ranked[0]
         for i, other in enumerate(ranked[1:], start=1):
             curated = "glossary" not in self.kb.entries[other.id].tags
-            if curated and self._linked(top.id, other.id) and other.score >= TWIN_SHARE * top.score:
+            if (
+                curated
+                and (top.id, other.id) in self._about_term
+                and other.score >= TWIN_SHARE * top.score
+            ):
                 ranked.insert(0, ranked.pop(i))
                 return
+
+    def _find_about_term(self, kb: KnowledgeBase) -> frozenset[tuple[str, str]]:
+        """(glossary entry, curated entry) pairs where the curated entry is about the term
+        itself: linked, and most of its phrasings name it. The Reference Centres entry
+        names the Climate Centre in a few phrasings: "what is the Climate Centre?" is the
+        glossary's to answer."""
+        pairs: set[tuple[str, str]] = set()
+        for term in kb.terms:
+            names = frozenset(self._tokens(text_words(term.term)))
+            if term.entry_id not in kb.entries or not names:
+                continue
+            for other in kb.entries.values():
+                if "glossary" in other.tags or not self._linked(term.entry_id, other.id):
+                    continue
+                rows = self._by_entry.get(other.id, [])
+                naming = sum(1 for i in rows if self._phrasings[i].tokens & names)
+                if rows and naming >= ABOUT_TERM * len(rows):
+                    pairs.add((term.entry_id, other.id))
+        return frozenset(pairs)
 
     def _linked(self, a: str, b: str) -> bool:
         entries = self.kb.entries

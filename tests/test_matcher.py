@@ -485,3 +485,12 @@ def test_a_glossary_line_does_not_outweigh_the_entry_on_the_fact_asked(
     # entry about what the CoD adopted that year.
     found = shipped_matcher.match("what did the council of delegates adopt on migration in 2019")
     assert found.id == "statement-2019"
+
+
+def test_what_is_a_name_is_the_glossarys_unless_an_entry_is_about_that_name(
+    shipped_matcher: Matcher,
+) -> None:
+    # The Reference Centres entry names the Climate Centre in a few of its phrasings only.
+    assert shipped_matcher.match("climate centre - what is it?").id == "glossary-climate-centre"
+    # The MRG entry is about the MRG: it answers "what is the MRG" with the fuller story.
+    assert shipped_matcher.match("what is the mrg").id == "mrg-what"
