@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from bot import leases, owed
 from bot.config import Settings
 from bot.consultations import Catalog
 from bot.content import Content
+from bot.errors import StorageConflict
 from bot.handlers import PIPELINE
 from bot.handlers.base import Context
 from bot.knowledge import KnowledgeBase
@@ -44,6 +47,10 @@ MAX_INPUT_CHARS = 4096
 # Events handled in one transaction at most: a burst is committed in a few fsyncs, and
 # the first event of a batch does not wait for too many others.
 MAX_BATCH = 64
+# An event waiting for the batch writer: message, time, route, inboxed, its result.
+_Waiting = tuple[Incoming, datetime, str | None, bool, "asyncio.Future[list[Reply]]"]
+# Tries of a batch that met another replica's in a deadlock (PostgreSQL undid one).
+CONFLICT_ATTEMPTS = 5
 # Button data the bot sends is at most 64 bytes; anything much longer is not ours.
 MAX_ACTION_CHARS = 256
 
@@ -115,9 +122,7 @@ class Core:
         self.flood = flood or FloodLimit()
         self._buckets: dict[str, _Bucket] = {}
         self._gap_times: dict[str, list[datetime]] = {}
-        self._waiting: list[
-            tuple[Incoming, datetime, str | None, bool, asyncio.Future[list[Reply]]]
-        ] = []
+        self._waiting: list[_Waiting] = []
         self._paid: list[tuple[str, str]] = []
         self._taken: list[tuple[str, str]] = []  # inbox rows handled outside handle()
         # Repeats of an event handled here, whose delivery report is not in yet: see paid().
@@ -246,36 +251,8 @@ class Core:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             paid, self._paid = self._paid, []
             taken, self._taken = self._taken, []
-            results: list[list[Reply]] = []
             try:
-                async with self.storage.unit():
-                    for message, now, route, inboxed, _ in batch:
-                        replies = await self._handle_one(message, now)
-                        if inboxed and message.event_id is not None:
-                            taken.append((message.person.platform, message.event_id))
-                        if route is not None and replies and message.event_id is not None:
-                            await self.storage.owe_replies(
-                                message.person.platform,
-                                message.event_id,
-                                route,
-                                owed.dumps(replies),
-                                now,
-                                person=message.person.key,
-                                chats=owed.chats(message.chat, replies),
-                                owner=leases.owner(self),
-                                lease=CLAIM_LEASE,
-                            )
-                        results.append(replies)
-                    for platform in {p for p, _ in paid}:
-                        await self.storage.paid_replies(
-                            platform,
-                            [e for p, e in paid if p == platform],
-                            owner=leases.owner(self),  # not a repeat's: see bot.owed
-                        )
-                    for platform in {p for p, _ in taken}:
-                        await self.storage.inbox_done(
-                            platform, [e for p, e in taken if p == platform]
-                        )
+                results = await self._store(batch, paid, taken)
             except asyncio.CancelledError:
                 for *_, done in batch:
                     done.cancel()
@@ -288,6 +265,87 @@ class Core:
             for (*_, done), replies in zip(batch, results, strict=True):
                 if not done.done():
                     done.set_result(replies)
+
+    async def _store(
+        self, batch: list[_Waiting], paid: list[tuple[str, str]], taken: list[tuple[str, str]]
+    ) -> list[list[Reply]]:
+        """The batch in one unit of work. When it met another replica's batch in a
+        deadlock (PostgreSQL undid one: votes on two polls, taken in opposite orders),
+        nothing of it was stored, and doing it again as it was would meet the other
+        again: each event is then stored in its own unit, which holds one poll's locks
+        at most, so it waits for the other writer instead of deadlocking with it."""
+        repeats = dict(self._repeats)
+        try:
+            return await self._store_batch(batch, paid, list(taken))
+        except StorageConflict:
+            self._repeats = repeats  # the repeats seen in the undone unit count once
+            if len(batch) <= 1:
+                return await self._store_retrying(batch, paid, taken)
+            log.info(
+                "a batch of %d event(s) met another writer's: storing them one by one", len(batch)
+            )
+        results: list[list[Reply]] = []
+        for i, item in enumerate(batch):
+            first = i == 0  # the delivery records go with the first event
+            try:
+                results += await self._store_retrying(
+                    [item], paid if first else [], taken if first else []
+                )
+            except StorageConflict:  # not stored: a re-delivery is handled afresh
+                log.exception("could not store an event")
+                results.append(self._apology(item[0]))
+        return results
+
+    async def _store_retrying(
+        self, batch: list[_Waiting], paid: list[tuple[str, str]], taken: list[tuple[str, str]]
+    ) -> list[list[Reply]]:
+        for attempt in itertools.count(1):
+            repeats = dict(self._repeats)
+            try:
+                return await self._store_batch(batch, paid, list(taken))
+            except StorageConflict:
+                self._repeats = repeats
+                if attempt >= CONFLICT_ATTEMPTS:
+                    raise
+                # Apart from the other writer's own retry, which may meet this one again.
+                await asyncio.sleep(random.uniform(0.01, 0.1) * attempt)
+        raise AssertionError("unreachable")
+
+    async def _store_batch(
+        self,
+        batch: list[_Waiting],
+        paid: list[tuple[str, str]],
+        taken: list[tuple[str, str]],
+    ) -> list[list[Reply]]:
+        """Handle a batch of events and record deliveries in one unit of work."""
+        results: list[list[Reply]] = []
+        async with self.storage.unit():
+            for message, now, route, inboxed, _ in batch:
+                replies = await self._handle_one(message, now)
+                if inboxed and message.event_id is not None:
+                    taken.append((message.person.platform, message.event_id))
+                if route is not None and replies and message.event_id is not None:
+                    await self.storage.owe_replies(
+                        message.person.platform,
+                        message.event_id,
+                        route,
+                        owed.dumps(replies),
+                        now,
+                        person=message.person.key,
+                        chats=owed.chats(message.chat, replies),
+                        owner=leases.owner(self),
+                        lease=CLAIM_LEASE,
+                    )
+                results.append(replies)
+            for platform in {p for p, _ in paid}:
+                await self.storage.paid_replies(
+                    platform,
+                    [e for p, e in paid if p == platform],
+                    owner=leases.owner(self),  # not a repeat's: see bot.owed
+                )
+            for platform in {p for p, _ in taken}:
+                await self.storage.inbox_done(platform, [e for p, e in taken if p == platform])
+        return results
 
     def may_log_gap(self, person: str, now: datetime) -> bool:
         """At most :data:`GAPS_PER_HOUR` unanswered questions logged per person (kept in
@@ -365,8 +423,8 @@ class Core:
                     if replies is not None:
                         return replies
             return []
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, StorageConflict):
+            raise  # a conflict: the batch writer does the whole batch again
         except Exception:
             log.exception(
                 "handler failed on %s event %s", message.person.platform, message.event_id or "-"

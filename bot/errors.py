@@ -59,3 +59,9 @@ class ContentError(BotError):
 
 class StorageError(BotError):
     """The database could not be opened or migrated."""
+
+
+class StorageConflict(StorageError):
+    """The database undid a statement to break a deadlock with another writer (or a
+    serialization failure): the whole unit of work must be done again, since the locks
+    it holds are what the other writer waits for."""

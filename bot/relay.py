@@ -78,40 +78,40 @@ async def _reply_for(core: Core, r: RelayRow) -> Reply | None:
 
 async def deliver_one(core: Core, r: RelayRow) -> str:
     """Send one row; what became of it ("sent", "failed", "waiting", "retrying")."""
-    storage = core.storage
-    if not await storage.claim_relay(r.id, core.clock(), owner=owner(core), lease=CLAIM_LEASE):
+    storage, me = core.storage, owner(core)
+    if not await storage.claim_relay(r.id, core.clock(), owner=me, lease=CLAIM_LEASE):
         return "taken"
     if r.edits and await storage.get_message_ref(r.platform, r.edits) is None:
         # What it rewrites was never shown (or is no longer known): nothing to post.
-        await storage.finish_relay(r.id, "sent", core.clock())
+        await storage.finish_relay(r.id, "sent", core.clock(), owner=me)
         return "sent"
     reply = await _reply_for(core, r)
     if reply is None:
         if r.attempts + 1 >= MAX_ATTEMPTS * 4:  # the question itself never went out
             reply = Reply(r.text, chat=Chat(r.chat, private=False), key=r.message_key)
         else:
-            await storage.release_relay(r.id, core.clock() + THREAD_WAIT)
+            await storage.release_relay(r.id, core.clock() + THREAD_WAIT, owner=me)
             return "waiting"
     try:
         pushed = await core.push(r.platform, [reply])
     except RecipientGone as exc:
         log.info("handoff message %d: the recipient cannot be reached (%s)", r.id, exc)
-        await storage.finish_relay(r.id, "failed", core.clock())
+        await storage.finish_relay(r.id, "failed", core.clock(), owner=me)
         return "failed"
     except Exception:
         if r.attempts + 1 >= MAX_ATTEMPTS:
             log.exception("handoff message %d failed %d times: gave up", r.id, r.attempts + 1)
-            await storage.finish_relay(r.id, "failed", core.clock())
+            await storage.finish_relay(r.id, "failed", core.clock(), owner=me)
             return "failed"
         log.warning("handoff message %d failed: will retry", r.id, exc_info=True)
-        await storage.release_relay(r.id, core.clock() + _retry_delay(r.attempts + 1))
+        await storage.release_relay(r.id, core.clock() + _retry_delay(r.attempts + 1), owner=me)
         return "retrying"
     if not pushed:  # the adapter stopped meanwhile
-        await storage.release_relay(r.id, core.clock())
+        await storage.release_relay(r.id, core.clock(), owner=me)
         return "waiting"
     sent = await storage.get_message_ref(r.platform, r.message_key)
     ref = f"{sent[0]}:{sent[1]}" if sent else None
-    await storage.finish_relay(r.id, "sent", core.clock(), ref)
+    await storage.finish_relay(r.id, "sent", core.clock(), ref, owner=me)
     return "sent"
 
 

@@ -17,6 +17,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +29,102 @@ TEAM = "T0001"
 SIGNING_SECRET = "test-signing-secret-not-real"
 BOT_TOKEN = "xoxb-test-token-not-real"
 APP_TOKEN = "xapp-test-token-not-real"
+FIXTURES = Path(__file__).parent / "fixtures" / "slack"
+# Calls that post or change a message in a channel: Slack paces them per channel.
+MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+
+
+def fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    return data
+
+
+@dataclass
+class SlackLimits:
+    """Slack's pacing, enforced with a 429 and Retry-After like the real API: about one
+    message a second per channel (a post or an edit), and no more in a second across
+    the workspace than the bot's own budget (``per_second``; response_url posts count
+    too). ``jitter``: how much closer than the limit two sends may arrive."""
+
+    per_channel_interval: float = 1.0
+    per_second: int = 10
+    jitter: float = 0.25
+
+    def refuses(
+        self, channel: str | None, sent: list[tuple[float, str | None]], now: float
+    ) -> bool:
+        if channel is not None:
+            to_channel = [t for t, c in sent if c == channel]
+            if to_channel and now - to_channel[-1] < self.per_channel_interval - self.jitter:
+                return True
+        window = 1.0 - self.jitter
+        return sum(1 for t, _ in sent if t > now - window) >= self.per_second
+
+
+def dm_event(text: str, user: str, channel: str, event_id: str, ts: str) -> dict[str, Any]:
+    """The Events API callback for a direct message to the bot."""
+    payload = fixture("event_dm.json")
+    payload["event"].update(text=text, user=user, channel=channel, ts=ts, event_ts=ts)
+    payload["event_id"] = event_id
+    return payload
+
+
+def command_fields(
+    text: str, user: str, channel: str, trigger_id: str, response_url: str
+) -> dict[str, Any]:
+    """The form fields of a ``/nsbot`` slash command."""
+    fields = fixture("command.json")
+    fields.update(
+        text=text,
+        user_id=user,
+        channel_id=channel,
+        trigger_id=trigger_id,
+        response_url=response_url,
+    )
+    if channel.startswith("D"):
+        fields["channel_name"] = "directmessage"
+    return fields
+
+
+def press_payload(
+    message: dict[str, Any],
+    label: str,
+    user: str,
+    trigger_id: str,
+    response_url: str,
+    action_ts: str,
+) -> dict[str, Any]:
+    """The ``block_actions`` payload of a press on the button labelled ``label`` (or
+    with that value) of a message the bot posted (as the fake keeps it)."""
+    button = next(
+        (
+            el
+            for block in message["blocks"]
+            if block["type"] == "actions"
+            for el in block["elements"]
+            if label in (el["text"]["text"], el["value"])
+        ),
+        None,
+    )
+    assert button is not None, f"no button {label!r} in {message['blocks']}"
+    payload = fixture("block_actions.json")
+    channel, ts = message["channel"], message["ts"]
+    payload["user"].update(id=user, name=user.lower(), username=user.lower())
+    payload["container"].update(message_ts=ts, channel_id=channel)
+    payload["channel"] = {
+        "id": channel,
+        "name": "directmessage" if channel.startswith("D") else "team",
+    }
+    payload["trigger_id"] = trigger_id
+    payload["response_url"] = response_url
+    payload["message"].update(ts=ts, text=message.get("text", ""), blocks=message["blocks"])
+    payload["actions"][0].update(
+        action_id=button["action_id"],
+        value=button["value"],
+        text=button["text"],
+        action_ts=action_ts,
+    )
+    return payload
 
 
 @dataclass
@@ -49,7 +146,7 @@ def form_body(fields: dict[str, Any]) -> str:
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, *, limits: SlackLimits | None = None, latency: float = 0.0) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.ephemeral: list[dict[str, Any]] = []
@@ -66,6 +163,11 @@ class FakeSlack:
         self.changed = asyncio.Event()
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: list[dict[str, Any]] = []
+        # With ``limits``: calls over them get a 429 (kept in ``refused`` as (method, args)).
+        self.limits = limits
+        self.refused: list[tuple[str, dict[str, Any]]] = []
+        self._sent: list[tuple[float, str | None]] = []  # accepted: (monotonic time, channel)
+        self.latency = latency  # seconds each message call takes, as over a network
 
     # ------------------------------------------------------------------ control
 
@@ -169,6 +271,13 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "not_authed"})
         args = await self._args(request)
         self._record(method, args)
+        if method in MESSAGE_METHODS:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            if self._over_limits(method, str(args.get("channel")), args):
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+                )
         refused = await self._gate(method)
         if refused is not None:
             return refused
@@ -178,6 +287,22 @@ class FakeSlack:
         result: dict[str, Any] = handler(args)
         self.changed.set()
         return web.json_response(result)
+
+    def _over_limits(
+        self, method: str, channel: str | None, args: dict[str, Any] | None = None
+    ) -> bool:
+        """Whether this call exceeds the limits (then it is kept in ``refused``)."""
+        if self.limits is None:
+            return False
+        now = time.monotonic()
+        self._sent = [(t, c) for t, c in self._sent if t > now - 60.0]
+        # An ephemeral message is not paced per channel, only counted.
+        paced = None if method in ("chat.postEphemeral", "respond") else channel
+        if self.limits.refuses(paced, self._sent, now):
+            self.refused.append((method, args or {"channel": channel}))
+            return True
+        self._sent.append((now, paced))
+        return False
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
@@ -293,6 +418,8 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.Response:
         body = await request.json()
         self._record("respond", body)
+        if self._over_limits("respond", None, body):
+            return web.Response(status=429, text="rate_limited", headers={"Retry-After": "1"})
         refused = await self._gate("respond")
         if refused is not None:
             return refused

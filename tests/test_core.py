@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from bot.adapters.memory import MemoryAdapter
 from bot.core import Core
+from bot.errors import StorageConflict
 from bot.handlers import PIPELINE
 from bot.knowledge import KnowledgeBase
 from bot.messages import Chat, Choice, Person
@@ -190,3 +193,27 @@ async def test_coordinators_see_their_commands_in_help(
         staff = MemoryAdapter(core, Person("test", "u1", "Staff"))
         assert "/announce" in await boss.ask("/help")
         assert "/announce" not in await staff.ask("/help")
+
+
+async def test_a_batch_undone_by_a_deadlock_is_stored_again_not_apologised_for(
+    min_bot: MemoryAdapter, min_core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL undid a statement to let another replica's batch through: the event
+    is handled again in a unit of its own, and answered (before, it got the apology and
+    its claim stayed, so the vote or answer was lost for good)."""
+    storage = min_core.storage
+    real = storage.savepoint
+    conflicts = [StorageConflict("deadlock detected")]
+
+    @contextlib.asynccontextmanager
+    async def once_in_conflict() -> AsyncIterator[None]:
+        async with real():
+            if conflicts:
+                raise conflicts.pop()
+            yield
+
+    monkeypatch.setattr(storage, "savepoint", once_in_conflict)
+    answer = await min_bot.send("when was the migration policy adopted", event_id="sl-7")
+    assert conflicts == []  # the conflict did happen
+    assert "November 2009" in " ".join(r.text for r in answer)
+    assert await min_bot.send("when was the migration policy adopted", event_id="sl-7") == []

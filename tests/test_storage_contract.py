@@ -733,6 +733,31 @@ class TestHandoffs:
         with pytest.raises(ValueError):
             await store.finish_relay(f.id, "claimed", NOW)
 
+    async def test_a_relay_is_finished_or_released_only_by_its_claims_holder(
+        self, store: Storage
+    ) -> None:
+        """A's lease lapsed and B took the row over: A's late report changes nothing."""
+        hid = await opened(store)
+        await store.queue_relay(
+            handoff_id=hid, kind="question", platform="slack", chat="CDESK", key="q",
+            text="Q?", now=NOW,
+        )  # fmt: skip
+        (row,) = await store.pending_relays(["slack"], NOW)
+        lease = timedelta(seconds=30)
+        assert await store.claim_relay(row.id, NOW, owner="A", lease=lease)
+        assert await store.recover_relays(NOW + lease * 2) == 1  # A stopped renewing
+        assert await store.claim_relay(row.id, NOW + lease * 2, owner="B", lease=lease)
+        await store.finish_relay(row.id, "sent", NOW, "CDESK:A", owner="A")
+        await store.release_relay(row.id, NOW, owner="A")
+        (mine,) = await store.relays_of(hid)
+        assert (mine.state, mine.ref) == ("claimed", None)  # still B's
+        assert not await store.claim_relay(row.id, NOW + lease * 2, owner="C")
+        await store.release_relay(row.id, NOW + lease * 2, owner="B")  # B may
+        assert await store.claim_relay(row.id, NOW + lease * 2, owner="B", lease=lease)
+        await store.finish_relay(row.id, "sent", NOW, "CDESK:B", owner="B")
+        (mine,) = await store.relays_of(hid)
+        assert (mine.state, mine.ref) == ("sent", "CDESK:B")
+
     async def test_forgetting_returns_what_was_shown_and_keeps_others(self, store: Storage) -> None:
         hid = await opened(store)
         other = await opened(store, "t:2", "2")

@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.errors import StorageError
+from bot.errors import StorageConflict, StorageError
 from bot.storage import SqliteStorage
 from bot.storage.base import ABSENT
 from bot.storage.postgres import MIGRATIONS, PostgresStorage
@@ -268,3 +268,42 @@ async def test_poll_counts_are_backfilled_from_the_votes_cast_before() -> None:
             assert (multi.counts, multi.voters) == ({0: 1, 1: 2}, 2)
             assert await store.cast_vote(2, "y", 1, name=None, now=NOW) == ()
             assert (await store.poll_tally(2)).counts == {0: 1, 1: 1}
+
+
+async def test_votes_on_two_polls_in_opposite_orders_tell_one_unit_to_start_again() -> None:
+    """Two replicas' batches, each voting on two polls in the other's order: PostgreSQL
+    breaks the deadlock by undoing one statement, and that unit learns it must be done
+    again (StorageConflict), not that its handler failed."""
+    async with throwaway_schema() as url, PostgresStorage(url) as one, PostgresStorage(url) as two:
+        polls = [
+            await one.create_poll(
+                platform="telegram",
+                chat=f"-10{i}",
+                question="Q?",
+                options=("a", "b"),
+                multi=True,
+                anonymous=True,
+                created_by="t:coord",
+                closes_at=None,
+                now=NOW,
+            )
+            for i in range(2)
+        ]
+        voted = [asyncio.Event(), asyncio.Event()]
+
+        async def batch(store: PostgresStorage, me: int) -> None:
+            first, second = polls[me], polls[1 - me]
+            async with store.unit():
+                async with store.savepoint():
+                    await store.cast_vote(first.id, f"v{me}", 0, name=None, now=NOW)
+                voted[me].set()
+                await voted[1 - me].wait()
+                async with store.savepoint():
+                    await store.cast_vote(second.id, f"v{me}", 0, name=None, now=NOW)
+
+        results = await asyncio.gather(batch(one, 0), batch(two, 1), return_exceptions=True)
+        assert sorted(type(r).__name__ for r in results) == ["NoneType", "StorageConflict"]
+        assert all(isinstance(r, StorageConflict | None) for r in results)
+        # The winner's two votes are in; the undone unit stored nothing.
+        tallies = [await one.poll_tally(p.id) for p in polls]
+        assert [t.voters for t in tallies] == [1, 1]

@@ -201,13 +201,16 @@ class HandoffStore(ABC):
 
     @abstractmethod
     async def finish_relay(
-        self, relay_id: int, state: str, now: datetime, ref: str | None = None
+        self, relay_id: int, state: str, now: datetime, ref: str | None = None, *, owner: str = ""
     ) -> None:
-        """claimed -> "sent" (with the platform's reference) or "failed"."""
+        """claimed -> "sent" (with the platform's reference) or "failed". With ``owner``,
+        only while that process still holds the claim: one whose lease lapsed (another
+        replica took the row over) changes nothing."""
 
     @abstractmethod
-    async def release_relay(self, relay_id: int, not_before: datetime) -> None:
-        """claimed -> pending again, not to be tried before ``not_before``."""
+    async def release_relay(self, relay_id: int, not_before: datetime, *, owner: str = "") -> None:
+        """claimed -> pending again, not to be tried before ``not_before``; with
+        ``owner``, only while that process still holds the claim."""
 
     @abstractmethod
     async def recover_relays(self, now: datetime | None = None) -> int:

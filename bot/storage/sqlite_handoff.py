@@ -357,21 +357,30 @@ class SqliteHandoffs(HandoffStore):
         )
 
     async def finish_relay(
-        self: _Db, relay_id: int, state: str, now: datetime, ref: str | None = None
+        self: _Db,
+        relay_id: int,
+        state: str,
+        now: datetime,
+        ref: str | None = None,
+        *,
+        owner: str = "",
     ) -> None:
         if state not in ("sent", "failed"):
             raise ValueError(f"a relayed message ends sent or failed, not {state!r}")
         await self._execute(
             """UPDATE handoff_relays SET state = ?, ref = COALESCE(?, ref), done_at = ?
-               WHERE id = ? AND state = 'claimed'""",
-            (state, ref, _ts(now), relay_id),
+               WHERE id = ? AND state = 'claimed' AND (? = '' OR claimed_by = ?)""",
+            (state, ref, _ts(now), relay_id, owner, owner),
         )
 
-    async def release_relay(self: _Db, relay_id: int, not_before: datetime) -> None:
+    async def release_relay(
+        self: _Db, relay_id: int, not_before: datetime, *, owner: str = ""
+    ) -> None:
         await self._execute(
             """UPDATE handoff_relays SET state = 'pending', not_before = ?, claimed_by = NULL,
-               lease_until = NULL WHERE id = ? AND state = 'claimed'""",
-            (_ts(not_before), relay_id),
+               lease_until = NULL
+               WHERE id = ? AND state = 'claimed' AND (? = '' OR claimed_by = ?)""",
+            (_ts(not_before), relay_id, owner, owner),
         )
 
     async def recover_relays(self: _Db, now: datetime | None = None) -> int:

@@ -367,25 +367,36 @@ class PostgresHandoffs(HandoffStore):
         )
 
     async def finish_relay(
-        self: _Db, relay_id: int, state: str, now: datetime, ref: str | None = None
+        self: _Db,
+        relay_id: int,
+        state: str,
+        now: datetime,
+        ref: str | None = None,
+        *,
+        owner: str = "",
     ) -> None:
         if state not in ("sent", "failed"):
             raise ValueError(f"a relayed message ends sent or failed, not {state!r}")
         await self._execute(
             """UPDATE handoff_relays SET state = $1, ref = COALESCE($2, ref), done_at = $3
-               WHERE id = $4 AND state = 'claimed'""",
+               WHERE id = $4 AND state = 'claimed' AND ($5 = '' OR claimed_by = $5)""",
             state,
             ref,
             now,
             relay_id,
+            owner,
         )
 
-    async def release_relay(self: _Db, relay_id: int, not_before: datetime) -> None:
+    async def release_relay(
+        self: _Db, relay_id: int, not_before: datetime, *, owner: str = ""
+    ) -> None:
         await self._execute(
             """UPDATE handoff_relays SET state = 'pending', not_before = $1, claimed_by = NULL,
-               lease_until = NULL WHERE id = $2 AND state = 'claimed'""",
+               lease_until = NULL
+               WHERE id = $2 AND state = 'claimed' AND ($3 = '' OR claimed_by = $3)""",
             not_before,
             relay_id,
+            owner,
         )
 
     async def recover_relays(self: _Db, now: datetime | None = None) -> int:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
-from bot.errors import StorageError
+from bot.errors import StorageConflict, StorageError
 from bot.send_limits import SharedLimiter, chat_key
 from bot.storage.base import (
     ABSENT,
@@ -174,6 +174,10 @@ def _poll(row: Record) -> PollRow:
         final_shown=bool(row[11]),
         language=row[12],
     )
+
+
+# What PostgreSQL undoes to let another writer through: the unit is to be done again.
+_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
 async def _count_votes(
@@ -350,9 +354,13 @@ class PostgresStorage(PostgresHandoffs, PostgresFeedback, Storage):
             await conn.execute(f"SAVEPOINT {name}")
             try:
                 yield conn
-            except BaseException:
+            except BaseException as exc:
                 await conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
                 await conn.execute(f"RELEASE SAVEPOINT {name}")
+                if isinstance(exc, _CONFLICTS):
+                    # Undoing this savepoint keeps the unit's earlier locks, which the
+                    # other writer waits for: only redoing the whole unit gets through.
+                    raise StorageConflict(f"{type(exc).__name__}: {exc}") from exc
                 raise
             await conn.execute(f"RELEASE SAVEPOINT {name}")
             return
