@@ -212,7 +212,8 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return Match("answer", previous.entry, 1.0, language=asked, p=1.0)
     if tuple(w for w in words if w not in _COURTESY) in _MORE:
         fuller = matcher.curated_twin(previous.entry) or previous.entry
-        return Match("answer", fuller, 1.0, language=previous.language, p=1.0)
+        # In the language of the asking ("plus de détails svp" after an English answer).
+        return Match("answer", fuller, 1.0, language=query.language or previous.language, p=1.0)
     if bare.status == "answer" and not _looks_back(words, query):
         return bare
     if not _looks_back(words, query) and bare.status != "fallback":

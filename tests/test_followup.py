@@ -135,3 +135,8 @@ def test_a_follow_up_moves_on_from_the_entry_just_answered(shipped_matcher: Matc
     # ...but a question the same entry answers stays on it ("where?" after the adoption).
     found = resolve(shipped_matcher, "and where?", Previous("policy-adopted", "en"))
     assert (found.status, found.id) == ("answer", "policy-adopted")
+
+
+def test_tell_me_more_answers_in_the_language_it_is_asked_in(shipped_matcher: Matcher) -> None:
+    found = resolve(shipped_matcher, "plus de détails svp", Previous("mrg-what", "en"))
+    assert (found.id, found.language) == ("mrg-what", "fr")
