@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import leases
 from bot.messages import Attachment, Chat, Choice, Reply
+from bot.periodic import repeat
 from bot.storage.claims import CLAIM_LEASE
 
 if TYPE_CHECKING:
@@ -115,20 +116,14 @@ async def keep(
     that call ``take_over`` (the adapter sends what :meth:`Core.owed` hands it, with
     ``mine=False``) as often. Apart, so a long takeover never delays a renewal."""
 
-    async def renewing() -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await renew(core, platform)
-            except Exception:  # the next renewal may get through before the lease ends
-                log.warning("could not renew the owed %s replies; will retry", platform)
-
-    async def taking_over() -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await take_over()
-            except Exception:
-                log.exception("could not take over owed %s replies; will retry", platform)
-
-    await asyncio.gather(renewing(), taking_over())
+    await asyncio.gather(
+        # brief: the next renewal may get through before the lease ends
+        repeat(
+            lambda: renew(core, platform),
+            every,
+            log,
+            f"could not renew the owed {platform} replies",
+            brief=True,
+        ),
+        repeat(take_over, every, log, f"could not take over owed {platform} replies"),
+    )

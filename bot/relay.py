@@ -34,6 +34,7 @@ from bot.errors import RecipientGone
 from bot.handoff import DESK_LANGUAGE
 from bot.leases import owner
 from bot.messages import Chat, Choice, Reply
+from bot.periodic import repeat
 from bot.storage.claims import CLAIM_LEASE
 from bot.storage.handoff import NOTE, RelayRow
 
@@ -191,14 +192,9 @@ async def heartbeat(core: Core) -> int:
 
 
 async def keep_claims(core: Core, interval: float = HEARTBEAT_SECONDS) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await heartbeat(core)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("could not renew the handoff message claims; will retry")
+    await repeat(
+        lambda: heartbeat(core), interval, log, "could not renew the handoff message claims"
+    )
 
 
 _wakeups: weakref.WeakKeyDictionary[Core, asyncio.Event] = weakref.WeakKeyDictionary()

@@ -45,6 +45,7 @@ from bot.ics import TimedEvent
 from bot.knowledge import Event
 from bot.leases import owner
 from bot.messages import Chat, Choice, Person, Reply
+from bot.periodic import repeat
 from bot.storage.base import CLAIM_LEASE, Delivery, Recipient, Storage, Subscription
 from bot.ui import UI
 
@@ -709,14 +710,7 @@ async def heartbeat(core: Core) -> int:
 
 
 async def keep_claims(core: Core, interval: float = HEARTBEAT_SECONDS) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await heartbeat(core)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("could not renew the delivery claims; will retry")
+    await repeat(lambda: heartbeat(core), interval, log, "could not renew the delivery claims")
 
 
 async def run_forever(core: Core, interval: float = TICK_SECONDS) -> None:

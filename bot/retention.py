@@ -11,9 +11,10 @@ kept for a while is purged where it is written: answer references a week
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
+
+from bot.periodic import repeat
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -33,11 +34,5 @@ async def purge(core: Core) -> int:
 
 async def run_forever(core: Core, interval: float = PURGE_SECONDS) -> None:
     """Background task of a running bot: purge now, then every ``interval``."""
-    while True:
-        try:
-            await purge(core)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a database hiccup: the next round deletes the same rows
-            log.exception("purging old votes failed; will retry")
-        await asyncio.sleep(interval)
+    # A failed round is harmless: the next one deletes the same rows.
+    await repeat(lambda: purge(core), interval, log, "purging old votes failed", now=True)
