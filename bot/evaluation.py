@@ -19,6 +19,7 @@ FAQ bot does: rapidfuzz's ``extractOne`` over every phrasing, answering above a 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,7 +116,7 @@ class Report:
     kinds: dict[str, Tally] = field(default_factory=dict)
     # In-scope items answered outright with a wrong entry: worse than a suggestion, which
     # often holds the right one (the decision model is fitted to keep these few).
-    wrong: dict[str, Tally] = field(default_factory=dict)
+    wrong: Counter[str] = field(default_factory=Counter)
     misses: list[str] = field(default_factory=list)
 
     def table(self) -> str:
@@ -127,9 +128,8 @@ class Report:
         for lang in sorted(set(self.ours) | set(self.ours_oos), key=_order):
             ours, base = self.ours.get(lang, Tally()), self.base.get(lang, Tally())
             oos, boos = self.ours_oos.get(lang, Tally()), self.base_oos.get(lang, Tally())
-            wrong = self.wrong.get(lang, Tally())
             lines.append(
-                f"{lang:<5} {ours.total:>9} {ours.rate:>7.1%} {base.rate:>7.1%} {wrong.right:>6}   "
+                f"{lang:<5} {ours.total:>9} {ours.rate:>7.1%} {base.rate:>7.1%} {self.wrong[lang]:>6}   "
                 f"{oos.total:>12} {oos.rate:>7.1%} {boos.rate:>7.1%}"
             )
         kinds = ", ".join(f"{k} {t.rate:.0%} ({t.total})" for k, t in sorted(self.kinds.items()))
@@ -145,7 +145,7 @@ class Report:
             "naive": rates(self.base),
             "naive_out_of_scope": rates(self.base_oos),
             "by_kind": rates(self.kinds),
-            "wrong_answers": {k: v.right for k, v in self.wrong.items()},
+            "wrong_answers": dict(self.wrong),
         }
 
 
@@ -224,9 +224,7 @@ def evaluate(kb: KnowledgeBase, items: Iterable[Item], matcher: Matcher | None =
                 and spoken == expected_language(kb, item, result.id)
             )
             report.ours.setdefault(item.language, Tally()).add(ok)
-            report.wrong.setdefault(item.language, Tally()).add(
-                result.status == "answer" and result.id not in good
-            )
+            report.wrong[item.language] += result.status == "answer" and result.id not in good
             base_ok = (
                 guess is not None
                 and guess[0] in good

@@ -86,3 +86,19 @@ def test_the_answer_language_is_judged_against_the_entry_given(shipped_kb: Knowl
         item = Item(q=question, expect=answer.id, accept=accept, kind="bare", language="ar")
         report = evaluate(kb, [item])
         assert report.ours["ar"].rate == 1.0, report.misses
+
+
+def test_a_confident_answer_from_the_wrong_entry_counts_as_wrong(
+    shipped_kb: KnowledgeBase, shipped_matcher: Matcher
+) -> None:
+    from bot.evaluation import Item
+
+    items = [
+        Item(q="who chairs the mrg", expect="mrg-chair", language="en"),  # right
+        Item(q="who chairs the mrg", expect="policy-adopted", language="en"),  # wrong
+        Item(q="hmm", expect="policy-adopted", language="en"),  # not answered: a miss only
+    ]
+    report = evaluate(shipped_kb, items, shipped_matcher)
+    assert report.ours["en"].right == 1
+    assert report.wrong["en"] == 1
+    assert report.as_dict()["wrong_answers"] == {"en": 1}
