@@ -101,7 +101,8 @@ _MORE = frozenset(
         "احكيلي اكثر",
     )
 )
-_COURTESY = POLITENESS | {"please", "pls", "por favor", "favor", "por", "من فضلك"}
+# Compared word by word ("por favor" is "por" and "favor"; Arabic فضلك is politeness).
+_COURTESY = POLITENESS | {"please", "pls", "por", "favor"}
 # Words that point back at something said before.
 _BACK = frozenset(
     [
