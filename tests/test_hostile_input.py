@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.adapters.memory import MemoryAdapter
 from bot.adapters.slack import render as slack
 from bot.adapters.telegram import render as telegram
 from bot.config import shipped_knowledge_dir
@@ -301,3 +302,10 @@ def test_any_button_data(
     loop: asyncio.AbstractEventLoop, hostile_core: Core, action: str, group: bool
 ) -> None:
     check(hostile_core, send(loop, hostile_core, "u2", group, action=action))
+
+
+async def test_an_unknown_consultation_name_is_not_echoed_as_a_slack_mention(
+    bot: MemoryAdapter,
+) -> None:
+    reply = await bot.ask("/CONSULT <!CHANNEL")
+    assert "<!" not in reply and "channel" in reply.lower()

@@ -332,7 +332,10 @@ async def open_consultation(ctx: Context, consultation_id: str) -> list[Reply]:
     """Start, resume or revisit one consultation."""
     c = ctx.consultations.get(consultation_id)
     if c is None:
-        return ctx.reply("consult_unknown", id=markup.escape(consultation_id[:40]))
+        # Echoed as an id can be spelled (letters, digits, - and _): typed text such as
+        # "<!channel" must not come back as a Slack mention in the bot's own words.
+        shown = re.sub(r"[^\w-]+", "", consultation_id)[:40]
+        return ctx.reply("consult_unknown", id=markup.escape(shown))
     if ctx.in_group:
         return ctx.reply("consult_private_only")
     early = await closed_early(ctx, c)
