@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot import leases, owed
+from bot import leases, owed, polls
 from bot.config import Settings
 from bot.consultations import Catalog
 from bot.content import Content
@@ -226,7 +226,8 @@ class Core:
         """(event id, route, replies) to send now, not older than OWED_FOR: those nobody
         is sending any more (a dead replica's, once its lease ran out), taken for this
         process. With ``mine`` (an adapter's start, when none of this process's are in
-        flight), also those this process left unsent itself."""
+        flight), also those this process left unsent itself. Poll messages among them
+        are drawn again from the tally of now (:func:`bot.polls.redraw`)."""
         rows = await self.storage.claim_owed(
             platform,
             leases.owner(self),
@@ -235,7 +236,10 @@ class Core:
             mine=mine,
             lease=CLAIM_LEASE,
         )
-        return [(event_id, route, owed.loads(replies)) for event_id, route, replies in rows]
+        return [
+            (event_id, route, await polls.redraw(self, owed.loads(replies)))
+            for event_id, route, replies in rows
+        ]
 
     async def flush(self) -> None:
         """Wait until every queued event and delivery record is stored (at shutdown)."""

@@ -122,6 +122,31 @@ def poll_key(poll_id: int) -> str:
     return f"poll-{poll_id}"
 
 
+def _poll_of_key(key: str | None) -> int | None:
+    m = re.fullmatch(r"poll-(\d{1,9})", key or "")
+    return int(m.group(1)) if m else None
+
+
+async def redraw(core: Core, replies: list[Reply]) -> list[Reply]:
+    """``replies`` with each poll message drawn again from the tally of now.
+
+    A vote's replies are stored with it (:mod:`bot.owed`) and carry the tally of that
+    moment. Sent late, by a replica taking over a dead one's, they would show an older
+    count until the next vote. A poll deleted since (``/forget`` of its poster) drops
+    its redraw."""
+    fresh: list[Reply] = []
+    for reply in replies:
+        poll_id = _poll_of_key(reply.key)
+        if poll_id is None:
+            fresh.append(reply)
+            continue
+        poll = await core.storage.get_poll(poll_id)
+        if poll is not None:
+            tally = await core.storage.poll_tally(poll_id)
+            fresh.append(poll_reply(core.ui, poll, tally, core.clock(), chat=reply.chat))
+    return fresh
+
+
 def parse_poll_id(text: str) -> int | None:
     """ "12", "poll-12" or "#12" as a poll id."""
     m = re.fullmatch(r"(?:poll-?|#)?(\d{1,9})", text.strip().lower())

@@ -302,3 +302,33 @@ async def test_a_running_adapter_renews_its_owed_replies_and_looks_for_others(
             keeping.cancel()
         with pytest.raises(asyncio.CancelledError):
             await keeping
+
+
+async def test_a_taken_over_poll_redraw_shows_the_tally_of_now_not_of_the_vote(
+    replicas: tuple[Storage, Storage], tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    """A vote's reply redraws the poll with the tally of its moment. Sent late by
+    another replica, after more votes, it would show an older count (58 against 60
+    stored) until the next vote: it is drawn again from the tally when taken over."""
+    one, two = replicas
+    clock = Clock(NOW)
+    dying = make_core(tmp_path, min_kb, one, clock).core
+    living = make_core(tmp_path, min_kb, two, clock).core
+    group = Chat("g", private=False)
+    coordinator = Person("test", "coord", "Cora Ordinator")
+    poll = "/poll Which topic first? | Access | Climate"
+    await living.handle(Incoming(coordinator, group, text=poll, event_id="post"))
+
+    def vote(user: str, option: int) -> Incoming:
+        return Incoming(Person("test", user), group, action=f"pv:1:{option}", event_id=user)
+
+    drawn = await dying.handle(vote("v1", 0), route="the route")  # then kill -9
+    assert any(r.key == "poll-1" and "1 voter" in r.text for r in drawn)
+    for user in ("v2", "v3"):  # the others go on voting on the live replica
+        await living.handle(vote(user, 1))
+    clock.advance(seconds=CLAIM_LEASE.total_seconds())  # the dead one's lease ran out
+    [(_, _, replies)] = await living.owed("test", mine=False)
+    [tally] = [r for r in replies if r.key == "poll-1"]
+    assert "3 voters" in tally.text, tally.text
+    assert [c.action for c in tally.choices] == ["pv:1:0", "pv:1:1"]
+    assert any(r.notice for r in replies)  # the vote's own toast is kept as it was
