@@ -1,5 +1,6 @@
 """Follow-up questions: "and when was that?", "who chairs it?", "tell me more", "in french
-please", understood against the entry last answered in the same chat.
+please", "and a week after that?" (:mod:`bot.temporal`), understood against the entry
+last answered in the same chat.
 
 Pure functions of the matcher and the previous answer; the FAQ handler keeps that
 previous answer in storage for a short while (:data:`CONTEXT_TTL`).
@@ -10,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from bot.matcher import POLITENESS, QUESTION_WORDS, Match, Matcher, Query, text_words
+from bot import temporal
+from bot.matcher import POLITENESS, QUESTION_WORDS, Match, Matcher, Query, Suggestion, text_words
 
 CONTEXT_TTL = timedelta(minutes=30)
 # A follow-up stays on the earlier topic: an entry that shares none of its words keeps
@@ -215,6 +217,17 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         fuller = matcher.curated_twin(previous.entry) or previous.entry
         # In the language of the asking ("plus de détails svp" after an English answer).
         return Match("answer", fuller, 1.0, language=query.language or previous.language, p=1.0)
+    if (step := temporal.step_of(words)) is not None:
+        landed = temporal.stepped(matcher.kb, previous.entry, step)
+        language = query.language or previous.language
+        if len(landed) == 1:
+            return Match("answer", landed[0], 1.0, language=language, p=1.0)
+        if landed:
+            shown = tuple(Suggestion(e, "", 1.0) for e in landed[:3])
+            return Match("suggest", None, 1.0, shown, language=language, ranked=shown)
+        # A step to where no dated event lies ("the day before" a meeting): the previous
+        # answer again would be a confident wrong one; the fallback offers the timeline.
+        return Match("fallback", None, 0.0, language=language)
     if bare.status == "answer" and not _looks_back(words, query):
         return bare
     if not _looks_back(words, query) and bare.status != "fallback":

@@ -1,0 +1,171 @@
+"""Follow-ups that move along the timeline: "and a week after that?", "what happened
+next?", "et la veille ?", "¿y dos años antes?", "وبعدها بأسبوع؟".
+
+Such a message names no topic, only a step in time from the entry last answered, so the
+word-based matcher cannot read it. It is read here against the dated events of
+``knowledge/events.yaml``: the previous entry's event is the anchor, the step (a
+direction and, where given, a distance) points at a date, and the entry of the event
+found there is the answer. Pure functions of the knowledge base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.knowledge import Event, KnowledgeBase
+
+
+def _set(words: str) -> frozenset[str]:
+    """A word list written as one string, as the lists below are easier to read."""
+    return frozenset(words.split())
+
+
+# Words that say which way to go. Kept as text_words() reads them: lower case, no
+# accents, and the Arabic article stripped ("التالي" is "تالي").
+_AFTER = _set(
+    """after later next following afterwards afterward then subsequent
+    apres tard suivant suivante suivi ensuite puis
+    prochain prochaine
+    despues luego siguiente posterior proximo proxima
+    بعد بعدها بعده وبعدها وبعده وبعد تالي لاحقا ثم"""
+)
+_BEFORE = _set(
+    """before earlier previous prior preceding
+    avant precedent precedente auparavant tot
+    antes anterior previo previa
+    قبل قبلها قبله وقبلها وقبله وقبل سابق"""
+)
+# One word for a step of a day each way ("le lendemain", "la veille").
+_DAY_AFTER = frozenset(["lendemain"])
+_DAY_BEFORE = frozenset(["veille"])
+# Units in days; a month or a year is matched with that much slack anyway.
+_UNITS: dict[str, int] = {
+    **dict.fromkeys(_set("day days jour jours journee dia dias يوم ايام"), 1),
+    **dict.fromkeys(_set("week weeks semaine semaines semana semanas اسبوع اسابيع"), 7),
+    **dict.fromkeys(_set("month months mois mes meses شهر اشهر شهور"), 30),
+    **dict.fromkeys(_set("year years an ans annee annees ano anos سنه سنوات عام اعوام"), 365),
+}
+# Arabic duals: "بيومين" (by two days), "اسبوعين", "شهرين", "سنتين".
+_DUALS: dict[str, int] = {"يومين": 2, "اسبوعين": 14, "شهرين": 60, "سنتين": 730, "عامين": 730}
+_COUNTS: dict[str, int] = {
+    **dict.fromkeys(_set("a an one un une uno una واحد"), 1),
+    **dict.fromkeys(_set("two deux dos اثنين"), 2),
+    **dict.fromkeys(_set("three trois tres ثلاث ثلاثه"), 3),
+    **dict.fromkeys(_set("four quatre cuatro اربع اربعه"), 4),
+    **dict.fromkeys(_set("five cinq cinco خمس خمسه"), 5),
+    **dict.fromkeys(_set("six seis ست سته"), 6),
+    **dict.fromkeys(_set("seven sept siete سبع سبعه"), 7),
+    **dict.fromkeys(_set("ten dix diez عشر عشره"), 10),
+}
+# What else such a message may hold: the "and", question words, pointers back, the
+# verb of happening. Any other word names a topic, and the message is not only a step.
+_FRAME = _set(
+    """and so what which who when where how about was is were did does the that this it
+    there then happened happen came come comes one meeting event or much
+    et alors plus que qu quoi qui quel quelle quand ou s est c ce cela ca il y a eu le la l les
+    passe arrive
+    e mas que paso sucedio cuando donde el la lo eso esto fue hubo
+    و ماذا ما شو ايش وش ايه حدث صار متى وين اين ذلك هذا هيك"""
+)
+# "the next one", "the meeting after": the same body's next event, not just any.
+_SAME = _set("one meeting session reunion seance sesion اجتماع دوره")
+# When two events share a date, an event that took place is a better answer than a plan
+# or a publication about it ("a week after" the MLG meeting is the Council itself).
+_PLAIN = frozenset(["meeting", "conference", "adoption", "forum", "founding", "pledge"])
+
+
+@dataclass(frozen=True)
+class Step:
+    """A move along the timeline: ``+1`` or ``-1``, how far in days (0: the next), and
+    whether it asks for the same body's next event ("the next one")."""
+
+    direction: int
+    days: int = 0
+    same: bool = False
+
+
+def step_of(words: list[str]) -> Step | None:
+    """The step a message asks for, when that is all it asks ("and two weeks later?")."""
+    direction = 0
+    days = 0
+    count = 1
+    for word in words:
+        if word.isdigit() and len(word) <= 3:
+            count = int(word)
+        elif word in _COUNTS:
+            count = _COUNTS[word]
+        elif word in _DAY_AFTER or word in _DAY_BEFORE:
+            direction, days = (1 if word in _DAY_AFTER else -1), 1
+        elif (unit := _unit(word)) is not None:
+            days = count * unit
+        elif word in _AFTER or word in _BEFORE:
+            if direction and direction != (1 if word in _AFTER else -1):
+                return None  # "before or after": not a step
+            direction = 1 if word in _AFTER else -1
+        elif word.startswith(("ب", "و")) and _unit(word[1:]) is not None:
+            days = count * (_unit(word[1:]) or 0)  # "باسبوع": by a week
+        elif word not in _FRAME and word not in _SAME:
+            return None
+    same = any(w in _SAME for w in words)
+    return Step(direction, days, same) if direction else None
+
+
+def _unit(word: str) -> int | None:
+    if word in _UNITS:
+        return _UNITS[word]
+    if word in _DUALS:
+        return _DUALS[word]
+    if word.startswith("ب") and word[1:] in _DUALS:
+        return _DUALS[word[1:]]
+    return None
+
+
+def stepped(kb: KnowledgeBase, entry_id: str, step: Step) -> list[str]:
+    """The entries a step from ``entry_id`` lands on: one, several when it cannot tell,
+    none when that entry has no date or nothing lies that way."""
+    anchors = [e for e in kb.events if e.entry == entry_id]
+    if not anchors:
+        return []
+    anchor = anchors[0] if step.direction < 0 else anchors[-1]
+    if step.days and step.days < {"year": 365, "month": 28}.get(anchor.start_precision, 0):
+        return []  # "the day after" something known to the year only: no date to step from
+    start = anchor.start if step.direction < 0 else (anchor.end or anchor.start)
+    others = [
+        e
+        for e in kb.events
+        if e.entry
+        and e.entry != entry_id
+        and e.entry in kb.entries
+        and (e.start > start if step.direction > 0 else e.start < anchor.start)
+    ]
+    if step.same:
+        others = [e for e in others if e.body == anchor.body] or others
+    if not others:
+        return []
+    if step.days:
+        target = start + timedelta(days=step.direction * step.days)
+        near = [e for e in others if _lands(step, e, target)]
+        if not near:
+            return []
+        best = min(_distance(e, target) for e in near)
+        found = [e for e in near if _distance(e, target) == best]
+    else:
+        nearest = min(others, key=lambda e: abs((e.start - start).days))
+        found = [e for e in others if e.start == nearest.start]
+    plain = [e for e in found if e.kind in _PLAIN] or found
+    return list(dict.fromkeys(e.entry for e in plain))
+
+
+def _distance(event: Event, target: date) -> int:
+    return abs((event.start - target).days)
+
+
+def _lands(step: Step, event: Event, target: date) -> bool:
+    """Whether ``event`` lies where the step aims: in the same year for a step of years,
+    within half the step otherwise, and only for an event dated as finely as the step
+    (a date known to the month is no answer to "the day before")."""
+    if step.days >= 365:
+        return event.start.year == target.year
+    finest = {"day": 1, "month": 28, "year": 365}[event.start_precision]
+    return finest <= step.days and _distance(event, target) <= max(1, step.days // 2)

@@ -1,0 +1,83 @@
+"""Follow-ups that step along the timeline from the entry last answered."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.followup import Previous, resolve
+from bot.knowledge import KnowledgeBase
+from bot.matcher import Matcher, text_words
+from bot.temporal import Step, step_of, stepped
+
+
+@pytest.mark.parametrize(
+    ("text", "step"),
+    [
+        ("and a week after that?", Step(1, 7)),
+        ("and two weeks later?", Step(1, 14)),
+        ("¿y una semana después?", Step(1, 7)),
+        ("et deux ans plus tard ?", Step(1, 730)),
+        ("et la veille ?", Step(-1, 1)),
+        ("et le lendemain ?", Step(1, 1)),
+        ("وبعدها بأسبوع؟", Step(1, 7)),
+        ("وقبلها بيومين؟", Step(-1, 2)),
+        ("what happened next?", Step(1, 0)),
+        ("and before that?", Step(-1, 0)),
+        ("and the next one?", Step(1, 0, same=True)),
+        ("y la reunión anterior?", Step(-1, 0, same=True)),
+    ],
+)
+def test_a_step_in_time_is_read_in_four_languages(text: str, step: Step) -> None:
+    assert step_of(text_words(text)) == step
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "was the cod 2011 before or after the conference",  # a question of its own
+        "what did the council decide after that",  # names a topic: the matcher's
+        "when was that?",  # no step
+        "and the year after the policy was adopted?",
+    ],
+)
+def test_a_message_that_names_more_than_a_step_is_left_to_the_matcher(text: str) -> None:
+    assert step_of(text_words(text)) is None
+
+
+def test_a_week_after_the_mlg_meeting_is_the_council_not_the_plan_of_that_day(
+    shipped_kb: KnowledgeBase,
+) -> None:
+    # The blog: the MLG was to meet on 17 June 2022, the Council of Delegates "one week
+    # later" (22-23 June), where a resolution was also to be presented (a plan).
+    assert stepped(shipped_kb, "mlg-first-meeting", Step(1, 7)) == ["cod-2022"]
+
+
+def test_a_step_finer_than_what_is_known_of_a_date_lands_nowhere(
+    shipped_kb: KnowledgeBase,
+) -> None:
+    perco = next(e for e in shipped_kb.events if e.entry == "perco")
+    assert perco.start_precision == "month"
+    assert stepped(shipped_kb, "perco", Step(1, 1)) == []  # "the day after" August 1997
+    assert stepped(shipped_kb, "policy-what", Step(1, 0)) == []  # no date at all
+
+
+def test_the_next_one_is_the_same_bodys_next_event(shipped_kb: KnowledgeBase) -> None:
+    cod = next(e for e in shipped_kb.events if e.entry == "cod-2009")
+    [landed] = stepped(shipped_kb, "cod-2009", Step(1, 0, same=True))
+    assert landed != "cod-2009"
+    assert cod.body in {e.body for e in shipped_kb.events if e.entry == landed}
+
+
+@pytest.mark.parametrize("text", ["and a week after that?", "¿y una semana después?"])
+def test_a_step_follow_up_is_answered_in_the_language_asked(
+    shipped_matcher: Matcher, text: str
+) -> None:
+    result = resolve(shipped_matcher, text, Previous("mlg-first-meeting", "en"))
+    assert (result.status, result.id) == ("answer", "cod-2022")
+    assert result.language == ("es" if "semana" in text else "en")
+
+
+def test_a_step_to_nowhere_is_not_the_previous_answer_again(shipped_matcher: Matcher) -> None:
+    """Before, "and the day before?" after the 2022 Council repeated its answer."""
+    result = resolve(shipped_matcher, "and the day before?", Previous("cod-2022", "en"))
+    assert result.status == "fallback"
