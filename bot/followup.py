@@ -228,6 +228,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         # A step to where no dated event lies ("the day before" a meeting): the previous
         # answer again would be a confident wrong one; the fallback offers the timeline.
         return Match("fallback", None, 0.0, language=language)
+    if (pinned := temporal.pin_year(words, matcher.kb, previous.entry)) is not None:
+        again = matcher.match(pinned)
+        if again.status == "answer":
+            return replace(again, language=query.language or again.language or previous.language)
     if bare.status == "answer" and not _looks_back(words, query):
         return bare
     if not _looks_back(words, query) and bare.status != "fallback":

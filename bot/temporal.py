@@ -169,3 +169,53 @@ def _lands(step: Step, event: Event, target: date) -> bool:
         return event.start.year == target.year
     finest = {"day": 1, "month": 28, "year": 365}[event.start_precision]
     return finest <= step.days and _distance(event, target) <= max(1, step.days // 2)
+
+
+# "that year", "cette année-là", "ese mismo año", "نفس السنة": the year of the entry
+# last answered, as text_words() reads these phrases.
+_THAT_YEAR: tuple[tuple[str, ...], ...] = tuple(
+    tuple(phrase.split())
+    for phrase in (
+        "the same year",
+        "that same year",
+        "that year",
+        "same year",
+        "cette annee la",
+        "cette meme annee",
+        "la meme annee",
+        "meme annee",
+        "ese mismo ano",
+        "el mismo ano",
+        "ese ano",
+        "aquel ano",
+        "mismo ano",
+        "نفس سنه",
+        "نفس عام",
+        "ذلك عام",
+        "تلك سنه",
+        "هذيك سنه",
+    )
+)
+
+
+def pin_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> str | None:
+    """The message with "that year" replaced by the year of ``entry_id``'s events ("and
+    the CoD that year?" after the 2009 adoption: "and the CoD in 2009"), when it says
+    "that year" and the entry's events all fall in one year."""
+    for phrase in _THAT_YEAR:
+        at = _find(words, phrase)
+        if at is None:
+            continue
+        years = {e.start.year for e in kb.events if e.entry == entry_id}
+        if len(years) != 1:
+            return None
+        rest = words[:at] + words[at + len(phrase) :]
+        return " ".join([*rest, str(years.pop())])
+    return None
+
+
+def _find(words: list[str], phrase: tuple[str, ...]) -> int | None:
+    for at in range(len(words) - len(phrase) + 1):
+        if tuple(words[at : at + len(phrase)]) == phrase:
+            return at
+    return None

@@ -7,7 +7,7 @@ import pytest
 from bot.followup import Previous, resolve
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher, text_words
-from bot.temporal import Step, step_of, stepped
+from bot.temporal import Step, pin_year, step_of, stepped
 
 
 @pytest.mark.parametrize(
@@ -81,3 +81,31 @@ def test_a_step_to_nowhere_is_not_the_previous_answer_again(shipped_matcher: Mat
     """Before, "and the day before?" after the 2022 Council repeated its answer."""
     result = resolve(shipped_matcher, "and the day before?", Previous("cod-2022", "en"))
     assert result.status == "fallback"
+
+
+@pytest.mark.parametrize(
+    ("text", "pinned"),
+    [
+        ("and when did the CoD meet that year?", "and when did the cod meet 2009"),
+        ("y el consejo de delegados ese mismo año?", "y el consejo de delegados 2009"),
+        ("et le conseil des délégués cette année-là ?", "et le conseil des delegues 2009"),
+        ("وماذا عن نفس السنة؟", "ماذا عن 2009"),
+        ("and when did the CoD meet?", None),  # no "that year"
+    ],
+)
+def test_that_year_is_the_year_of_the_entry_last_answered(
+    shipped_kb: KnowledgeBase, text: str, pinned: str | None
+) -> None:
+    assert pin_year(text_words(text), shipped_kb, "policy-adopted") == pinned
+
+
+def test_that_year_means_nothing_after_an_entry_without_one_year(shipped_kb: KnowledgeBase) -> None:
+    assert pin_year(text_words("and that year?"), shipped_kb, "policy-what") is None
+
+
+def test_the_cod_that_year_after_the_policy_is_the_2009_council(shipped_matcher: Matcher) -> None:
+    """Before, the policy's adoption was given again."""
+    result = resolve(
+        shipped_matcher, "and when did the CoD meet that year?", Previous("policy-adopted", "en")
+    )
+    assert (result.status, result.id) == ("answer", "cod-2009")
