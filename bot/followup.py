@@ -228,6 +228,8 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         # A step to where no dated event lies ("the day before" a meeting): the previous
         # answer again would be a confident wrong one; the fallback offers the timeline.
         return Match("fallback", None, 0.0, language=language)
+    if len(landed := temporal.swapped_year(words, matcher.kb, previous.entry)) == 1:
+        return Match("answer", landed[0], 1.0, language=query.language or previous.language, p=1.0)
     if (pinned := temporal.pin_year(words, matcher.kb, previous.entry)) is not None:
         again = matcher.match(pinned)
         if again.status == "answer":

@@ -219,3 +219,35 @@ def _find(words: list[str], phrase: tuple[str, ...]) -> int | None:
         if tuple(words[at : at + len(phrase)]) == phrase:
             return at
     return None
+
+
+# What "what about 2015?" may hold besides its year.
+_SWAP_FRAME = _FRAME | _set(
+    "in en for pour para de del du celui celle one عن في سنه عام year annee ano"
+)
+
+
+def swapped_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> list[str]:
+    """The entries "what about 2015?" asks for after ``entry_id``: the same body's events
+    of that year (after the 2017 Council's call for action, the 2015 Council's
+    statement, not the International Conference held that December). Empty when the
+    message holds more than a year, or the entry has no dated event."""
+    years = [w for w in words if len(w) == 4 and w.isdigit() and w[:2] in ("19", "20")]
+    if len(years) != 1 or any(w not in _SWAP_FRAME for w in words if w != years[0]):
+        return []
+    year = int(years[0])
+    anchors = [e for e in kb.events if e.entry == entry_id]
+    bodies = {e.body for e in anchors}
+    found = [
+        e
+        for e in kb.events
+        if e.start.year == year
+        and e.entry
+        and e.entry != entry_id
+        and e.entry in kb.entries
+        and e.body in bodies
+    ]
+    if len(bodies) == 1:  # after one body's meeting, its meeting of that year, not a plan
+        kinds = {e.kind for e in anchors}
+        found = [e for e in found if e.kind in kinds] or found
+    return list(dict.fromkeys(e.entry for e in found))

@@ -7,7 +7,7 @@ import pytest
 from bot.followup import Previous, resolve
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher, text_words
-from bot.temporal import Step, pin_year, step_of, stepped
+from bot.temporal import Step, pin_year, step_of, stepped, swapped_year
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,21 @@ def test_the_cod_that_year_after_the_policy_is_the_2009_council(shipped_matcher:
         shipped_matcher, "and when did the CoD meet that year?", Previous("policy-adopted", "en")
     )
     assert (result.status, result.id) == ("answer", "cod-2009")
+
+
+@pytest.mark.parametrize(
+    "text", ["what about 2015?", "et en 2015 ?", "وماذا عن ٢٠١٥؟", "¿y en 2015?"]
+)
+def test_what_about_another_year_is_the_same_bodys_event_of_that_year(
+    shipped_matcher: Matcher, text: str
+) -> None:
+    """After the 2017 Council of Delegates' call for action, "what about 2015?" is the
+    2015 Council's statement, not the International Conference of December 2015 (before,
+    a did-you-mean between the two, or an unrelated answer in French)."""
+    result = resolve(shipped_matcher, text, Previous("call-for-action-2017", "en"))
+    assert (result.status, result.id) == ("answer", "statement-2015")
+
+
+def test_a_year_with_a_topic_is_left_to_the_matcher(shipped_kb: KnowledgeBase) -> None:
+    words = text_words("what did the conference adopt in 2015?")
+    assert swapped_year(words, shipped_kb, "call-for-action-2017") == []
