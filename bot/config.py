@@ -105,6 +105,25 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+DEFAULT_LEASE_SECONDS = 30.0
+
+
+def _lease_seconds(env: Mapping[str, str]) -> float:
+    """``NSBOT_LEASE_SECONDS``: from 3 s (a renewal every second) to 10 minutes."""
+    text = env.get("NSBOT_LEASE_SECONDS", "").strip()
+    if not text:
+        return DEFAULT_LEASE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 3 <= value <= 600:
+        raise ConfigError(
+            f"NSBOT_LEASE_SECONDS must be a number of seconds between 3 and 600, not {text!r}"
+        )
+    return value
+
+
 # Platforms a question desk can be on, and what their chat ids look like.
 _DESK_CHATS = {"slack": re.compile(r"[CG][A-Z0-9]{2,}"), "telegram": re.compile(r"-\d+")}
 DEFAULT_HANDOFF_REMIND = timedelta(hours=24)
@@ -191,8 +210,21 @@ class Settings:
     handoff: Desk | None = None  # NSBOT_HANDOFF: the secretariat's desk; None: off
     handoff_remind: timedelta = DEFAULT_HANDOFF_REMIND  # NSBOT_HANDOFF_REMIND
     feedback_retention: timedelta = DEFAULT_FEEDBACK_RETENTION  # NSBOT_FEEDBACK_RETENTION
+    # How long a replica's claims (deliveries, owed replies, relayed messages, the polling
+    # role, a poll's closing) outlive it; renewed every third of it. Shorter: a dead
+    # replica's work is taken over sooner, for more database writes (NSBOT_LEASE_SECONDS).
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
     # Platform settings stay as raw strings: each adapter reads its own.
     platform: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.lease_seconds)
+
+    @property
+    def renew_every(self) -> float:
+        """How often a live replica renews its claims and looks for a dead one's."""
+        return self.lease_seconds / 3
 
     @property
     def faq_file(self) -> Path:
@@ -280,5 +312,6 @@ class Settings:
                 "NSBOT_HANDOFF_REMIND", env.get("NSBOT_HANDOFF_REMIND", ""), DEFAULT_HANDOFF_REMIND
             ),
             feedback_retention=parse_feedback_retention(env.get("NSBOT_FEEDBACK_RETENTION", "")),
+            lease_seconds=_lease_seconds(env),
             platform={k: v for k, v in env.items() if k.startswith(("TELEGRAM_", "SLACK_"))},
         )

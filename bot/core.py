@@ -28,7 +28,7 @@ from bot.matcher import Matcher
 from bot.messages import Incoming, Person, Reply
 from bot.pseudonym import Pseudonyms
 from bot.readiness import Readiness
-from bot.storage.base import CLAIM_LEASE, Storage
+from bot.storage.base import Storage
 from bot.turns import Turns
 from bot.ui import UI
 
@@ -234,7 +234,7 @@ class Core:
             self.clock(),
             self.clock() - owed.OWED_FOR,
             mine=mine,
-            lease=CLAIM_LEASE,
+            lease=self.settings.lease,
         )
         return [
             (event_id, route, await polls.redraw(self, owed.loads(replies)))
@@ -338,7 +338,7 @@ class Core:
                         person=message.person.key,
                         chats=owed.chats(message.chat, replies),
                         owner=leases.owner(self),
-                        lease=CLAIM_LEASE,
+                        lease=self.settings.lease,
                     )
                 results.append(replies)
             for platform in {p for p, _ in paid}:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Defaults; a running bot passes its NSBOT_LEASE_SECONDS and a third of it.
 ROLE_LEASE = timedelta(seconds=30)  # a holder that stops renewing loses the role this late
 RENEW_SECONDS = 10.0  # how often a holder renews, and a waiting process asks again
 

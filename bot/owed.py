@@ -4,11 +4,11 @@ whichever replica is alive.
 The core stores an event's replies in the same transaction as its claim, when the
 adapter gives a ``route`` (its own opaque note of where to answer). The adapter says
 when they are delivered (:meth:`bot.core.Core.paid`). Until then they belong to the
-process that stored them for a lease (:data:`~bot.storage.claims.CLAIM_LEASE`), which
+process that stored them for a lease (``NSBOT_LEASE_SECONDS``, 30 s), which
 its running adapter renews (:func:`keep`). A process killed before sending stops
 renewing; once its lease has run out, one live replica takes its replies over and
 sends them (:meth:`bot.core.Core.owed`; the database's row locks decide which), within
-about ``CLAIM_LEASE + TAKEOVER_SECONDS``. An adapter that stops with replies unsent
+about a lease and a third. An adapter that stops with replies unsent
 gives them up at once (:func:`give_up`), for the next start or another replica.
 
 Only the holder's delivery report deletes them: the platform re-delivering the event
@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from bot import leases
 from bot.messages import Attachment, Chat, Choice, Reply
 from bot.periodic import repeat
-from bot.storage.claims import CLAIM_LEASE
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -39,9 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OWED_FOR = timedelta(minutes=10)
-# How often a running adapter renews its owed replies (a third of their lease) and
-# looks for those of a replica that died.
-TAKEOVER_SECONDS = 10.0
 
 
 def _reply(reply: Reply) -> dict[str, Any]:
@@ -98,7 +94,9 @@ def chats(where: Chat, replies: list[Reply]) -> list[str]:
 
 async def renew(core: Core, platform: str) -> int:
     """This process is alive: the replies it owes on ``platform`` stay its own."""
-    return await core.storage.renew_owed(platform, leases.owner(core), core.clock(), CLAIM_LEASE)
+    return await core.storage.renew_owed(
+        platform, leases.owner(core), core.clock(), core.settings.lease
+    )
 
 
 async def give_up(core: Core, platform: str) -> int:
@@ -110,11 +108,13 @@ async def keep(
     core: Core,
     platform: str,
     take_over: Callable[[], Awaitable[int]],
-    every: float = TAKEOVER_SECONDS,
+    every: float | None = None,
 ) -> None:
-    """While an adapter runs: renew its owed replies every ``every`` seconds, and beside
-    that call ``take_over`` (the adapter sends what :meth:`Core.owed` hands it, with
-    ``mine=False``) as often. Apart, so a long takeover never delays a renewal."""
+    """While an adapter runs: renew its owed replies every ``every`` seconds (a third of
+    their lease), and beside that call ``take_over`` (the adapter sends what
+    :meth:`Core.owed` hands it, with ``mine=False``) as often. Apart, so a long takeover
+    never delays a renewal."""
+    every = every or core.settings.renew_every
 
     await asyncio.gather(
         # brief: the next renewal may get through before the lease ends

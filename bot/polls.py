@@ -229,7 +229,9 @@ async def close_due_polls(core: Core) -> int:
         # Every replica sweeps: the one holding the poll's lease shows the results,
         # once; if it dies meanwhile, another does when the lease has run out.
         lease = f"poll-closing:{poll.id}"
-        async with leases.held(core.storage, lease, leases.owner(core), core.clock) as mine:
+        async with leases.held(
+            core.storage, lease, leases.owner(core), core.clock, lease=core.settings.lease
+        ) as mine:
             if not mine:
                 continue
             current = await core.storage.get_poll(poll.id)

@@ -7,8 +7,8 @@ ignored. This background task sends pending rows one at a time through
 ``core.push``: claimed just before the send, marked sent after with the message's
 platform reference (read back from the adapter's record of the keyed message).
 
-A claim belongs to this process for a lease (:data:`~bot.storage.claims.CLAIM_LEASE`),
-renewed every :data:`HEARTBEAT_SECONDS` while it runs (:func:`heartbeat`); a replica
+A claim belongs to this process for a lease (``NSBOT_LEASE_SECONDS``, 30 s),
+renewed every third of it while it runs (:func:`heartbeat`); a replica
 that dies mid-send loses it when the lease runs out, and another sends the row. A
 replica that starts leaves alone the rows a live one is sending.
 
@@ -35,7 +35,6 @@ from bot.handoff import DESK_LANGUAGE
 from bot.leases import owner
 from bot.messages import Chat, Choice, Reply
 from bot.periodic import repeat
-from bot.storage.claims import CLAIM_LEASE
 from bot.storage.handoff import NOTE, RelayRow
 
 if TYPE_CHECKING:
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
-HEARTBEAT_SECONDS = 10.0  # a third of a claim's lease
 BATCH = 50
 MAX_ATTEMPTS = 6
 RETRY_BASE = timedelta(seconds=5)
@@ -80,7 +78,7 @@ async def _reply_for(core: Core, r: RelayRow) -> Reply | None:
 async def deliver_one(core: Core, r: RelayRow) -> str:
     """Send one row; what became of it ("sent", "failed", "waiting", "retrying")."""
     storage, me = core.storage, owner(core)
-    if not await storage.claim_relay(r.id, core.clock(), owner=me, lease=CLAIM_LEASE):
+    if not await storage.claim_relay(r.id, core.clock(), owner=me, lease=core.settings.lease):
         return "taken"
     if r.edits and await storage.get_message_ref(r.platform, r.edits) is None:
         # What it rewrites was never shown (or is no longer known): nothing to post.
@@ -182,7 +180,7 @@ async def recover(core: Core) -> int:
 async def heartbeat(core: Core) -> int:
     """One beat: this process's claims are renewed, and (when it sends for a chat
     platform) those of a process that stopped renewing are taken back; how many."""
-    await core.storage.renew_relays(owner(core), core.clock(), CLAIM_LEASE)
+    await core.storage.renew_relays(owner(core), core.clock(), core.settings.lease)
     if not set(core.senders) - LOCAL_PLATFORMS:
         return 0
     count = await recover(core)
@@ -191,9 +189,13 @@ async def heartbeat(core: Core) -> int:
     return count
 
 
-async def keep_claims(core: Core, interval: float = HEARTBEAT_SECONDS) -> None:
+async def keep_claims(core: Core, interval: float | None = None) -> None:
+    """The heartbeat, every ``interval`` seconds (a third of a claim's lease)."""
     await repeat(
-        lambda: heartbeat(core), interval, log, "could not renew the handoff message claims"
+        lambda: heartbeat(core),
+        interval or core.settings.renew_every,
+        log,
+        "could not renew the handoff message claims",
     )
 
 

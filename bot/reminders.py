@@ -46,7 +46,7 @@ from bot.knowledge import Event
 from bot.leases import owner
 from bot.messages import Chat, Choice, Person, Reply
 from bot.periodic import repeat
-from bot.storage.base import CLAIM_LEASE, Delivery, Recipient, Storage, Subscription
+from bot.storage.base import Delivery, Recipient, Storage, Subscription
 from bot.ui import UI
 
 if TYPE_CHECKING:
@@ -62,9 +62,8 @@ MAX_REMINDERS = 5  # lead times per person
 REMINDER_HOUR = 9  # reminders arrive at about this hour, in the person's time zone
 DRAFT_NOTICE = timedelta(hours=24)  # the draft reminder goes this long before closing
 TICK_SECONDS = 30.0
-# How often a process renews its delivery claims (a third of their lease) and looks for
-# claims whose process died: these are sent again within CLAIM_LEASE + this.
-HEARTBEAT_SECONDS = 10.0
+# A process renews its delivery claims every third of their lease (NSBOT_LEASE_SECONDS)
+# and looks for claims whose process died: these are sent again within a lease and a third.
 BATCH = 100
 MAX_ATTEMPTS = 5  # a send that raised is retried this many times, with backoff
 RETRY_BASE = timedelta(minutes=1)
@@ -571,7 +570,9 @@ def _retry_delay(attempts: int) -> timedelta:
 async def deliver_one(tick: _Tick, d: Delivery) -> None:
     core, storage, report = tick.core, tick.core.storage, tick.report
     job_id, person, me = d.job.id, d.person, owner(tick.core)
-    if not await storage.claim_delivery(job_id, person, core.clock(), owner=me, lease=CLAIM_LEASE):
+    if not await storage.claim_delivery(
+        job_id, person, core.clock(), owner=me, lease=core.settings.lease
+    ):
         return
     try:
         replies = await render(tick, d)
@@ -700,7 +701,7 @@ async def heartbeat(core: Core) -> int:
     """One beat: this process's claims are renewed, and (when it delivers through a
     chat platform) the rows of a process that stopped renewing are taken back and sent
     at once. Returns how many were taken back."""
-    await core.storage.renew_claims(owner(core), core.clock(), CLAIM_LEASE)
+    await core.storage.renew_claims(owner(core), core.clock(), core.settings.lease)
     if not delivers_for_platforms(core):
         return 0
     count = await recover(core)
@@ -709,8 +710,14 @@ async def heartbeat(core: Core) -> int:
     return count
 
 
-async def keep_claims(core: Core, interval: float = HEARTBEAT_SECONDS) -> None:
-    await repeat(lambda: heartbeat(core), interval, log, "could not renew the delivery claims")
+async def keep_claims(core: Core, interval: float | None = None) -> None:
+    """The heartbeat, every ``interval`` seconds (a third of a claim's lease)."""
+    await repeat(
+        lambda: heartbeat(core),
+        interval or core.settings.renew_every,
+        log,
+        "could not renew the delivery claims",
+    )
 
 
 async def run_forever(core: Core, interval: float = TICK_SECONDS) -> None:

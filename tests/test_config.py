@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -90,8 +91,10 @@ def test_operations_settings_are_read_from_the_environment() -> None:
             "NSBOT_HEALTH_HOST": "127.0.0.1",
             "NSBOT_WATCH": "1",
             "NSBOT_WATCH_INTERVAL": "0.5",
+            "NSBOT_LEASE_SECONDS": "12",
         }
     )
+    assert settings.lease == timedelta(seconds=12) and settings.renew_every == 4.0
     assert (settings.log_format, settings.health_port, settings.health_host) == (
         "json",
         8080,
@@ -100,6 +103,7 @@ def test_operations_settings_are_read_from_the_environment() -> None:
     assert (settings.watch, settings.watch_interval) == (True, 0.5)
     default = Settings.from_env({})
     assert (default.log_format, default.health_port, default.watch) == ("text", None, False)
+    assert default.lease == timedelta(seconds=30)
 
 
 @pytest.mark.parametrize(
@@ -111,6 +115,8 @@ def test_operations_settings_are_read_from_the_environment() -> None:
         ("NSBOT_WATCH", "sometimes"),
         ("NSBOT_WATCH_INTERVAL", "0"),
         ("NSBOT_WATCH_INTERVAL", "nan"),
+        ("NSBOT_LEASE_SECONDS", "1"),  # renewals every third of a second
+        ("NSBOT_LEASE_SECONDS", "soon"),
     ],
 )
 def test_a_wrong_operations_setting_is_named(name: str, value: str) -> None:

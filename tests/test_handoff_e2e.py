@@ -231,6 +231,9 @@ async def scenario(tmp_path: Path) -> AsyncIterator[Scenario]:
         NSBOT_DB=str(tmp_path / "bot.sqlite3"),
         NSBOT_HASH_KEY="k" * 32,
         NSBOT_HANDOFF=f"slack:{DESK}",
+        # The restart after the kill waits for the killed process's leases: a third of the
+        # default, so the test waits about 13 s, not 40.
+        NSBOT_LEASE_SECONDS="10",
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=telegram.base_url,
         SLACK_BOT_TOKEN=BOT_TOKEN,

@@ -332,3 +332,18 @@ async def test_a_taken_over_poll_redraw_shows_the_tally_of_now_not_of_the_vote(
     assert "3 voters" in tally.text, tally.text
     assert [c.action for c in tally.choices] == ["pv:1:0", "pv:1:1"]
     assert any(r.notice for r in replies)  # the vote's own toast is kept as it was
+
+
+async def test_the_lease_setting_decides_when_a_dead_replicas_reply_is_taken_over(
+    replicas: tuple[Storage, Storage], tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    """NSBOT_LEASE_SECONDS=10: taken over after 10 s, not the default 30."""
+    one, two = replicas
+    clock = Clock(NOW)
+    dying = make_core(tmp_path, min_kb, one, clock, lease_seconds=10.0).core
+    living = make_core(tmp_path, min_kb, two, clock, lease_seconds=10.0).core
+    assert await dying.handle(_question(), route="the route")
+    clock.advance(seconds=9)
+    assert await living.owed("test", mine=False) == []
+    clock.advance(seconds=1)
+    assert [e for e, _, _ in await living.owed("test", mine=False)] == ["ev-1"]

@@ -198,7 +198,7 @@ class TelegramAdapter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         callback_grace: float = CALLBACK_GRACE,
-        poll_lease_every: float = leases.RENEW_SECONDS,
+        poll_lease_every: float | None = None,  # default: a third of NSBOT_LEASE_SECONDS
     ) -> None:
         token = settings.get("TELEGRAM_BOT_TOKEN").strip()
         if not token:
@@ -255,7 +255,7 @@ class TelegramAdapter:
         self._handle_until: float | None = None  # set by stop(): later updates wait
         self._poller: asyncio.Task[None] | None = None
         self._owed_keeper: asyncio.Task[None] | None = None
-        self.poll_lease_every = poll_lease_every
+        self.poll_lease_every = poll_lease_every or core.settings.renew_every
 
     @property
     def ui(self) -> UI:
@@ -312,6 +312,7 @@ class TelegramAdapter:
                         "(polling is single-replica); this one sends but waits to poll, and "
                         "takes over when that one stops",
                         every=self.poll_lease_every,
+                        lease=self.core.settings.lease,
                         decided=decided,
                     ),
                     name="telegram-poller",
