@@ -161,6 +161,24 @@ for _marker in sorted(
         _MARKERS_BY_FIRST[_marker[0]].append(_marker)
 
 
+# Yes/no questions and claims to check (see matching.yaml, yes_no_starts and checks).
+_YES_NO_STARTS = frozenset(normalise(w) for w in _LANGUAGE_DATA.get("yes_no_starts", []))
+_CHECKS = tuple(
+    phrase
+    for phrase in {tuple(normalise(c).split()) for c in _LANGUAGE_DATA.get("checks", [])}
+    if phrase
+)
+
+
+def checks_a_claim(words: list[str]) -> bool:
+    """Whether a question asks yes or no, or to check a claim: "was it adopted in 2011?",
+    "... adopted in 2017, is that right?", "هل ...", "c'est vrai que ..."."""
+    if words and words[0] in _YES_NO_STARTS:
+        return True
+    joined = f" {' '.join(words)} "
+    return any(f" {' '.join(phrase)} " in joined for phrase in _CHECKS)
+
+
 # "principle 10", "tenth principle", "10e principe" (see matching.yaml, designators).
 _DESIGNATORS = {
     w: name for name, words in _LANGUAGE_DATA.get("designators", {}).items() for w in words
@@ -220,6 +238,9 @@ FIELD_ONLY = 0.3  # an entry whose answer alone shares the question's words: a w
 GLOSSARY_FIELD_WEIGHT = 0.25
 BETA2 = 1.0  # F-beta between precision and recall, beta = 1
 NUMBER_FLOOR = 0.45  # score kept when none of the question's numbers is the entry's
+# ...in a yes/no question or a claim to check, whose number may be the wrong one asked
+# about ("was the policy adopted in 2011?" is about the 2009 adoption).
+CHECK_NUMBER_FLOOR = 0.8
 MIN_CONTENT = 0.8  # below this much topic weight a text asks about nothing in particular
 SUGGEST_FLOOR = 0.25
 SUGGEST_SPREAD = 0.15
@@ -290,6 +311,7 @@ class Query:
     numbers: frozenset[str]  # years and other numbers asked about
     language: str | None
     content: float  # weight of the tokens that name something the knowledge base knows
+    checking: bool = False  # a yes/no question or a claim to check (checks_a_claim)
 
 
 @dataclass(frozen=True)
@@ -670,7 +692,7 @@ class Matcher:
             for t, w in tokens.items()
             if t in self._idf and t not in QUESTION_WORDS and (not t.isdigit() or len(t) == 4)
         )
-        return Query(tokens, numbers, language, content)
+        return Query(tokens, numbers, language, content, checking=checks_a_claim(raw))
 
     def _written(self, text: str) -> list[str]:
         """Numbers spelled in a text, leaving out the knowledge base's names: "CI" and
@@ -772,7 +794,8 @@ class Matcher:
                 if holders is not None:
                     hits[holders] += 1
             agree = hits / len(query.numbers)
-        score = np.round(best_f * (NUMBER_FLOOR + (1 - NUMBER_FLOOR) * agree), 4)
+        floor = CHECK_NUMBER_FLOOR if query.checking else NUMBER_FLOOR
+        score = np.round(best_f * (floor + (1 - floor) * agree), 4)
         live = np.flatnonzero(best_f > 0)
         if live.size > CANDIDATES:  # only the leaders (ties at the cut included) go on
             cut = np.partition(score[live], live.size - CANDIDATES)[live.size - CANDIDATES]

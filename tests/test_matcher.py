@@ -14,6 +14,7 @@ from bot.matcher import (
     STOPWORDS,
     Matcher,
     answer_language,
+    checks_a_claim,
     designations,
     normalise,
     readings,
@@ -494,3 +495,32 @@ def test_what_is_a_name_is_the_glossarys_unless_an_entry_is_about_that_name(
     assert shipped_matcher.match("climate centre - what is it?").id == "glossary-climate-centre"
     # The MRG entry is about the MRG: it answers "what is the MRG" with the fuller story.
     assert shipped_matcher.match("what is the mrg").id == "mrg-what"
+
+
+@pytest.mark.parametrize(
+    ("text", "checking"),
+    [
+        ("was the policy adopted in 2011?", True),
+        ("my colleague says it was adopted in 2017, is that right?", True),
+        ("c'est vrai que la politique date de 2011 ?", True),
+        ("هل اعتمدت السياسة في 2011؟", True),
+        ("when was the policy adopted?", False),
+        ("what did the 2011 conference adopt", False),
+    ],
+)
+def test_yes_no_questions_and_claims_to_check_are_told_apart(text: str, checking: bool) -> None:
+    assert checks_a_claim(text_words(text)) is checking
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "was the policy adopted in 2011?",
+        "my colleague says the migration policy was adopted in 2011, is that correct?",
+    ],
+)
+def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, text: str) -> None:
+    """The year asked about is the wrong one (2009 is right): before, the entries that
+    mention 2011 pushed the adoption out (a fallback, or a did-you-mean without it)."""
+    result = shipped_matcher.match(text)
+    assert (result.status, result.id) == ("answer", "policy-adopted")
