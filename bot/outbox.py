@@ -131,6 +131,7 @@ class Outbox:
         # after them, waited for all of them (13 s in the 2,000-vote burst).
         self.max_in_flight = max_in_flight
         self._flying = {True: 0, False: 0}  # in flight, by the item's ``budget``
+        self._caps = {True: max_in_flight, False: max_in_flight}
         self._lanes: dict[str, _Lane] = {}
         self._coalescing: dict[tuple[str, str], _Item] = {}
         self._global_next = 0.0
@@ -175,6 +176,15 @@ class Outbox:
         await asyncio.gather(*self._in_flight, return_exceptions=True)
         self._worker = None
         self._fail_all(OutboxClosed("the outbox stopped before this message was sent"))
+
+    def limit_budget_free(self, in_flight: int | None) -> None:
+        """At most ``in_flight`` budget-free items (toasts) awaiting the platform at once;
+        None: ``max_in_flight`` again. An adapter lowers it while it takes in a burst:
+        on one event loop, each toast's HTTP round trip takes the CPU the votes still
+        to be stored (and the tally showing them) wait for; the toasts, due within
+        Telegram's 15 s, go in full once the burst is in."""
+        self._caps[False] = max(1, in_flight) if in_flight is not None else self.max_in_flight
+        self._wakeup.set()
 
     @property
     def pending(self) -> int:
@@ -295,7 +305,10 @@ class Outbox:
         for chat_id, lane in list(self._lanes.items()):
             if lane.busy:
                 continue
-            if lane.queue and self._flying[lane.queue[0].budget] >= self.max_in_flight:
+            if (
+                lane.queue
+                and self._flying[lane.queue[0].budget] >= self._caps[lane.queue[0].budget]
+            ):
                 continue  # its kind has no free slot: a send finishing wakes us
             if not lane.queue:
                 # Forget a quiet chat once its spacing and group window have passed.

@@ -419,3 +419,36 @@ async def test_a_live_tally_keeps_a_group_slot_for_its_final_state() -> None:
     finally:
         voting.cancel()
         await box.stop(drain_seconds=1)
+
+
+async def test_budget_free_items_can_be_held_to_fewer_in_flight(vt: VirtualTime) -> None:
+    # While an adapter takes a burst in, its toasts fill the time left: one at a time
+    # here, then all at once when the limit is lifted.
+    answered = asyncio.Event()
+    waiting: list[str] = []
+
+    async def send(chat_id: str, payload: Any) -> str:
+        waiting.append(payload)
+        await answered.wait()
+        return payload
+
+    box = Outbox(send, Limits(), clock=vt.clock, sleep=vt.sleep, max_in_flight=16)
+    await box.start()
+    try:
+        box.limit_budget_free(1)
+        toasts = [
+            box.submit(f"callback:{i}", f"t{i}", priority=True, budget=False) for i in range(6)
+        ]
+        edit = box.submit("-100", "tally", group=True, coalesce_key="poll-1", priority=True)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert sorted(waiting) == ["t0", "tally"]  # one toast; the edit is not held back
+        box.limit_budget_free(None)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert sorted(waiting) == sorted([f"t{i}" for i in range(6)] + ["tally"])
+        answered.set()
+        assert await settle(*toasts, edit) == [f"t{i}" for i in range(6)] + ["tally"]
+    finally:
+        answered.set()
+        await box.stop(drain_seconds=1)
