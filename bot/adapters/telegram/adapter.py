@@ -31,7 +31,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import health, leases, markup, owed
 from bot.adapters.telegram.inbound import PLATFORM, blocked_by, to_incoming
-from bot.adapters.telegram.inbox import KeepingRequest
+from bot.adapters.telegram.inbox import KeepingRequest, slimmed
 from bot.adapters.telegram.render import (
     Call,
     is_group,
@@ -370,7 +370,7 @@ class TelegramAdapter:
     async def _take_update(self, data: dict[str, Any]) -> None:
         """A webhook update, handled before the 200: Telegram re-sends an update until
         it gets one, so one it was told about is one the core has stored."""
-        update = Update.de_json(data, self.app.bot)
+        update = Update.de_json(slimmed(data), self.app.bot)  # as polled updates are
         try:
             await self.handle_update(update)
         except Exception:
