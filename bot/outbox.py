@@ -90,6 +90,7 @@ class _Item:
     priority: bool = False  # served before ordinary items (toasts, live tallies)
     budget: bool = True  # counts against global_per_second
     changed_at: float = 0.0  # when its payload was last replaced by a newer state
+    queued_at: float = 0.0
 
 
 @dataclass(eq=False)
@@ -132,6 +133,7 @@ class Outbox:
         self.max_in_flight = max_in_flight
         self._flying = {True: 0, False: 0}  # in flight, by the item's ``budget``
         self._caps = {True: max_in_flight, False: max_in_flight}
+        self._held_for = 0.0  # a budget-free item waiting this long is no longer held
         self._lanes: dict[str, _Lane] = {}
         self._coalescing: dict[tuple[str, str], _Item] = {}
         self._global_next = 0.0
@@ -177,13 +179,15 @@ class Outbox:
         self._worker = None
         self._fail_all(OutboxClosed("the outbox stopped before this message was sent"))
 
-    def limit_budget_free(self, in_flight: int | None) -> None:
+    def limit_budget_free(self, in_flight: int | None, *, at_most_for: float = 5.0) -> None:
         """At most ``in_flight`` budget-free items (toasts) awaiting the platform at once;
         None: ``max_in_flight`` again. An adapter lowers it while it takes in a burst:
         on one event loop, each toast's HTTP round trip takes the CPU the votes still
-        to be stored (and the tally showing them) wait for; the toasts, due within
-        Telegram's 15 s, go in full once the burst is in."""
+        to be stored (and the tally showing them) wait for; the toasts go in full once
+        the burst is in. One that has waited ``at_most_for`` seconds is not held back
+        any longer: Telegram forgets a button press after about 15 s."""
         self._caps[False] = max(1, in_flight) if in_flight is not None else self.max_in_flight
+        self._held_for = at_most_for
         self._wakeup.set()
 
     @property
@@ -234,6 +238,7 @@ class Outbox:
             priority=priority,
             budget=budget,
             changed_at=self._clock(),
+            queued_at=self._clock(),
         )
         lane = self._lanes.setdefault(chat_id, _Lane())
         if priority:
@@ -299,16 +304,19 @@ class Outbox:
         if limit is not None and limit >= 2:
             lane.live_tat = max(lane.live_tat, now) + group_rate("live", limit - 1).step
 
+    def _cap(self, item: _Item, now: float) -> int:
+        """How many of the item's kind may await the platform for it to go too."""
+        if not item.budget and now - item.queued_at >= self._held_for:
+            return self.max_in_flight  # held long enough (limit_budget_free)
+        return self._caps[item.budget]
+
     def _next(self, now: float) -> tuple[str, _Lane, float] | None:
         """The lane to serve next and when: earliest allowed first, then oldest item."""
         best: tuple[float, bool, int, str, _Lane] | None = None
         for chat_id, lane in list(self._lanes.items()):
             if lane.busy:
                 continue
-            if (
-                lane.queue
-                and self._flying[lane.queue[0].budget] >= self._caps[lane.queue[0].budget]
-            ):
+            if lane.queue and self._flying[lane.queue[0].budget] >= self._cap(lane.queue[0], now):
                 continue  # its kind has no free slot: a send finishing wakes us
             if not lane.queue:
                 # Forget a quiet chat once its spacing and group window have passed.

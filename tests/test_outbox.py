@@ -443,12 +443,24 @@ async def test_budget_free_items_can_be_held_to_fewer_in_flight(vt: VirtualTime)
         for _ in range(20):
             await asyncio.sleep(0)
         assert sorted(waiting) == ["t0", "tally"]  # one toast; the edit is not held back
-        box.limit_budget_free(None)
+        vt.now = 4.0
+        box.limit_budget_free(1, at_most_for=5.0)  # wakes the outbox
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert sorted(waiting) == ["t0", "tally"]
+        late = box.submit("callback:9", "t9", priority=True, budget=False)
+        vt.now = 5.0  # t1..t5 have waited 5 s: no longer held; t9 only 1 s
+        box.limit_budget_free(1, at_most_for=5.0)
         for _ in range(20):
             await asyncio.sleep(0)
         assert sorted(waiting) == sorted([f"t{i}" for i in range(6)] + ["tally"])
+        toasts.append(late)
+        box.limit_budget_free(None)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert sorted(waiting) == sorted([f"t{i}" for i in range(6)] + ["t9", "tally"])
         answered.set()
-        assert await settle(*toasts, edit) == [f"t{i}" for i in range(6)] + ["tally"]
+        assert await settle(*toasts, edit) == [f"t{i}" for i in range(6)] + ["t9", "tally"]
     finally:
         answered.set()
         await box.stop(drain_seconds=1)

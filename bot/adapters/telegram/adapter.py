@@ -87,8 +87,10 @@ CONCURRENT_UPDATES = 256
 CALLBACK_LANES = 16
 # Toasts awaiting Telegram at once while updates are being handled (16 otherwise): a
 # burst of votes is taken in first and its tally shown, and the toasts fill the time
-# left; enough of them still go to answer a steady stream well within the 15 s.
+# left; one held TOASTS_HELD_AT_MOST seconds goes anyway (Telegram forgets a press
+# after about 15 s).
 TOASTS_WHILE_TAKING_IN = 4
+TOASTS_HELD_AT_MOST = 5.0
 # At a stop, updates are still handled this long; the rest stay in the inbox (polling)
 # for the next start. Then queued sends get STOP_SENDING: within 10 s in all.
 STOP_HANDLING = 3.0
@@ -477,7 +479,7 @@ class TelegramAdapter:
         """One update through the core; returns the deliveries it queued (not awaited)."""
         self._in_hand += 1
         if self._in_hand == 1:
-            self.outbox.limit_budget_free(TOASTS_WHILE_TAKING_IN)
+            self.outbox.limit_budget_free(TOASTS_WHILE_TAKING_IN, at_most_for=TOASTS_HELD_AT_MOST)
         try:
             return await self._handle_update(update)
         finally:
