@@ -9,7 +9,8 @@ SQLite with synchronous=FULL). All votes are queued at once, as Telegram deliver
 backlog. Printed: votes counted, when the posted tally showed the final count (after
 the last vote was delivered), toasts (answerCallbackQuery) latency and how many came
 after Telegram's ~15 s expiry, messages posted in the group besides the poll, texts
-over the platform limits, and how long stop() took. The naive peer handles the same
+over the platform limits, calls the fake refused with a 429 (it enforces Telegram's
+rates: 1 message/s per chat, 20/min per group, 30/s in all), and how long stop() took. The naive peer handles the same
 updates with one transaction per vote, a toast per vote and one tally edit at the end.
 Last, ``nsbot run`` as a process of its own takes the same burst and gets SIGTERM once
 a tenth of the toasts went out: how long it took to exit, how many votes were counted
@@ -40,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bot.adapters.telegram import TelegramAdapter  # noqa: E402
 from bot.app import running_core  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from tests.fake_telegram import FakeTelegram, fixture, user  # noqa: E402
+from tests.fake_telegram import FakeTelegram, RateLimits, fixture, user  # noqa: E402
 from tests.test_telegram_durability import Process  # noqa: E402
 
 KB_MIN = ROOT / "tests" / "fixtures" / "kb_min" / "knowledge"
@@ -103,6 +104,7 @@ def summary(
     )
     print(f"    notices posted in group  {group_messages}")
     print(f"    texts over the limits    {too_long}")
+    print(f"    refused by rate (429)    {len(fake.refused)}")
     print(f"    stop took                {stop_s:.2f} s")
 
 
@@ -127,7 +129,7 @@ def burst(fake: FakeTelegram, poll: dict[str, Any], voters: int) -> tuple[dict[s
 
 
 async def run_bot(folder: Path, voters: int) -> None:
-    fake = FakeTelegram(clock=time.monotonic)
+    fake = FakeTelegram(clock=time.monotonic, limits=RateLimits())
     await fake.start()
     config = settings(folder, fake)
     async with running_core(config) as core:
@@ -155,7 +157,7 @@ async def run_bot(folder: Path, voters: int) -> None:
 
 async def run_naive(folder: Path, voters: int) -> None:
     """Fetch, one transaction per vote, toast; one edit of the tally when it is quiet."""
-    fake = FakeTelegram(clock=time.monotonic)
+    fake = FakeTelegram(clock=time.monotonic, limits=RateLimits())
     await fake.start()
     api = f"{fake.base_url}{fake.token}"
     db = await aiosqlite.connect(str(folder / "naive.sqlite3"), isolation_level=None)

@@ -12,6 +12,10 @@ outgoing call of an adapter goes through one :class:`Outbox`, which
   bounded exponential backoff, and never drops or duplicates an item on its own;
 - replaces a queued item by a newer one with the same ``coalesce_key``: a live poll
   tally voted on 2,000 times in a minute is edited about once a second, last state wins;
+- in a group, paces such live states so that they leave the group's last slot of the
+  minute free: a state that has settled (no newer one for :data:`SETTLE` seconds, the
+  burst is over) takes it at once, instead of waiting up to a minute behind the
+  intermediate states that filled the group's 20 (:meth:`Outbox._live_ready`);
 - with a :class:`~bot.send_limits.SharedLimiter` (several replicas on PostgreSQL),
   reserves each message's slot there before sending it, so the limits hold for all
   replicas together; a newer state coalesces into an item while it waits for its slot.
@@ -33,13 +37,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import BotError
-from bot.send_limits import SharedLimiter, send_rates
+from bot.send_limits import SharedLimiter, group_rate, send_rates
 
 log = logging.getLogger(__name__)
 
 SendFn = Callable[[str, Any], Awaitable[Any]]
 GROUP_WINDOW = 60.0  # seconds over which group_per_minute is counted
 SHARED_FAILURE_LOG_EVERY = 60.0  # seconds between two "shared limiter unreachable" lines
+# A live state (an item with a coalesce key) no newer one replaced for this long is
+# taken as the last of its burst: it may use the slot its group keeps in reserve.
+SETTLE = 0.5
 
 
 class RetryAfter(BotError):
@@ -82,6 +89,8 @@ class _Item:
     failures: int = 0  # transient failures so far
     priority: bool = False  # served before ordinary items (toasts, live tallies)
     budget: bool = True  # counts against global_per_second
+    changed_at: float = 0.0  # when its payload was last replaced by a newer state
+    queued_at: float = 0.0
 
 
 @dataclass(eq=False)
@@ -90,6 +99,7 @@ class _Lane:
     ready_at: float = 0.0  # no send before this (spacing, retry-after or backoff)
     busy: bool = False  # one item in flight at a time keeps the chat's order
     recent: deque[float] = field(default_factory=deque)  # send times, for group_per_minute
+    live_tat: float = 0.0  # GCRA arrival time of the lane's live states (_live_ready)
 
 
 class Outbox:
@@ -122,6 +132,8 @@ class Outbox:
         # after them, waited for all of them (13 s in the 2,000-vote burst).
         self.max_in_flight = max_in_flight
         self._flying = {True: 0, False: 0}  # in flight, by the item's ``budget``
+        self._caps = {True: max_in_flight, False: max_in_flight}
+        self._held_for = 0.0  # a budget-free item waiting this long is no longer held
         self._lanes: dict[str, _Lane] = {}
         self._coalescing: dict[tuple[str, str], _Item] = {}
         self._global_next = 0.0
@@ -167,6 +179,17 @@ class Outbox:
         self._worker = None
         self._fail_all(OutboxClosed("the outbox stopped before this message was sent"))
 
+    def limit_budget_free(self, in_flight: int | None, *, at_most_for: float = 5.0) -> None:
+        """At most ``in_flight`` budget-free items (toasts) awaiting the platform at once;
+        None: ``max_in_flight`` again. An adapter lowers it while it takes in a burst:
+        on one event loop, each toast's HTTP round trip takes the CPU the votes still
+        to be stored (and the tally showing them) wait for; the toasts go in full once
+        the burst is in. One that has waited ``at_most_for`` seconds is not held back
+        any longer: Telegram forgets a button press after about 15 s."""
+        self._caps[False] = max(1, in_flight) if in_flight is not None else self.max_in_flight
+        self._held_for = at_most_for
+        self._wakeup.set()
+
     @property
     def pending(self) -> int:
         """Items queued or in flight."""
@@ -203,6 +226,7 @@ class Outbox:
                 # Last state wins; whoever waited for the earlier state gets the later result.
                 queued.payload = payload
                 queued.futures.append(future)
+                queued.changed_at = self._clock()  # it settles later (_live_ready)
                 return future
         item = _Item(
             chat_id,
@@ -213,6 +237,8 @@ class Outbox:
             next(self._order),
             priority=priority,
             budget=budget,
+            changed_at=self._clock(),
+            queued_at=self._clock(),
         )
         lane = self._lanes.setdefault(chat_id, _Lane())
         if priority:
@@ -258,13 +284,39 @@ class Outbox:
             return now
         return lane.recent[-limit] + GROUP_WINDOW
 
+    def _live_ready(self, lane: _Lane, item: _Item, now: float) -> float:
+        """When a live state (``coalesce_key``) may go to its group, besides the limits.
+
+        Live states are paced as if the group allowed one message a minute fewer
+        (GCRA: a few at once, then evenly spaced), so a 60-second burst of votes edits
+        the tally every few seconds and the group's last slot stays free. A state that
+        has settled goes without that pacing: the final tally, shown within a second
+        or so of the last vote rather than when the minute is over."""
+        limit = self.limits.group_per_minute
+        if limit is None or limit < 2:
+            return now
+        settled = item.changed_at + SETTLE
+        rate = group_rate("live", limit - 1)
+        return min(settled, max(now, lane.live_tat - rate.tolerance))
+
+    def _live_sent(self, lane: _Lane, now: float) -> None:
+        limit = self.limits.group_per_minute
+        if limit is not None and limit >= 2:
+            lane.live_tat = max(lane.live_tat, now) + group_rate("live", limit - 1).step
+
+    def _cap(self, item: _Item, now: float) -> int:
+        """How many of the item's kind may await the platform for it to go too."""
+        if not item.budget and now - item.queued_at >= self._held_for:
+            return self.max_in_flight  # held long enough (limit_budget_free)
+        return self._caps[item.budget]
+
     def _next(self, now: float) -> tuple[str, _Lane, float] | None:
         """The lane to serve next and when: earliest allowed first, then oldest item."""
         best: tuple[float, bool, int, str, _Lane] | None = None
         for chat_id, lane in list(self._lanes.items()):
             if lane.busy:
                 continue
-            if lane.queue and self._flying[lane.queue[0].budget] >= self.max_in_flight:
+            if lane.queue and self._flying[lane.queue[0].budget] >= self._cap(lane.queue[0], now):
                 continue  # its kind has no free slot: a send finishing wakes us
             if not lane.queue:
                 # Forget a quiet chat once its spacing and group window have passed.
@@ -275,6 +327,8 @@ class Outbox:
             at = lane.ready_at
             if head.group:
                 at = max(at, self._group_ready(lane, now))
+                if head.coalesce_key is not None:
+                    at = max(at, self._live_ready(lane, head, now))
             if head.budget:
                 at = max(at, self._global_next)
             # Every chat that may send now ties at ``now``: then priority items, then
@@ -309,6 +363,8 @@ class Outbox:
                 self._global_next = now + 1.0 / self.limits.global_per_second
             if item.group:
                 lane.recent.append(now)
+                if item.coalesce_key is not None:
+                    self._live_sent(lane, now)
             task = asyncio.create_task(self._attempt(lane, item, now))
             self._in_flight.add(task)
             self._flying[item.budget] += 1
@@ -443,6 +499,7 @@ class Outbox:
             lane.queue.remove(newer)
             item.payload = newer.payload
             item.futures.extend(newer.futures)
+            item.changed_at = newer.changed_at
         self._coalescing[key] = item
 
     def _finish(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -351,4 +352,115 @@ async def test_toasts_in_flight_leave_the_tally_edit_a_slot(vt: VirtualTime) -> 
         assert await settle(*toasts) == [f"ok:t{i}" for i in range(6)]
     finally:
         toasts_answered.set()
+        await box.stop(drain_seconds=1)
+
+
+class Timeline:
+    """Virtual time where sleepers wake in the order of their moments: a test can
+    submit on a schedule of its own while the outbox waits for its slots."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._order), woken))
+        await woken
+
+    async def run_until(self, done: Callable[[], bool], until: float) -> None:
+        while not done() and self.now < until:
+            for _ in range(20):  # everything that can run at this moment runs
+                await asyncio.sleep(0)
+            while self._sleepers and self._sleepers[0][2].done():  # cancelled sleeps
+                heapq.heappop(self._sleepers)
+            if done() or not self._sleepers:
+                break
+            at, _, woken = heapq.heappop(self._sleepers)
+            self.now = max(self.now, at)
+            woken.set_result(None)
+
+
+async def test_a_live_tally_keeps_a_group_slot_for_its_final_state() -> None:
+    # 100 s of votes, a new tally every 0.1 s: the group's 20 a minute must hold,
+    # the tally must keep moving meanwhile, and the final count must not wait for
+    # the minute to end (it waited 20 s when the first states took every slot).
+    tl = Timeline()
+    sent: list[tuple[float, Any]] = []
+
+    async def send(chat_id: str, payload: Any) -> Any:
+        sent.append((tl.now, payload))
+        return payload
+
+    box = Outbox(send, Limits(), clock=tl.clock, sleep=tl.sleep)
+    await box.start()
+
+    async def votes() -> float:
+        for i in range(1000):
+            box.submit("-100", i, group=True, coalesce_key="poll-1", priority=True)
+            if i < 999:
+                await tl.sleep(0.1)
+        return tl.now
+
+    voting = asyncio.ensure_future(votes())
+    try:
+        await tl.run_until(lambda: bool(sent) and sent[-1][1] == 999, until=300)
+        last_vote = voting.result()
+        times = [t for t, _ in sent]
+        assert sent[-1][1] == 999
+        assert sent[-1][0] - last_vote <= 1.0 + EPS  # the final state, within a second
+        assert all(b - a >= 1.0 - EPS for a, b in itertools.pairwise(times))  # per chat
+        assert all(sum(1 for u in times if t <= u < t + 60.0) <= 20 for t in times)
+        assert max(b - a for a, b in itertools.pairwise(times)) <= 4.0 + EPS  # kept moving
+    finally:
+        voting.cancel()
+        await box.stop(drain_seconds=1)
+
+
+async def test_budget_free_items_can_be_held_to_fewer_in_flight(vt: VirtualTime) -> None:
+    # While an adapter takes a burst in, its toasts fill the time left: one at a time
+    # here, then all at once when the limit is lifted.
+    answered = asyncio.Event()
+    waiting: list[str] = []
+
+    async def send(chat_id: str, payload: Any) -> str:
+        waiting.append(payload)
+        await answered.wait()
+        return payload
+
+    box = Outbox(send, Limits(), clock=vt.clock, sleep=vt.sleep, max_in_flight=16)
+    await box.start()
+    try:
+        box.limit_budget_free(1)
+        toasts = [
+            box.submit(f"callback:{i}", f"t{i}", priority=True, budget=False) for i in range(6)
+        ]
+        edit = box.submit("-100", "tally", group=True, coalesce_key="poll-1", priority=True)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert sorted(waiting) == ["t0", "tally"]  # one toast; the edit is not held back
+        vt.now = 4.0
+        box.limit_budget_free(1, at_most_for=5.0)  # wakes the outbox
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert sorted(waiting) == ["t0", "tally"]
+        late = box.submit("callback:9", "t9", priority=True, budget=False)
+        vt.now = 5.0  # t1..t5 have waited 5 s: no longer held; t9 only 1 s
+        box.limit_budget_free(1, at_most_for=5.0)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert sorted(waiting) == sorted([f"t{i}" for i in range(6)] + ["tally"])
+        toasts.append(late)
+        box.limit_budget_free(None)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert sorted(waiting) == sorted([f"t{i}" for i in range(6)] + ["t9", "tally"])
+        answered.set()
+        assert await settle(*toasts, edit) == [f"t{i}" for i in range(6)] + ["t9", "tally"]
+    finally:
+        answered.set()
         await box.stop(drain_seconds=1)

@@ -31,7 +31,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import health, leases, markup, owed
 from bot.adapters.telegram.inbound import PLATFORM, blocked_by, to_incoming
-from bot.adapters.telegram.inbox import KeepingRequest
+from bot.adapters.telegram.inbox import KeepingRequest, slimmed
 from bot.adapters.telegram.render import (
     Call,
     is_group,
@@ -85,6 +85,12 @@ CALLBACK_GRACE = 1.0
 CONFLICT_LOG_EVERY = 300.0  # seconds between two "another instance" errors
 CONCURRENT_UPDATES = 256
 CALLBACK_LANES = 16
+# Toasts awaiting Telegram at once while updates are being handled (16 otherwise): a
+# burst of votes is taken in first and its tally shown, and the toasts fill the time
+# left; one held TOASTS_HELD_AT_MOST seconds goes anyway (Telegram forgets a press
+# after about 15 s).
+TOASTS_WHILE_TAKING_IN = 4
+TOASTS_HELD_AT_MOST = 5.0
 # At a stop, updates are still handled this long; the rest stay in the inbox (polling)
 # for the next start. Then queued sends get STOP_SENDING: within 10 s in all.
 STOP_HANDLING = 3.0
@@ -253,6 +259,7 @@ class TelegramAdapter:
         self._webhook: WebhookServer | None = None
         self._paying: set[asyncio.Future[None]] = set()
         self._handle_until: float | None = None  # set by stop(): later updates wait
+        self._in_hand = 0  # updates being handled now (see TOASTS_WHILE_TAKING_IN)
         self._poller: asyncio.Task[None] | None = None
         self._owed_keeper: asyncio.Task[None] | None = None
         self.poll_lease_every = poll_lease_every or core.settings.renew_every
@@ -366,7 +373,7 @@ class TelegramAdapter:
     async def _take_update(self, data: dict[str, Any]) -> None:
         """A webhook update, handled before the 200: Telegram re-sends an update until
         it gets one, so one it was told about is one the core has stored."""
-        update = Update.de_json(data, self.app.bot)
+        update = Update.de_json(slimmed(data), self.app.bot)  # as polled updates are
         try:
             await self.handle_update(update)
         except Exception:
@@ -471,6 +478,17 @@ class TelegramAdapter:
 
     async def handle_update(self, update: Update) -> list[asyncio.Future[Any]]:
         """One update through the core; returns the deliveries it queued (not awaited)."""
+        self._in_hand += 1
+        if self._in_hand == 1:
+            self.outbox.limit_budget_free(TOASTS_WHILE_TAKING_IN, at_most_for=TOASTS_HELD_AT_MOST)
+        try:
+            return await self._handle_update(update)
+        finally:
+            self._in_hand -= 1
+            if not self._in_hand:
+                self.outbox.limit_budget_free(None)
+
+    async def _handle_update(self, update: Update) -> list[asyncio.Future[Any]]:
         gone = blocked_by(update)
         if gone is not None:
             await self.core.person_gone(f"{PLATFORM}:{gone}", "blocked")

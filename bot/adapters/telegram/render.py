@@ -7,6 +7,7 @@ message with "can't parse entities" (MarkdownV2 would need 18 characters escaped
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass, replace
 from typing import Any
@@ -106,8 +107,15 @@ def toast_text(reply: Reply) -> str | None:
     """The reply as a callback-query toast, when it is a short notice that fits one."""
     if not reply.notice or reply.buttons or reply.attachments:
         return None
-    text = markup.to_plain(reply.text, bidi_marks=True).strip()
-    return text if 0 < len(text) <= TOAST_LIMIT else None
+    return _toast(reply.text)
+
+
+@functools.lru_cache(maxsize=256)
+def _toast(text: str) -> str | None:
+    # A burst of votes brings the same few notices ("Your vote: ...") thousands of
+    # times: parsed once each.
+    plain = markup.to_plain(text, bidi_marks=True).strip()
+    return plain if 0 < len(plain) <= TOAST_LIMIT else None
 
 
 def chat_ref(chat_id: str) -> int | str:
