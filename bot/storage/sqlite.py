@@ -7,7 +7,6 @@ keeps one coroutine's transaction from interleaving with another's statements.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import secrets
@@ -353,6 +352,7 @@ _RESPONSE_COLUMNS = (
     "id, consultation, respondent, anonymous, person, display_name, ref, status, position, "
     "region, national_society, started_at, updated_at, submitted_at"
 )
+_RESPONSE_COLUMNS_OF_R = ", ".join("r." + c.strip() for c in _RESPONSE_COLUMNS.split(","))
 _POLL_COLUMNS = (
     "id, platform, chat, question, options, multi, anonymous, created_by, created_at, "
     "closes_at, closed_at, final_shown, language"
@@ -447,7 +447,6 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
         self._claims = 0
         self._unit: object | None = None  # the unit of work in progress, if any
         self._after_commit: list[Callable[[], Awaitable[Any]]] = []
-        self._savepoints = itertools.count()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -559,15 +558,19 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
         """Exclusive use of the connection, committed on success, rolled back on error.
         Inside a unit of work it is a savepoint: undone alone on error."""
         if self._inside():
-            name = f"sp{next(self._savepoints)}"
-            await self.db.execute(f"SAVEPOINT {name}")
+            # One name for every level: SQLite undoes and releases the innermost
+            # savepoint of that name, which nesting makes this one. A new name per
+            # savepoint was a new statement to prepare each time, and a batch of them
+            # pushed every other prepared statement out of the connection's cache.
+            db = self.db
+            db.now("SAVEPOINT sp")
             try:
-                yield self.db
+                yield db
             except BaseException:
-                await self.db.execute(f"ROLLBACK TO {name}")
-                await self.db.execute(f"RELEASE {name}")
+                db.now("ROLLBACK TO sp")
+                db.now("RELEASE sp")
                 raise
-            await self.db.execute(f"RELEASE {name}")
+            db.now("RELEASE sp")
             return
         async with self._lock:
             await self.db.execute("BEGIN IMMEDIATE")
@@ -578,16 +581,26 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
                 raise
             await self.db.execute("COMMIT")
 
+    # Inside a unit of work the write lock is held, so no statement can wait: it runs
+    # here and now (the hot path of every event), without the lock or the worker.
+
     async def _fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        if self._inside():
+            return self.db.now(sql, params).fetchall()
         async with self._use() as db, db.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
     async def _fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        if self._inside():
+            row: sqlite3.Row | None = self.db.now(sql, params).fetchone()
+            return row
         async with self._use() as db, db.execute(sql, params) as cur:
-            row: sqlite3.Row | None = await cur.fetchone()
+            row = await cur.fetchone()
             return row
 
     async def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        if self._inside():
+            return int(self.db.now(sql, params).rowcount)
         async with self._use() as db, db.execute(sql, params) as cur:
             return int(cur.rowcount)
 
@@ -1081,10 +1094,17 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
         return [_response(r, answers[int(r[0])]) for r in rows]
 
     async def get_response(self, consultation: str, respondent: str) -> ResponseRow | None:
-        rows = await self._responses_where(
-            "consultation = ? AND respondent = ?", (consultation, respondent)
+        # One statement (every press reads its response): the row once per answer.
+        rows = await self._fetchall(
+            f"""SELECT {_RESPONSE_COLUMNS_OF_R}, a.question, a.value FROM responses r
+                LEFT JOIN answers a ON a.response_id = r.id
+                WHERE r.consultation = ? AND r.respondent = ?""",
+            (consultation, respondent),
         )
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        answers = {a[-2]: json.loads(a[-1]) for a in rows if a[-2] is not None}
+        return _response(rows[0], answers)
 
     async def start_response(
         self,
