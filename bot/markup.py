@@ -303,6 +303,11 @@ def plain_text(nodes: tuple[Inline, ...] | list[Block]) -> str:
 def to_plain(markup: str, *, bidi_marks: bool = False) -> str:
     """Markup as readable plain text (links keep their address in brackets). Direction
     marks only when asked: this is also the text that is searched and compared."""
+    return _to_plain(markup, bidi_marks)
+
+
+@functools.lru_cache(maxsize=1024)  # a question's title is worded for every press
+def _to_plain(markup: str, bidi_marks: bool) -> str:
     return render(markup, PlainRenderer(), bidi_marks=bidi_marks)
 
 
