@@ -12,10 +12,11 @@ import logging
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from bot.errors import StorageError
@@ -439,6 +440,35 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values)) or "NULL"
 
 
+class _Savepoint:
+    """A savepoint inside the unit of work (every event has one, most updates another).
+
+    One name for every level: SQLite undoes and releases the innermost savepoint of
+    that name, which nesting makes this one. A new name per savepoint was a new
+    statement to prepare each time, and a batch of them pushed every other prepared
+    statement out of the connection's cache. A plain class, not a generator: this
+    runs twice or more per event."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Connection) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> Connection:
+        self._db.now("SAVEPOINT sp")
+        return self._db
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self._db.now("ROLLBACK TO sp")
+        self._db.now("RELEASE sp")
+
+
 class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
@@ -548,30 +578,18 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
         for work in after:
             await work()
 
-    @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        async with self.transaction():
-            yield
+    def savepoint(self) -> AbstractAsyncContextManager[Any]:
+        return self.transaction()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """Exclusive use of the connection, committed on success, rolled back on error.
         Inside a unit of work it is a savepoint: undone alone on error."""
         if self._inside():
-            # One name for every level: SQLite undoes and releases the innermost
-            # savepoint of that name, which nesting makes this one. A new name per
-            # savepoint was a new statement to prepare each time, and a batch of them
-            # pushed every other prepared statement out of the connection's cache.
-            db = self.db
-            db.now("SAVEPOINT sp")
-            try:
-                yield db
-            except BaseException:
-                db.now("ROLLBACK TO sp")
-                db.now("RELEASE sp")
-                raise
-            db.now("RELEASE sp")
-            return
+            return _Savepoint(self.db)
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Connection]:
         async with self._lock:
             await self.db.execute("BEGIN IMMEDIATE")
             try:
