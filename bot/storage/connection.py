@@ -143,6 +143,23 @@ class Connection:
             return True
         return not self._conn.in_transaction and not head.startswith(_READS)
 
+    async def begin_immediate(self, busy_timeout_ms: int) -> None:
+        """BEGIN IMMEDIATE here and now when the write lock is free (the usual case: one
+        process writes the file), else in the worker, waiting up to ``busy_timeout_ms``
+        for the other process (a CLI command) to finish. A trip to the worker per
+        transaction cost as much as the statements of several events."""
+        conn = self._conn
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        await self._call(True, lambda: conn.execute("BEGIN IMMEDIATE"))
+
     def now(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         """Run a statement that cannot wait (inside a write transaction, or a read)
         here and now, on the event loop: the storage's hot path."""

@@ -555,7 +555,7 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
             yield
             return
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self.db.begin_immediate(BUSY_TIMEOUT_MS)
             marker = object()
             self._unit = marker
             token = _UNIT.set(marker)
@@ -591,7 +591,7 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Connection]:
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self.db.begin_immediate(BUSY_TIMEOUT_MS)
             try:
                 yield self.db
             except BaseException:
