@@ -52,13 +52,16 @@ QUESTIONS = [
 ]
 
 
-def report(name: str, events: int, seconds: float, latencies: list[float]) -> None:
+def report(name: str, events: int, seconds: float, latencies: list[float], cpu: float) -> None:
+    """``cpu``: the process's CPU seconds over the run (every thread), per event: the
+    figure the machine's other load disturbs least."""
     latencies = sorted(latencies)
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000
     print(
         f"  {name:<34} {events / seconds:>8.0f} events/s   p50 {p50:6.1f} ms   "
-        f"p99 {p99:6.1f} ms   ({events} events in {seconds:.2f} s)"
+        f"p99 {p99:6.1f} ms   cpu {cpu / events * 1000:5.2f} ms/event   "
+        f"({events} events in {seconds:.2f} s)"
     )
 
 
@@ -91,12 +94,12 @@ async def core_answers(folder: Path, people: int, in_flight: int) -> None:
         setup: Setup = make_core(folder, kb, storage)
         latencies: list[float] = []
         timed(setup.core, latencies)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await bounded(people, in_flight, lambda i: answer_as(setup, i))
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         rows = await storage.responses("sample")
         assert len(rows) == people and all(r.status == "submitted" for r in rows)
-    report("core: consultation events", len(latencies), seconds, latencies)
+    report("core: consultation events", len(latencies), seconds, latencies, cpu)
 
 
 async def naive_answers(folder: Path, people: int, in_flight: int, per_person: int) -> None:
@@ -126,11 +129,11 @@ async def naive_answers(folder: Path, people: int, in_flight: int, per_person: i
                 await db.execute("COMMIT")
             latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await bounded(people, in_flight, person)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     await db.close()
-    report("naive peer: answers", len(latencies), seconds, latencies)
+    report("naive peer: answers", len(latencies), seconds, latencies, cpu)
 
 
 async def core_questions(folder: Path, n: int, in_flight: int) -> None:
@@ -152,10 +155,10 @@ async def core_questions(folder: Path, n: int, in_flight: int) -> None:
                 )
             )
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await bounded(n, in_flight, ask)
-        seconds = time.perf_counter() - started
-    report("core: questions", n, seconds, latencies)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    report("core: questions", n, seconds, latencies, cpu)
 
 
 async def naive_questions(folder: Path, n: int, in_flight: int) -> None:
@@ -181,11 +184,11 @@ async def naive_questions(folder: Path, n: int, in_flight: int) -> None:
             await db.execute("COMMIT")
         latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await bounded(n, in_flight, ask)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     await db.close()
-    report("naive peer: questions", n, seconds, latencies)
+    report("naive peer: questions", n, seconds, latencies, cpu)
 
 
 async def main() -> None:

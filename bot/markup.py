@@ -12,6 +12,7 @@ and call :func:`render` or :func:`render_chunks`; the walk over the tree lives h
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -132,6 +133,14 @@ def _parse_inline(text: str) -> tuple[Inline, ...]:
 
 def parse(markup: str) -> list[Block]:
     """Split markup into paragraphs and bullet lists, then parse each one's inlines."""
+    return list(_parse(markup))
+
+
+# Replies repeat (a consultation's questions, the same answer to the same question) and
+# every one is parsed again by each renderer: parsing was a fifth of the time an event
+# takes. The tree is immutable, so one parse serves them all.
+@functools.lru_cache(maxsize=1024)
+def _parse(markup: str) -> tuple[Block, ...]:
     blocks: list[Block] = []
     for chunk in re.split(r"\n\s*\n", markup.strip()):
         para: list[str] = []
@@ -146,7 +155,7 @@ def parse(markup: str) -> list[Block]:
                 _close(blocks, [], items)
                 para.append(line.strip())
         _close(blocks, para, items)
-    return blocks
+    return tuple(blocks)
 
 
 def _close(blocks: list[Block], para: list[str], items: list[str]) -> None:
@@ -294,6 +303,11 @@ def plain_text(nodes: tuple[Inline, ...] | list[Block]) -> str:
 def to_plain(markup: str, *, bidi_marks: bool = False) -> str:
     """Markup as readable plain text (links keep their address in brackets). Direction
     marks only when asked: this is also the text that is searched and compared."""
+    return _to_plain(markup, bidi_marks)
+
+
+@functools.lru_cache(maxsize=1024)  # a question's title is worded for every press
+def _to_plain(markup: str, bidi_marks: bool) -> str:
     return render(markup, PlainRenderer(), bidi_marks=bidi_marks)
 
 

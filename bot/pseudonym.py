@@ -61,12 +61,19 @@ def load_or_create_key(path: Path) -> bytes:
     return key.encode("ascii")
 
 
+_MAX_CODES = 4096
+
+
 class Pseudonyms:
     """Computes respondent and voter codes; the key is loaded on first use."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._key: bytes | None = None
+        # Codes computed lately: a consultation computes the same two for each press
+        # (and one per anonymous consultation to find which one typed text is for).
+        # In memory only, like the key itself.
+        self._codes: dict[tuple[str, ...], str] = {}
 
     def key(self) -> bytes:
         if self._key is None:
@@ -98,8 +105,14 @@ class Pseudonyms:
         return self._key
 
     def _code(self, *parts: str) -> str:
-        message = "\x1f".join(parts).encode("utf-8")
-        return hmac.new(self.key(), message, hashlib.sha256).hexdigest()
+        code = self._codes.get(parts)
+        if code is None:
+            message = "\x1f".join(parts).encode("utf-8")
+            code = hmac.new(self.key(), message, hashlib.sha256).hexdigest()
+            if len(self._codes) >= _MAX_CODES:
+                del self._codes[next(iter(self._codes))]  # the oldest
+            self._codes[parts] = code
+        return code
 
     def respondent(self, consultation_id: str, person_key: str) -> str:
         return self._code("respondent", consultation_id, person_key)

@@ -7,7 +7,7 @@ translated without touching code. English is complete; other languages may be pa
 from __future__ import annotations
 
 import string
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,13 @@ LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
 
 
+@lru_cache(maxsize=256)  # asked about ten times per event, of a handful of hints
 def language_of(hint: str | None) -> str:
     """ "fr-FR" -> "fr"; None -> "en"."""
     return (hint or "en").split("-")[0].split("_")[0].lower() or "en"
 
 
+@lru_cache(maxsize=4096)  # Babel's rule is slow to evaluate, and counts repeat
 def plural_category(language: str | None, n: int) -> str:
     """The CLDR plural category of a whole number in a language ("few" for 3 in Arabic).
 

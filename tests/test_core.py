@@ -217,3 +217,35 @@ async def test_a_batch_undone_by_a_deadlock_is_stored_again_not_apologised_for(
     assert conflicts == []  # the conflict did happen
     assert "November 2009" in " ".join(r.text for r in answer)
     assert await min_bot.send("when was the migration policy adopted", event_id="sl-7") == []
+
+
+async def test_people_answered_by_one_batch_join_the_next_one_with_those_waiting(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit: 20 people are being answered when 20 more write; each then sends
+    two more messages as soon as answered. The answered ones join the next transaction
+    with those who waited, instead of the two groups taking turns (one commit each)."""
+    import asyncio
+
+    units = 0
+    real_unit = core.storage.unit
+    later: list[asyncio.Task[None]] = []
+
+    def counted() -> contextlib.AbstractAsyncContextManager[None]:
+        nonlocal units
+        units += 1
+        if units == 1:  # the second group writes while the first one is handled
+            later.extend(asyncio.create_task(person(i)) for i in range(20, 40))
+        return real_unit()
+
+    monkeypatch.setattr(core.storage, "unit", counted)
+
+    async def person(i: int) -> None:
+        bot = MemoryAdapter(core, Person("test", f"u{i}"))
+        for _ in range(3):
+            assert await bot.ask("/help")
+
+    await asyncio.gather(*(person(i) for i in range(20)))
+    await asyncio.gather(*later)
+    # First group, then everyone together for the rounds left (taking turns: 6 or more).
+    assert units <= 4, units

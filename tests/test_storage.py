@@ -229,3 +229,45 @@ async def test_the_tally_of_an_anonymous_poll_reads_no_vote_rows(tmp_path: Path)
             raw.set_authorizer(None)
         assert tally.counts == {0: 3, 1: 2} and tally.voters == 5
         assert "poll_votes" not in read and "poll_counts" in read
+
+
+async def test_a_unit_waits_for_another_process_write_without_holding_the_loop(
+    tmp_path: Path,
+) -> None:
+    """BEGIN IMMEDIATE runs on the loop only when the write lock is free: while another
+    connection (a CLI command) holds it, the unit waits in the worker, the loop keeps
+    turning, and the unit then commits; the busy timeout is the usual one after."""
+    from bot.storage.sqlite import BUSY_TIMEOUT_MS
+
+    path = tmp_path / "locked.sqlite3"
+    async with SqliteStorage(path) as storage:
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        ticks = 0
+        turned = asyncio.Event()  # the loop turned five times while the unit waited
+        waiting = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not waiting.is_set():
+                ticks += 1
+                if ticks >= 5:
+                    turned.set()
+                await asyncio.sleep(0.01)
+
+        async def write() -> None:
+            async with storage.unit():
+                await storage.claim_event("test", "e1", NOW)
+
+        tick = asyncio.create_task(ticker())
+        unit = asyncio.create_task(write())
+        await turned.wait()
+        assert not unit.done()
+        other.execute("COMMIT")
+        await unit
+        waiting.set()
+        await tick
+        other.close()
+        assert not await storage.claim_event("test", "e1", NOW)  # committed
+        async with storage.db.execute("PRAGMA busy_timeout") as cur:
+            assert (await cur.fetchone())[0] == BUSY_TIMEOUT_MS

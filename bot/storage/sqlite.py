@@ -7,16 +7,16 @@ keeps one coroutine's transaction from interleaving with another's statements.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from bot.errors import StorageError
@@ -353,6 +353,7 @@ _RESPONSE_COLUMNS = (
     "id, consultation, respondent, anonymous, person, display_name, ref, status, position, "
     "region, national_society, started_at, updated_at, submitted_at"
 )
+_RESPONSE_COLUMNS_OF_R = ", ".join("r." + c.strip() for c in _RESPONSE_COLUMNS.split(","))
 _POLL_COLUMNS = (
     "id, platform, chat, question, options, multi, anonymous, created_by, created_at, "
     "closes_at, closed_at, final_shown, language"
@@ -439,6 +440,35 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values)) or "NULL"
 
 
+class _Savepoint:
+    """A savepoint inside the unit of work (every event has one, most updates another).
+
+    One name for every level: SQLite undoes and releases the innermost savepoint of
+    that name, which nesting makes this one. A new name per savepoint was a new
+    statement to prepare each time, and a batch of them pushed every other prepared
+    statement out of the connection's cache. A plain class, not a generator: this
+    runs twice or more per event."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Connection) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> Connection:
+        self._db.now("SAVEPOINT sp")
+        return self._db
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self._db.now("ROLLBACK TO sp")
+        self._db.now("RELEASE sp")
+
+
 class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
@@ -447,7 +477,6 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
         self._claims = 0
         self._unit: object | None = None  # the unit of work in progress, if any
         self._after_commit: list[Callable[[], Awaitable[Any]]] = []
-        self._savepoints = itertools.count()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -526,7 +555,7 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
             yield
             return
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self.db.begin_immediate(BUSY_TIMEOUT_MS)
             marker = object()
             self._unit = marker
             token = _UNIT.set(marker)
@@ -549,28 +578,20 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
         for work in after:
             await work()
 
-    @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        async with self.transaction():
-            yield
+    def savepoint(self) -> AbstractAsyncContextManager[Any]:
+        return self.transaction()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """Exclusive use of the connection, committed on success, rolled back on error.
         Inside a unit of work it is a savepoint: undone alone on error."""
         if self._inside():
-            name = f"sp{next(self._savepoints)}"
-            await self.db.execute(f"SAVEPOINT {name}")
-            try:
-                yield self.db
-            except BaseException:
-                await self.db.execute(f"ROLLBACK TO {name}")
-                await self.db.execute(f"RELEASE {name}")
-                raise
-            await self.db.execute(f"RELEASE {name}")
-            return
+            return _Savepoint(self.db)
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Connection]:
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
+            await self.db.begin_immediate(BUSY_TIMEOUT_MS)
             try:
                 yield self.db
             except BaseException:
@@ -578,16 +599,26 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
                 raise
             await self.db.execute("COMMIT")
 
+    # Inside a unit of work the write lock is held, so no statement can wait: it runs
+    # here and now (the hot path of every event), without the lock or the worker.
+
     async def _fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        if self._inside():
+            return self.db.now(sql, params).fetchall()
         async with self._use() as db, db.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
     async def _fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        if self._inside():
+            row: sqlite3.Row | None = self.db.now(sql, params).fetchone()
+            return row
         async with self._use() as db, db.execute(sql, params) as cur:
-            row: sqlite3.Row | None = await cur.fetchone()
+            row = await cur.fetchone()
             return row
 
     async def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        if self._inside():
+            return int(self.db.now(sql, params).rowcount)
         async with self._use() as db, db.execute(sql, params) as cur:
             return int(cur.rowcount)
 
@@ -1081,10 +1112,17 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
         return [_response(r, answers[int(r[0])]) for r in rows]
 
     async def get_response(self, consultation: str, respondent: str) -> ResponseRow | None:
-        rows = await self._responses_where(
-            "consultation = ? AND respondent = ?", (consultation, respondent)
+        # One statement (every press reads its response): the row once per answer.
+        rows = await self._fetchall(
+            f"""SELECT {_RESPONSE_COLUMNS_OF_R}, a.question, a.value FROM responses r
+                LEFT JOIN answers a ON a.response_id = r.id
+                WHERE r.consultation = ? AND r.respondent = ?""",
+            (consultation, respondent),
         )
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        answers = {a[-2]: json.loads(a[-1]) for a in rows if a[-2] is not None}
+        return _response(rows[0], answers)
 
     async def start_response(
         self,
