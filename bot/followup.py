@@ -190,13 +190,47 @@ def language_asked(words: list[str]) -> str | None:
     return None
 
 
+# Arabic "ما هو", "من هي": after a question word هو / هي is the verb "to be" ("what is
+# the weather in Nairobi"), not "it" pointing back.
+_COPULAS = frozenset(["هو", "هي", "هم"])
+_ASKING = frozenset(
+    [
+        "ما",
+        "ماذا",
+        "من",
+        "مين",
+        "منو",
+        "متى",
+        "امتى",
+        "اين",
+        "وين",
+        "فين",
+        "كيف",
+        "لماذا",
+        "ليش",
+        "ليه",
+        "كم",
+        "شو",
+        "ايش",
+        "ايه",
+        "وما",
+        "ومن",
+        "ومين",
+    ]
+)
+
+
+def _copula(words: list[str], i: int) -> bool:
+    return words[i] in _COPULAS and i > 0 and words[i - 1] in _ASKING
+
+
 def _looks_back(words: list[str], query: Query) -> bool:
     """Short, and pointing back ("who chairs it?", "and when?", "et quand ?")."""
     if not words or len(words) > 8:
         return False
     if words[0] in _AND or (words[0].startswith("و") and len(words[0]) <= 2):
         return True
-    if any(w in _BACK for w in words):
+    if any(w in _BACK and not _copula(words, i) for i, w in enumerate(words)):
         return True
     # Nothing but question words ("when?", "who?"): it can only be about the last topic.
     return all(t in QUESTION_WORDS for t in query.tokens)

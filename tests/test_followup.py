@@ -140,3 +140,21 @@ def test_a_follow_up_moves_on_from_the_entry_just_answered(shipped_matcher: Matc
 def test_tell_me_more_answers_in_the_language_it_is_asked_in(shipped_matcher: Matcher) -> None:
     found = resolve(shipped_matcher, "plus de détails svp", Previous("mrg-what", "en"))
     assert (found.id, found.language) == ("mrg-what", "fr")
+
+
+@pytest.mark.parametrize(
+    ("text", "back"),
+    [
+        ("ما هو الطقس في نيروبي", False),  # "what is the weather in Nairobi": هو is "is"
+        ("من هي رئيسة الاتحاد الدولي", False),
+        ("هل هو نشط؟", True),  # "is it active?": هو after no question word is "it"
+    ],
+)
+def test_an_arabic_copula_is_not_a_pointer_back(
+    shipped_matcher: Matcher, text: str, back: bool
+) -> None:
+    """Before, every "ما هو ..." after an answer was read against that answer (the
+    weather in Nairobi was answered with the MRG's chair in tests/test_locales.py)."""
+    from bot.followup import _looks_back
+
+    assert _looks_back(text_words(text), shipped_matcher.analyse(text)) is back
