@@ -875,8 +875,14 @@ class Matcher:
         """
         # The most specific reading that answers wins; otherwise the best-supported one.
         best: Match | None = None
+        seen: list[Query] = []
         for part in readings(question[:MAX_QUESTION_CHARS]):
             query = self.analyse(part)
+            # Two readings that analyse alike ("Hi. When was X?" and "When was X?") decide
+            # alike: the first did not answer, so the second cannot win either.
+            if query in seen:
+                continue
+            seen.append(query)
             found = self.decide(query, self.rank_query(query))
             if found.status == "answer":
                 return found
