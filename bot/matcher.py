@@ -712,7 +712,8 @@ class Matcher:
         answer/title field as lower-weight evidence) and its own weight the question holds
         (recall), combined as an F-score; an entry takes its best phrasing. Question
         words ("when", "who") only add to phrasings a topic word reached. Vectorised
-        with numpy: the work is a few array operations per question word.
+        with numpy: a few array operations per question, over the posting lists of its
+        words laid end to end, however many words it has.
         """
         tokens = query.tokens
         if not tokens:
