@@ -477,6 +477,9 @@ class Matcher:
         self._entry_ids: list[str] = sorted(self._field_tokens)
         number = {e: i for i, e in enumerate(self._entry_ids)}
         self._phrasing_entry = np.array([number[p.entry] for p in self._phrasings], dtype=np.int64)
+        # Ranking finds an entry's best phrasing as a run of consecutive rows.
+        runs = self._phrasing_entry[1:] != self._phrasing_entry[:-1]
+        assert int(runs.sum()) + 1 == len(self._by_entry) or not self._phrasings
         self._field_weight = np.array(
             [
                 GLOSSARY_FIELD_WEIGHT if "glossary" in self.kb.entries[e].tags else FIELD_WEIGHT
@@ -731,62 +734,77 @@ class Matcher:
         answer/title field as lower-weight evidence) and its own weight the question holds
         (recall), combined as an F-score; an entry takes its best phrasing. Question
         words ("when", "who") only add to phrasings a topic word reached. Vectorised
-        with numpy: the work is a few array operations per question word.
+        with numpy: a few array operations per question, over the posting lists of its
+        words laid end to end, however many words it has.
         """
         tokens = query.tokens
         if not tokens:
             return []
         n_phrasings, n_entries = len(self._phrasings), len(self._entry_ids)
         q_weight = sum(tokens.values())
-        shared = np.zeros(n_phrasings)
-        covered = np.zeros(n_phrasings)
-        in_field = np.zeros(n_phrasings)
-        counts = np.zeros(n_phrasings, dtype=np.int64)
-        reached = np.zeros(n_phrasings, dtype=bool)
-        field_weight = np.zeros(n_entries)
+        # Each sum is one bincount over the question words' posting lists laid end to
+        # end: one pass in C instead of a gather and scatter per word. The lists go in
+        # the question's word order, so every phrasing's sums add up in the same order
+        # (and to the same floats) as a loop over the words would.
+        postings: list[np.ndarray] = []
+        weights: list[float] = []
+        covers: list[float] = []
+        topic: list[np.ndarray] = []
+        in_field: list[np.ndarray] = []
+        in_field_w: list[float] = []
+        fields: list[np.ndarray] = []
+        fields_w: list[float] = []
         for tok, w in tokens.items():
             ix = self._postings.get(tok)
             if ix is not None:
-                shared[ix] += w
-                covered[ix] += self._weights.get(tok, 0.0)
-                counts[ix] += 1
+                postings.append(ix)
+                weights.append(w)
+                covers.append(self._weights.get(tok, 0.0))
                 if tok not in QUESTION_WORDS:
-                    reached[ix] = True
+                    topic.append(ix)
             ixf = self._postings_in_field.get(tok)
             if ixf is not None:
-                in_field[ixf] += w
+                in_field.append(ixf)
+                in_field_w.append(w)
             fe = self._field_entries.get(tok)
             if fe is not None:
-                field_weight[fe] += w
-        rows = np.flatnonzero(reached)
-        entries = self._phrasing_entry[rows]
-        # Words the phrasing lacks but the answer or title has: lower-weight evidence
-        # (a BM25F-style field weight).
-        extra = self._field_weight[entries] * (field_weight[entries] - in_field[rows])
-        precision = (shared[rows] + extra) / q_weight
-        recall = covered[rows] / self._phrasing_weight[rows]
-        total = BETA2 * precision + recall
-        f = np.where(total > 0, (1 + BETA2) * precision * recall / np.where(total > 0, total, 1), 0)
-        # Each entry's best phrasing (the first of equals).
-        order = np.lexsort((rows, -f, entries))
-        firsts = order[np.unique(entries[order], return_index=True)[1]]
-        best_f = np.zeros(n_entries)
-        best_p = np.zeros(n_entries)
+                fields.append(fe)
+                fields_w.append(w)
+        field_weight = _summed(fields, fields_w, n_entries)
+        # A fact told only in the answer: no phrasing shares a word, but the field does.
+        best_f = self._field_weight * field_weight / q_weight
+        best_p = best_f.copy()
         best_r = np.zeros(n_entries)
         best_n = np.zeros(n_entries, dtype=np.int64)
-        chosen = entries[firsts]
-        best_f[chosen] = f[firsts]
-        best_p[chosen] = precision[firsts]
-        best_r[chosen] = recall[firsts]
-        best_n[chosen] = counts[rows[firsts]]
-        # A fact told only in the answer: no phrasing shares a word, but the field does.
-        field_only = self._field_weight * field_weight / q_weight
-        wins = field_only > best_f
-        best_f = np.where(wins, field_only, best_f)
-        best_p = np.where(wins, field_only, best_p)
-        best_r = np.where(wins, 0.0, best_r)
-        best_n = np.where(wins, 0, best_n)
-        agree = np.ones(n_entries)
+        reached = np.zeros(n_phrasings, dtype=bool)
+        if topic:
+            reached[np.concatenate(topic)] = True
+        rows = np.flatnonzero(reached)
+        if rows.size:
+            every = np.concatenate(postings)
+            lengths = [len(ix) for ix in postings]
+            shared = np.bincount(every, np.repeat(weights, lengths), n_phrasings)[rows]
+            covered = np.bincount(every, np.repeat(covers, lengths), n_phrasings)[rows]
+            held = _summed(in_field, in_field_w, n_phrasings)[rows]
+            entries = self._phrasing_entry[rows]
+            # Words the phrasing lacks but the answer or title has: lower-weight evidence
+            # (a BM25F-style field weight).
+            extra = self._field_weight[entries] * (field_weight[entries] - held)
+            precision = (shared + extra) / q_weight
+            recall = covered / self._phrasing_weight[rows]
+            total = BETA2 * precision + recall
+            f = np.divide(
+                (1 + BETA2) * precision * recall, total, out=np.zeros(rows.size), where=total > 0
+            )
+            firsts = _group_best(f, entries)
+            chosen = entries[firsts]
+            # The answer alone wins only when it says more than the best phrasing.
+            keep = f[firsts] >= best_f[chosen]
+            chosen, firsts = chosen[keep], firsts[keep]
+            best_f[chosen] = f[firsts]
+            best_p[chosen] = precision[firsts]
+            best_r[chosen] = recall[firsts]
+            best_n[chosen] = np.bincount(every, minlength=n_phrasings)[rows[firsts]]
         if query.numbers:
             hits = np.zeros(n_entries)
             for number in query.numbers:
@@ -794,14 +812,23 @@ class Matcher:
                 if holders is not None:
                     hits[holders] += 1
             agree = hits / len(query.numbers)
-        floor = CHECK_NUMBER_FLOOR if query.checking else NUMBER_FLOOR
-        score = np.round(best_f * (floor + (1 - floor) * agree), 4)
+            floor = CHECK_NUMBER_FLOOR if query.checking else NUMBER_FLOOR
+            score = np.round(best_f * (floor + (1 - floor) * agree), 4)
+        else:
+            agree = np.ones(n_entries)
+            score = np.round(best_f * (NUMBER_FLOOR + (1 - NUMBER_FLOOR) * 1.0), 4)
         live = np.flatnonzero(best_f > 0)
         if live.size > CANDIDATES:  # only the leaders (ties at the cut included) go on
             cut = np.partition(score[live], live.size - CANDIDATES)[live.size - CANDIDATES]
             live = live[score[live] >= cut]
+        # Best first, then by id (entry numbers follow the ids' order): only the entries
+        # returned are made into candidates.
+        order: list[int] = live[np.lexsort((live, -score[live]))].tolist()
+        if self._canon.get("meaning") not in tokens:
+            self._prefer_curated_twin(order, score)
+        weighed = list(tokens.items())
         out: list[Candidate] = []
-        for i in live.tolist():
+        for i in order[:limit]:
             entry_id = self._entry_ids[i]
             vocabulary = self._entry_vocabulary[entry_id]
             out.append(
@@ -812,28 +839,29 @@ class Matcher:
                     float(best_p[i]),
                     float(best_r[i]),
                     float(agree[i]),
-                    sum(w for t, w in tokens.items() if t not in vocabulary),
+                    sum(w for t, w in weighed if t not in vocabulary),
                     int(best_n[i]),
                 )
             )
-        out.sort(key=lambda c: (-c.score, c.id))
-        if self._canon.get("meaning") not in tokens:
-            self._prefer_curated_twin(out)
-        return out[:limit]
+        return out
 
-    def _prefer_curated_twin(self, ranked: list[Candidate]) -> None:
+    def _prefer_curated_twin(self, ranked: list[int], score: np.ndarray) -> None:
         """A glossary term's generated phrasings ("what is the MRG") tie with the curated
         entry linked to it; when they are that close, the curated answer goes first.
-        Not when the question asks what a name stands for: the glossary answers that."""
-        if not ranked or "glossary" not in self.kb.entries[ranked[0].id].tags:
+        Not when the question asks what a name stands for: the glossary answers that.
+        ``ranked`` holds entry numbers, best first; ``score`` is indexed by them."""
+        if not ranked:
             return
-        top = ranked[0]
+        top = self._entry_ids[ranked[0]]
+        if "glossary" not in self.kb.entries[top].tags:
+            return
         for i, other in enumerate(ranked[1:], start=1):
-            curated = "glossary" not in self.kb.entries[other.id].tags
+            other_id = self._entry_ids[other]
+            curated = "glossary" not in self.kb.entries[other_id].tags
             if (
                 curated
-                and (top.id, other.id) in self._about_term
-                and other.score >= TWIN_SHARE * top.score
+                and (top, other_id) in self._about_term
+                and float(score[other]) >= TWIN_SHARE * float(score[ranked[0]])
             ):
                 ranked.insert(0, ranked.pop(i))
                 return
@@ -871,8 +899,14 @@ class Matcher:
         """
         # The most specific reading that answers wins; otherwise the best-supported one.
         best: Match | None = None
+        seen: list[Query] = []
         for part in readings(question[:MAX_QUESTION_CHARS]):
             query = self.analyse(part)
+            # Two readings that analyse alike ("Hi. When was X?" and "When was X?") decide
+            # alike: the first did not answer, so the second cannot win either.
+            if query in seen:
+                continue
+            seen.append(query)
             found = self.decide(query, self.rank_query(query))
             if found.status == "answer":
                 return found
@@ -937,6 +971,27 @@ class Matcher:
         if p >= self.model.suggest_at and suggestions:
             return Match("suggest", None, top.score, suggestions[:3], language, plain, p=p)
         return Match("fallback", None, top.score, language=language, ranked=plain, p=p)
+
+
+def _summed(postings: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
+    """Per row, the weights of the posting lists that hold it, added in list order."""
+    if not postings:
+        return np.zeros(size)
+    lengths = [len(ix) for ix in postings]
+    return np.bincount(np.concatenate(postings), np.repeat(weights, lengths), size)
+
+
+def _group_best(f: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Where each run of equal ``groups`` has its highest ``f``, the first of equals.
+
+    Rows come in index order and an entry's phrasings are consecutive rows (see
+    ``_build_arrays``), so each entry is one run: a max per run replaces a sort.
+    """
+    bounds = np.flatnonzero(groups[1:] != groups[:-1]) + 1
+    starts = np.concatenate(([0], bounds))
+    sizes = np.concatenate((bounds, [len(f)])) - starts
+    top = np.flatnonzero(f == np.repeat(np.maximum.reduceat(f, starts), sizes))
+    return top[np.searchsorted(top, starts)]
 
 
 # A sentence ends after its punctuation, which stays with it ("?" says it asks).

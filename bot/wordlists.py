@@ -20,7 +20,7 @@ import gzip
 import importlib.util
 import pickle
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import msgpack
@@ -99,6 +99,17 @@ def is_word(word: str, languages: tuple[str, ...] = LANGUAGES, max_cb: int = 700
     return any(centibels(lang).get(word, _FLOOR_CB) <= max_cb for lang in languages)
 
 
+@lru_cache(maxsize=65536)
+def _rarity(word: str) -> tuple[int, int, int]:
+    """How rare a word is in English, French and Spanish (capped at the floor): every
+    question is scored word by word, and people ask with the same few thousand words."""
+    en, fr, es = (
+        min(centibels(lang).get(word, _FLOOR_CB), _FLOOR_CB) for lang in ("en", "fr", "es")
+    )
+    return en, fr, es
+
+
+@lru_cache(maxsize=65536)
 def _is_arabic(text: str) -> bool:
     return any("\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f" for ch in text)
 
@@ -115,11 +126,11 @@ def detect(words: list[str]) -> str | None:
         latin = [w for w in words if w.isascii() and w.isalpha()]
         arabic = [w for w in words if _is_arabic(w)]
         return "ar" if len(arabic) >= len(latin) or len(arabic) >= 2 else None
-    scores: dict[str, int] = {}
-    for lang in ("en", "fr", "es"):
-        table = centibels(lang)
-        scores[lang] = -sum(min(table.get(w, _FLOOR_CB), _FLOOR_CB) for w in words)
-    scores["en"] += _ENGLISH_PRIOR_CB
+    en = fr = es = 0
+    for w in words:
+        rare_en, rare_fr, rare_es = _rarity(w)
+        en, fr, es = en + rare_en, fr + rare_fr, es + rare_es
+    scores = {"en": -en + _ENGLISH_PRIOR_CB, "fr": -fr, "es": -es}
     ranked = sorted(scores, key=lambda lang: -scores[lang])
     if not words or scores[ranked[0]] - scores[ranked[1]] < _MIN_LEAD_CB:
         return None
