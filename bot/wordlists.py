@@ -42,10 +42,16 @@ def _data_dir() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
+# Arabic as the matcher spells it (bot.matcher.normalise): ى is ي, ة is ه, no tatweel.
+# Without it, the list's عاصمة never met the question's عاصمه, which typo correction
+# then "corrected" to عامه.
+_ARABIC_FOLD = str.maketrans({"ى": "ي", "ة": "ه", "ـ": None})
+
+
 def fold(word: str) -> str:
     """Lower case without accents: how people type on a phone, and how lists are keyed."""
     decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_ARABIC_FOLD)
 
 
 def data_files() -> list[Path]:

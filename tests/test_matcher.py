@@ -336,6 +336,16 @@ def test_typo_correction_leaves_real_words_alone(shipped_matcher: Matcher, word:
     assert shipped_matcher.normalise_words(word) == [word]
 
 
+@pytest.mark.parametrize("word", ["عاصمة", "حكومة", "منظمة"])  # capital, government, organisation
+def test_arabic_words_with_a_final_ta_marbuta_are_real_words(
+    shipped_matcher: Matcher, word: str
+) -> None:
+    """The question's ة is folded to ه, the word list's was not: عاصمة (capital) was
+    "corrected" to عامة (general)."""
+    folded = text_words(word)
+    assert shipped_matcher.normalise_words(word) == folded
+
+
 def test_typos_of_knowledge_base_words_are_still_corrected(shipped_matcher: Matcher) -> None:
     assert shipped_matcher.normalise_words("migraton stratgy") == ["migration", "strategy"]
 
