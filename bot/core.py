@@ -22,7 +22,7 @@ from bot.consultations import Catalog
 from bot.content import Content
 from bot.errors import StorageConflict
 from bot.handlers import PIPELINE
-from bot.handlers.base import Context
+from bot.handlers.base import Context, Renderings
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher
 from bot.messages import Incoming, Person, Reply
@@ -120,6 +120,7 @@ class Core:
             consultations if consultations is not None else Catalog(),
         )
         self.matching = Turns()  # one match per loop turn, whichever chat asks (bot/turns.py)
+        self.renderings = Renderings()  # answers' texts and buttons, per language (ctx.memo)
         self.senders: dict[str, Sender] = {}
         self.readiness = Readiness()  # what /readyz reports (bot/health.py)
         self.pseudonyms = Pseudonyms(settings)  # codes for anonymous respondents and voters

@@ -62,6 +62,19 @@ class UI:
         self.smalltalk = smalltalk  # (reply key, normalised phrases)
         self._dates: dict[str, DateStyle] = {}
         self._words: dict[str, frozenset[str]] = {}
+        self._smalltalk_words: frozenset[tuple[str, ...]] | None = None
+
+    def smalltalk_words(self) -> frozenset[tuple[str, ...]]:
+        """The small-talk phrases as the matcher reads words (:func:`bot.matcher.text_words`,
+        a function of the normalised text): a message whose words are none of these is no
+        small talk, which a question then learns from words read for the matcher anyway."""
+        if self._smalltalk_words is None:
+            from bot.matcher import text_words
+
+            self._smalltalk_words = frozenset(
+                tuple(text_words(phrase)) for _, phrases in self.smalltalk for phrase in phrases
+            )
+        return self._smalltalk_words
 
     def t(self, key: str, language: str | None = None, **values: object) -> str:
         """The words of ``key`` in a language, with ``values`` filled in. A placeholder

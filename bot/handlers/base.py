@@ -7,10 +7,10 @@ conversations are registered by name in :mod:`bot.handlers`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.consultations import Catalog
 from bot.content import Content
@@ -22,6 +22,39 @@ if TYPE_CHECKING:
     from bot.core import Core
     from bot.knowledge import KnowledgeBase
     from bot.matcher import Matcher
+
+T = TypeVar("T")
+
+
+class Renderings:
+    """What handlers would work out again for every event from the content alone (an
+    answer's text and buttons in a language, an entry's events), kept per knowledge
+    base. Rendering an answer took longer than storing it: its sources, dates and
+    related titles are the same for everyone who reads it in that language.
+
+    One knowledge base at a time: a reload's content starts afresh (while events of the
+    old one finish, the two take turns, which only costs the renderings again). Values
+    must not depend on anything but the key, the knowledge base and the core's UI."""
+
+    MAX = 4096  # keys kept at most (entries x languages x days): then start again
+
+    __slots__ = ("_kb", "_values")
+
+    def __init__(self) -> None:
+        self._kb: object | None = None
+        self._values: dict[Hashable, Any] = {}
+
+    def get(self, kb: object, key: Hashable, make: Callable[[], T]) -> T:
+        if kb is not self._kb:
+            self._kb, self._values = kb, {}
+        values = self._values
+        if key in values:
+            found: T = values[key]
+            return found
+        if len(values) >= self.MAX:
+            values.clear()
+        value = values[key] = make()
+        return value
 
 
 @dataclass
@@ -72,6 +105,12 @@ class Context:
 
     def t(self, key: str, **values: object) -> str:
         return self.core.ui.t(key, self.language, **values)
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, computed once per knowledge base and ``key`` (:class:`Renderings`):
+        the key must hold everything the value depends on besides the content."""
+        assert self.content is not None
+        return self.core.renderings.get(self.content.kb, key, make)
 
     def plural(self, key: str, n: int, **values: object) -> str:
         """``key`` worded for the number ``n`` in the person's language ({n} is set)."""

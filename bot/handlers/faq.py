@@ -30,19 +30,29 @@ def entry_reply(
     """An answer, in the language the question was asked in when the entry has it,
     else in the person's language, else English. ``ref`` (the answer message's
     reference, :mod:`bot.feedback`) adds the 👍 / 👎 row."""
-    kb = ctx.kb
     language = answer_language(entry, asked_in, ctx.language)
+    # The answer, its sources and related entries are the same for everyone reading it
+    # in these languages: rendered once (ctx.memo). Its dates depend on today too.
+    text, related = ctx.memo(
+        ("entry", entry.id, language, ctx.language), lambda: _entry_body(ctx, entry, language)
+    )
+    dates, calendar_buttons = timeline.dates_for_entry(ctx, entry.id)
+    if dates:
+        text += "\n\n" + dates
+    footer = feedback.buttons(ctx, ref) if ref else ()
+    return Reply(text, choices=calendar_buttons + related, footer=footer)
+
+
+def _entry_body(ctx: Context, entry: Entry, language: str) -> tuple[str, tuple[Choice, ...]]:
+    """An answer's text with its sources, and its related entries' buttons."""
+    kb = ctx.kb
     text = entry.answer_in(language)
     source = source_line(ctx, entry)
     if source:
         text += "\n\n" + source
-    dates, calendar_buttons = timeline.dates_for_entry(ctx, entry.id)
-    if dates:
-        text += "\n\n" + dates
     related = [e for e in (kb.entry(r) for r in entry.related) if e is not None]
     choices = tuple(Choice(label(title_for(ctx, e, language)), f"faq:{e.id}") for e in related[:4])
-    footer = feedback.buttons(ctx, ref) if ref else ()
-    return Reply(text, choices=calendar_buttons + choices, footer=footer)
+    return text, choices
 
 
 def title_for(ctx: Context, entry: Entry, language: str | None) -> str:

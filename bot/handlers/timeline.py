@@ -16,7 +16,7 @@ from bot import markup, reminders, typed
 from bot.dates import last_day
 from bot.handlers.base import Context
 from bot.ics import TimedEvent, events_ics
-from bot.knowledge import Event, KnowledgeBase
+from bot.knowledge import Event, KnowledgeBase, Topic
 from bot.matcher import Matcher
 from bot.messages import Attachment, Choice, Reply
 
@@ -69,42 +69,60 @@ def filter_events(
     wanted = set(matcher.tokens(query))
     if not wanted:
         return []
-    words = _words_of(matcher)
+    words, known = _words_of(matcher)
     found = []
     for event in pool:
         topic = kb.topics.get(event.topic)
-        texts = [event.kind, event.topic, event.title, event.body, event.place]
-        for et in event.translations.values():
-            texts += [et.title, et.body, et.place]
-        if topic:
-            texts += [topic.title, *(tt.title for tt in topic.translations.values())]
-        haystack = " ".join(t for t in texts if t)
-        tokens = words.get(haystack)
-        if tokens is None:
-            if len(words) >= MAX_CACHED_TEXTS:
-                words.clear()
-            tokens = words[haystack] = frozenset(matcher.tokens(haystack))
+        seen = known.get(id(event))
+        if seen is not None and seen[0] is event and seen[1] is topic:
+            tokens = seen[2]
+        else:
+            tokens = _event_tokens(matcher, words, event, topic)
+            if len(known) >= MAX_CACHED_TEXTS:
+                known.clear()
+            known[id(event)] = (event, topic, tokens)
         if wanted <= tokens:
             found.append(event)
     return found
+
+
+def _event_tokens(
+    matcher: Matcher, words: dict[str, frozenset[str]], event: Event, topic: Topic | None
+) -> frozenset[str]:
+    texts = [event.kind, event.topic, event.title, event.body, event.place]
+    for et in event.translations.values():
+        texts += [et.title, et.body, et.place]
+    if topic:
+        texts += [topic.title, *(tt.title for tt in topic.translations.values())]
+    haystack = " ".join(t for t in texts if t)
+    tokens = words.get(haystack)
+    if tokens is None:
+        if len(words) >= MAX_CACHED_TEXTS:
+            words.clear()
+        tokens = words[haystack] = frozenset(matcher.tokens(haystack))
+    return tokens
 
 
 # Each event's words in the matcher's canonical form, kept per matcher: a reload
 # brings new content with its own matcher (bot.content), and the old words go with
 # the old one. Tokenising every event again for every "when is the next ..." question
 # took most of the time of answering it. Keyed by the event's text, so a
-# consultation's moment (made afresh for each question) finds its words too.
-_EVENT_WORDS_CACHE: weakref.WeakKeyDictionary[Matcher, dict[str, frozenset[str]]] = (
-    weakref.WeakKeyDictionary()
-)
+# consultation's moment (made afresh for each question) finds its words too; and by
+# the event object itself (with its topic, the other source of its words), since
+# putting the text together again for each of the knowledge base's events took as
+# long as the rest of the question. The object is kept with its id, so the id stays its.
+_KnownEvents = dict[int, tuple[Event, Topic | None, frozenset[str]]]
+_EVENT_WORDS_CACHE: weakref.WeakKeyDictionary[
+    Matcher, tuple[dict[str, frozenset[str]], _KnownEvents]
+] = weakref.WeakKeyDictionary()
 MAX_CACHED_TEXTS = 4096
 
 
-def _words_of(matcher: Matcher) -> dict[str, frozenset[str]]:
-    words = _EVENT_WORDS_CACHE.get(matcher)
-    if words is None:
-        words = _EVENT_WORDS_CACHE[matcher] = {}
-    return words
+def _words_of(matcher: Matcher) -> tuple[dict[str, frozenset[str]], _KnownEvents]:
+    cached = _EVENT_WORDS_CACHE.get(matcher)
+    if cached is None:
+        cached = _EVENT_WORDS_CACHE[matcher] = ({}, {})
+    return cached
 
 
 async def _filtered(ctx: Context, query: str) -> tuple[list[Event], tzinfo]:
@@ -247,9 +265,22 @@ async def add_to_calendar(ctx: Context, event_id: str) -> list[Reply]:
 def dates_for_entry(ctx: Context, entry_id: str) -> tuple[str, tuple[Choice, ...]]:
     """The dated events an answer is about: a line each, relative to today, with an
     "Add to calendar" button for those still ahead (a past one is history, not a plan)."""
-    events = [e for e in ctx.kb.events if e.entry == entry_id][:3]
+    events = ctx.memo(("events of", entry_id), lambda: _events_of(ctx.kb, entry_id))
     if not events:
         return "", ()
+    if any(isinstance(e, TimedEvent) for e in events):  # worded from the moment itself
+        return _dates_for(ctx, events)
+    # The knowledge base's events are worded from the day alone ("in 12 days"): the
+    # same for everyone answered today in these languages.
+    key = ("dates", entry_id, ctx.person.language, ctx.now.date(), ctx.now.astimezone(UTC).date())
+    return ctx.memo(key, lambda: _dates_for(ctx, events))
+
+
+def _events_of(kb: KnowledgeBase, entry_id: str) -> list[Event]:
+    return [e for e in kb.events if e.entry == entry_id][:3]
+
+
+def _dates_for(ctx: Context, events: list[Event]) -> tuple[str, tuple[Choice, ...]]:
     lines = "\n".join(f"📅 {event_line(ctx, e)}" for e in events)
     return lines, tuple(calendar_button(ctx, e) for e in events if offers_calendar_entry(ctx, e))
 
@@ -270,10 +301,23 @@ async def next_question(ctx: Context) -> list[Reply] | None:
     if not _NEXT_WORDS & set(words):
         return None
     rest = [w for w in words if w not in _NEXT_WORDS and w not in _EVENT_WORDS]
-    kb, matcher = ctx.kb, ctx.matcher
+    matcher = ctx.matcher
     filter_words = " ".join(w for w in rest if matcher.tokens(w))
-    if filter_words and not filter_events(kb, matcher, filter_words, (await all_events(ctx))[0]):
+    if filter_words and not await _finds_any(ctx, filter_words):
         filter_words = ""  # "when is the next one please": nothing to filter on
     if not (_EVENT_WORDS & set(words)) and not filter_words:
         return None  # "next steps after london": a question for the knowledge base
     return await next_events(ctx, filter_words)
+
+
+async def _finds_any(ctx: Context, query: str) -> bool:
+    """Whether the filter finds anything on the timeline. The knowledge base's events
+    are tried first, and the consultations' moments (which need the person's time zone
+    and the closures, read from storage) only when they find nothing and there are
+    consultations: the filter takes or leaves each event on its own."""
+    if filter_events(ctx.kb, ctx.matcher, query, ctx.kb.events):
+        return True
+    assert ctx.content is not None
+    if not len(ctx.content.consultations):
+        return False
+    return bool(filter_events(ctx.kb, ctx.matcher, query, (await all_events(ctx))[0]))
