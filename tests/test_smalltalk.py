@@ -37,7 +37,9 @@ def test_the_phrases_are_normalised_already(core: Core) -> None:
         assert all(normalise(p) == p for p in phrases)
 
 
-@pytest.mark.parametrize("shape", [str, str.upper, lambda p: f"  {p.title()} !! ", lambda p: p + "?"])
+@pytest.mark.parametrize(
+    "shape", [str, str.upper, lambda p: f"  {p.title()} !! ", lambda p: p + "?"]
+)
 async def test_every_phrase_is_still_recognised(core: Core, shape: object) -> None:
     for phrase in raw_phrases():
         text = shape(phrase)  # type: ignore[operator]
