@@ -85,13 +85,14 @@ def timed(core: Core, latencies: list[float]) -> None:
         finally:
             latencies.append(time.perf_counter() - started)
 
-    core.handle = handle  # type: ignore[method-assign]
+    core.handle = handle  # type: ignore[method-assign,assignment]
 
 
 async def core_answers(folder: Path, people: int, in_flight: int) -> None:
     kb = load_knowledge(settings_for(folder).knowledge_dir)
     async with SqliteStorage(folder / "bot.sqlite3") as storage:
         setup: Setup = make_core(folder, kb, storage)
+        setup.core.settle()  # as the process's start does (bot.app.running_core)
         latencies: list[float] = []
         timed(setup.core, latencies)
         started, cpu = time.perf_counter(), time.process_time()
@@ -141,6 +142,7 @@ async def core_questions(folder: Path, n: int, in_flight: int) -> None:
     settings = settings_for(folder, knowledge_dir=shipped_knowledge_dir())
     async with SqliteStorage(folder / "q.sqlite3") as storage:
         core = Core(settings, kb, storage)
+        core.settle()  # as the process's start does (bot.app.running_core)
         latencies: list[float] = []
         timed(core, latencies)
 

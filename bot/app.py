@@ -69,6 +69,7 @@ async def running_core(settings: Settings, clock: Clock = utc_now) -> AsyncItera
             matcher=content.matcher,
         )
         core.pseudonyms.key()  # create or check the key file now, not mid-conversation
+        core.settle()  # the content loaded, out of the garbage collector's passes
         background = [
             asyncio.create_task(_read_word_lists_soon()),
             asyncio.create_task(sweep_forever(core)),

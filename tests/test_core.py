@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -249,3 +250,19 @@ async def test_people_answered_by_one_batch_join_the_next_one_with_those_waiting
     await asyncio.gather(*later)
     # First group, then everyone together for the rounds left (taking turns: 6 or more).
     assert units <= 4, units
+
+
+async def test_settle_keeps_the_loaded_content_out_of_the_collectors_passes(
+    core: Core, shipped_kb: KnowledgeBase
+) -> None:
+    """The process's start calls settle(): a full pass of the collector would otherwise
+    walk the whole knowledge base and index while events wait. A reload settles again."""
+    try:
+        core.settle()
+        assert gc.get_freeze_count() > 0
+        assert not any(o is shipped_kb for o in gc.get_objects())  # in no generation: frozen
+        core.use(core.content)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0
