@@ -28,25 +28,26 @@ T = TypeVar("T")
 
 class Renderings:
     """What handlers would work out again for every event from the content alone (an
-    answer's text and buttons in a language, an entry's events), kept per knowledge
-    base. Rendering an answer took longer than storing it: its sources, dates and
-    related titles are the same for everyone who reads it in that language.
+    answer's text and buttons in a language, an entry's events, whether a timeline
+    filter finds anything), kept per :class:`Content`. Rendering an answer took longer
+    than storing it: its sources, dates and related titles are the same for everyone
+    who reads it in that language.
 
-    One knowledge base at a time: a reload's content starts afresh (while events of the
-    old one finish, the two take turns, which only costs the renderings again). Values
-    must not depend on anything but the key, the knowledge base and the core's UI."""
+    One content at a time: a reload's starts afresh (while events of the old one
+    finish, the two take turns, which only costs the renderings again). Values must
+    not depend on anything but the key, the content and the core's UI."""
 
-    MAX = 4096  # keys kept at most (entries x languages x days): then start again
+    MAX = 4096  # keys kept at most (entries x languages x days, filter words): then anew
 
-    __slots__ = ("_kb", "_values")
+    __slots__ = ("_content", "_values")
 
     def __init__(self) -> None:
-        self._kb: object | None = None
+        self._content: Content | None = None
         self._values: dict[Hashable, Any] = {}
 
-    def get(self, kb: object, key: Hashable, make: Callable[[], T]) -> T:
-        if kb is not self._kb:
-            self._kb, self._values = kb, {}
+    def get(self, content: Content, key: Hashable, make: Callable[[], T]) -> T:
+        if content is not self._content:
+            self._content, self._values = content, {}
         values = self._values
         if key in values:
             found: T = values[key]
@@ -107,10 +108,10 @@ class Context:
         return self.core.ui.t(key, self.language, **values)
 
     def memo(self, key: Hashable, make: Callable[[], T]) -> T:
-        """``make()``, computed once per knowledge base and ``key`` (:class:`Renderings`):
-        the key must hold everything the value depends on besides the content."""
+        """``make()``, computed once per content and ``key`` (:class:`Renderings`): the
+        key must hold everything the value depends on besides the content."""
         assert self.content is not None
-        return self.core.renderings.get(self.content.kb, key, make)
+        return self.core.renderings.get(self.content, key, make)
 
     def plural(self, key: str, n: int, **values: object) -> str:
         """``key`` worded for the number ``n`` in the person's language ({n} is set)."""

@@ -34,9 +34,13 @@ async def remember(ctx: Context, entry_id: str, question: str, language: str) ->
 
 def buttons(ctx: Context, ref: str) -> tuple[Choice, ...]:
     """The 👍 / 👎 row under an answer: 17 ASCII bytes of button data at most."""
+    up, down = ctx.memo(
+        ("feedback labels", ctx.language),
+        lambda: (ctx.t("feedback_button_up"), ctx.t("feedback_button_down")),
+    )
     return (
-        Choice(ctx.t("feedback_button_up"), feedback.action(feedback.UP, ref)),
-        Choice(ctx.t("feedback_button_down"), feedback.action(feedback.DOWN, ref)),
+        Choice(up, feedback.action(feedback.UP, ref)),
+        Choice(down, feedback.action(feedback.DOWN, ref)),
     )
 
 

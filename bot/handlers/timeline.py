@@ -301,8 +301,7 @@ async def next_question(ctx: Context) -> list[Reply] | None:
     if not _NEXT_WORDS & set(words):
         return None
     rest = [w for w in words if w not in _NEXT_WORDS and w not in _EVENT_WORDS]
-    matcher = ctx.matcher
-    filter_words = " ".join(w for w in rest if matcher.tokens(w))
+    filter_words = " ".join(w for w in rest if _content_word(ctx, w))
     if filter_words and not await _finds_any(ctx, filter_words):
         filter_words = ""  # "when is the next one please": nothing to filter on
     if not (_EVENT_WORDS & set(words)) and not filter_words:
@@ -310,12 +309,18 @@ async def next_question(ctx: Context) -> list[Reply] | None:
     return await next_events(ctx, filter_words)
 
 
+def _content_word(ctx: Context, word: str) -> bool:
+    """Whether a word has a token: the same for every question of this content."""
+    return ctx.memo(("has tokens", word), lambda: bool(ctx.matcher.tokens(word)))
+
+
 async def _finds_any(ctx: Context, query: str) -> bool:
     """Whether the filter finds anything on the timeline. The knowledge base's events
-    are tried first, and the consultations' moments (which need the person's time zone
+    are tried first (the same answer for every question of this content), and the
+    consultations' moments (which need the person's time zone
     and the closures, read from storage) only when they find nothing and there are
     consultations: the filter takes or leaves each event on its own."""
-    if filter_events(ctx.kb, ctx.matcher, query, ctx.kb.events):
+    if ctx.memo(("finds", query), lambda: bool(filter_events(ctx.kb, ctx.matcher, query))):
         return True
     assert ctx.content is not None
     if not len(ctx.content.consultations):
