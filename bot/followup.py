@@ -21,6 +21,7 @@ OFF_TOPIC = 0.7
 # ...but moves on from the entry just answered: "how many are there?" after "what is an
 # HSP" asks for something the first answer was not (it is there to scroll back to).
 REPEAT = 0.9
+REPEAT_OTHER = 0.7  # ...and more so when it asks "who" or "how many" after a "what"
 
 # "in french please", "en español", "بالعربية": the same answer in another language.
 _LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
@@ -283,9 +284,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         language=query.language or previous.language,
     )
     said = {previous.entry, *matcher.twins_of(previous.entry)}
+    repeat = _repeat(matcher, query, previous.entry)
     ranked = sorted(
         (
-            replace(c, score=round(c.score * _share(matcher, c.id, context, said), 4))
+            replace(c, score=round(c.score * _share(matcher, c.id, context, said, repeat), 4))
             for c in matcher.rank_query(joined, limit=12)
         ),
         key=lambda c: (-c.score, c.id),
@@ -294,11 +296,23 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
 
 
-def _share(matcher: Matcher, entry_id: str, context: dict[str, float], said: set[str]) -> float:
+def _share(
+    matcher: Matcher, entry_id: str, context: dict[str, float], said: set[str], repeat: float
+) -> float:
     """What a follow-up keeps of an entry's score: all of it when the entry is on the
     earlier topic and says something new."""
     share = 1.0 if matcher.knows_any(entry_id, context) else OFF_TOPIC
-    return share * REPEAT if entry_id in said else share
+    return share * repeat if entry_id in said else share
+
+
+def _repeat(matcher: Matcher, query: Query, entry_id: str) -> float:
+    """How much of its score the entry just answered keeps: less when the follow-up asks
+    another kind of question than that entry answers ("who is on it?" after "what is the
+    MLG", "how many are there?" after "what is an HSP")."""
+    asks = {t for t in query.tokens if t in QUESTION_WORDS}
+    title = matcher.analyse(matcher.kb.entries[entry_id].title)
+    told = {t for t in title.tokens if t in QUESTION_WORDS}
+    return REPEAT_OTHER if asks and told and not asks & told else REPEAT
 
 
 def _unanchored(matcher: Matcher, bare: Match, text: str) -> Match:

@@ -53,6 +53,22 @@ def test_a_follow_up_stays_on_the_earlier_topic(shipped_matcher: Matcher) -> Non
         assert (found.status, found.id) == ("answer", "task-force"), text
 
 
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        ("how many are there?", "hsp-what", "hsp-how-many"),
+        ("cuantos hay?", "hsp-what", "hsp-how-many"),
+        ("and who's on it?", "mlg-what", "mlg-members"),
+    ],
+)
+def test_a_follow_up_asking_another_kind_of_question_moves_on(
+    shipped_matcher: Matcher, text: str, previous: str, expected: str
+) -> None:
+    # "how many" or "who" after an entry that answers "what": not the same answer again.
+    found = resolve(shipped_matcher, text, Previous(previous, "en"))
+    assert (found.status, found.id) == ("answer", expected)
+
+
 def test_a_pronoun_with_nothing_before_it_is_asked_back(shipped_matcher: Matcher) -> None:
     # "it" could be anything: the bot offers what it might mean instead of guessing.
     alone = resolve(shipped_matcher, "who chairs it?", None)
