@@ -12,7 +12,16 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot import temporal
-from bot.matcher import POLITENESS, QUESTION_WORDS, Match, Matcher, Query, Suggestion, text_words
+from bot.matcher import (
+    POLITENESS,
+    QUESTION_WORDS,
+    Match,
+    Matcher,
+    Query,
+    Suggestion,
+    designations,
+    text_words,
+)
 
 CONTEXT_TTL = timedelta(minutes=30)
 # A follow-up stays on the earlier topic: an entry that shares none of its words keeps
@@ -265,6 +274,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return Match("fallback", None, 0.0, language=language)
     if len(landed := temporal.swapped_year(words, matcher.kb, previous.entry)) == 1:
         return Match("answer", landed[0], 1.0, language=query.language or previous.language, p=1.0)
+    if (item := swapped_item(matcher, words, previous.entry)) is not None:
+        again = matcher.match(item)
+        if again.status == "answer":
+            return replace(again, language=query.language or previous.language)
     if (pinned := temporal.pin_year(words, matcher.kb, previous.entry)) is not None:
         again = matcher.match(pinned)
         if again.status == "answer":
@@ -294,6 +307,24 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     )[:5]
     followed = matcher.decide(joined, ranked)
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
+
+
+# What "and 10?", "et le dixième ?" may hold besides the number.
+_ITEM_FRAME = temporal.SWAP_FRAME | {"number", "no", "n", "numero", "nr", "رقم"}
+
+
+def swapped_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:
+    """ "and 10?" after principle 7 (or "et le dixième ?", "والعاشر؟"): the same series'
+    item of that number, as a question the matcher answers ("principle 10"). None when
+    the entry names no numbered item, or the message holds more than a number."""
+    series = {t.split("#")[0] for t in matcher.subject(entry_id) if "#" in t}
+    rest = [w for w in words if w not in _ITEM_FRAME]
+    if len(series) != 1 or len(rest) != 1:
+        return None
+    name = series.pop()
+    if not designations([name, rest[0]]):
+        return None
+    return f"{name} {rest[0]}"
 
 
 def _share(

@@ -69,6 +69,29 @@ def test_a_follow_up_asking_another_kind_of_question_moves_on(
     assert (found.status, found.id) == ("answer", expected)
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("and 10?", "en"),
+        ("and the tenth?", "en"),
+        ("et le dixième ?", "fr"),
+        ("y el 10?", "es"),
+        ("والعاشر؟", "ar"),
+    ],
+)
+def test_another_number_of_the_same_series(
+    shipped_matcher: Matcher, text: str, language: str
+) -> None:
+    # After principle 7, "and 10?" is principle 10, not principle 7 again (nor "the 10
+    # principles").
+    found = resolve(shipped_matcher, text, Previous("principle-migratory-trails", "en"))
+    assert (found.status, found.id, found.language) == (
+        "answer",
+        "principle-migratory-pressures",
+        language,
+    )
+
+
 def test_a_pronoun_with_nothing_before_it_is_asked_back(shipped_matcher: Matcher) -> None:
     # "it" could be anything: the bot offers what it might mean instead of guessing.
     alone = resolve(shipped_matcher, "who chairs it?", None)
