@@ -12,7 +12,16 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot import temporal
-from bot.matcher import POLITENESS, QUESTION_WORDS, Match, Matcher, Query, Suggestion, text_words
+from bot.matcher import (
+    POLITENESS,
+    QUESTION_WORDS,
+    Match,
+    Matcher,
+    Query,
+    Suggestion,
+    designations,
+    text_words,
+)
 
 CONTEXT_TTL = timedelta(minutes=30)
 # A follow-up stays on the earlier topic: an entry that shares none of its words keeps
@@ -21,6 +30,7 @@ OFF_TOPIC = 0.7
 # ...but moves on from the entry just answered: "how many are there?" after "what is an
 # HSP" asks for something the first answer was not (it is there to scroll back to).
 REPEAT = 0.9
+REPEAT_OTHER = 0.7  # ...and more so when it asks "who" or "how many" after a "what"
 
 # "in french please", "en español", "بالعربية": the same answer in another language.
 _LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
@@ -264,6 +274,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return Match("fallback", None, 0.0, language=language)
     if len(landed := temporal.swapped_year(words, matcher.kb, previous.entry)) == 1:
         return Match("answer", landed[0], 1.0, language=query.language or previous.language, p=1.0)
+    if (item := swapped_item(matcher, words, previous.entry)) is not None:
+        again = matcher.match(item)
+        if again.status == "answer":
+            return replace(again, language=query.language or previous.language)
     if (pinned := temporal.pin_year(words, matcher.kb, previous.entry)) is not None:
         again = matcher.match(pinned)
         if again.status == "answer":
@@ -283,9 +297,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         language=query.language or previous.language,
     )
     said = {previous.entry, *matcher.twins_of(previous.entry)}
+    repeat = _repeat(matcher, query, previous.entry)
     ranked = sorted(
         (
-            replace(c, score=round(c.score * _share(matcher, c.id, context, said), 4))
+            replace(c, score=round(c.score * _share(matcher, c.id, context, said, repeat), 4))
             for c in matcher.rank_query(joined, limit=12)
         ),
         key=lambda c: (-c.score, c.id),
@@ -294,11 +309,41 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
 
 
-def _share(matcher: Matcher, entry_id: str, context: dict[str, float], said: set[str]) -> float:
+# What "and 10?", "et le dixième ?" may hold besides the number.
+_ITEM_FRAME = temporal.SWAP_FRAME | {"number", "no", "n", "numero", "nr", "رقم"}
+
+
+def swapped_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:
+    """ "and 10?" after principle 7 (or "et le dixième ?", "والعاشر؟"): the same series'
+    item of that number, as a question the matcher answers ("principle 10"). None when
+    the entry names no numbered item, or the message holds more than a number."""
+    series = {t.split("#")[0] for t in matcher.subject(entry_id) if "#" in t}
+    rest = [w for w in words if w not in _ITEM_FRAME]
+    if len(series) != 1 or len(rest) != 1:
+        return None
+    name = series.pop()
+    if not designations([name, rest[0]]):
+        return None
+    return f"{name} {rest[0]}"
+
+
+def _share(
+    matcher: Matcher, entry_id: str, context: dict[str, float], said: set[str], repeat: float
+) -> float:
     """What a follow-up keeps of an entry's score: all of it when the entry is on the
     earlier topic and says something new."""
     share = 1.0 if matcher.knows_any(entry_id, context) else OFF_TOPIC
-    return share * REPEAT if entry_id in said else share
+    return share * repeat if entry_id in said else share
+
+
+def _repeat(matcher: Matcher, query: Query, entry_id: str) -> float:
+    """How much of its score the entry just answered keeps: less when the follow-up asks
+    another kind of question than that entry answers ("who is on it?" after "what is the
+    MLG", "how many are there?" after "what is an HSP")."""
+    asks = {t for t in query.tokens if t in QUESTION_WORDS}
+    title = matcher.analyse(matcher.kb.entries[entry_id].title)
+    told = {t for t in title.tokens if t in QUESTION_WORDS}
+    return REPEAT_OTHER if asks and told and not asks & told else REPEAT
 
 
 def _unanchored(matcher: Matcher, bare: Match, text: str) -> Match:

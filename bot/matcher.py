@@ -246,6 +246,7 @@ SUGGEST_FLOOR = 0.25
 SUGGEST_SPREAD = 0.15
 TWIN_SHARE = 0.75  # a curated entry this close to its glossary twin answers instead
 ABOUT_TERM = 0.5  # share of a curated entry's phrasings naming a term: it is about that term
+ABOUT_TITLE_WORDS = 2  # ...and its title's topic words besides the name ("work", "date 2022")
 CONTEXT_TOKEN = "scene"  # what context_phrases fold to, before being dropped
 MAX_CORRECTIONS = 50_000  # words whose correction is remembered (a few MB at most)
 CANDIDATES = 12  # entries carried past scoring: suggestions, runner-up, curated twin
@@ -868,21 +869,32 @@ class Matcher:
 
     def _find_about_term(self, kb: KnowledgeBase) -> frozenset[tuple[str, str]]:
         """(glossary entry, curated entry) pairs where the curated entry is about the term
-        itself: linked, and most of its phrasings name it. The Reference Centres entry
-        names the Climate Centre in a few phrasings: "what is the Climate Centre?" is the
-        glossary's to answer."""
+        itself: the term's first related entry, most of its phrasings name it, and its
+        title asks about the named thing with at most two other topic words.
+
+        The Reference Centres entry names the Climate Centre in a few phrasings: "what is
+        the Climate Centre?" is the glossary's to answer. The RFL Strategy 2020-2025 and
+        "how are National Societies scaling up their work on migration" name RFL and NS
+        throughout, but are about something else: "what is RFL?" and "what's an NS?" are
+        the glossary's too. "What does the Global Migration Lab work on?" is about the
+        GML itself, so it answers "what is the GML?"."""
+        # "When was ..." folds to "date": the question words as the index spells them.
+        asking = {t for w in _LANGUAGE_DATA["question_words"] for t in self._tokens([w])}
         pairs: set[tuple[str, str]] = set()
         for term in kb.terms:
             names = frozenset(self._tokens(text_words(term.term)))
-            if term.entry_id not in kb.entries or not names:
+            glossary = kb.entries.get(term.entry_id)
+            if glossary is None or not names or not glossary.related:
                 continue
-            for other in kb.entries.values():
-                if "glossary" in other.tags or not self._linked(term.entry_id, other.id):
-                    continue
-                rows = self._by_entry.get(other.id, [])
-                naming = sum(1 for i in rows if self._phrasings[i].tokens & names)
-                if rows and naming >= ABOUT_TERM * len(rows):
-                    pairs.add((term.entry_id, other.id))
+            main = kb.entries.get(glossary.related[0])
+            if main is None or "glossary" in main.tags or not main.questions:
+                continue
+            rows = self._by_entry.get(main.id, [])
+            naming = sum(1 for i in rows if self._phrasings[i].tokens & names)
+            title = self.analyse(main.questions[0]).tokens
+            others = [t for t in title if t not in names and t not in asking]
+            if rows and naming >= ABOUT_TERM * len(rows) and len(others) <= ABOUT_TITLE_WORDS:
+                pairs.add((term.entry_id, main.id))
         return frozenset(pairs)
 
     def _linked(self, a: str, b: str) -> bool:

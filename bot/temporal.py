@@ -222,7 +222,7 @@ def _find(words: list[str], phrase: tuple[str, ...]) -> int | None:
 
 
 # What "what about 2015?" may hold besides its year.
-_SWAP_FRAME = _FRAME | _set(
+SWAP_FRAME = _FRAME | _set(
     "in en for pour para de del du celui celle one عن في سنه عام year annee ano"
 )
 
@@ -233,7 +233,7 @@ def swapped_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> list[str
     statement, not the International Conference held that December). Empty when the
     message holds more than a year, or the entry has no dated event."""
     years = [w for w in words if len(w) == 4 and w.isdigit() and w[:2] in ("19", "20")]
-    if len(years) != 1 or any(w not in _SWAP_FRAME for w in words if w != years[0]):
+    if len(years) != 1 or any(w not in SWAP_FRAME for w in words if w != years[0]):
         return []
     year = int(years[0])
     anchors = [e for e in kb.events if e.entry == entry_id]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import markup
 from bot.adapters.memory import MemoryAdapter
 from bot.core import Core
 from bot.errors import StorageConflict
@@ -46,6 +47,35 @@ async def test_out_of_scope_falls_back_and_is_logged_without_identity(
     assert gaps[0].question == "how do I reset my email password"
     assert gaps[0].status == "fallback"
     assert "u1" not in repr(gaps)
+
+
+async def test_did_you_mean_and_fallback_are_worded_in_the_question_language(
+    bot: MemoryAdapter, core: Core
+) -> None:
+    """An Arabic or French question typed in an English chat app: "did you mean", its
+    "None of these" and the thanks after it, and the fallback, all in the question's
+    language, as an answer would be (never the app's English beside Arabic titles)."""
+    ui = core.ui
+    unsure = [
+        (q, r.language)
+        for q in ("الاجتماع", "ما هو الطقس في نيروبي", "politique", "quel temps fait-il à Nairobi")
+        if (r := core.matcher.match(q)).status == "suggest" and r.language in ("ar", "fr")
+    ]
+    assert unsure, "no Arabic or French question gets suggestions: pick others"
+    question, language = unsure[0]
+    text = await bot.ask(question)
+    assert text == markup.to_plain(ui.t("suggest", language)) != ui.t("suggest", "en")
+    assert bot.buttons[-1] == ui.t("suggest_none", language)
+    thanks = await bot.press(ui.t("suggest_none", language))
+    assert thanks == markup.to_plain(ui.t("suggest_none_reply", language))
+
+    assert core.matcher.match("comment réinitialiser mon mot de passe").status == "fallback"
+    text = await bot.ask("comment réinitialiser mon mot de passe")
+    assert text == markup.to_plain(ui.t("fallback", "fr"))
+    assert bot.buttons == [ui.t("button_topics", "fr"), ui.t("button_timeline", "fr")]
+
+    # Where the question does not tell its language ("ok"), the chat app's words.
+    assert core.matcher.match("ok").language is None
 
 
 async def test_unsure_question_offers_suggestions_as_buttons(

@@ -53,6 +53,45 @@ def test_a_follow_up_stays_on_the_earlier_topic(shipped_matcher: Matcher) -> Non
         assert (found.status, found.id) == ("answer", "task-force"), text
 
 
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        ("how many are there?", "hsp-what", "hsp-how-many"),
+        ("cuantos hay?", "hsp-what", "hsp-how-many"),
+        ("and who's on it?", "mlg-what", "mlg-members"),
+    ],
+)
+def test_a_follow_up_asking_another_kind_of_question_moves_on(
+    shipped_matcher: Matcher, text: str, previous: str, expected: str
+) -> None:
+    # "how many" or "who" after an entry that answers "what": not the same answer again.
+    found = resolve(shipped_matcher, text, Previous(previous, "en"))
+    assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("and 10?", "en"),
+        ("and the tenth?", "en"),
+        ("et le dixième ?", "fr"),
+        ("y el 10?", "es"),
+        ("والعاشر؟", "ar"),
+    ],
+)
+def test_another_number_of_the_same_series(
+    shipped_matcher: Matcher, text: str, language: str
+) -> None:
+    # After principle 7, "and 10?" is principle 10, not principle 7 again (nor "the 10
+    # principles").
+    found = resolve(shipped_matcher, text, Previous("principle-migratory-trails", "en"))
+    assert (found.status, found.id, found.language) == (
+        "answer",
+        "principle-migratory-pressures",
+        language,
+    )
+
+
 def test_a_pronoun_with_nothing_before_it_is_asked_back(shipped_matcher: Matcher) -> None:
     # "it" could be anything: the bot offers what it might mean instead of guessing.
     alone = resolve(shipped_matcher, "who chairs it?", None)

@@ -505,6 +505,12 @@ def test_what_is_a_name_is_the_glossarys_unless_an_entry_is_about_that_name(
     assert shipped_matcher.match("climate centre - what is it?").id == "glossary-climate-centre"
     # The MRG entry is about the MRG: it answers "what is the MRG" with the fuller story.
     assert shipped_matcher.match("what is the mrg").id == "mrg-what"
+    assert shipped_matcher.match("what is the GML?").id == "migration-lab"
+    # The RFL Strategy and "how are NS scaling up their work" name RFL and NS in nearly
+    # every phrasing, but are about something else: the glossary says what the name is.
+    assert shipped_matcher.match("sorry what is RFL? new here").id == "glossary-rfl"
+    assert shipped_matcher.match("what's an NS").id == "glossary-ns"
+    assert shipped_matcher.match("RFL ?? c'est quoi").id == "glossary-rfl"
 
 
 @pytest.mark.parametrize(

@@ -104,23 +104,28 @@ async def answer(ctx: Context, question: str) -> list[Reply]:
     if ctx.core.may_log_gap(person, ctx.now):  # one person cannot fill the curators' log
         await ctx.core.storage.log_gap(question, result.status, ctx.person.platform, ctx.now)
     desk = await handoff.offer(ctx, question, result)  # "Ask the secretariat", if configured
+    # Worded in the question's language, as an answer would be: an Arabic question typed
+    # in an English chat app gets "did you mean" in Arabic, not English. Where the
+    # question does not say (a lone "ok"), the chat app's language.
+    asked = result.language or ctx.language
     if result.status == "suggest":
         kb = ctx.kb
         choices = [
             Choice(label(title_for(ctx, kb.entries[s.id], result.language)), f"faq:{s.id}")
             for s in result.suggestions
         ]
-        choices.append(Choice(ctx.t("suggest_none"), "nomatch:"))
+        # The language rides on the button, so the thanks after it is worded alike.
+        choices.append(Choice(ctx.core.ui.t("suggest_none", asked), f"nomatch:{asked}"))
         if desk is not None:
             choices.append(desk)
-        return [Reply(ctx.t("suggest"), choices=tuple(choices))]
+        return [Reply(ctx.core.ui.t("suggest", asked), choices=tuple(choices))]
     fallback = [
-        Choice(ctx.t("button_topics"), "cmd:topics"),
-        Choice(ctx.t("button_timeline"), "cmd:timeline"),
+        Choice(ctx.core.ui.t("button_topics", asked), "cmd:topics"),
+        Choice(ctx.core.ui.t("button_timeline", asked), "cmd:timeline"),
     ]
     if desk is not None:
         fallback.append(desk)
-    return [Reply(ctx.t("fallback"), choices=tuple(fallback), columns=2)]
+    return [Reply(ctx.core.ui.t("fallback", asked), choices=tuple(fallback), columns=2)]
 
 
 async def handle(ctx: Context) -> list[Reply] | None:
@@ -150,5 +155,7 @@ async def show_entry(ctx: Context, entry_id: str) -> list[Reply]:
     return [entry_reply(ctx, entry, ref=ref)]
 
 
-async def none_of_these(ctx: Context, _: str) -> list[Reply]:
-    return ctx.reply("suggest_none_reply")
+async def none_of_these(ctx: Context, asked: str) -> list[Reply]:
+    """ "None of these": thanks in the language the suggestions were worded in (an older
+    button carries none: the chat app's)."""
+    return [Reply(ctx.core.ui.t("suggest_none_reply", asked or ctx.language))]
