@@ -170,13 +170,37 @@ _CHECKS = tuple(
 )
 
 
+def _holds_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    joined = f" {' '.join(words)} "
+    return any(f" {' '.join(phrase)} " in joined for phrase in phrases)
+
+
 def checks_a_claim(words: list[str]) -> bool:
     """Whether a question asks yes or no, or to check a claim: "was it adopted in 2011?",
     "... adopted in 2017, is that right?", "هل ...", "c'est vrai que ..."."""
     if words and words[0] in _YES_NO_STARTS:
         return True
-    joined = f" {' '.join(words)} "
-    return any(f" {' '.join(phrase)} " in joined for phrase in _CHECKS)
+    return _holds_phrase(words, _CHECKS)
+
+
+# Subjects beside the knowledge base's that it holds nothing on (matching.yaml,
+# foreign_subjects): "the IFRC youth policy", "the president of the IFRC", "budget".
+FOREIGN_SUBJECTS = tuple(
+    phrase
+    for phrase in {tuple(text_words(p)) for p in _LANGUAGE_DATA.get("foreign_subjects", [])}
+    if phrase
+)
+
+
+def names_a_foreign_subject(words: list[str]) -> bool:
+    """Whether a text (as text_words() reads it) asks about one of those subjects."""
+    return _holds_phrase(words, FOREIGN_SUBJECTS)
+
+
+def foreign_subject_in(words: list[str]) -> str | None:
+    """The first of those subjects a text names, for a curator's warning."""
+    found = [p for p in FOREIGN_SUBJECTS if _holds_phrase(words, (p,))]
+    return " ".join(min(found)) if found else None
 
 
 # "principle 10", "tenth principle", "10e principe" (see matching.yaml, designators).
@@ -919,7 +943,11 @@ class Matcher:
             if query in seen:
                 continue
             seen.append(query)
-            found = self.decide(query, self.rank_query(query))
+            if names_a_foreign_subject(text_words(part)):
+                # Sharing words ("IFRC", "policy") is no answer about another subject.
+                found = Match("fallback", None, 0.0, language=query.language)
+            else:
+                found = self.decide(query, self.rank_query(query))
             if found.status == "answer":
                 return found
             if best is None or found.p > best.p:

@@ -16,6 +16,7 @@ from bot.matcher import (
     answer_language,
     checks_a_claim,
     designations,
+    names_a_foreign_subject,
     normalise,
     readings,
     strip_arabic_prefix,
@@ -542,3 +543,40 @@ def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, te
     result = shipped_matcher.match(text)
     first = [result.id] if result.status == "answer" else [s.id for s in result.suggestions[:1]]
     assert first == ["policy-adopted"], result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is the IFRC youth policy",
+        "who is the IFRC president",
+        "quien es el presidente de la FICR?",
+        "مين رئيس الاتحاد الدولي للصليب الأحمر؟",
+        "what's UNHCR's budget this year",
+        "what are the 7 fundamental principles",
+        "la politique de la jeunesse de la FICR",
+    ],
+)
+def test_a_subject_beside_the_knowledge_bases_gets_the_fallback(
+    shipped_matcher: Matcher, text: str
+) -> None:
+    # They share "IFRC", "policy", "principle 7" with entries: before, each got a
+    # confident answer about something else (the migration policy, the MRG's chair).
+    assert shipped_matcher.match(text).status == "fallback"
+
+
+def test_a_foreign_subject_in_a_sentence_of_context_leaves_the_question(
+    shipped_matcher: Matcher,
+) -> None:
+    text = "I am preparing our youth policy. When was the migration policy adopted?"
+    assert shipped_matcher.match(text).id == "policy-adopted"
+
+
+def test_no_foreign_subject_occurs_in_the_knowledge_base(shipped_kb: KnowledgeBase) -> None:
+    # A phrase the knowledge base itself uses would make its own questions unanswerable.
+    for entry in shipped_kb.entries.values():
+        texts = [*entry.questions, entry.answer]
+        for translation in entry.translations.values():
+            texts += [*translation.questions, translation.answer]
+        for text in texts:
+            assert not names_a_foreign_subject(text_words(text)), (entry.id, text)
