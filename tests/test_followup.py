@@ -129,6 +129,10 @@ def test_language_requests() -> None:
     assert language_asked(text_words("in french please")) == "fr"
     assert language_asked(text_words("en español por favor")) == "es"
     assert language_asked(text_words("بالعربية")) == "ar"
+    assert language_asked(text_words("en ingles porfa")) == "en"
+    assert language_asked(text_words("en anglais stp")) == "en"
+    assert language_asked(text_words("بالانجليزي لو سمحت")) == "en"
+    assert language_asked(text_words("in french please, thanks")) == "fr"
     assert language_asked(text_words("what is the french red cross doing")) is None
 
 
