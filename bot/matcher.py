@@ -251,6 +251,7 @@ STOPWORDS = _words("stopwords") | POLITENESS
 FILLER = _words("filler")
 # Weights of what a question can hold besides the knowledge base's own words.
 FILLER_WEIGHT = 0.25
+FRAMING_CAP = 1.0  # the most a filler or context word weighs when phrasings use it
 NUMBER_WEIGHT = 1.0
 UNKNOWN_REAL_WEIGHT = 1.6  # a real word the knowledge base never uses
 UNKNOWN_OTHER_WEIGHT = 2.0  # a name, an acronym or a typo past correction
@@ -695,6 +696,11 @@ class Matcher:
             # "good" in "good morning": an answer's "good practice" does not make the
             # greeting a topic word.
             return FILLER_WEIGHT
+        if token in FILLER_STEMS and known is not None:
+            # ...and where a phrasing uses it ("exact dates", "for my report", "au
+            # juste"), it is still more often the asker's framing than the topic: rare
+            # in the knowledge base, it would otherwise outweigh the topic words.
+            return min(known, FRAMING_CAP)
         if known is not None:
             return known
         if token.isdigit():

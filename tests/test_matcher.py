@@ -284,6 +284,26 @@ FRAMINGS = [
 BARE = ["who chairs the mrg", "when was the migration policy adopted", "what is perco"]
 
 
+@pytest.mark.parametrize(
+    ("message", "entry"),
+    [
+        (
+            "good evening, I need the exact dates of the 2022 council of delegates for my "
+            "report pls",
+            "cod-2022",
+        ),
+        ("pour la FICR un migrant c'est qui exactement", "policy-migrant-definition"),
+    ],
+)
+def test_framing_words_a_phrasing_uses_are_still_framing(
+    shipped_matcher: Matcher, message: str, entry: str
+) -> None:
+    # "good", "exact", "report", "exactement" appear in a phrasing or two: rare there,
+    # they outweighed the topic words until capped.
+    found = shipped_matcher.match(message)
+    assert (found.status, found.id) == ("answer", entry)
+
+
 @pytest.mark.parametrize("framing", FRAMINGS)
 @pytest.mark.parametrize("question", BARE)
 def test_framing_does_not_change_the_answer(
