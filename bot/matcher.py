@@ -139,6 +139,26 @@ def strip_arabic_prefix(word: str) -> str:
     return word
 
 
+def arabic_clitics_off(word: str) -> list[str]:
+    """What a spoken-Arabic word may be without the clitics :func:`strip_arabic_prefix`
+    leaves on, for a word the knowledge base does not know: a leading ب ("in", or the
+    Levantine present: بلندن "in London", بيرأس "chairs"), an object pronoun ه at the end
+    (يرأسه "chairs it") and the Levantine passive انـ (انعتمدت "was adopted", for
+    اعتمدت). Only ever tried against the knowledge base's own words: ه also ends many
+    words (ة is folded to it), so it is never stripped blindly."""
+    out: list[str] = []
+    for w in (word, word[1:] if word.startswith("ب") and len(word) >= 5 else ""):
+        if not w:
+            continue
+        if w != word:
+            out.append(w)
+        if w.endswith("ه") and len(w) >= 5:
+            out.append(w[:-1])
+        if w.startswith("ان") and len(w) >= 6:
+            out.append("ا" + w[2:])
+    return out
+
+
 def text_words(text: str) -> list[str]:
     """The words of a text as the matcher compares them: normalised, Arabic prefixes off."""
     return list(_text_words(text))
@@ -623,7 +643,13 @@ class Matcher:
             if w in STOPWORDS:
                 continue
             stemmed = stem(w)
-            canon = self._canon.get(w) or self._canon.get(stemmed) or stemmed
+            canon = self._canon.get(w) or self._canon.get(stemmed)
+            if canon is None and is_arabic(w):
+                # بيرأسه "chairs it" is يرأس, which the lexicon folds to "chair".
+                canon = next(
+                    (self._canon[b] for b in arabic_clitics_off(w) if b in self._canon), None
+                )
+            canon = canon or stemmed
             if canon in STOP_STEMS or canon == CONTEXT_TOKEN:
                 continue
             out.append((w, canon))
@@ -643,15 +669,15 @@ class Matcher:
         """Replace a word the knowledge base never uses by its closest known word: of the
         same script, within a typo's reach, and an English or glossary word when a
         translation's word is no closer (by :data:`PRIMARY_BONUS`)."""
-        if (
-            word in self._known
-            or stem(word) in self._known_stems
-            or len(word) < 3
-            or word.isdigit()
-            or wordlists.is_word(word)  # a real word is never "corrected" (join, aid)
-        ):
+        if word in self._known or stem(word) in self._known_stems or len(word) < 3:
             return word
         arabic = is_arabic(word)
+        if arabic:
+            for bare in arabic_clitics_off(word):
+                if bare in self._known:
+                    return bare
+        if word.isdigit() or wordlists.is_word(word):  # a real word is never "corrected"
+            return word
         # Question words first: "wen" is "when", not "went".
         if not arabic:
             asked = process.extractOne(

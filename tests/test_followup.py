@@ -59,6 +59,7 @@ def test_a_follow_up_stays_on_the_earlier_topic(shipped_matcher: Matcher) -> Non
         ("how many are there?", "hsp-what", "hsp-how-many"),
         ("cuantos hay?", "hsp-what", "hsp-how-many"),
         ("and who's on it?", "mlg-what", "mlg-members"),
+        ("ومين بيرأسه؟", "mrg-what", "mrg-chair"),
     ],
 )
 def test_a_follow_up_asking_another_kind_of_question_moves_on(

@@ -14,6 +14,7 @@ from bot.matcher import (
     STOPWORDS,
     Matcher,
     answer_language,
+    arabic_clitics_off,
     checks_a_claim,
     designations,
     names_a_foreign_subject,
@@ -600,3 +601,16 @@ def test_no_foreign_subject_occurs_in_the_knowledge_base(shipped_kb: KnowledgeBa
             texts += [*translation.questions, translation.answer]
         for text in texts:
             assert not names_a_foreign_subject(text_words(text)), (entry.id, text)
+
+
+def test_spoken_arabic_clitics_fold_onto_the_knowledge_bases_words(
+    shipped_matcher: Matcher,
+) -> None:
+    # بلندن "in London", بيرأسه "chairs it", انعتمدت (Levantine passive) "was adopted".
+    assert arabic_clitics_off("بلندن") == ["لندن"]
+    assert "يراس" in arabic_clitics_off("بيراسه")
+    assert arabic_clitics_off("انعتمدت") == ["اعتمدت"]
+    found = shipped_matcher.match("امتى اجتمع MRG بلندن؟")
+    assert (found.status, found.id) == ("answer", "mrg-london-meeting")
+    # ه ends many words (ة is folded to it): never stripped from a word the KB knows.
+    assert shipped_matcher.analyse("سياسة الهجرة").tokens.keys() == {"policy", "migrant"}
