@@ -51,6 +51,11 @@ _LANGUAGE_FRAME = frozenset(
         "please",
         "pls",
         "svp",
+        "stp",
+        "plz",
+        "porfa",
+        "porfis",
+        "xfa",
         "the",
         "le",
         "la",
@@ -76,6 +81,7 @@ _LANGUAGE_FRAME = frozenset(
         "لغه",
         "من",
         "فضلك",
+        "لو",
         "اجب",
     ]
 )
@@ -195,7 +201,7 @@ def language_asked(words: list[str]) -> str | None:
     if len(found) != 1:
         return None
     names = _LANGUAGE_ASKS[next(iter(found))]
-    if all(w in names or w in _LANGUAGE_FRAME for w in words):
+    if all(w in names or w in _LANGUAGE_FRAME or w in POLITENESS for w in words):
         return next(iter(found))
     return None
 

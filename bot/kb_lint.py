@@ -16,6 +16,7 @@ from datetime import date
 from bot import markup
 from bot.errors import Problem
 from bot.knowledge import REF_RE, Entry, Event, KnowledgeBase, SourceRef
+from bot.matcher import foreign_subject_in, text_words
 
 MAX_WORDS = 120
 # A source section that starts so is a draft's placeholder (``nsbot kb promote --new``):
@@ -93,6 +94,7 @@ def content_warnings(kb: KnowledgeBase, today: date | None = None) -> list[Probl
         out += ended_periods(entry, today)
         out += unopenable_sources(kb, entry.sources, entry.file, entry.line, entry.id)
         out += draft_sources(entry)
+        out += foreign_phrasings(entry)
     for event in kb.events:
         out += kind_contradictions(event)
         out += unopenable_sources(kb, event.sources, event.file, event.line, event.id)
@@ -113,6 +115,31 @@ def _answers(entry: Entry) -> Iterable[tuple[str, str]]:
 
 def _where(language: str) -> str:
     return "" if language == "en" else f" ({language} translation)"
+
+
+def foreign_phrasings(entry: Entry) -> list[Problem]:
+    """A phrasing that names a subject the matcher keeps out ("budget", "youth policy":
+    bot/data/matching.yaml, foreign_subjects) can never be answered: questions like it
+    get the fallback."""
+    phrasings = [("en", q) for q in entry.questions]
+    phrasings += [(lang, q) for lang, tr in entry.translations.items() for q in tr.questions]
+    out = []
+    for lang, question in phrasings:
+        subject = foreign_subject_in(text_words(question))
+        if subject is not None:
+            out.append(
+                Problem(
+                    entry.file,
+                    entry.line,
+                    entry.id,
+                    f"the question{_where(lang)} {question!r} names {subject!r}, a subject "
+                    "the bot treats as outside the knowledge base (foreign_subjects in "
+                    "bot/data/matching.yaml): questions like it get the fallback; reword "
+                    "it, or ask a developer to remove that subject from the list",
+                    warning=True,
+                )
+            )
+    return out
 
 
 def long_answers(entry: Entry) -> list[Problem]:

@@ -139,6 +139,26 @@ def strip_arabic_prefix(word: str) -> str:
     return word
 
 
+def arabic_clitics_off(word: str) -> list[str]:
+    """What a spoken-Arabic word may be without the clitics :func:`strip_arabic_prefix`
+    leaves on, for a word the knowledge base does not know: a leading ب ("in", or the
+    Levantine present: بلندن "in London", بيرأس "chairs"), an object pronoun ه at the end
+    (يرأسه "chairs it") and the Levantine passive انـ (انعتمدت "was adopted", for
+    اعتمدت). Only ever tried against the knowledge base's own words: ه also ends many
+    words (ة is folded to it), so it is never stripped blindly."""
+    out: list[str] = []
+    for w in (word, word[1:] if word.startswith("ب") and len(word) >= 5 else ""):
+        if not w:
+            continue
+        if w != word:
+            out.append(w)
+        if w.endswith("ه") and len(w) >= 5:
+            out.append(w[:-1])
+        if w.startswith("ان") and len(w) >= 6:
+            out.append("ا" + w[2:])
+    return out
+
+
 def text_words(text: str) -> list[str]:
     """The words of a text as the matcher compares them: normalised, Arabic prefixes off."""
     return list(_text_words(text))
@@ -170,13 +190,37 @@ _CHECKS = tuple(
 )
 
 
+def _holds_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    joined = f" {' '.join(words)} "
+    return any(f" {' '.join(phrase)} " in joined for phrase in phrases)
+
+
 def checks_a_claim(words: list[str]) -> bool:
     """Whether a question asks yes or no, or to check a claim: "was it adopted in 2011?",
     "... adopted in 2017, is that right?", "هل ...", "c'est vrai que ..."."""
     if words and words[0] in _YES_NO_STARTS:
         return True
-    joined = f" {' '.join(words)} "
-    return any(f" {' '.join(phrase)} " in joined for phrase in _CHECKS)
+    return _holds_phrase(words, _CHECKS)
+
+
+# Subjects beside the knowledge base's that it holds nothing on (matching.yaml,
+# foreign_subjects): "the IFRC youth policy", "the president of the IFRC", "budget".
+FOREIGN_SUBJECTS = tuple(
+    phrase
+    for phrase in {tuple(text_words(p)) for p in _LANGUAGE_DATA.get("foreign_subjects", [])}
+    if phrase
+)
+
+
+def names_a_foreign_subject(words: list[str]) -> bool:
+    """Whether a text (as text_words() reads it) asks about one of those subjects."""
+    return _holds_phrase(words, FOREIGN_SUBJECTS)
+
+
+def foreign_subject_in(words: list[str]) -> str | None:
+    """The first of those subjects a text names, for a curator's warning."""
+    found = [p for p in FOREIGN_SUBJECTS if _holds_phrase(words, (p,))]
+    return " ".join(min(found)) if found else None
 
 
 # "principle 10", "tenth principle", "10e principe" (see matching.yaml, designators).
@@ -227,6 +271,7 @@ STOPWORDS = _words("stopwords") | POLITENESS
 FILLER = _words("filler")
 # Weights of what a question can hold besides the knowledge base's own words.
 FILLER_WEIGHT = 0.25
+FRAMING_CAP = 1.0  # the most a filler or context word weighs when phrasings use it
 NUMBER_WEIGHT = 1.0
 UNKNOWN_REAL_WEIGHT = 1.6  # a real word the knowledge base never uses
 UNKNOWN_OTHER_WEIGHT = 2.0  # a name, an acronym or a typo past correction
@@ -598,7 +643,13 @@ class Matcher:
             if w in STOPWORDS:
                 continue
             stemmed = stem(w)
-            canon = self._canon.get(w) or self._canon.get(stemmed) or stemmed
+            canon = self._canon.get(w) or self._canon.get(stemmed)
+            if canon is None and is_arabic(w):
+                # بيرأسه "chairs it" is يرأس, which the lexicon folds to "chair".
+                canon = next(
+                    (self._canon[b] for b in arabic_clitics_off(w) if b in self._canon), None
+                )
+            canon = canon or stemmed
             if canon in STOP_STEMS or canon == CONTEXT_TOKEN:
                 continue
             out.append((w, canon))
@@ -618,15 +669,15 @@ class Matcher:
         """Replace a word the knowledge base never uses by its closest known word: of the
         same script, within a typo's reach, and an English or glossary word when a
         translation's word is no closer (by :data:`PRIMARY_BONUS`)."""
-        if (
-            word in self._known
-            or stem(word) in self._known_stems
-            or len(word) < 3
-            or word.isdigit()
-            or wordlists.is_word(word)  # a real word is never "corrected" (join, aid)
-        ):
+        if word in self._known or stem(word) in self._known_stems or len(word) < 3:
             return word
         arabic = is_arabic(word)
+        if arabic:
+            for bare in arabic_clitics_off(word):
+                if bare in self._known:
+                    return bare
+        if word.isdigit() or wordlists.is_word(word):  # a real word is never "corrected"
+            return word
         # Question words first: "wen" is "when", not "went".
         if not arabic:
             asked = process.extractOne(
@@ -671,6 +722,11 @@ class Matcher:
             # "good" in "good morning": an answer's "good practice" does not make the
             # greeting a topic word.
             return FILLER_WEIGHT
+        if token in FILLER_STEMS and known is not None:
+            # ...and where a phrasing uses it ("exact dates", "for my report", "au
+            # juste"), it is still more often the asker's framing than the topic: rare
+            # in the knowledge base, it would otherwise outweigh the topic words.
+            return min(known, FRAMING_CAP)
         if known is not None:
             return known
         if token.isdigit():
@@ -919,7 +975,11 @@ class Matcher:
             if query in seen:
                 continue
             seen.append(query)
-            found = self.decide(query, self.rank_query(query))
+            if names_a_foreign_subject(text_words(part)):
+                # Sharing words ("IFRC", "policy") is no answer about another subject.
+                found = Match("fallback", None, 0.0, language=query.language)
+            else:
+                found = self.decide(query, self.rank_query(query))
             if found.status == "answer":
                 return found
             if best is None or found.p > best.p:

@@ -194,22 +194,44 @@ _THAT_YEAR: tuple[tuple[str, ...], ...] = tuple(
         "ذلك عام",
         "تلك سنه",
         "هذيك سنه",
+        "هيداك عام",
+        "بهيداك عام",
+        "هيداك سنه",
     )
+)
+# "that CoD?", "ce CoD", "ese consejo", "هالمجلس": a meeting named with a pointing word
+# is the one of the year just talked about (after the 2022 resolution, the 2022 CoD).
+_THAT = _set("that this ce cet cette ese esa este esta aquel aquella ذلك تلك هذا هذه")
+_MEETINGS = _set(
+    """cod council conference ic ga assembly meeting forum imrf
+    conseil assemblee reunion consejo conferencia asamblea foro
+    مجلس مؤتمر جمعيه اجتماع منتدي"""
 )
 
 
 def pin_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> str | None:
     """The message with "that year" replaced by the year of ``entry_id``'s events ("and
     the CoD that year?" after the 2009 adoption: "and the CoD in 2009"), when it says
-    "that year" and the entry's events all fall in one year."""
+    "that year" and the entry's events all fall in one year. "that CoD" likewise: "when
+    was that CoD?" after the 2022 resolution is "when was CoD 2022"."""
+    years = {e.start.year for e in kb.events if e.entry == entry_id}
     for phrase in _THAT_YEAR:
         at = _find(words, phrase)
         if at is None:
             continue
-        years = {e.start.year for e in kb.events if e.entry == entry_id}
         if len(years) != 1:
             return None
         rest = words[:at] + words[at + len(phrase) :]
+        return " ".join([*rest, str(years.pop())])
+    if len(years) != 1 or any(w.isdigit() for w in words):
+        return None
+    for i, word in enumerate(words):
+        if word.startswith("هال") and word[3:] in _MEETINGS:  # Arabic "this" is a prefix
+            rest = [*words[:i], word[3:], *words[i + 1 :]]
+        elif word in _THAT and words[i + 1 : i + 2] and words[i + 1] in _MEETINGS:
+            rest = words[:i] + words[i + 1 :]
+        else:
+            continue
         return " ".join([*rest, str(years.pop())])
     return None
 

@@ -59,6 +59,7 @@ def test_a_follow_up_stays_on_the_earlier_topic(shipped_matcher: Matcher) -> Non
         ("how many are there?", "hsp-what", "hsp-how-many"),
         ("cuantos hay?", "hsp-what", "hsp-how-many"),
         ("and who's on it?", "mlg-what", "mlg-members"),
+        ("ومين بيرأسه؟", "mrg-what", "mrg-chair"),
     ],
 )
 def test_a_follow_up_asking_another_kind_of_question_moves_on(
@@ -129,6 +130,10 @@ def test_language_requests() -> None:
     assert language_asked(text_words("in french please")) == "fr"
     assert language_asked(text_words("en español por favor")) == "es"
     assert language_asked(text_words("بالعربية")) == "ar"
+    assert language_asked(text_words("en ingles porfa")) == "en"
+    assert language_asked(text_words("en anglais stp")) == "en"
+    assert language_asked(text_words("بالانجليزي لو سمحت")) == "en"
+    assert language_asked(text_words("in french please, thanks")) == "fr"
     assert language_asked(text_words("what is the french red cross doing")) is None
 
 

@@ -420,3 +420,15 @@ def test_undated_present_tense_membership_from_a_dated_source(tmp_path: Path) ->
     assert not any("'chairs'" in w for w in messages(loaded(tmp_path / "ok", faq=dated)))
     assert kb_lint.present_tense("The group has 15 National Societies.", "en") == "has 15"
     assert kb_lint.present_tense("In 2011 the group has 15 members.", "en") is None
+
+
+def test_a_phrasing_naming_a_subject_kept_out_is_a_warning(tmp_path: Path) -> None:
+    faq = FAQ.replace(
+        "      - What year was the IFRC migration policy approved?\n",
+        "      - What year was the IFRC migration policy approved?\n"
+        "      - What budget does the migration policy have?\n",
+    )
+    found = [m for m in messages(loaded(tmp_path, faq=faq)) if "foreign_subjects" in m]
+    assert len(found) == 1, found
+    assert "[policy-adopted]" in found[0] and "'budget'" in found[0]
+    assert not [m for m in messages(loaded(tmp_path / "plain")) if "foreign_subjects" in m]

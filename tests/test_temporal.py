@@ -91,12 +91,25 @@ def test_a_step_to_nowhere_is_not_the_previous_answer_again(shipped_matcher: Mat
         ("et le conseil des délégués cette année-là ?", "et le conseil des delegues 2009"),
         ("وماذا عن نفس السنة؟", "ماذا عن 2009"),
         ("and when did the CoD meet?", None),  # no "that year"
+        ("ومجلس المندوبين بهيداك العام؟", "مجلس مندوبين 2009"),
+        # A meeting named with a pointing word is that year's.
+        ("and where was that conference?", "and where was conference 2009"),
+        ("et ce conseil ?", "et conseil 2009"),
+        ("وهالمجلس امتى كان؟", "مجلس امتي كان 2009"),
+        ("who chairs that group", None),  # not a meeting
+        ("and that CoD in 2011?", None),  # a year of its own
     ],
 )
 def test_that_year_is_the_year_of_the_entry_last_answered(
     shipped_kb: KnowledgeBase, text: str, pinned: str | None
 ) -> None:
     assert pin_year(text_words(text), shipped_kb, "policy-adopted") == pinned
+
+
+def test_when_was_that_cod_after_the_2022_resolution(shipped_matcher: Matcher) -> None:
+    for text in ("when was that CoD?", "c'etait quand ce CoD ?", "y ese CoD cuando fue?"):
+        found = resolve(shipped_matcher, text, Previous("resolution-2022", "en"))
+        assert (found.status, found.id) == ("answer", "cod-2022"), text
 
 
 def test_that_year_means_nothing_after_an_entry_without_one_year(shipped_kb: KnowledgeBase) -> None:
