@@ -33,6 +33,7 @@ import aiosqlite
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot import wordlists  # noqa: E402
 from bot.config import shipped_knowledge_dir  # noqa: E402
 from bot.core import Core  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
@@ -143,6 +144,7 @@ async def core_questions(folder: Path, n: int, in_flight: int) -> None:
     async with SqliteStorage(folder / "q.sqlite3") as storage:
         core = Core(settings, kb, storage)
         core.settle()  # as the process's start does (bot.app.running_core)
+        wordlists.preload()  # as a bot running for a second has (bot.app: read soon after start)
         latencies: list[float] = []
         timed(core, latencies)
 

@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.consultations import Catalog
 from bot.content import Content
 from bot.errors import StorageConflict
-from bot.handlers import PIPELINE
+from bot.handlers import PIPELINE, timeline
 from bot.handlers.base import Context, Renderings
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher
@@ -31,7 +31,7 @@ from bot.pseudonym import Pseudonyms
 from bot.readiness import Readiness
 from bot.storage.base import Storage
 from bot.turns import Turns
-from bot.ui import UI
+from bot.ui import UI, plural_category
 
 log = logging.getLogger(__name__)
 
@@ -168,13 +168,22 @@ class Core:
         already being handled finish with the content they started with)."""
         self.content = content
         if self._settled:
-            settle_heap()  # the new content out of the collector's way too (a reload is rare)
+            self._prepare()  # the new content out of the collector's way too (a reload is rare)
 
     def settle(self) -> None:
-        """The content is loaded and events are about to come: :func:`settle_heap`, now
-        and after each reload (:meth:`use`). The process's start calls it, not the
+        """The content is loaded and events are about to come: what the first events
+        would work out the first time is worked out now, then :func:`settle_heap`; again
+        after each reload (:meth:`use`). The process's start calls it, not the
         constructor: tests make a core each, and a full collection each would add up."""
         self._settled = True
+        self._prepare()
+
+    def _prepare(self) -> None:
+        # The first dated answer loaded CLDR's plural rules (20 ms) and the first "when
+        # is the next ..." tokenised every event (50 ms), holding a whole batch back.
+        for language in self.ui.strings:
+            plural_category(language, 1)
+        timeline.prepare(self.content.kb, self.content.matcher)
         settle_heap()
 
     def register_sender(self, platform: str, sender: Sender) -> None:

@@ -15,7 +15,7 @@ from bot import markup
 from bot.adapters.memory import MemoryAdapter
 from bot.core import Core
 from bot.errors import StorageConflict
-from bot.handlers import PIPELINE
+from bot.handlers import PIPELINE, timeline
 from bot.knowledge import KnowledgeBase
 from bot.messages import Chat, Choice, Person
 from bot.storage import SqliteStorage
@@ -291,6 +291,8 @@ async def test_settle_keeps_the_loaded_content_out_of_the_collectors_passes(
         core.settle()
         assert gc.get_freeze_count() > 0
         assert not any(o is shipped_kb for o in gc.get_objects())  # in no generation: frozen
+        known = timeline._words_of(core.matcher)[1]  # every event's words worked out already
+        assert all(known[id(e)][0] is e for e in shipped_kb.events)
         core.use(core.content)
         assert gc.get_freeze_count() > 0
     finally:
