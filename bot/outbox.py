@@ -23,7 +23,8 @@ outgoing call of an adapter goes through one :class:`Outbox`, which
   for its chat (spacing, "retry after") holds nobody up;
 - with a :class:`~bot.send_limits.SharedLimiter` (several replicas on PostgreSQL),
   reserves each message's slot there before sending it, so the limits hold for all
-  replicas together; a newer state coalesces into an item while it waits for its slot.
+  replicas together; a newer state coalesces into an item while it waits for its slot,
+  and a live state not settled yet leaves the group's reserved slot there too.
 
 The clock and sleep are injectable so tests run on virtual time.
 """
@@ -507,7 +508,10 @@ class Outbox:
             return  # a toast is not a message: no limit to share
         while True:
             asked = self._clock()
-            rates = send_rates(self.scope, self.limits, item.chat_id, group=item.group)
+            # A live state not settled yet leaves the group's last slot to the final one
+            # (as _live_ready does here); settled, it may take that slot.
+            live = item.group and item.coalesce_key is not None and asked < item.changed_at + SETTLE
+            rates = send_rates(self.scope, self.limits, item.chat_id, group=item.group, live=live)
             try:
                 slot = await self._shared.reserve(rates)
             except asyncio.CancelledError:
@@ -517,6 +521,9 @@ class Outbox:
                 return
             # The database chose the slot about half a round trip after we asked.
             wait = slot.wait - (self._clock() - asked) / 2
+            if live and not slot.taken:
+                # Ask again once it has settled: then the reserved slot is its own.
+                wait = min(wait, item.changed_at + SETTLE - self._clock())
             hold = item.hold
             if not slot.taken and wait > 0 and hold is not None and not hold.in_doubt:
                 # Nothing of its delivery is in doubt while it waits: others may send.
