@@ -17,9 +17,10 @@ owed. Replies older than :data:`OWED_FOR` are dropped: an answer an hour late to
 question is worse than none.
 
 A crash after sending and before the delivery is recorded sends it once more. So the
-replies that post a message are sent through :func:`deliver`: one event's at a time
-per process (:func:`bot.leases.sending`), recorded in the database before the next
-one starts, so a ``kill -9`` leaves at most one event's answer to be sent twice.
+replies that post a message are sent through :func:`deliver`: the process's outboxes
+send one such event's messages at a time (:func:`bot.leases.sending`), the next only
+once it is recorded in the database, so a ``kill -9`` leaves at most one event's
+answer to be sent twice; other sends go on meanwhile.
 Replies that only edit or answer a button press are sent at once and recorded with
 the next batch: repeating them after a crash shows nothing twice.
 """
@@ -115,9 +116,9 @@ async def deliver(
     """Send an event's replies (``send``: False when the adapter stopped before all went
     out: they stay owed) and record them delivered; ``send``'s answer.
 
-    ``posting`` (:func:`posts`): they are sent while this process holds
-    :func:`bot.leases.sending`, and recorded in the database before it lets the next
-    such send start. Otherwise at once, recorded with the next batch of events."""
+    ``posting`` (:func:`posts`): sent as one stored delivery
+    (:func:`bot.leases.sending`: the process's next one goes only once this one is
+    recorded, here, at once). Otherwise recorded with the next batch of events."""
     if event_id is None or not posting:
         sent = await send()
         if sent:
