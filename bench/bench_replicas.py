@@ -2,6 +2,7 @@
 
     python bench/bench_replicas.py        # needs PostgreSQL (see --url)
     python bench/bench_replicas.py --questions 400 --votes 1000
+    python bench/bench_replicas.py --latency 0.05   # the platform answering in 50 ms
 
 Every bot here is a real ``nsbot run`` process in Telegram webhook mode, against the
 fake Bot API on 127.0.0.1 (tests/fake_telegram.py), fed by a round-robin balancer.
@@ -12,7 +13,9 @@ Prints, asserting nothing:
   event and the answer it owes are committed (they survive ``kill -9``). Also when
   the last answer reached the fake: Telegram lets a bot send about 30 messages a
   second, whatever the number of replicas. For SQLite with one process, PostgreSQL
-  with one replica and with three.
+  with one replica and with three. An answer is a stored delivery: a process sends
+  one at a time, the next once the one before is recorded (a ``kill -9`` repeats at
+  most one), so with ``--latency`` one process sends about 1 / (latency + a write).
 - takeover after ``kill -9``: an announcement to subscribers is being sent by one of
   two replicas when it is killed; how long until the row it had claimed is sent by
   the other (the claim's lease is 30 s, renewals every 10 s). Likewise an answer the
@@ -138,8 +141,10 @@ async def deliver_all(balancer: Balancer, updates: list[dict[str, Any]]) -> floa
     return time.monotonic() - started
 
 
-async def answers(folder: Path, label: str, count: int, database: str | None, n: int) -> None:
-    fake = FakeTelegram(clock=time.monotonic)
+async def answers(
+    folder: Path, label: str, count: int, database: str | None, n: int, latency: float = 0.0
+) -> None:
+    fake = FakeTelegram(clock=time.monotonic, latency=latency)
     await fake.start()
     try:
         async with replicas(folder, fake, count, database) as (_, balancer):
@@ -279,18 +284,25 @@ async def main() -> None:
     parser.add_argument("--questions", type=int, default=600)
     parser.add_argument("--subscribers", type=int, default=200)
     parser.add_argument("--votes", type=int, default=2000)
+    # Each answer is a stored delivery: a process sends one at a time, the next once the
+    # one before is recorded (bot.outbox.Gate), so the platform's round trip counts.
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per message call")
     args = parser.parse_args()
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         os.environ.pop(name, None)
-    print(f"replicas: {args.questions} questions, {IN_FLIGHT} in flight, on {os.cpu_count()} cores")
+    print(
+        f"replicas: {args.questions} questions, {IN_FLIGHT} in flight, on {os.cpu_count()} "
+        f"cores; the fake Bot API takes {args.latency:g} s per message"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         async with bench_database(args.url) as database:
-            await answers(folder / "a", "SQLite, one process", 1, None, args.questions)
+            n, latency = args.questions, args.latency
+            await answers(folder / "a", "SQLite, one process", 1, None, n, latency)
             async with schema(database) as url:
-                await answers(folder / "b", "PostgreSQL, 1 replica", 1, url, args.questions)
+                await answers(folder / "b", "PostgreSQL, 1 replica", 1, url, n, latency)
             async with schema(database) as url:
-                await answers(folder / "c", "PostgreSQL, 3 replicas", 3, url, args.questions)
+                await answers(folder / "c", "PostgreSQL, 3 replicas", 3, url, n, latency)
             await takeover(folder / "d", database, args.subscribers)
             if args.votes:
                 await vote_burst(folder / "e", database, args.votes)

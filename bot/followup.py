@@ -30,6 +30,7 @@ OFF_TOPIC = 0.7
 # ...but moves on from the entry just answered: "how many are there?" after "what is an
 # HSP" asks for something the first answer was not (it is there to scroll back to).
 REPEAT = 0.9
+ELLIPTIC_WORDS = 4  # at most this many words, naming nothing: a follow-up without "it"
 REPEAT_OTHER = 0.7  # ...and more so when it asks "who" or "how many" after a "what"
 
 # "in french please", "en español", "بالعربية": the same answer in another language.
@@ -288,9 +289,14 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         again = matcher.match(pinned)
         if again.status == "answer":
             return replace(again, language=query.language or again.language or previous.language)
-    if bare.status == "answer" and not _looks_back(words, query):
+    back = _looks_back(words, query)
+    if bare.status == "answer" and not back:
         return bare
-    if not _looks_back(words, query) and bare.status != "fallback":
+    # "adoptée quand ?", "¿cuándo se adoptó?": French and Spanish leave out the "it" that
+    # English needs. A short message that names nothing and that nothing answers on
+    # its own is about the topic of the moment.
+    elliptic = len(words) <= ELLIPTIC_WORDS and not matcher.names_a_term(query)
+    if not back and not elliptic and bare.status != "fallback":
         return bare
     context = matcher.subject(previous.entry)
     tokens = dict(query.tokens)

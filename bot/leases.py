@@ -9,6 +9,8 @@ takes over.
 
 Smaller work that must be done once, by any replica (showing a poll's final results
 when it closes), takes a lease of its own for as long as it runs (:func:`held`).
+
+And one send at a time whose fate a crash would leave unknown (:func:`sending`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import secrets
 import socket
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot import outbox
 from bot.storage.base import EventStore
 
 if TYPE_CHECKING:
@@ -37,6 +40,7 @@ ROLE_LEASE = timedelta(seconds=30)  # a holder that stops renewing loses the rol
 RENEW_SECONDS = 10.0  # how often a holder renews, and a waiting process asks again
 
 _owners: weakref.WeakKeyDictionary[Core, str] = weakref.WeakKeyDictionary()
+_gates: weakref.WeakKeyDictionary[Core, outbox.Gate] = weakref.WeakKeyDictionary()
 
 
 def owner(core: Core) -> str:
@@ -47,6 +51,23 @@ def owner(core: Core) -> str:
     if name is None:
         name = _owners[core] = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     return name
+
+
+def sending(core: Core) -> AbstractContextManager[outbox.Hold]:
+    """The block sends a stored delivery's messages (an answer owed, a reminder, an
+    announcement, a relayed desk message) and records it done in the database.
+
+    A platform offers no idempotency key: a message whose send began and whose
+    record did not commit is sent again by whichever process takes the delivery over
+    after a ``kill -9``. The outboxes of this process send one such delivery at a
+    time, from its first message's send to the end of this block (its record), while
+    every other send goes on (:class:`bot.outbox.Gate`): a crash leaves at most one
+    message in doubt. Concurrent sends with their records batched left every message
+    since the last commit to be sent twice."""
+    gate = _gates.get(core)
+    if gate is None:
+        gate = _gates[core] = outbox.Gate()
+    return outbox.held(gate)
 
 
 async def hold_role(

@@ -16,9 +16,15 @@ outgoing call of an adapter goes through one :class:`Outbox`, which
   minute free: a state that has settled (no newer one for :data:`SETTLE` seconds, the
   burst is over) takes it at once, instead of waiting up to a minute behind the
   intermediate states that filled the group's 20 (:meth:`Outbox._live_ready`);
+- sends the messages of a stored delivery (:func:`held`: an answer owed, a reminder)
+  one delivery at a time for the whole process, from the moment one is sent until the
+  delivery is recorded (:class:`Gate`), so a ``kill -9`` leaves at most one message
+  whose fate is unknown; meanwhile every other send goes on, and a delivery waiting
+  for its chat (spacing, "retry after") holds nobody up;
 - with a :class:`~bot.send_limits.SharedLimiter` (several replicas on PostgreSQL),
   reserves each message's slot there before sending it, so the limits hold for all
-  replicas together; a newer state coalesces into an item while it waits for its slot.
+  replicas together; a newer state coalesces into an item while it waits for its slot,
+  and a live state not settled yet leaves the group's reserved slot there too.
 
 The clock and sleep are injectable so tests run on virtual time.
 """
@@ -27,12 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +85,89 @@ class Limits:
     group_per_minute: int | None = 20
 
 
+# A delivery holding the gate this long (stuck behind a chat's "retry after", or
+# waiting for an item queued behind another delivery's) no longer holds up the others.
+GATE_PATIENCE = 5.0
+
+
+class Gate:
+    """One stored delivery at a time whose messages may be in doubt, for every outbox
+    of a process: held by a :class:`Hold` from its first message's send until the
+    delivery is recorded (:meth:`Hold.release`).
+
+    A platform offers no idempotency key: a message sent whose delivery was not
+    recorded before a ``kill -9`` is sent again by the replica taking the delivery
+    over. Concurrent sends reported in batches left every message since the last
+    commit to be sent twice."""
+
+    def __init__(self) -> None:
+        self.holder: Hold | None = None
+        self.since = 0.0
+        self._watchers: set[asyncio.Event] = set()
+
+    def free_for(self, hold: Hold, now: float) -> bool:
+        holder = self.holder
+        if holder is None or holder is hold or holder.done:
+            return True
+        return now - self.since >= GATE_PATIENCE
+
+    def take(self, hold: Hold, now: float) -> None:
+        if self.holder is not hold:
+            if self.holder is not None and not self.holder.done:
+                log.warning(
+                    "a delivery waited %.0f s for its chat: others go meanwhile", now - self.since
+                )
+            self.holder, self.since = hold, now
+
+    def let_go(self, hold: Hold) -> None:
+        if self.holder is hold:
+            self.holder = None
+            for event in self._watchers:
+                event.set()
+
+    def watch(self, event: asyncio.Event) -> None:
+        """Set ``event`` (an outbox's wake-up) whenever the gate is let go."""
+        self._watchers.add(event)
+
+    def unwatch(self, event: asyncio.Event) -> None:
+        self._watchers.discard(event)
+
+
+@dataclass(eq=False)
+class Hold:
+    """One stored delivery's claim on its process's :class:`Gate`."""
+
+    gate: Gate
+    done: bool = False
+    sent: bool = False  # one of its messages reached the platform, or may have
+    flying: int = 0  # of its messages, awaiting the platform's answer
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.sent or self.flying > 0
+
+    def release(self) -> None:
+        """The delivery is recorded (or given up): the next one may send."""
+        self.done = True
+        self.gate.let_go(self)
+
+
+_HOLD: contextvars.ContextVar[Hold | None] = contextvars.ContextVar("outbox_hold", default=None)
+
+
+@contextlib.contextmanager
+def held(gate: Gate) -> Iterator[Hold]:
+    """Messages submitted in this block (by this task, or tasks it starts) belong to
+    one stored delivery: see :class:`Gate`. Release at the end, once it is recorded."""
+    hold = Hold(gate)
+    token = _HOLD.set(hold)
+    try:
+        yield hold
+    finally:
+        _HOLD.reset(token)
+        hold.release()
+
+
 @dataclass(eq=False)
 class _Item:
     chat_id: str
@@ -91,6 +181,17 @@ class _Item:
     budget: bool = True  # counts against global_per_second
     changed_at: float = 0.0  # when its payload was last replaced by a newer state
     queued_at: float = 0.0
+    hold: Hold | None = None  # the stored delivery it is part of (Gate)
+
+    def gated(self) -> bool:
+        """A new message of a delivery still being sent: it waits for the gate. Edits
+        (coalesced) and toasts (budget-free) repeat nothing visible."""
+        return (
+            self.hold is not None
+            and not self.hold.done
+            and self.coalesce_key is None
+            and self.budget
+        )
 
 
 @dataclass(eq=False)
@@ -239,7 +340,10 @@ class Outbox:
             budget=budget,
             changed_at=self._clock(),
             queued_at=self._clock(),
+            hold=_HOLD.get() if coalesce_key is None and budget else None,
         )
+        if item.hold is not None:
+            item.hold.gate.watch(self._wakeup)
         lane = self._lanes.setdefault(chat_id, _Lane())
         if priority:
             # After the item in flight and the other priority ones; before the rest.
@@ -310,9 +414,11 @@ class Outbox:
             return self.max_in_flight  # held long enough (limit_budget_free)
         return self._caps[item.budget]
 
-    def _next(self, now: float) -> tuple[str, _Lane, float] | None:
-        """The lane to serve next and when: earliest allowed first, then oldest item."""
+    def _next(self, now: float) -> tuple[str, _Lane | None, float] | None:
+        """The lane to serve next and when: earliest allowed first, then oldest item.
+        No lane: nothing to send before that moment (a gate's patience)."""
         best: tuple[float, bool, int, str, _Lane] | None = None
+        gate_at = float("inf")
         for chat_id, lane in list(self._lanes.items()):
             if lane.busy:
                 continue
@@ -324,6 +430,13 @@ class Outbox:
                     del self._lanes[chat_id]
                 continue
             head = lane.queue[0]
+            if head.hold is not None and head.gated():
+                gate = head.hold.gate
+                if not gate.free_for(head.hold, now):
+                    # Another delivery's message may be in doubt: the gate's release
+                    # (it wakes us), or its patience running out.
+                    gate_at = min(gate_at, gate.since + GATE_PATIENCE)
+                    continue
             at = lane.ready_at
             if head.group:
                 at = max(at, self._group_ready(lane, now))
@@ -336,8 +449,8 @@ class Outbox:
             key = (max(at, now), not head.priority, head.order, chat_id, lane)
             if best is None or key[:3] < best[:3]:
                 best = key
-        if best is None:
-            return None
+        if best is None or gate_at < best[0]:
+            return None if gate_at == float("inf") else ("", None, max(gate_at, now))
         return best[3], best[4], best[0]
 
     def _update_idle(self) -> None:
@@ -354,11 +467,13 @@ class Outbox:
                 await self._wakeup.wait()
                 continue
             _, lane, at = chosen
-            if at > now:
+            if at > now or lane is None:
                 await self._pause(at - now)
                 continue
             item = lane.queue[0]
             lane.busy = True
+            if item.hold is not None and item.gated():
+                item.hold.gate.take(item.hold, now)
             if self.limits.global_per_second > 0 and item.budget:
                 self._global_next = now + 1.0 / self.limits.global_per_second
             if item.group:
@@ -391,9 +506,12 @@ class Outbox:
         limiter (the database is down) this replica's own limits still hold."""
         if self._shared is None or not item.budget:
             return  # a toast is not a message: no limit to share
-        rates = send_rates(self.scope, self.limits, item.chat_id, group=item.group)
         while True:
             asked = self._clock()
+            # A live state not settled yet leaves the group's last slot to the final one
+            # (as _live_ready does here); settled, it may take that slot.
+            live = item.group and item.coalesce_key is not None and asked < item.changed_at + SETTLE
+            rates = send_rates(self.scope, self.limits, item.chat_id, group=item.group, live=live)
             try:
                 slot = await self._shared.reserve(rates)
             except asyncio.CancelledError:
@@ -403,6 +521,16 @@ class Outbox:
                 return
             # The database chose the slot about half a round trip after we asked.
             wait = slot.wait - (self._clock() - asked) / 2
+            if live and not slot.taken:
+                # Ask again once it has settled: then the reserved slot is its own.
+                wait = min(wait, item.changed_at + SETTLE - self._clock())
+            hold = item.hold
+            if not slot.taken and wait > 0 and hold is not None and not hold.in_doubt:
+                # Nothing of its delivery is in doubt while it waits: others may send.
+                hold.gate.let_go(hold)
+                await self._sleep(wait)
+                await self._take_gate(item)
+                continue
             if wait > 0:
                 await self._sleep(wait)  # a newer state coalesces into the item meanwhile
             if slot.taken:
@@ -436,7 +564,31 @@ class Outbox:
                 exc,
             )
 
+    async def _take_gate(self, item: _Item) -> None:
+        """Wait until the item's delivery may hold the gate again, and take it."""
+        hold = item.hold
+        if hold is None or not item.gated():
+            return
+        gate = hold.gate
+        while not gate.free_for(hold, self._clock()):
+            woken = asyncio.Event()
+            gate.watch(woken)
+            sleeper = asyncio.ensure_future(
+                self._sleep(max(0.0, gate.since + GATE_PATIENCE - self._clock()))
+            )
+            waker = asyncio.ensure_future(woken.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                gate.unwatch(woken)
+                for task in (sleeper, waker):
+                    task.cancel()
+                await asyncio.gather(sleeper, waker, return_exceptions=True)
+        gate.take(hold, self._clock())
+
     async def _attempt(self, lane: _Lane, item: _Item, started: float) -> None:
+        hold = item.hold if item.gated() else None
+        flying = False
         try:
             await self._wait_for_slot(item)
             if item.coalesce_key is not None:
@@ -444,8 +596,26 @@ class Outbox:
                 key = (item.chat_id, item.coalesce_key)
                 if self._coalescing.get(key) is item:
                     del self._coalescing[key]
-            result = await self._send(item.chat_id, item.payload)
+            started = self._clock()  # the chat's spacing counts from the send itself
+            if hold is not None:
+                hold.flying += 1
+                flying = True
+            try:
+                result = await self._send(item.chat_id, item.payload)
+            except RetryAfter:
+                raise  # refused: it never reached the chat
+            except BaseException:
+                if hold is not None:
+                    hold.sent = True  # a timeout or a drop: it may have
+                raise
+            if hold is not None:
+                hold.sent = True
         except RetryAfter as exc:
+            if hold is not None:
+                hold.flying -= 1
+                flying = False
+                if not hold.in_doubt:
+                    hold.gate.let_go(hold)  # others go while this one waits for its chat
             until = self._clock() + exc.seconds
             lane.ready_at = max(lane.ready_at, until)
             if exc.whole_bot:
@@ -481,6 +651,8 @@ class Outbox:
             if item.budget:  # a chat's spacing; budget-free items are not chat messages
                 lane.ready_at = max(lane.ready_at, started + self.limits.per_chat_interval)
         finally:
+            if flying and hold is not None:
+                hold.flying -= 1
             lane.busy = False
             if not item.budget and not lane.queue and self._lanes.get(item.chat_id) is lane:
                 # Not a message to a chat (a toast has a lane of its own): no spacing to

@@ -14,8 +14,15 @@ gives them up at once (:func:`give_up`), for the next start or another replica.
 Only the holder's delivery report deletes them: the platform re-delivering the event
 to another replica (which ignores the repeat and has nothing to send) leaves them
 owed. Replies older than :data:`OWED_FOR` are dropped: an answer an hour late to a
-question is worse than none. A crash after sending and before the delivery is
-recorded sends it once more (at least once: at most the replies in flight).
+question is worse than none.
+
+A crash after sending and before the delivery is recorded sends it once more. So the
+replies that post a message are sent through :func:`deliver`: the process's outboxes
+send one such event's messages at a time (:func:`bot.leases.sending`), the next only
+once it is recorded in the database, so a ``kill -9`` leaves at most one event's
+answer to be sent twice; other sends go on meanwhile.
+Replies that only edit or answer a button press are sent at once and recorded with
+the next batch: repeating them after a crash shows nothing twice.
 """
 
 from __future__ import annotations
@@ -90,6 +97,48 @@ def loads(text: str) -> list[Reply]:
 def chats(where: Chat, replies: list[Reply]) -> list[str]:
     """Every chat these replies go to: the event's, and any a reply names."""
     return sorted({where.chat_id, *(r.chat.chat_id for r in replies if r.chat is not None)})
+
+
+def posts(replies: list[Reply]) -> bool:
+    """Whether sending these posts a new message, which a repeat would show twice (an
+    edit or a keyed message, which is edited once it exists, would not)."""
+    return any(r.edit is None and r.key is None for r in replies)
+
+
+async def deliver(
+    core: Core,
+    platform: str,
+    event_id: str | None,
+    send: Callable[[], Awaitable[bool]],
+    *,
+    posting: bool,
+) -> bool:
+    """Send an event's replies (``send``: False when the adapter stopped before all went
+    out: they stay owed) and record them delivered; ``send``'s answer.
+
+    ``posting`` (:func:`posts`): sent as one stored delivery
+    (:func:`bot.leases.sending`: the process's next one goes only once this one is
+    recorded, here, at once). Otherwise recorded with the next batch of events."""
+    if event_id is None or not posting:
+        sent = await send()
+        if sent:
+            core.paid(platform, event_id)
+        return sent
+    with leases.sending(core):
+        sent = await send()
+        if sent:
+            await report(core, platform, event_id)
+        return sent
+
+
+async def report(core: Core, platform: str, event_id: str) -> None:
+    """Record now, not with the next batch, that this process delivered an event's
+    replies (a repeat of the event reports through :meth:`Core.paid`: see there)."""
+    try:
+        await core.storage.paid_replies(platform, [event_id], owner=leases.owner(core))
+    except Exception as exc:  # recorded with the next batch: a crash before resends it
+        log.warning("could not record a delivery at once (%s); it goes with the next batch", exc)
+        core.paid(platform, event_id)
 
 
 async def renew(core: Core, platform: str) -> int:

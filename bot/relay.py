@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import RecipientGone
 from bot.handoff import DESK_LANGUAGE
-from bot.leases import owner
+from bot.leases import owner, sending
 from bot.messages import Chat, Choice, Reply
 from bot.periodic import repeat
 from bot.storage.handoff import NOTE, RelayRow
@@ -91,6 +91,13 @@ async def deliver_one(core: Core, r: RelayRow) -> str:
         else:
             await storage.release_relay(r.id, core.clock() + THREAD_WAIT, owner=me)
             return "waiting"
+    # The send and its record, one such at a time in this process (bot.leases.sending).
+    with sending(core):
+        return await _push_and_record(core, r, reply)
+
+
+async def _push_and_record(core: Core, r: RelayRow, reply: Reply) -> str:
+    storage, me = core.storage, owner(core)
     try:
         pushed = await core.push(r.platform, [reply])
     except RecipientGone as exc:

@@ -43,7 +43,7 @@ from bot.dates import DateStyle, last_day, relative
 from bot.errors import RecipientGone
 from bot.ics import TimedEvent
 from bot.knowledge import Event
-from bot.leases import owner
+from bot.leases import owner, sending
 from bot.messages import Chat, Choice, Person, Reply
 from bot.periodic import repeat
 from bot.storage.base import Delivery, Recipient, Storage, Subscription
@@ -585,6 +585,15 @@ async def deliver_one(tick: _Tick, d: Delivery) -> None:
         await storage.finish_delivery(job_id, person, "skipped", core.clock(), owner=me)
         report.skipped += 1
         return
+    # The send and its record, one such at a time in this process (see
+    # bot.leases.sending): a kill -9 leaves at most one message sent and not recorded.
+    with sending(core):
+        await _push_and_record(tick, d, replies)
+
+
+async def _push_and_record(tick: _Tick, d: Delivery, replies: list[Reply]) -> None:
+    core, storage, report = tick.core, tick.core.storage, tick.report
+    job_id, person, me = d.job.id, d.person, owner(tick.core)
     try:
         # Awaited to the end: the adapter's outbox has sent it (or given up) when this
         # returns. A cancellation here leaves the row claimed: see recover().

@@ -14,6 +14,10 @@ moment per key): a key with ``step`` seconds between sends and a ``burst`` keeps
 it then moves ``tat`` to ``max(tat, t) + step``. A send with several keys goes at the
 latest moment any of them allows, and moves them all.
 
+A live tally's intermediate states in a group leave one slot of the group's burst
+free (``Rate.reserved``: a smaller tolerance on the same key), so its final state,
+which uses the whole burst, never waits behind them.
+
 A slot is taken only when it is near (within :data:`HORIZON`); a farther one is only
 announced, and the sender asks again then. Otherwise a message to a chat told to wait
 (a 429, a group's full minute) would take the whole bot's slot that far ahead, and
@@ -43,11 +47,12 @@ class Rate:
     key: str
     step: float
     burst: int = 1
+    reserved: int = 0  # of the burst, slots this send must leave to others
 
     @property
     def tolerance(self) -> float:
         """How far ahead of its key's arrival time a send may go."""
-        return max(0, self.burst - 1) * self.step
+        return max(0, self.burst - 1 - self.reserved) * self.step
 
 
 def group_rate(key: str, per_minute: int, burst: int = GROUP_BURST) -> Rate:
@@ -66,13 +71,23 @@ def chat_key(scope: str, chat_id: str) -> str:
     return f"{scope}:chat:{chat_id}"
 
 
-def send_rates(scope: str, limits: Limits, chat_id: str, *, group: bool) -> list[Rate]:
-    """The keys one message to ``chat_id`` counts against on platform ``scope``."""
+def send_rates(
+    scope: str, limits: Limits, chat_id: str, *, group: bool, live: bool = False
+) -> list[Rate]:
+    """The keys one message to ``chat_id`` counts against on platform ``scope``.
+
+    ``live``: an intermediate state of a live tally in a group, which leaves one slot
+    of the group's burst to the tally's final state (as :class:`~bot.outbox.Outbox`
+    does alone): the final count goes at once after a burst of edits, instead of a
+    group spacing (3.75 s on Telegram) later."""
     rates = []
     if limits.per_chat_interval > 0:
         rates.append(Rate(chat_key(scope, chat_id), limits.per_chat_interval))
     if group and limits.group_per_minute:
-        rates.append(group_rate(f"{scope}:group:{chat_id}", limits.group_per_minute))
+        rate = group_rate(f"{scope}:group:{chat_id}", limits.group_per_minute)
+        if live:
+            rate = Rate(rate.key, rate.step, rate.burst, reserved=1)
+        rates.append(rate)
     if limits.global_per_second > 0:
         rates.append(Rate(f"{scope}:bot", 1.0 / limits.global_per_second))
     return rates

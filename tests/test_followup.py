@@ -93,6 +93,18 @@ def test_another_number_of_the_same_series(
     )
 
 
+@pytest.mark.parametrize("text", ["adoptee quand ?", "cuando se adopto?", "when was it adopted?"])
+def test_a_follow_up_without_it_in_french_and_spanish(shipped_matcher: Matcher, text: str) -> None:
+    # French and Spanish drop the "it" English needs: still about Strategy 2030.
+    found = resolve(shipped_matcher, text, Previous("strategy-2030", "en"))
+    assert (found.status, found.id) == ("answer", "strategy-2030-adoption")
+
+
+def test_a_short_question_naming_a_term_is_its_own(shipped_matcher: Matcher) -> None:
+    found = resolve(shipped_matcher, "perco ?", Previous("strategy-2030", "en"))
+    assert found.id == "glossary-perco"
+
+
 def test_a_pronoun_with_nothing_before_it_is_asked_back(shipped_matcher: Matcher) -> None:
     # "it" could be anything: the bot offers what it might mean instead of guessing.
     alone = resolve(shipped_matcher, "who chairs it?", None)

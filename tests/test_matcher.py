@@ -158,6 +158,7 @@ def test_president_is_not_a_typo(matcher: Matcher, body: str) -> None:
         ("what does gcm stand for", "glossary-gcm", "en"),
         ("imrf meaning", "glossary-imrf", "en"),
         ("شو يعني PSS", "glossary-pss", "ar"),
+        ("GMTF شو معناها", "glossary-gmtf", "ar"),
         ("que es la OIM", "glossary-iom", "es"),
         ("¿Qué es el ACNUR?", "glossary-unhcr", "es"),
         ("ما هو بيركو", "glossary-perco", "ar"),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.outbox import Limits, Outbox, OutboxClosed, RetryAfter, Transient
+from bot.outbox import Gate, Limits, Outbox, OutboxClosed, RetryAfter, Transient, held
 
 EPS = 1e-9
 
@@ -464,3 +464,31 @@ async def test_budget_free_items_can_be_held_to_fewer_in_flight(vt: VirtualTime)
     finally:
         answered.set()
         await box.stop(drain_seconds=1)
+
+
+async def test_stored_deliveries_send_one_at_a_time_and_one_told_to_wait_holds_none_up(
+    make_outbox: OutboxFactory, rec: Recorder, vt: VirtualTime
+) -> None:
+    """Each delivery's message goes once the one before it is recorded (a kill -9 leaves
+    one message in doubt, not all those sent since the last record); a delivery whose
+    chat was told to retry in 30 s lets the others go meanwhile."""
+    box = make_outbox(Limits(global_per_second=0, per_chat_interval=0, group_per_minute=None))
+    await box.start()
+    gate = Gate()
+    recorded: dict[str, float] = {}
+    rec.fail("a", RetryAfter(30))
+
+    async def delivery(chat: str) -> None:
+        with held(gate):
+            await box.deliver(chat, chat)
+            await vt.sleep(0.5)  # its record, in the database
+            recorded[chat] = vt.now
+
+    await settle(*(asyncio.ensure_future(delivery(c)) for c in "abcd"))
+    sent = {payload: t for t, _, payload in rec.sent}
+    assert sent["a"] >= 30 and max(sent[c] for c in "bcd") < 30
+    order = sorted("abcd", key=lambda c: sent[c])
+    for earlier, later in itertools.pairwise(order):
+        assert sent[later] >= recorded[earlier]  # never two in doubt at once
+    untracked = box.submit("e", "e")  # not a stored delivery's: never waits for the gate
+    assert await settle(untracked) == ["ok:e"]

@@ -6,16 +6,20 @@ on PostgreSQL alike."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot import owed, relay, reminders
 from bot.knowledge import KnowledgeBase
 from bot.messages import Chat, Incoming, Person, Reply
+from bot.outbox import Limits, Outbox
 from bot.storage import SqliteStorage, Storage
 from bot.storage.base import CLAIM_LEASE
 from bot.storage.handoff import NOTE
@@ -347,3 +351,151 @@ async def test_the_lease_setting_decides_when_a_dead_replicas_reply_is_taken_ove
     assert await living.owed("test", mine=False) == []
     clock.advance(seconds=1)
     assert [e for e, _, _ in await living.owed("test", mine=False)] == ["ev-1"]
+
+
+# --------------------------------------------------------------------------- kill -9 mid-send
+
+
+class Killed(Exception):
+    """The process is gone: nothing it does from now on reaches the database."""
+
+
+class Dies:
+    """A replica's storage until its process is killed: from then on every call fails
+    and a unit of work open at that moment never commits (as when the connection
+    drops with the process)."""
+
+    def __init__(self, real: Storage) -> None:
+        self.real = real
+        self.dead = False
+
+    def _alive(self) -> None:
+        if self.dead:
+            raise Killed
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.real, name)
+        if name in {"unit", "transaction", "savepoint"}:
+            return self._wrap_block(value)
+        if not inspect.iscoroutinefunction(value):
+            return value
+
+        async def call(*args: Any, **kw: Any) -> Any:
+            self._alive()
+            return await value(*args, **kw)
+
+        return call
+
+    def _wrap_block(self, opener: Any) -> Any:
+        @asynccontextmanager
+        async def block(*args: Any, **kw: Any) -> AsyncIterator[Any]:
+            self._alive()
+            async with opener(*args, **kw) as inside:
+                yield inside
+                self._alive()  # killed inside: undone, never committed
+
+        return block
+
+
+class Platform:
+    """Counts each message the platform took; the request that brings the ``kill_at``-th
+    one is the last this process makes: the machine goes away while it is in flight."""
+
+    def __init__(self, kill_at: int, dying: Dies) -> None:
+        self.kill_at = kill_at
+        self.dying = dying
+        self.took: Counter[str] = Counter()
+        self.killed = asyncio.Event()
+
+    async def dying_send(self, chat_id: str, what: str) -> bool:
+        if self.killed.is_set():
+            await asyncio.Event().wait()  # nothing leaves a dead machine
+        self.took[what] += 1
+        if sum(self.took.values()) >= self.kill_at:
+            self.killed.set()
+            self.dying.dead = True
+            await asyncio.Event().wait()  # the answer never comes back
+        await asyncio.sleep(0.005)  # the platform's round trip
+        return True
+
+    async def living_send(self, chat_id: str, what: str) -> bool:
+        self.took[what] += 1
+        return True
+
+
+FAST = Limits(global_per_second=1000.0, per_chat_interval=0.0, group_per_minute=None)
+
+
+async def test_a_replica_killed_mid_sending_leaves_at_most_one_message_to_repeat(
+    replicas: tuple[Storage, Storage], tmp_path: Path, min_kb: KnowledgeBase
+) -> None:
+    """A replica answering questions (the answers owed, stored with their events)
+    while it sends an announcement is killed once the platform took its 4th message:
+    the replica taking its work over sends each message the platform did not take and
+    at most one the platform took. With concurrent sends whose delivery reports went
+    with the next batch, every message since the last commit came twice (4 here)."""
+    one, two = replicas
+    clock = Clock(NOW)
+    await subscribe_many(one, 4)
+    job_id = await announce(one)
+    dying_storage = Dies(one)
+    dying = make_core(tmp_path, min_kb, dying_storage, clock).core  # type: ignore[arg-type]
+    living = make_core(tmp_path, min_kb, two, clock).core
+    events = [f"ev-{i}" for i in range(8)]
+    answers = await asyncio.gather(
+        *(
+            dying.handle(Incoming(Person("test", f"u{i}"), Chat(f"u{i}"), "/topics", event_id=e), e)
+            for i, e in enumerate(events)
+        )
+    )
+    assert all(owed.posts(a) for a in answers)
+    platform = Platform(kill_at=4, dying=dying_storage)
+    box = Outbox(platform.dying_send, FAST)
+    await box.start()
+
+    async def pushed(replies: list[Reply]) -> None:
+        await asyncio.gather(*(box.deliver(chat, f"to:{chat}") for chat in chats(replies)))
+
+    async def answer(event_id: str) -> bool:
+        await box.deliver(event_id, event_id)
+        return True
+
+    dying.register_sender("test", pushed)
+    # As an adapter sends what it answered: every event at once, through its outbox.
+    sending = [
+        asyncio.ensure_future(
+            owed.deliver(dying, "test", e, functools.partial(answer, e), posting=owed.posts(a))
+        )
+        for e, a in zip(events, answers, strict=True)
+    ]
+    sending.append(asyncio.ensure_future(reminders.tick(dying)))
+    await asyncio.wait_for(platform.killed.wait(), 10)
+    for task in sending:
+        task.cancel()
+    await asyncio.gather(*sending, return_exceptions=True)
+    await box.stop(drain_seconds=0)
+    assert sum(platform.took.values()) == 4
+
+    # The live replica takes over once the dead one's leases ran out.
+    clock.advance(seconds=CLAIM_LEASE.total_seconds() + 1)
+    again = Outbox(platform.living_send, FAST)
+    await again.start()
+
+    async def resend(replies: list[Reply]) -> None:
+        await asyncio.gather(*(again.deliver(chat, f"to:{chat}") for chat in chats(replies)))
+
+    living.register_sender("test", resend)
+    assert await reminders.heartbeat(living) <= 1  # at most the row in flight was claimed
+    for event_id, _, _ in await living.owed("test", mine=False):
+        sent = functools.partial(again.deliver, event_id, event_id)
+        await owed.deliver(living, "test", event_id, sent, posting=True)
+    await reminders.tick(living)
+    await living.flush()
+    await again.stop()
+
+    wanted = [*events, *(f"to:c{i}" for i in range(4))]
+    assert sorted(platform.took) == sorted(wanted)  # nobody missed
+    repeated = {what: n for what, n in platform.took.items() if n > 1}
+    assert sum(n - 1 for n in repeated.values()) <= 1, repeated
+    assert await two.owed_replies("test", NOW) == []
+    assert await two.delivery_states(job_id) == {"sent": 4}

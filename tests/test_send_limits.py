@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from bot.outbox import Limits, Outbox, RetryAfter
 from bot.send_limits import MemoryLimiter, Rate, group_rate, reserve_slot, send_rates
 from bot.storage.postgres import PostgresStorage
 from tests.pg_server import throwaway_schema
-from tests.test_outbox import Recorder, VirtualTime
+from tests.test_outbox import EPS, Recorder, Timeline, VirtualTime
 
 
 def test_a_group_never_gets_more_than_its_limit_in_any_minute() -> None:
@@ -206,3 +207,63 @@ async def test_forget_deletes_the_persons_private_chat_slot_and_keeps_the_others
     async with one.pool.acquire() as conn:
         after = {r[0] for r in await conn.fetch("SELECT key FROM send_slots")}
     assert after == {"telegram:chat:8", "telegram:bot"}
+
+
+async def test_a_live_tally_keeps_the_groups_last_slot_in_the_shared_limiter_too() -> None:
+    """With several replicas the group's limit is the shared limiter's: it must keep
+    the slot the live states leave for the final one, as the outbox alone does (the
+    final count waited up to 3.75 s, the group's spacing, when live states had used
+    the shared burst)."""
+    tl = Timeline()
+    sent: list[tuple[float, Any]] = []
+
+    async def send(chat_id: str, payload: Any) -> Any:
+        sent.append((tl.now, payload))
+        return payload
+
+    shared = MemoryLimiter(tl.clock)
+    box = Outbox(send, Limits(), clock=tl.clock, sleep=tl.sleep, shared=shared, scope="t")
+    await box.start()
+    last_votes: dict[int, float] = {}  # each burst's last state: when it was submitted
+
+    async def votes() -> None:
+        # Bursts of votes (a new tally every 0.1 s for 2 s), each followed by a lull.
+        n = 0
+        for burst in range(12):
+            for _ in range(20):
+                box.submit("-100", n, group=True, coalesce_key="poll-1", priority=True)
+                n += 1
+                await tl.sleep(0.1)
+            last_votes[n - 1] = tl.now - 0.1
+            await tl.sleep(2 + burst % 5)
+
+    voting = asyncio.ensure_future(votes())
+    try:
+        await tl.run_until(voting.done, until=600)
+        voting.result()
+        times = [t for t, _ in sent]
+        assert all(sum(1 for u in times if t <= u < t + 60.0) <= 20 for t in times)
+        assert all(b - a >= 1.0 - EPS for a, b in itertools.pairwise(times))  # per chat
+        # Each burst's final count within a second of its last vote.
+        shown = dict((p, t) for t, p in sent)
+        late = {n: shown[n] - at for n, at in last_votes.items()}
+        assert max(late.values()) <= 1.0 + EPS, late
+    finally:
+        voting.cancel()
+        await box.stop(drain_seconds=1)
+
+
+async def test_live_states_leave_the_groups_last_slot_for_the_final_one_on_postgresql(
+    two_replicas: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    one, two = (s.send_limiter() for s in two_replicas)
+    limits = Limits(global_per_second=0, per_chat_interval=0, group_per_minute=20)
+    live = send_rates("telegram", limits, "-100", group=True, live=True)
+    final = send_rates("telegram", limits, "-100", group=True)
+    got = [await (one, two)[i % 2].reserve(live) for i in range(5)]
+    # Four of the group's burst of five, whichever replica asks; the fifth waits a spacing.
+    assert [slot.taken for slot in got] == [True, True, True, True, False]
+    assert got[4].wait > 3.0
+    settled = await two.reserve(final)
+    assert settled.taken and settled.wait < 0.1  # the final state takes the kept slot at once
+    assert not (await one.reserve(final)).taken  # and then the group's burst is used up

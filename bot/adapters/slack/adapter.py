@@ -354,8 +354,7 @@ class SlackAdapter:
             replies = await self.core.handle(incoming, route=route)
             if stored is not None:
                 stored.set()
-            if await self.deliver(replies, where):
-                self.core.paid(PLATFORM, incoming.event_id)
+            await self._deliver_owed(incoming.event_id, replies, where)
 
     async def _person(self, person: Person) -> Person:
         """Name, time zone and language from users.info, cached; the bare id on failure."""
@@ -405,6 +404,18 @@ class SlackAdapter:
                 log.exception("could not deliver a reply to Slack")
         return complete
 
+    async def _deliver_owed(self, event_id: str | None, replies: list[Reply], where: Where) -> None:
+        """Send an event's replies and record them delivered (bot.owed.deliver: those
+        that post a message one event at a time in this process, each recorded before
+        the next; a notice is never sent again, so it does not count)."""
+        await owed.deliver(
+            self.core,
+            PLATFORM,
+            event_id,
+            lambda: self.deliver(replies, where),
+            posting=owed.posts([r for r in replies if not r.notice]),
+        )
+
     async def send_owed(self, *, mine: bool = True) -> int:
         """The replies nobody is sending (not expired): at the start (``mine``: this
         process's own too, a stop left them), then those of a replica that died."""
@@ -415,8 +426,7 @@ class SlackAdapter:
             except (ValueError, TypeError):
                 self.core.paid(PLATFORM, event_id)
                 continue
-            if await self.deliver([r for r in replies if not r.notice], where):
-                self.core.paid(PLATFORM, event_id)
+            await self._deliver_owed(event_id, [r for r in replies if not r.notice], where)
             count += 1
         if count:
             log.info("Slack: sent the replies of %d event(s) a stop or crash left", count)

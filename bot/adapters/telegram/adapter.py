@@ -257,7 +257,7 @@ class TelegramAdapter:
         self._tasks: set[asyncio.Future[Any]] = set()
         self._last_conflict_log = -CONFLICT_LOG_EVERY
         self._webhook: WebhookServer | None = None
-        self._paying: set[asyncio.Future[None]] = set()
+        self._paying: set[asyncio.Future[Any]] = set()
         self._handle_until: float | None = None  # set by stop(): later updates wait
         self._in_hand = 0  # updates being handled now (see TOASTS_WHILE_TAKING_IN)
         self._poller: asyncio.Task[None] | None = None
@@ -523,13 +523,41 @@ class TelegramAdapter:
                 # Too late for the toast: a notice ("Your vote: ...") is for the presser
                 # alone and never becomes a message in the group.
                 replies = [r for r in replies if toast_text(r) is None]
-            sent = self.outbound(replies, incoming, callback_query_id=toast_id)
-            self._pay_when_sent(incoming, sent)
-            return early + sent
+            return early + self._send_and_pay(replies, incoming, toast_id)
 
     def _taken(self, update: Update) -> None:
         if self._keeping:
             self.core.taken(PLATFORM, str(update.update_id))
+
+    def _send_and_pay(
+        self, replies: list[Reply], incoming: Incoming, toast_id: str | None = None
+    ) -> list[asyncio.Future[Any]]:
+        """Queue an event's replies, and record them delivered once sent. Those that
+        post a message wait for their turn (bot.owed.deliver: one at a time in this
+        process, recorded before the next); the toast never waits."""
+        toast = None
+        if toast_id is not None:
+            toast = next((r for r in replies if toast_text(r) is not None), None)
+        rest = [r for r in replies if r is not toast]
+        if incoming.event_id is None or not owed.posts(rest):
+            sent = self.outbound(replies, incoming, callback_query_id=toast_id)
+            self._pay_when_sent(incoming, sent)
+            return sent
+        answered = []
+        if toast_id is not None:
+            answered = self.outbound([toast] if toast else [], None, callback_query_id=toast_id)
+
+        async def send() -> bool:
+            results = await asyncio.gather(*self.outbound(rest, incoming), return_exceptions=True)
+            # Stopped before it went out: still owed, sent at the next start or elsewhere.
+            return not any(isinstance(r, OutboxClosed) for r in results)
+
+        task = asyncio.ensure_future(
+            owed.deliver(self.core, PLATFORM, incoming.event_id, send, posting=True)
+        )
+        self._paying.add(task)
+        task.add_done_callback(self._paying.discard)
+        return [*answered, task]
 
     def _pay_when_sent(self, incoming: Incoming, sent: list[asyncio.Future[Any]]) -> None:
         """Once every call of the replies is done (sent, or given up), they are no
@@ -567,7 +595,7 @@ class TelegramAdapter:
                 self.core.paid(PLATFORM, event_id)
                 continue
             replies = [r for r in replies if toast_text(r) is None]
-            self._pay_when_sent(incoming, self.outbound(replies, incoming))
+            self._send_and_pay(replies, incoming)
             count += 1
         if count:
             log.info("Telegram: sending the replies of %d event(s) a stop or crash left", count)
