@@ -16,6 +16,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+import zlib
+from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -459,6 +462,9 @@ class Matcher:
         self._targets: dict[bool, list[str]] = {
             arabic: sorted(w for w in known if is_arabic(w) == arabic) for arabic in (False, True)
         }
+        self._deletions = {arabic: _Deletions.of(self._targets[arabic]) for arabic in (False, True)}
+        # Targets by length, for long words' typos; made on the first of each length.
+        self._windows: dict[tuple[bool, int], dict[int, str]] = {}
         self._weights = {tok: self.weight(tok) for tok in df}
         for entry_id, lang, toks in raw:
             content = frozenset(toks)
@@ -638,11 +644,11 @@ class Matcher:
         # long word. "president" is two slips from "present" and "preside": a real word
         # the knowledge base lacks, left as typed so that it counts against a match.
         slips = 1 if len(word) <= 9 else 2
+        # Only the targets within reach are scored (see _nearby): the same words that
+        # process.extract over every target keeps, at a fraction of the cost.
         found = [
             candidate
-            for candidate in process.extract(
-                word, self._targets[arabic], scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
-            )
+            for candidate in self._nearby(word, arabic, slips, cutoff)
             if OSA.distance(word, candidate[0], score_cutoff=slips) <= slips
         ]
         if not found:
@@ -654,6 +660,36 @@ class Matcher:
             return (score + (PRIMARY_BONUS if primary else 0.0), primary, -index)
 
         return str(max(found, key=preference)[0])
+
+    def _nearby(
+        self, word: str, arabic: bool, slips: int, cutoff: float
+    ) -> list[tuple[str, float, int]]:
+        """(target, fuzz.ratio, its index in ``_targets[arabic]``) for every target with
+        a ratio of ``cutoff`` or more that may be within ``slips`` slips of ``word``.
+
+        One slip: the targets that share a deletion key with the word (see
+        :class:`_Deletions`). Two (long words only): the targets of a length within two
+        of the word's, scored by process.extract as before.
+        """
+        targets = self._targets[arabic]
+        if slips == 1:
+            found = []
+            for index in sorted(self._deletions[arabic].near(word)):
+                score = fuzz.ratio(word, targets[index])
+                if score >= cutoff:
+                    found.append((targets[index], score, index))
+            return found
+        window = self._windows.get((arabic, len(word)))
+        if window is None:
+            low, high = len(word) - slips, len(word) + slips
+            window = {i: t for i, t in enumerate(targets) if low <= len(t) <= high}
+            self._windows[(arabic, len(word))] = window
+        return [
+            (str(text), score, int(index))
+            for text, score, index in process.extract(
+                word, window, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+            )
+        ]
 
     def weight(self, token: str, real: bool = True) -> float:
         """How much a token says about which entry is meant.
@@ -971,6 +1007,46 @@ class Matcher:
         if p >= self.model.suggest_at and suggestions:
             return Match("suggest", None, top.score, suggestions[:3], language, plain, p=p)
         return Match("fallback", None, top.score, language=language, ranked=plain, p=p)
+
+
+def _deletion_keys(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _key_hash(key: str) -> int:
+    # Stable across processes (str hashes are not): the table is kept in the index cache.
+    return zlib.crc32(key.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class _Deletions:
+    """A symmetric-deletion index over a list of words (as in SymSpell): each word and
+    each of its one-letter deletions, as a sorted table of key hashes beside the word's
+    index. Two words one slip apart (a letter missing, extra, wrong or two swapped)
+    always share a key, so :meth:`near` holds every word one slip from the one asked,
+    with a few more (two slips, or a hash collision) that the caller's checks leave out.
+    Compact arrays, not a dict of strings: it is pickled with the index and read back at
+    every start."""
+
+    hashes: array[int]
+    owners: array[int]
+
+    @classmethod
+    def of(cls, words: list[str]) -> _Deletions:
+        pairs = sorted((_key_hash(k), i) for i, w in enumerate(words) for k in _deletion_keys(w))
+        return cls(array("I", (h for h, _ in pairs)), array("I", (i for _, i in pairs)))
+
+    def near(self, word: str) -> set[int]:
+        """Indexes of the words that share a key with ``word``."""
+        hashes, owners, end = self.hashes, self.owners, len(self.hashes)
+        found: set[int] = set()
+        for key in _deletion_keys(word):
+            h = _key_hash(key)
+            i = bisect_left(hashes, h)
+            while i < end and hashes[i] == h:
+                found.add(owners[i])
+                i += 1
+        return found
 
 
 def _summed(postings: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
