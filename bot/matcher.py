@@ -100,18 +100,33 @@ _ARABIC_ARTICLES = ("وال", "بال", "فال", "كال", "لل", "ال")
 _ARABIC_POSSESSIVES = ("هما", "ها", "هم")
 
 
+_APOSTROPHES = re.compile(r"[’'`]")
+_ORDINAL_SUFFIX = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
+_GLUED_YEAR = re.compile(r"(?<=[a-z])(?=\d{4}\b)")
+_NON_WORD = re.compile(r"[^\w]+", flags=re.UNICODE)
+
+
 def normalise(text: str) -> str:
     """Lower case, accents stripped, punctuation to spaces ("CoD's" -> "cods",
     "l'OIM" -> "l oim"), Arabic digits and spellings folded ("٢٠٢٢" -> "2022")."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = text.translate(_FOLD)
+    if text.isascii():  # no accents, no Arabic: decomposing and folding change nothing
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+        text = text.translate(_FOLD)
     text = text.replace("&", " and ").replace("+", " plus ")
     text = _ELISION.sub(r"\1 ", text)
-    text = re.sub(r"[’'`]", "", text)
-    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1", text)  # "31st" -> "31"
-    text = re.sub(r"(?<=[a-z])(?=\d{4}\b)", " ", text)  # "cod2015" -> "cod 2015"
-    return re.sub(r"[^\w]+", " ", text, flags=re.UNICODE).strip()
+    text = _APOSTROPHES.sub("", text)
+    text = _ORDINAL_SUFFIX.sub(r"\1", text)  # "31st" -> "31"
+    text = _GLUED_YEAR.sub(" ", text)  # "cod2015" -> "cod 2015"
+    return _NON_WORD.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=8192)
+def _normalised_words(text: str) -> tuple[str, ...]:
+    # A question is split into its readings and then analysed whole: normalised once.
+    return tuple(normalise(text).split())
 
 
 def is_arabic(word: str) -> bool:
@@ -151,7 +166,7 @@ def text_words(text: str) -> list[str]:
 def _text_words(text: str) -> tuple[str, ...]:
     # Building the index reads each phrasing and answer more than once, and people
     # repeat the same short questions: normalising is the costly part of both.
-    return tuple(strip_arabic_prefix(w) for w in normalise(text).split())
+    return tuple(strip_arabic_prefix(w) for w in _normalised_words(text))
 
 
 # Question markers by first word, longest first (see readings()).
@@ -171,6 +186,7 @@ _CHECKS = tuple(
     for phrase in {tuple(normalise(c).split()) for c in _LANGUAGE_DATA.get("checks", [])}
     if phrase
 )
+_CHECK_TEXTS = tuple(f" {' '.join(phrase)} " for phrase in _CHECKS)
 
 
 def checks_a_claim(words: list[str]) -> bool:
@@ -179,7 +195,7 @@ def checks_a_claim(words: list[str]) -> bool:
     if words and words[0] in _YES_NO_STARTS:
         return True
     joined = f" {' '.join(words)} "
-    return any(f" {' '.join(phrase)} " in joined for phrase in _CHECKS)
+    return any(phrase in joined for phrase in _CHECK_TEXTS)
 
 
 # "principle 10", "tenth principle", "10e principe" (see matching.yaml, designators).
@@ -268,6 +284,7 @@ QUESTION_ALIASES = {
 PRIMARY_BONUS = 3.0
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A deliberately light English stemmer: both sides are stemmed the same way, so
     only consistency matters, and being timid keeps short acronyms intact."""
@@ -1092,7 +1109,7 @@ def readings(text: str) -> list[str]:
     the whole message: the clause of "people forced to migrate, what can NS do" that
     asks has lost the topic."""
     tails: list[str] = []
-    words = normalise(text).split()
+    words = list(_normalised_words(text))
     for i in range(len(words)):
         for marker in _MARKERS_BY_FIRST.get(words[i], ()):
             if tuple(words[i : i + len(marker)]) == marker and i + len(marker) < len(words):

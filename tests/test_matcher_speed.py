@@ -7,6 +7,7 @@ import random
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher, _Deletions
 
 
@@ -68,3 +69,36 @@ def test_deletion_index_finds_every_word_one_slip_away() -> None:
         ("حكومة", "حكومه"),
     ]:
         assert words.index(meant) in index.near(typo)
+
+
+def _normalise_reference(text: str) -> str:
+    """normalise() as it was before its ASCII shortcut."""
+    import re
+    import unicodedata
+
+    from bot.matcher import _ELISION, _FOLD
+
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = text.translate(_FOLD)
+    text = text.replace("&", " and ").replace("+", " plus ")
+    text = _ELISION.sub(r"\1 ", text)
+    text = re.sub(r"[’'`]", "", text)
+    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1", text)
+    text = re.sub(r"(?<=[a-z])(?=\d{4}\b)", " ", text)
+    return re.sub(r"[^\w]+", " ", text, flags=re.UNICODE).strip()
+
+
+def test_normalise_gives_what_it_gave_before_its_ascii_shortcut(shipped_kb: KnowledgeBase) -> None:
+    from bot.matcher import normalise
+
+    texts = [
+        "CoD's l'OIM qu'est-ce d'accord 31st cod2015 R&D Sahel+ ٢٠٢٢ متى الهجرة ـ",
+        "Où est la Conférence? ¿Cuándo? ﬁnance ½ ² Ⅻ",
+    ]
+    for entry in shipped_kb.entries.values():
+        texts += [*entry.questions, entry.answer, entry.title]
+        for tr in entry.translations.values():
+            texts += [*tr.questions, tr.answer]
+    for text in texts:
+        assert normalise(text) == _normalise_reference(text), text
