@@ -266,6 +266,7 @@ SUGGEST_SPREAD = 0.15
 TWIN_SHARE = 0.75  # a curated entry this close to its glossary twin answers instead
 ABOUT_TERM = 0.5  # share of a curated entry's phrasings naming a term: it is about that term
 CONTEXT_TOKEN = "scene"  # what context_phrases fold to, before being dropped
+LONG_WORD = 10  # letters from which a typo may be two slips
 MAX_CORRECTIONS = 50_000  # words whose correction is remembered (a few MB at most)
 CANDIDATES = 12  # entries carried past scoring: suggestions, runner-up, curated twin
 CONTEXT_WEIGHT = 0.6  # a follow-up's borrowed topic words, against its own
@@ -480,8 +481,8 @@ class Matcher:
             arabic: sorted(w for w in known if is_arabic(w) == arabic) for arabic in (False, True)
         }
         self._deletions = {arabic: _Deletions.of(self._targets[arabic]) for arabic in (False, True)}
-        # Targets by length, for long words' typos; made on the first of each length.
-        self._windows: dict[tuple[bool, int], dict[int, str]] = {}
+        # For a long word's typos, the targets of a length within two of each length.
+        self._windows = {arabic: _windows(self._targets[arabic]) for arabic in (False, True)}
         self._weights = {tok: self.weight(tok) for tok in df}
         for entry_id, lang, toks in raw:
             content = frozenset(toks)
@@ -660,7 +661,7 @@ class Matcher:
         # A typo is one slip (a letter missing, extra, wrong or two swapped), two in a
         # long word. "president" is two slips from "present" and "preside": a real word
         # the knowledge base lacks, left as typed so that it counts against a match.
-        slips = 1 if len(word) <= 9 else 2
+        slips = 1 if len(word) < LONG_WORD else 2
         # Only the targets within reach are scored (see _nearby): the same words that
         # process.extract over every target keeps, at a fraction of the cost.
         found = [
@@ -696,15 +697,11 @@ class Matcher:
                 if score >= cutoff:
                     found.append((targets[index], score, index))
             return found
-        window = self._windows.get((arabic, len(word)))
-        if window is None:
-            low, high = len(word) - slips, len(word) + slips
-            window = {i: t for i, t in enumerate(targets) if low <= len(t) <= high}
-            self._windows[(arabic, len(word))] = window
+        texts, indexes = self._windows[arabic].get(len(word), ((), array("I")))
         return [
-            (str(text), score, int(index))
-            for text, score, index in process.extract(
-                word, window, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+            (text, score, indexes[i])
+            for text, score, i in process.extract(
+                word, texts, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
             )
         ]
 
@@ -1024,6 +1021,17 @@ class Matcher:
         if p >= self.model.suggest_at and suggestions:
             return Match("suggest", None, top.score, suggestions[:3], language, plain, p=p)
         return Match("fallback", None, top.score, language=language, ranked=plain, p=p)
+
+
+def _windows(words: list[str]) -> dict[int, tuple[tuple[str, ...], array[int]]]:
+    """Per length a long word can have (two slips allowed), the words within two letters
+    of it and their indexes in ``words``."""
+    longest = max((len(w) for w in words), default=0)
+    out = {}
+    for n in range(LONG_WORD, longest + 3):
+        kept = [(i, w) for i, w in enumerate(words) if abs(len(w) - n) <= 2]
+        out[n] = (tuple(w for _, w in kept), array("I", (i for i, _ in kept)))
+    return out
 
 
 def _deletion_keys(word: str) -> set[str]:
