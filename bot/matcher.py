@@ -169,6 +169,13 @@ def _text_words(text: str) -> tuple[str, ...]:
     return tuple(strip_arabic_prefix(w) for w in _normalised_words(text))
 
 
+@lru_cache(maxsize=65536)
+def _as_compared(word: str) -> str:
+    """A word of a text as the matcher compares it ("CI," -> "ci"): remembered, since
+    every reading of a question looks at the same words again."""
+    return " ".join(_text_words(word))
+
+
 # Question markers by first word, longest first (see readings()).
 _MARKERS_BY_FIRST: dict[str, list[tuple[str, ...]]] = defaultdict(list)
 for _marker in sorted(
@@ -750,7 +757,8 @@ class Matcher:
     def _written(self, text: str) -> list[str]:
         """Numbers spelled in a text, leaving out the knowledge base's names: "CI" and
         "CD" are the French International Conference and CoD, not 101 and 400."""
-        kept = " ".join(w for w in text.split() if " ".join(text_words(w)) not in self._acronyms)
+        acronyms = self._acronyms
+        kept = " ".join(w for w in text.split() if _as_compared(w) not in acronyms)
         return list(written_numbers(kept))
 
     def names_a_term(self, query: Query) -> bool:
@@ -877,22 +885,18 @@ class Matcher:
         if self._canon.get("meaning") not in tokens:
             self._prefer_curated_twin(order, score)
         weighed = list(tokens.items())
+        top = order[:limit]
+        # As Python numbers at once (the same values float() and int() give one by one).
+        columns = zip(
+            *(a[top].tolist() for a in (score, best_p, best_r, agree, best_n)), strict=True
+        )
         out: list[Candidate] = []
-        for i in order[:limit]:
+        for i, (s, p, r, a, n) in zip(top, columns, strict=True):
             entry_id = self._entry_ids[i]
             vocabulary = self._entry_vocabulary[entry_id]
-            out.append(
-                Candidate(
-                    entry_id,
-                    self.kb.entries[entry_id].title,
-                    float(score[i]),
-                    float(best_p[i]),
-                    float(best_r[i]),
-                    float(agree[i]),
-                    sum(w for t, w in weighed if t not in vocabulary),
-                    int(best_n[i]),
-                )
-            )
+            unexplained = sum(w for t, w in weighed if t not in vocabulary)
+            title = self.kb.entries[entry_id].title
+            out.append(Candidate(entry_id, title, s, p, r, a, unexplained, n))
         return out
 
     def _prefer_curated_twin(self, ranked: list[int], score: np.ndarray) -> None:
