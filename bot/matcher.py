@@ -829,11 +829,13 @@ class Matcher:
                 fields.append(fe)
                 fields_w.append(w)
         field_weight = _summed(fields, fields_w, n_entries)
-        # A fact told only in the answer: no phrasing shares a word, but the field does.
+        # A fact told only in the answer: no phrasing shares a word, but the field does
+        # (its F, and its precision too, with no recall).
         best_f = self._field_weight * field_weight / q_weight
-        best_p = best_f.copy()
-        best_r = np.zeros(n_entries)
-        best_n = np.zeros(n_entries, dtype=np.int64)
+        field_only = best_f.copy()
+        # Entry number -> the row of its best phrasing, where a phrasing beats the field;
+        # the other figures of a candidate are read from those rows at the end.
+        best_row: dict[int, int] = {}
         reached = np.zeros(n_phrasings, dtype=bool)
         if topic:
             reached[np.concatenate(topic)] = True
@@ -850,7 +852,8 @@ class Matcher:
             extra = self._field_weight[entries] * (field_weight[entries] - held)
             precision = (shared + extra) / q_weight
             recall = covered / self._phrasing_weight[rows]
-            total = BETA2 * precision + recall
+            # BETA2 * precision is precision itself when BETA2 is 1 (to the last bit).
+            total = precision + recall if BETA2 == 1.0 else BETA2 * precision + recall
             f = np.divide(
                 (1 + BETA2) * precision * recall, total, out=np.zeros(rows.size), where=total > 0
             )
@@ -860,9 +863,8 @@ class Matcher:
             keep = f[firsts] >= best_f[chosen]
             chosen, firsts = chosen[keep], firsts[keep]
             best_f[chosen] = f[firsts]
-            best_p[chosen] = precision[firsts]
-            best_r[chosen] = recall[firsts]
-            best_n[chosen] = np.bincount(every, minlength=n_phrasings)[rows[firsts]]
+            best_row = dict(zip(chosen.tolist(), firsts.tolist(), strict=True))
+        agree: np.ndarray | None = None  # None: no numbers asked, every entry agrees
         if query.numbers:
             hits = np.zeros(n_entries)
             for number in query.numbers:
@@ -873,7 +875,6 @@ class Matcher:
             floor = CHECK_NUMBER_FLOOR if query.checking else NUMBER_FLOOR
             score = np.round(best_f * (floor + (1 - floor) * agree), 4)
         else:
-            agree = np.ones(n_entries)
             score = np.round(best_f * (NUMBER_FLOOR + (1 - NUMBER_FLOOR) * 1.0), 4)
         live = np.flatnonzero(best_f > 0)
         if live.size > CANDIDATES:  # only the leaders (ties at the cut included) go on
@@ -886,13 +887,20 @@ class Matcher:
             self._prefer_curated_twin(order, score)
         weighed = list(tokens.items())
         top = order[:limit]
-        # As Python numbers at once (the same values float() and int() give one by one).
-        columns = zip(
-            *(a[top].tolist() for a in (score, best_p, best_r, agree, best_n)), strict=True
-        )
+        scores = score[top].tolist()
+        agrees = [1.0] * len(top) if agree is None else agree[top].tolist()
         out: list[Candidate] = []
-        for i, (s, p, r, a, n) in zip(top, columns, strict=True):
+        for i, s, a in zip(top, scores, agrees, strict=True):
             entry_id = self._entry_ids[i]
+            k = best_row.get(i)
+            if k is None:  # the field alone
+                p, r, n = float(field_only[i]), 0.0, 0
+            else:
+                # How many of the question's words the phrasing has: every word that has
+                # a posting list, counted as a bincount over them would.
+                phrasing = self._phrasings[int(rows[k])].tokens
+                p, r = float(precision[k]), float(recall[k])
+                n = sum(1 for t in tokens if t in phrasing)
             vocabulary = self._entry_vocabulary[entry_id]
             unexplained = sum(w for t, w in weighed if t not in vocabulary)
             title = self.kb.entries[entry_id].title
