@@ -1022,12 +1022,9 @@ class Matcher:
             return Match("fallback", None, 0.0, language=language)
         top = ranked[0]
         p = self.model.probability(x)
-        suggestions = tuple(
-            Suggestion(c.id, c.question, c.score)
-            for c in ranked
-            if c.score >= max(SUGGEST_FLOOR, top.score - SUGGEST_SPREAD)
-        )
         plain = tuple(Suggestion(c.id, c.question, c.score) for c in ranked)
+        bar = max(SUGGEST_FLOOR, top.score - SUGGEST_SPREAD)
+        suggestions = tuple(s for s in plain if s.score >= bar)
         if p >= self.model.answer_at:
             return Match("answer", top.id, top.score, language=language, ranked=plain, p=p)
         if p >= self.model.suggest_at and suggestions:
