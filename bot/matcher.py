@@ -123,9 +123,10 @@ def normalise(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=64)
 def _normalised_words(text: str) -> tuple[str, ...]:
-    # A question is split into its readings and then analysed whole: normalised once.
+    # A question is split into its readings and then analysed whole: normalised once
+    # (a few recent texts are enough for that; building the index passes many more).
     return tuple(normalise(text).split())
 
 
@@ -169,7 +170,7 @@ def _text_words(text: str) -> tuple[str, ...]:
     return tuple(strip_arabic_prefix(w) for w in _normalised_words(text))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _as_compared(word: str) -> str:
     """A word of a text as the matcher compares it ("CI," -> "ci"): remembered, since
     every reading of a question looks at the same words again."""
@@ -292,7 +293,7 @@ QUESTION_ALIASES = {
 PRIMARY_BONUS = 3.0
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
     """A deliberately light English stemmer: both sides are stemmed the same way, so
     only consistency matters, and being timid keeps short acronyms intact."""
@@ -1043,6 +1044,10 @@ def _windows(words: list[str]) -> dict[int, tuple[tuple[str, ...], array[int]]]:
     return out
 
 
+def _uint32(values: np.ndarray) -> array[int]:
+    return array("I", values.astype(np.uint32).tobytes())
+
+
 def _deletion_keys(word: str) -> set[str]:
     return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
@@ -1067,8 +1072,17 @@ class _Deletions:
 
     @classmethod
     def of(cls, words: list[str]) -> _Deletions:
-        pairs = sorted((_key_hash(k), i) for i, w in enumerate(words) for k in _deletion_keys(w))
-        return cls(array("I", (h for h, _ in pairs)), array("I", (i for _, i in pairs)))
+        hashes, owners = array("I"), array("I")
+        for i, w in enumerate(words):
+            for key in _deletion_keys(w):
+                hashes.append(_key_hash(key))
+                owners.append(i)
+        # Sorted by hash, then word (numpy's sort keeps the build's peak memory low).
+        order = np.lexsort((np.frombuffer(owners, np.uint32), np.frombuffer(hashes, np.uint32)))
+        return cls(
+            _uint32(np.frombuffer(hashes, np.uint32)[order]),
+            _uint32(np.frombuffer(owners, np.uint32)[order]),
+        )
 
     def near(self, word: str) -> set[int]:
         """Indexes of the words that share a key with ``word``."""
