@@ -16,6 +16,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+import zlib
+from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -97,18 +100,34 @@ _ARABIC_ARTICLES = ("وال", "بال", "فال", "كال", "لل", "ال")
 _ARABIC_POSSESSIVES = ("هما", "ها", "هم")
 
 
+_APOSTROPHES = re.compile(r"[’'`]")
+_ORDINAL_SUFFIX = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
+_GLUED_YEAR = re.compile(r"(?<=[a-z])(?=\d{4}\b)")
+_NON_WORD = re.compile(r"[^\w]+", flags=re.UNICODE)
+
+
 def normalise(text: str) -> str:
     """Lower case, accents stripped, punctuation to spaces ("CoD's" -> "cods",
     "l'OIM" -> "l oim"), Arabic digits and spellings folded ("٢٠٢٢" -> "2022")."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = text.translate(_FOLD)
+    if text.isascii():  # no accents, no Arabic: decomposing and folding change nothing
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+        text = text.translate(_FOLD)
     text = text.replace("&", " and ").replace("+", " plus ")
     text = _ELISION.sub(r"\1 ", text)
-    text = re.sub(r"[’'`]", "", text)
-    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1", text)  # "31st" -> "31"
-    text = re.sub(r"(?<=[a-z])(?=\d{4}\b)", " ", text)  # "cod2015" -> "cod 2015"
-    return re.sub(r"[^\w]+", " ", text, flags=re.UNICODE).strip()
+    text = _APOSTROPHES.sub("", text)
+    text = _ORDINAL_SUFFIX.sub(r"\1", text)  # "31st" -> "31"
+    text = _GLUED_YEAR.sub(" ", text)  # "cod2015" -> "cod 2015"
+    return _NON_WORD.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=64)
+def _normalised_words(text: str) -> tuple[str, ...]:
+    # A question is split into its readings and then analysed whole: normalised once
+    # (a few recent texts are enough for that; building the index passes many more).
+    return tuple(normalise(text).split())
 
 
 def is_arabic(word: str) -> bool:
@@ -168,7 +187,14 @@ def text_words(text: str) -> list[str]:
 def _text_words(text: str) -> tuple[str, ...]:
     # Building the index reads each phrasing and answer more than once, and people
     # repeat the same short questions: normalising is the costly part of both.
-    return tuple(strip_arabic_prefix(w) for w in normalise(text).split())
+    return tuple(strip_arabic_prefix(w) for w in _normalised_words(text))
+
+
+@lru_cache(maxsize=4096)
+def _as_compared(word: str) -> str:
+    """A word of a text as the matcher compares it ("CI," -> "ci"): remembered, since
+    every reading of a question looks at the same words again."""
+    return " ".join(_text_words(word))
 
 
 # Question markers by first word, longest first (see readings()).
@@ -188,11 +214,13 @@ _CHECKS = tuple(
     for phrase in {tuple(normalise(c).split()) for c in _LANGUAGE_DATA.get("checks", [])}
     if phrase
 )
+_CHECK_TEXTS = tuple(f" {' '.join(phrase)} " for phrase in _CHECKS)
 
 
-def _holds_phrase(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
+def _holds_phrase(words: list[str], texts: tuple[str, ...]) -> bool:
+    """Whether the words hold one of the phrases, each written " like this " (padded)."""
     joined = f" {' '.join(words)} "
-    return any(f" {' '.join(phrase)} " in joined for phrase in phrases)
+    return any(text in joined for text in texts)
 
 
 def checks_a_claim(words: list[str]) -> bool:
@@ -200,27 +228,31 @@ def checks_a_claim(words: list[str]) -> bool:
     "... adopted in 2017, is that right?", "هل ...", "c'est vrai que ..."."""
     if words and words[0] in _YES_NO_STARTS:
         return True
-    return _holds_phrase(words, _CHECKS)
+    return _holds_phrase(words, _CHECK_TEXTS)
 
 
 # Subjects beside the knowledge base's that it holds nothing on (matching.yaml,
 # foreign_subjects): "the IFRC youth policy", "the president of the IFRC", "budget".
 FOREIGN_SUBJECTS = tuple(
-    phrase
-    for phrase in {tuple(text_words(p)) for p in _LANGUAGE_DATA.get("foreign_subjects", [])}
-    if phrase
+    sorted(
+        phrase
+        for phrase in {tuple(text_words(p)) for p in _LANGUAGE_DATA.get("foreign_subjects", [])}
+        if phrase
+    )
 )
+_FOREIGN_TEXTS = tuple(f" {' '.join(phrase)} " for phrase in FOREIGN_SUBJECTS)
 
 
 def names_a_foreign_subject(words: list[str]) -> bool:
     """Whether a text (as text_words() reads it) asks about one of those subjects."""
-    return _holds_phrase(words, FOREIGN_SUBJECTS)
+    return _holds_phrase(words, _FOREIGN_TEXTS)
 
 
 def foreign_subject_in(words: list[str]) -> str | None:
     """The first of those subjects a text names, for a curator's warning."""
-    found = [p for p in FOREIGN_SUBJECTS if _holds_phrase(words, (p,))]
-    return " ".join(min(found)) if found else None
+    joined = f" {' '.join(words)} "
+    found = [p for p, text in zip(FOREIGN_SUBJECTS, _FOREIGN_TEXTS, strict=True) if text in joined]
+    return " ".join(found[0]) if found else None
 
 
 # "principle 10", "tenth principle", "10e principe" (see matching.yaml, designators).
@@ -293,6 +325,7 @@ TWIN_SHARE = 0.75  # a curated entry this close to its glossary twin answers ins
 ABOUT_TERM = 0.5  # share of a curated entry's phrasings naming a term: it is about that term
 ABOUT_TITLE_WORDS = 2  # ...and its title's topic words besides the name ("work", "date 2022")
 CONTEXT_TOKEN = "scene"  # what context_phrases fold to, before being dropped
+LONG_WORD = 10  # letters from which a typo may be two slips
 MAX_CORRECTIONS = 50_000  # words whose correction is remembered (a few MB at most)
 CANDIDATES = 12  # entries carried past scoring: suggestions, runner-up, curated twin
 CONTEXT_WEIGHT = 0.6  # a follow-up's borrowed topic words, against its own
@@ -311,6 +344,7 @@ QUESTION_ALIASES = {
 PRIMARY_BONUS = 3.0
 
 
+@lru_cache(maxsize=8192)
 def stem(word: str) -> str:
     """A deliberately light English stemmer: both sides are stemmed the same way, so
     only consistency matters, and being timid keeps short acronyms intact."""
@@ -505,6 +539,9 @@ class Matcher:
         self._targets: dict[bool, list[str]] = {
             arabic: sorted(w for w in known if is_arabic(w) == arabic) for arabic in (False, True)
         }
+        self._deletions = {arabic: _Deletions.of(self._targets[arabic]) for arabic in (False, True)}
+        # For a long word's typos, the targets of a length within two of each length.
+        self._windows = {arabic: _windows(self._targets[arabic]) for arabic in (False, True)}
         self._weights = {tok: self.weight(tok) for tok in df}
         for entry_id, lang, toks in raw:
             content = frozenset(toks)
@@ -689,12 +726,12 @@ class Matcher:
         # A typo is one slip (a letter missing, extra, wrong or two swapped), two in a
         # long word. "president" is two slips from "present" and "preside": a real word
         # the knowledge base lacks, left as typed so that it counts against a match.
-        slips = 1 if len(word) <= 9 else 2
+        slips = 1 if len(word) < LONG_WORD else 2
+        # Only the targets within reach are scored (see _nearby): the same words that
+        # process.extract over every target keeps, at a fraction of the cost.
         found = [
             candidate
-            for candidate in process.extract(
-                word, self._targets[arabic], scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
-            )
+            for candidate in self._nearby(word, arabic, slips, cutoff)
             if OSA.distance(word, candidate[0], score_cutoff=slips) <= slips
         ]
         if not found:
@@ -706,6 +743,32 @@ class Matcher:
             return (score + (PRIMARY_BONUS if primary else 0.0), primary, -index)
 
         return str(max(found, key=preference)[0])
+
+    def _nearby(
+        self, word: str, arabic: bool, slips: int, cutoff: float
+    ) -> list[tuple[str, float, int]]:
+        """(target, fuzz.ratio, its index in ``_targets[arabic]``) for every target with
+        a ratio of ``cutoff`` or more that may be within ``slips`` slips of ``word``.
+
+        One slip: the targets that share a deletion key with the word (see
+        :class:`_Deletions`). Two (long words only): the targets of a length within two
+        of the word's, scored by process.extract as before.
+        """
+        targets = self._targets[arabic]
+        if slips == 1:
+            found = []
+            for index in sorted(self._deletions[arabic].near(word)):
+                score = fuzz.ratio(word, targets[index])
+                if score >= cutoff:
+                    found.append((targets[index], score, index))
+            return found
+        texts, indexes = self._windows[arabic].get(len(word), ((), array("I")))
+        return [
+            (text, score, indexes[i])
+            for text, score, i in process.extract(
+                word, texts, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+            )
+        ]
 
     def weight(self, token: str, real: bool = True) -> float:
         """How much a token says about which entry is meant.
@@ -757,7 +820,8 @@ class Matcher:
     def _written(self, text: str) -> list[str]:
         """Numbers spelled in a text, leaving out the knowledge base's names: "CI" and
         "CD" are the French International Conference and CoD, not 101 and 400."""
-        kept = " ".join(w for w in text.split() if " ".join(text_words(w)) not in self._acronyms)
+        acronyms = self._acronyms
+        kept = " ".join(w for w in text.split() if _as_compared(w) not in acronyms)
         return list(written_numbers(kept))
 
     def names_a_term(self, query: Query) -> bool:
@@ -828,11 +892,13 @@ class Matcher:
                 fields.append(fe)
                 fields_w.append(w)
         field_weight = _summed(fields, fields_w, n_entries)
-        # A fact told only in the answer: no phrasing shares a word, but the field does.
+        # A fact told only in the answer: no phrasing shares a word, but the field does
+        # (its F, and its precision too, with no recall).
         best_f = self._field_weight * field_weight / q_weight
-        best_p = best_f.copy()
-        best_r = np.zeros(n_entries)
-        best_n = np.zeros(n_entries, dtype=np.int64)
+        field_only = best_f.copy()
+        # Entry number -> the row of its best phrasing, where a phrasing beats the field;
+        # the other figures of a candidate are read from those rows at the end.
+        best_row: dict[int, int] = {}
         reached = np.zeros(n_phrasings, dtype=bool)
         if topic:
             reached[np.concatenate(topic)] = True
@@ -849,7 +915,8 @@ class Matcher:
             extra = self._field_weight[entries] * (field_weight[entries] - held)
             precision = (shared + extra) / q_weight
             recall = covered / self._phrasing_weight[rows]
-            total = BETA2 * precision + recall
+            # BETA2 * precision is precision itself when BETA2 is 1 (to the last bit).
+            total = precision + recall if BETA2 == 1.0 else BETA2 * precision + recall
             f = np.divide(
                 (1 + BETA2) * precision * recall, total, out=np.zeros(rows.size), where=total > 0
             )
@@ -859,9 +926,8 @@ class Matcher:
             keep = f[firsts] >= best_f[chosen]
             chosen, firsts = chosen[keep], firsts[keep]
             best_f[chosen] = f[firsts]
-            best_p[chosen] = precision[firsts]
-            best_r[chosen] = recall[firsts]
-            best_n[chosen] = np.bincount(every, minlength=n_phrasings)[rows[firsts]]
+            best_row = dict(zip(chosen.tolist(), firsts.tolist(), strict=True))
+        agree: np.ndarray | None = None  # None: no numbers asked, every entry agrees
         if query.numbers:
             hits = np.zeros(n_entries)
             for number in query.numbers:
@@ -872,7 +938,6 @@ class Matcher:
             floor = CHECK_NUMBER_FLOOR if query.checking else NUMBER_FLOOR
             score = np.round(best_f * (floor + (1 - floor) * agree), 4)
         else:
-            agree = np.ones(n_entries)
             score = np.round(best_f * (NUMBER_FLOOR + (1 - NUMBER_FLOOR) * 1.0), 4)
         live = np.flatnonzero(best_f > 0)
         if live.size > CANDIDATES:  # only the leaders (ties at the cut included) go on
@@ -884,22 +949,25 @@ class Matcher:
         if self._canon.get("meaning") not in tokens:
             self._prefer_curated_twin(order, score)
         weighed = list(tokens.items())
+        top = order[:limit]
+        scores = score[top].tolist()
+        agrees = [1.0] * len(top) if agree is None else agree[top].tolist()
         out: list[Candidate] = []
-        for i in order[:limit]:
+        for i, s, a in zip(top, scores, agrees, strict=True):
             entry_id = self._entry_ids[i]
+            k = best_row.get(i)
+            if k is None:  # the field alone
+                p, r, n = float(field_only[i]), 0.0, 0
+            else:
+                # How many of the question's words the phrasing has: every word that has
+                # a posting list, counted as a bincount over them would.
+                phrasing = self._phrasings[int(rows[k])].tokens
+                p, r = float(precision[k]), float(recall[k])
+                n = sum(1 for t in tokens if t in phrasing)
             vocabulary = self._entry_vocabulary[entry_id]
-            out.append(
-                Candidate(
-                    entry_id,
-                    self.kb.entries[entry_id].title,
-                    float(score[i]),
-                    float(best_p[i]),
-                    float(best_r[i]),
-                    float(agree[i]),
-                    sum(w for t, w in weighed if t not in vocabulary),
-                    int(best_n[i]),
-                )
-            )
+            unexplained = sum(w for t, w in weighed if t not in vocabulary)
+            title = self.kb.entries[entry_id].title
+            out.append(Candidate(entry_id, title, s, p, r, a, unexplained, n))
         return out
 
     def _prefer_curated_twin(self, ranked: list[int], score: np.ndarray) -> None:
@@ -1032,17 +1100,78 @@ class Matcher:
             return Match("fallback", None, 0.0, language=language)
         top = ranked[0]
         p = self.model.probability(x)
-        suggestions = tuple(
-            Suggestion(c.id, c.question, c.score)
-            for c in ranked
-            if c.score >= max(SUGGEST_FLOOR, top.score - SUGGEST_SPREAD)
-        )
         plain = tuple(Suggestion(c.id, c.question, c.score) for c in ranked)
+        bar = max(SUGGEST_FLOOR, top.score - SUGGEST_SPREAD)
+        suggestions = tuple(s for s in plain if s.score >= bar)
         if p >= self.model.answer_at:
             return Match("answer", top.id, top.score, language=language, ranked=plain, p=p)
         if p >= self.model.suggest_at and suggestions:
             return Match("suggest", None, top.score, suggestions[:3], language, plain, p=p)
         return Match("fallback", None, top.score, language=language, ranked=plain, p=p)
+
+
+def _windows(words: list[str]) -> dict[int, tuple[tuple[str, ...], array[int]]]:
+    """Per length a long word can have (two slips allowed), the words within two letters
+    of it and their indexes in ``words``."""
+    longest = max((len(w) for w in words), default=0)
+    out = {}
+    for n in range(LONG_WORD, longest + 3):
+        kept = [(i, w) for i, w in enumerate(words) if abs(len(w) - n) <= 2]
+        out[n] = (tuple(w for _, w in kept), array("I", (i for i, _ in kept)))
+    return out
+
+
+def _uint32(values: np.ndarray) -> array[int]:
+    return array("I", values.astype(np.uint32).tobytes())
+
+
+def _deletion_keys(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _key_hash(key: str) -> int:
+    # Stable across processes (str hashes are not): the table is kept in the index cache.
+    return zlib.crc32(key.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class _Deletions:
+    """A symmetric-deletion index over a list of words (as in SymSpell): each word and
+    each of its one-letter deletions, as a sorted table of key hashes beside the word's
+    index. Two words one slip apart (a letter missing, extra, wrong or two swapped)
+    always share a key, so :meth:`near` holds every word one slip from the one asked,
+    with a few more (two slips, or a hash collision) that the caller's checks leave out.
+    Compact arrays, not a dict of strings: it is pickled with the index and read back at
+    every start."""
+
+    hashes: array[int]
+    owners: array[int]
+
+    @classmethod
+    def of(cls, words: list[str]) -> _Deletions:
+        hashes, owners = array("I"), array("I")
+        for i, w in enumerate(words):
+            for key in _deletion_keys(w):
+                hashes.append(_key_hash(key))
+                owners.append(i)
+        # Sorted by hash, then word (numpy's sort keeps the build's peak memory low).
+        order = np.lexsort((np.frombuffer(owners, np.uint32), np.frombuffer(hashes, np.uint32)))
+        return cls(
+            _uint32(np.frombuffer(hashes, np.uint32)[order]),
+            _uint32(np.frombuffer(owners, np.uint32)[order]),
+        )
+
+    def near(self, word: str) -> set[int]:
+        """Indexes of the words that share a key with ``word``."""
+        hashes, owners, end = self.hashes, self.owners, len(self.hashes)
+        found: set[int] = set()
+        for key in _deletion_keys(word):
+            h = _key_hash(key)
+            i = bisect_left(hashes, h)
+            while i < end and hashes[i] == h:
+                found.add(owners[i])
+                i += 1
+        return found
 
 
 def _summed(postings: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
@@ -1088,7 +1217,7 @@ def readings(text: str) -> list[str]:
     the whole message: the clause of "people forced to migrate, what can NS do" that
     asks has lost the topic."""
     tails: list[str] = []
-    words = normalise(text).split()
+    words = list(_normalised_words(text))
     for i in range(len(words)):
         for marker in _MARKERS_BY_FIRST.get(words[i], ()):
             if tuple(words[i : i + len(marker)]) == marker and i + len(marker) < len(words):

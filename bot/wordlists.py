@@ -136,11 +136,12 @@ def detect(words: list[str]) -> str | None:
     for w in words:
         rare_en, rare_fr, rare_es = _rarity(w)
         en, fr, es = en + rare_en, fr + rare_fr, es + rare_es
-    scores = {"en": -en + _ENGLISH_PRIOR_CB, "fr": -fr, "es": -es}
-    ranked = sorted(scores, key=lambda lang: -scores[lang])
-    if not words or scores[ranked[0]] - scores[ranked[1]] < _MIN_LEAD_CB:
+    scores = (-en + _ENGLISH_PRIOR_CB, -fr, -es)
+    first, second, _ = sorted(scores, reverse=True)
+    if not words or first - second < _MIN_LEAD_CB:
         return None
-    return ranked[0]
+    # A lead of _MIN_LEAD_CB or more: the best language is the only one with that score.
+    return ("en", "fr", "es")[scores.index(first)]
 
 
 def preload() -> None:
