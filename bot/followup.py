@@ -20,6 +20,7 @@ from bot.matcher import (
     Query,
     Suggestion,
     designations,
+    names_a_foreign_subject,
     text_words,
 )
 
@@ -261,6 +262,9 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return _unanchored(matcher, bare, text)
     query = matcher.analyse(text)
     words = text_words(text)
+    if names_a_foreign_subject(words):
+        # "what is the IFRC youth policy" after an answer is no follow-up of it either.
+        return bare
     asked = language_asked(words)
     if asked is not None:
         return Match("answer", previous.entry, 1.0, language=asked, p=1.0)

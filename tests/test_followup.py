@@ -105,6 +105,13 @@ def test_a_short_question_naming_a_term_is_its_own(shipped_matcher: Matcher) -> 
     assert found.id == "glossary-perco"
 
 
+def test_a_foreign_subject_after_an_answer_is_no_follow_up(shipped_matcher: Matcher) -> None:
+    # The fallback, as without anything before: not the migration policy's adoption.
+    for text in ("what is the IFRC youth policy", "and the IFRC president?"):
+        found = resolve(shipped_matcher, text, Previous("cod-2022", "en"))
+        assert found.status == "fallback", text
+
+
 def test_a_pronoun_with_nothing_before_it_is_asked_back(shipped_matcher: Matcher) -> None:
     # "it" could be anything: the bot offers what it might mean instead of guessing.
     alone = resolve(shipped_matcher, "who chairs it?", None)
