@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from bot import temporal
 from bot.matcher import (
+    FILLER_STEMS,
     POLITENESS,
     QUESTION_WORDS,
     Match,
@@ -238,6 +239,19 @@ _ASKING = frozenset(
 )
 
 
+def _asks_nothing(text: str, words: list[str], query: Query) -> bool:
+    """ "ok", "sure", "👍", a lone "1" after an answer: nothing to answer, not the same
+    answer again. A question mark asks ("et où ça ?"), and so does a number with words
+    around it ("and the 32nd one?")."""
+    if len(words) == 1 and words[0].isdigit():
+        return True
+    if "?" in text or "؟" in text:
+        return False
+    return all(t in FILLER_STEMS for t in query.tokens if t not in QUESTION_WORDS) and not any(
+        t in QUESTION_WORDS or t.isdigit() for t in query.tokens
+    )
+
+
 def _copula(words: list[str], i: int) -> bool:
     return words[i] in _COPULAS and i > 0 and words[i - 1] in _ASKING
 
@@ -293,6 +307,8 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         again = matcher.match(pinned)
         if again.status == "answer":
             return replace(again, language=query.language or again.language or previous.language)
+    if _asks_nothing(text, words, query):
+        return bare
     back = _looks_back(words, query)
     if bare.status == "answer" and not back:
         return bare

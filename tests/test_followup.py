@@ -112,6 +112,14 @@ def test_a_foreign_subject_after_an_answer_is_no_follow_up(shipped_matcher: Matc
         assert found.status == "fallback", text
 
 
+@pytest.mark.parametrize("text", ["ok", "sure", "1", "👍", "ok thanks"])
+def test_a_message_asking_nothing_after_an_answer_is_not_answered_again(
+    shipped_matcher: Matcher, text: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous("mrg-established", "fr"))
+    assert found.status != "answer", text
+
+
 def test_a_pronoun_with_nothing_before_it_is_asked_back(shipped_matcher: Matcher) -> None:
     # "it" could be anything: the bot offers what it might mean instead of guessing.
     alone = resolve(shipped_matcher, "who chairs it?", None)
