@@ -55,3 +55,20 @@ async def test_every_phrase_is_still_recognised(core: Core, shape: object) -> No
 async def test_other_messages_are_left_alone(core: Core, text: str) -> None:
     assert reference(core, text) is None
     assert await replied(core, text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("vale gracias", "smalltalk_thanks"),
+        ("ok merci 🙏", "smalltalk_thanks"),
+        ("تمام شكرا", "smalltalk_thanks"),
+        ("okay bye", "smalltalk_bye"),
+        ("super, au revoir", "smalltalk_bye"),
+    ],
+)
+async def test_an_acknowledgement_before_the_thanks_changes_nothing(
+    core: Core, text: str, key: str
+) -> None:
+    # Before, "vale gracias" was no phrase: the asker got "I don't have an answer".
+    assert await replied(core, text) == core.ui.t(key, None, name="")

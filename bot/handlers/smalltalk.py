@@ -2,10 +2,54 @@
 
 from __future__ import annotations
 
+from itertools import dropwhile
+
 from bot.handlers.base import Context
 from bot.handlers.info import greeting_name
 from bot.matcher import normalise, text_words
 from bot.messages import Reply
+
+# An acknowledgement in front of the thanks or the goodbye ("vale gracias", "ok merci",
+# "تمام شكرا") changes nothing: as the matcher and the smalltalk phrases read them.
+_ACKNOWLEDGED = frozenset(
+    [
+        "ok",
+        "okay",
+        "okey",
+        "okk",
+        "k",
+        "kk",
+        "vale",
+        "bueno",
+        "bien",
+        "super",
+        "great",
+        "perfect",
+        "perfecto",
+        "parfait",
+        "genial",
+        "top",
+        "cool",
+        "nice",
+        "dac",
+        "daccord",
+        "entendu",
+        "bon",
+        "alright",
+        "tamam",
+        "تمام",
+        "طيب",
+        "ماشي",
+        "اوكي",
+        "حسنا",
+    ]
+)
+
+
+def _unacknowledged(words: list[str]) -> list[str]:
+    """The words after any leading acknowledgement; all of them when that is all."""
+    rest = list(dropwhile(lambda w: w in _ACKNOWLEDGED, words))
+    return rest or words
 
 
 async def handle(ctx: Context) -> list[Reply] | None:
@@ -13,9 +57,9 @@ async def handle(ctx: Context) -> list[Reply] | None:
         return None
     # Most messages are questions: their words (read once per text, and kept for the
     # matcher and the next handlers) are no phrase's, and they are not normalised twice.
-    if tuple(text_words(ctx.text)) not in ctx.core.ui.smalltalk_words():
+    if tuple(_unacknowledged(text_words(ctx.text))) not in ctx.core.ui.smalltalk_words():
         return None
-    said = normalise(ctx.text)
+    said = " ".join(_unacknowledged(normalise(ctx.text).split()))
     for reply_key, phrases in ctx.core.ui.smalltalk:
         if said in phrases:
             return ctx.reply(reply_key, name=greeting_name(ctx))
