@@ -247,9 +247,8 @@ def _asks_nothing(text: str, words: list[str], query: Query) -> bool:
         return True
     if "?" in text or "؟" in text:
         return False
-    return all(t in FILLER_STEMS for t in query.tokens if t not in QUESTION_WORDS) and not any(
-        t in QUESTION_WORDS or t.isdigit() for t in query.tokens
-    )
+    # Question words and numbers are never filler: any of them asks something.
+    return all(t in FILLER_STEMS for t in query.tokens)
 
 
 def _copula(words: list[str], i: int) -> bool:
