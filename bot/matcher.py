@@ -392,6 +392,9 @@ class Query:
     language: str | None
     content: float  # weight of the tokens that name something the knowledge base knows
     checking: bool = False  # a yes/no question or a claim to check (checks_a_claim)
+    # Glossary terms the question wrote by their short form ("GML", not "Global
+    # Migration Lab"): someone who writes only the letters may not know what they stand for.
+    short_forms: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -447,6 +450,17 @@ class Matcher:
         self._term_tokens = frozenset(
             tok for t in kb.terms for tok in self._tokens(text_words(t.term))
         )
+        # "gml" -> its token: the short forms, as typed, of the terms that have a long one.
+        self._short_forms = {
+            w: tok
+            for t in kb.terms
+            if t.aliases and " " not in t.term.strip()
+            for w in text_words(t.term)
+            for tok in self._tokens([w])
+        }
+        self._term_token = {
+            t.entry_id: tok for t in kb.terms for tok in self._tokens(text_words(t.term))[:1]
+        }
         # Acronyms and names (PERCO, Sahel+, MENA) are the same in every language, but a
         # word list may hold them in one language only ("sahel" is French there): they
         # must not tell the question's language.
@@ -815,7 +829,10 @@ class Matcher:
             for t, w in tokens.items()
             if t in self._idf and t not in QUESTION_WORDS and (not t.isdigit() or len(t) == 4)
         )
-        return Query(tokens, numbers, language, content, checking=checks_a_claim(raw))
+        short = frozenset(self._short_forms[w] for w in raw if w in self._short_forms)
+        return Query(
+            tokens, numbers, language, content, checking=checks_a_claim(raw), short_forms=short
+        )
 
     def _written(self, text: str) -> list[str]:
         """Numbers spelled in a text, leaving out the knowledge base's names: "CI" and
@@ -826,7 +843,11 @@ class Matcher:
 
     def names_a_term(self, query: Query) -> bool:
         """Whether a question names a glossary term ("MRG", "standing commission")."""
-        return any(t in self._term_tokens for t in query.tokens)
+        return any(self.names_a_term_token(t) for t in query.tokens)
+
+    def names_a_term_token(self, token: str) -> bool:
+        """Whether a token is a glossary term's ("mrg", "standingcommiss")."""
+        return token in self._term_tokens
 
     def rank(self, question: str, limit: int = 5) -> list[Candidate]:
         """Entries ranked for a question, best first, each with the evidence for it."""
@@ -947,7 +968,7 @@ class Matcher:
         # returned are made into candidates.
         order: list[int] = live[np.lexsort((live, -score[live]))].tolist()
         if self._canon.get("meaning") not in tokens:
-            self._prefer_curated_twin(order, score)
+            self._prefer_curated_twin(order, score, query)
         weighed = list(tokens.items())
         top = order[:limit]
         scores = score[top].tolist()
@@ -970,15 +991,22 @@ class Matcher:
             out.append(Candidate(entry_id, title, s, p, r, a, unexplained, n))
         return out
 
-    def _prefer_curated_twin(self, ranked: list[int], score: np.ndarray) -> None:
-        """A glossary term's generated phrasings ("what is the MRG") tie with the curated
-        entry linked to it; when they are that close, the curated answer goes first.
-        Not when the question asks what a name stands for: the glossary answers that.
+    def _prefer_curated_twin(self, ranked: list[int], score: np.ndarray, query: Query) -> None:
+        """A glossary term's generated phrasings ("what is the Global Migration Lab")
+        tie with the curated entry linked to it; when they are that close, the curated
+        answer goes first. Not when the question asks what a name stands for, nor when it
+        is the name written by its letters alone ("what is GML", "gmtf?"): the glossary
+        line tells both what the letters stand for and what it is.
         ``ranked`` holds entry numbers, best first; ``score`` is indexed by them."""
         if not ranked:
             return
         top = self._entry_ids[ranked[0]]
         if "glossary" not in self.kb.entries[top].tags:
+            return
+        if self._term_token.get(top) in query.short_forms and all(
+            t in query.short_forms or t in QUESTION_WORDS or w <= FRAMING_CAP
+            for t, w in query.tokens.items()
+        ):
             return
         for i, other in enumerate(ranked[1:], start=1):
             other_id = self._entry_ids[other]

@@ -151,7 +151,10 @@ def test_president_is_not_a_typo(matcher: Matcher, body: str) -> None:
     [
         ("qu'est-ce que le CICR", "glossary-icrc", "fr"),
         ("Qu'est-ce que l'OIM ?", "glossary-iom", "fr"),
-        ("qu'est-ce qu'un HSP", "hsp-what", "fr"),  # the curated twin of the glossary term
+        # The curated twin of the glossary term, for the name in full...
+        ("qu'est-ce qu'un point de service humanitaire", "hsp-what", "fr"),
+        # ...and the glossary line for the letters alone ("GML", "HSP").
+        ("qu'est-ce qu'un HSP", "glossary-hsp", "fr"),
         # Asking what a name stands for: the glossary answers, not the curated twin.
         ("que signifie HSP", "glossary-hsp", "fr"),
         ("PSH ça veut dire quoi", "glossary-hsp", "fr"),
@@ -177,9 +180,9 @@ def test_glossary_questions_in_each_language(
 @pytest.mark.parametrize(
     ("question", "language"),
     [
-        ("qu'est-ce que l'IMRF", "fr"),
+        ("qu'est-ce qu'un point de service humanitaire", "fr"),
         ("ما هي فرقة العمل العالمية", "ar"),
-        ("what is the gmtf", "en"),
+        ("what is the global migration task force", "en"),
     ],
 )
 def test_a_curated_twin_answers_in_the_language_of_the_term(
@@ -526,9 +529,17 @@ def test_what_is_a_name_is_the_glossarys_unless_an_entry_is_about_that_name(
 ) -> None:
     # The Reference Centres entry names the Climate Centre in a few of its phrasings only.
     assert shipped_matcher.match("climate centre - what is it?").id == "glossary-climate-centre"
-    # The MRG entry is about the MRG: it answers "what is the MRG" with the fuller story.
-    assert shipped_matcher.match("what is the mrg").id == "mrg-what"
-    assert shipped_matcher.match("what is the GML?").id == "migration-lab"
+    # The MRG entry is about the MRG: it answers "what is the Migration Reference Group"
+    # with the fuller story...
+    assert shipped_matcher.match("what is the migration reference group").id == "mrg-what"
+    assert shipped_matcher.match("what is the Global Migration Lab?").id == "migration-lab"
+    # ...but the letters alone may be all the asker knows: the glossary line says what
+    # they stand for, and what it is.
+    assert shipped_matcher.match("what is GML").id == "glossary-gml"
+    assert shipped_matcher.match("gmtf?").id == "glossary-gmtf"
+    assert shipped_matcher.match("what is the mrg").id == "glossary-mrg"
+    # Asking something more of it is the curated entry's.
+    assert shipped_matcher.match("what does the GML work on?").id == "migration-lab"
     # The RFL Strategy and "how are NS scaling up their work" name RFL and NS in nearly
     # every phrasing, but are about something else: the glossary says what the name is.
     assert shipped_matcher.match("sorry what is RFL? new here").id == "glossary-rfl"
