@@ -12,8 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot import temporal
+from bot.language_ask import language_asked, split_language_request
 from bot.matcher import (
     FILLER_STEMS,
+    FRAMING_CAP,
     POLITENESS,
     QUESTION_WORDS,
     Match,
@@ -35,59 +37,6 @@ REPEAT = 0.9
 ELLIPTIC_WORDS = 4  # at most this many words, naming nothing: a follow-up without "it"
 REPEAT_OTHER = 0.7  # ...and more so when it asks "who" or "how many" after a "what"
 
-# "in french please", "en español", "بالعربية": the same answer in another language.
-_LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
-    # Arabic as text_words() leaves it: the article and a leading بال are stripped.
-    "en": ("english", "anglais", "ingles", "انجليزيه", "انكليزيه", "انجليزي"),
-    "fr": ("french", "francais", "frances", "فرنسيه", "فرنسي"),
-    "es": ("spanish", "espagnol", "espanol", "castellano", "اسبانيه", "اسباني"),
-    "ar": ("arabic", "arabe", "عربيه", "عربي"),
-}
-_LANGUAGE_FRAME = frozenset(
-    [
-        "in",
-        "en",
-        "a",
-        "al",
-        "por",
-        "favor",
-        "please",
-        "pls",
-        "svp",
-        "stp",
-        "plz",
-        "porfa",
-        "porfis",
-        "xfa",
-        "the",
-        "le",
-        "la",
-        "el",
-        "answer",
-        "reply",
-        "repondre",
-        "responde",
-        "say",
-        "it",
-        "again",
-        "can",
-        "you",
-        "could",
-        "again",
-        "lo",
-        "redis",
-        "dis",
-        "ecris",
-        "write",
-        "bi",
-        "باللغه",
-        "لغه",
-        "من",
-        "فضلك",
-        "لو",
-        "اجب",
-    ]
-)
 # "tell me more": the entry again, in full with its sources and related questions (a
 # glossary line gives way to the curated entry on the same thing). Kept as text_words() reads them (the
 # Arabic article is stripped: "المزيد" is "مزيد"), and matched once politeness is set
@@ -188,6 +137,46 @@ _PRONOUNS = frozenset(["it", "its", "they", "them", "their", "ca", "cela", "eso"
 _AND = frozenset(
     {"and", "et", "y", "e", "و", "so", "alors", "entonces", "also", "aussi", "tambien"}
 )
+# A correction or a pivot ("no I meant the MLG", "what about PERCO?", "je parlais du
+# MLG", "me refería al MLG", "لا قصدي ال MLG"): the question before, about something else.
+_PIVOTS = tuple(
+    tuple(text_words(phrase))
+    for phrase in (
+        "no",
+        "nope",
+        "not that",
+        "i meant",
+        "i mean",
+        "sorry i meant",
+        "what about",
+        "how about",
+        "the other one",
+        "actually",
+        "non",
+        "je voulais dire",
+        "je parlais",
+        "je parle",
+        "plutot",
+        "pas ca",
+        "en fait",
+        "quise decir",
+        "queria decir",
+        "me referia",
+        "me refiero",
+        "hablaba de",
+        "que tal",
+        "mas bien",
+        "en realidad",
+        "لا",
+        "لأ",
+        "قصدي",
+        "اقصد",
+        "كنت اقصد",
+        "مش هيك",
+        "ماذا عن",
+        "شو عن",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -196,17 +185,6 @@ class Previous:
 
     entry: str
     language: str | None
-
-
-def language_asked(words: list[str]) -> str | None:
-    """The language a "in french please" message asks for, if that is all it says."""
-    found = {lang for lang, names in _LANGUAGE_ASKS.items() if any(w in names for w in words)}
-    if len(found) != 1:
-        return None
-    names = _LANGUAGE_ASKS[next(iter(found))]
-    if all(w in names or w in _LANGUAGE_FRAME or w in POLITENESS for w in words):
-        return next(iter(found))
-    return None
 
 
 # Arabic "ما هو", "من هي": after a question word هو / هي is the verb "to be" ("what is
@@ -261,6 +239,8 @@ def _looks_back(words: list[str], query: Query) -> bool:
         return False
     if words[0] in _AND or (words[0].startswith("و") and len(words[0]) <= 2):
         return True
+    if any(tuple(words[: len(p)]) == p for p in _PIVOTS):
+        return True
     if any(w in _BACK and not _copula(words, i) for i, w in enumerate(words)):
         return True
     # Nothing but question words ("when?", "who?"): it can only be about the last topic.
@@ -269,6 +249,10 @@ def _looks_back(words: list[str], query: Query) -> bool:
 
 def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     """Match ``text``, reading it as a follow-up of ``previous`` where that is what it is."""
+    rest, asked = split_language_request(text)
+    if asked is not None:
+        # "in French, what is the MRG?": the question, answered in the language asked.
+        return replace(resolve(matcher, rest, previous), language=asked)
     bare = matcher.match(text)
     if previous is None or previous.entry not in matcher.kb.entries:
         # A first question: no second analysis of it (a quarter of a match).
@@ -318,6 +302,8 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     if not back and not elliptic and bare.status != "fallback":
         return bare
     context = matcher.subject(previous.entry)
+    if not any(w in _PRONOUNS for w in words):  # "how many NS are in it?" swaps nothing
+        context = _swapped_subject(matcher, query, context, _pivot_tokens(matcher, words))
     tokens = dict(query.tokens)
     for token, weight in context.items():
         tokens.setdefault(token, weight)
@@ -356,6 +342,43 @@ def swapped_item(matcher: Matcher, words: list[str], entry_id: str) -> str | Non
     if not designations([name, rest[0]]):
         return None
     return f"{name} {rest[0]}"
+
+
+def _pivot_tokens(matcher: Matcher, words: list[str]) -> frozenset[str]:
+    """The tokens of the openers of "no, I meant the MLG" ("no, me refería al MLG")."""
+    opened: list[str] = []
+    while opener := next((p for p in _PIVOTS if tuple(words[: len(p)]) == p), ()):
+        opened += opener
+        words = words[len(opener) :]
+    return frozenset(matcher.analyse(" ".join(opened)).tokens) if opened else frozenset()
+
+
+def _swapped_subject(
+    matcher: Matcher, query: Query, context: dict[str, float], framing: frozenset[str]
+) -> dict[str, float]:
+    """The earlier topic a follow-up borrows, less what it swaps out: "and PERCO?" after
+    the APMN's pledge asks that of PERCO, not of the APMN; "what about the 2015 one?"
+    after the 31st Conference asks of the 2015 one. Only when the message names nothing
+    else (its other words ask, or frame): then the new name or number stands in for the
+    old one."""
+    terms = {t for t in query.tokens if matcher.names_a_term_token(t)}
+    asks_more = any(
+        w > FRAMING_CAP
+        and t not in terms
+        and t not in framing
+        and t not in QUESTION_WORDS
+        and not t.isdigit()
+        for t, w in query.tokens.items()
+    )
+    if asks_more:
+        return context
+    kept = dict(context)
+    old_terms = {t for t in kept if matcher.names_a_term_token(t)}
+    if terms and not terms & old_terms:
+        kept = {t: w for t, w in kept.items() if t not in old_terms}
+    if query.numbers and not query.numbers & set(kept):
+        kept = {t: w for t, w in kept.items() if not t.isdigit()}
+    return kept
 
 
 def _share(

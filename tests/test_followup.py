@@ -6,8 +6,9 @@ import pytest
 
 from bot.adapters.memory import MemoryAdapter
 from bot.core import Core
-from bot.followup import Previous, language_asked, resolve
+from bot.followup import Previous, resolve
 from bot.knowledge import KnowledgeBase
+from bot.language_ask import language_asked, split_language_request
 from bot.matcher import FILLER_STEMS, QUESTION_WORDS, Matcher, Query, text_words
 
 
@@ -231,3 +232,53 @@ def test_an_arabic_copula_is_not_a_pointer_back(
     from bot.followup import _looks_back
 
     assert _looks_back(text_words(text), shipped_matcher.analyse(text)) is back
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        # The same question, about the other name or the other year.
+        ("no I meant the MLG", "mrg-members", "mlg-members"),
+        ("what about the MLG?", "mrg-members", "mlg-members"),
+        ("what about the 2015 one?", "ic31-dates", "ic32-2015"),
+        # ...but "it" points back: "NS" is what is asked about the MRG, not a swap.
+        ("how many NS are in it?", "mrg-what", "mrg-members"),
+    ],
+)
+def test_a_follow_up_naming_another_thing_asks_the_same_of_it(
+    shipped_matcher: Matcher, text: str, previous: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(previous, "en"))
+    assert (found.status, found.id) == ("answer", expected), text
+
+
+def test_and_in_spanish_asks_for_the_same_answer_in_spanish(shipped_matcher: Matcher) -> None:
+    for text, lang in (("and in spanish?", "es"), ("et en arabe ?", "ar"), ("y en frances?", "fr")):
+        found = resolve(shipped_matcher, text, Previous("mrg-chair", "en"))
+        assert (found.status, found.id, found.language) == ("answer", "mrg-chair", lang), text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "lang"),
+    [
+        ("in French, what is the MRG?", "glossary-mrg", "fr"),
+        ("who chairs the MRG? en español", "mrg-chair", "es"),
+        ("who chairs the MRG? answer in spanish please", "mrg-chair", "es"),
+        ("¿quién preside el MRG? in english", "mrg-chair", "en"),
+        ("من يرأس ال MRG بالانجليزي", "mrg-chair", "en"),
+    ],
+)
+def test_a_language_asked_inside_the_question_is_the_answers(
+    shipped_matcher: Matcher, text: str, expected: str, lang: str
+) -> None:
+    for previous in (None, Previous("policy-adopted", "en")):
+        found = resolve(shipped_matcher, text, previous)
+        assert (found.status, found.id, found.language) == ("answer", expected, lang), text
+
+
+def test_a_language_name_without_in_asks_for_no_language(shipped_matcher: Matcher) -> None:
+    assert split_language_request("what is the French Red Cross doing on migration?")[1] is None
+    assert split_language_request("can you answer in english") == (
+        "can you answer in english",
+        None,
+    )

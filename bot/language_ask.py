@@ -1,0 +1,119 @@
+"""A request for an answer in another language: a message of its own ("in french
+please", "en español", "بالعربية") after an answer, or a clause of a question ("in French,
+what is the MRG?", "who chairs the MRG? en español").
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.matcher import POLITENESS, text_words
+
+# "in french please", "en español", "بالعربية": the same answer in another language.
+_LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
+    # Arabic as text_words() leaves it: the article and a leading بال are stripped.
+    "en": ("english", "anglais", "ingles", "انجليزيه", "انكليزيه", "انجليزي"),
+    "fr": ("french", "francais", "frances", "فرنسيه", "فرنسي"),
+    "es": ("spanish", "espagnol", "espanol", "castellano", "اسبانيه", "اسباني"),
+    "ar": ("arabic", "arabe", "عربيه", "عربي"),
+}
+_LANGUAGE_FRAME = frozenset(
+    [
+        "in",
+        "en",
+        "a",
+        "al",
+        "por",
+        "favor",
+        "please",
+        "pls",
+        "svp",
+        "stp",
+        "plz",
+        "porfa",
+        "porfis",
+        "xfa",
+        "the",
+        "le",
+        "la",
+        "el",
+        "answer",
+        "reply",
+        "repondre",
+        "responde",
+        "say",
+        "it",
+        "again",
+        "can",
+        "you",
+        "could",
+        "again",
+        "lo",
+        "redis",
+        "dis",
+        "ecris",
+        "write",
+        "bi",
+        "باللغه",
+        "لغه",
+        "من",
+        "فضلك",
+        "لو",
+        "اجب",
+        "and",
+        "et",
+        "y",
+        "now",
+        "maintenant",
+        "ahora",
+        "also",
+        "aussi",
+        "tambien",
+        "what",
+        "about",
+    ]
+)
+
+
+def language_asked(words: list[str]) -> str | None:
+    """The language a "in french please" message asks for, if that is all it says."""
+    found = {lang for lang, names in _LANGUAGE_ASKS.items() if any(w in names for w in words)}
+    if len(found) != 1:
+        return None
+    names = _LANGUAGE_ASKS[next(iter(found))]
+    if all(w in names or w in _LANGUAGE_FRAME or w in POLITENESS for w in words):
+        return next(iter(found))
+    return None
+
+
+# The clause inside a question: a preposition before the name ("in French", "en
+# español", "بالعربي", "باللغة الفرنسية"), so that "the French Red Cross" asks nothing;
+# with the verb and the courtesy that go with it ("answer in Spanish please").
+_NAMES = (
+    r"english|french|spanish|arabic|anglais|fran[cç]ais|espagnol|arabe|ingl[eé]s|"
+    r"franc[eé]s|espa[nñ]ol|castellano|[aá]rabe"
+)
+_ARABIC_NAMES = r"[اإ]ن[جك]ليزي|فرنسي|[اإ]سباني|عربي"
+_CLAUSE = re.compile(
+    r"(?:\b(?:answer|reply|respond|write|r[eé]ponds?|r[eé]pondez|[eé]cris|responde|"
+    r"contesta|escribe)\s+)?"
+    rf"(?:\b(?:in|en)\s+(?P<name>{_NAMES})\b|(?:باللغ[ةه]\s+ال|بال)(?P<ar>{_ARABIC_NAMES})[ةه]?)"
+    r"(?:\s*,?\s*(?:please|pls|plz|svp|stp|s[' ]il (?:te|vous) pla[iî]t|por favor|porfa|"
+    r"xfa|لو سمحت|من فضلك|رجاء))?",
+    re.IGNORECASE,
+)
+
+
+def split_language_request(text: str) -> tuple[str, str | None]:
+    """The question without its "in French" clause, and the language that clause asks
+    for; the text unchanged and None when it has no such clause, or is nothing else
+    (that is :func:`language_asked`'s case)."""
+    found = _CLAUSE.search(text)
+    if found is None or language_asked(text_words(text)) is not None:
+        return text, None
+    name = found.group("name") or found.group("ar")
+    asked = language_asked(text_words(name))
+    rest = f"{text[: found.start()]} {text[found.end() :]}".strip(" ,;:-–")
+    if asked is None or not any(ch.isalnum() for ch in rest):
+        return text, None
+    return rest, asked
