@@ -101,13 +101,16 @@ _ARABIC_POSSESSIVES = ("هما", "ها", "هم")
 
 
 _APOSTROPHES = re.compile(r"[’'`]")
+# English possessive and "is" ("the Migration Leadership Group's role", "what's"): off,
+# so that a name of several words still reads as that name.
+_POSSESSIVE = re.compile(r"(?<=[a-z])['’`]s\b")
 _ORDINAL_SUFFIX = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
 _GLUED_YEAR = re.compile(r"(?<=[a-z])(?=\d{4}\b)")
 _NON_WORD = re.compile(r"[^\w]+", flags=re.UNICODE)
 
 
 def normalise(text: str) -> str:
-    """Lower case, accents stripped, punctuation to spaces ("CoD's" -> "cods",
+    """Lower case, accents stripped, punctuation to spaces ("CoD's" -> "cod",
     "l'OIM" -> "l oim"), Arabic digits and spellings folded ("٢٠٢٢" -> "2022")."""
     if text.isascii():  # no accents, no Arabic: decomposing and folding change nothing
         text = text.lower()
@@ -117,6 +120,7 @@ def normalise(text: str) -> str:
         text = text.translate(_FOLD)
     text = text.replace("&", " and ").replace("+", " plus ")
     text = _ELISION.sub(r"\1 ", text)
+    text = _POSSESSIVE.sub("", text)
     text = _APOSTROPHES.sub("", text)
     text = _ORDINAL_SUFFIX.sub(r"\1", text)  # "31st" -> "31"
     text = _GLUED_YEAR.sub(" ", text)  # "cod2015" -> "cod 2015"
