@@ -17,6 +17,7 @@ from bot.matcher import (
     FILLER_STEMS,
     FRAMING_CAP,
     POLITENESS,
+    PRONOUNS,
     QUESTION_WORDS,
     Match,
     Matcher,
@@ -131,9 +132,6 @@ _BACK = frozenset(
         "عنها",
     ]
 )
-# The pronouns that stand for a whole topic ("who chairs it?"); not articles such as
-# French "le" or Spanish "lo", which a question of its own is full of.
-_PRONOUNS = frozenset(["it", "its", "they", "them", "their", "ca", "cela", "eso", "ello"])
 _AND = frozenset(
     {"and", "et", "y", "e", "و", "so", "alors", "entonces", "also", "aussi", "tambien"}
 )
@@ -302,7 +300,7 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     if not back and not elliptic and bare.status != "fallback":
         return bare
     context = matcher.subject(previous.entry)
-    if not any(w in _PRONOUNS for w in words):  # "how many NS are in it?" swaps nothing
+    if not any(w in PRONOUNS for w in words):  # "how many NS are in it?" swaps nothing
         context = _swapped_subject(matcher, query, context, _pivot_tokens(matcher, words))
     tokens = dict(query.tokens)
     for token, weight in context.items():
@@ -405,7 +403,7 @@ def _unanchored(matcher: Matcher, bare: Match, text: str) -> Match:
     asks back (did you mean...) rather than guessing what "it" is; but "MRG, what is
     it?" names what "it" is."""
     words = text_words(text)
-    if bare.status != "answer" or len(words) > 5 or not any(w in _PRONOUNS for w in words):
+    if bare.status != "answer" or len(words) > 5 or not any(w in PRONOUNS for w in words):
         return bare
     if matcher.names_a_term(matcher.analyse(text)):
         return bare

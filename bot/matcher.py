@@ -1241,6 +1241,11 @@ def _asks(piece: str) -> bool:
     )
 
 
+# The pronouns that stand for a whole topic ("who chairs it?"); not articles such as
+# French "le" or Spanish "lo", which a question of its own is full of.
+PRONOUNS = frozenset(["it", "its", "they", "them", "their", "ca", "cela", "eso", "ello"])
+
+
 def readings(text: str) -> list[str]:
     """How to read a message, most specific first: what follows a question marker
     ("... and I need to know <question>"), the sentences that ask, the whole message,
@@ -1264,8 +1269,12 @@ def readings(text: str) -> list[str]:
     other: list[str] = []
     pieces = [p for p in _SENTENCE_SPLIT.split(text) if p.strip()]
     if len(pieces) > 1:
-        for piece in pieces:
+        for n, piece in enumerate(pieces):
             sentence = piece.strip(" \t\n.!;:؛")
+            # "I heard of HSPs. What are they for?": the question's "they" is the
+            # sentence before it, so it is read with that sentence.
+            if n and PRONOUNS.intersection(_normalised_words(sentence)):
+                sentence = f"{pieces[n - 1].strip()} {sentence}"
             (asking if _asks(piece) else other).append(sentence)
     clauses = [
         clause for piece in (asking or [text]) for clause in _split_clauses(piece) if _asks(clause)

@@ -645,3 +645,28 @@ def test_names_and_aspects_as_typed_in_each_language(
 ) -> None:
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected), text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The sentence that asks says "ça" / "it": the sentence before says what it is.
+        (
+            'Hello. J\'ai entendu parler de "points de service humanitaire" à une '
+            "formation. Concrètement ça sert à quoi ?",
+            "hsp-what",
+        ),
+        (
+            "Good morning, I'm new in our NS migration unit and my boss mentioned the "
+            "MRG. When was it set up? thanks",
+            "mrg-established",
+        ),
+        # "I'm new" is about the asker, whatever a phrasing's "im new here" says.
+        ("im new here, what does cod mean? everyone uses it", "glossary-cod"),
+    ],
+)
+def test_a_question_pointing_back_in_the_same_message(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected), text
