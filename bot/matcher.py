@@ -1068,14 +1068,24 @@ class Matcher:
         # The most specific reading that answers wins; otherwise the best-supported one.
         best: Match | None = None
         seen: list[Query] = []
-        for part in readings(question[:MAX_QUESTION_CHARS]):
+        parts = readings(question[:MAX_QUESTION_CHARS])
+        # A sentence about another subject leaves none of its clauses to answer: "what
+        # is the IFRC protection, gender and inclusion policy" is not "what is the IFRC
+        # protection". Another sentence of the message still may.
+        foreign = [
+            normalise(p)
+            for p in parts
+            if _one_sentence(p) and names_a_foreign_subject(text_words(p))
+        ]
+        for part in parts:
+            elsewhere = any(normalise(part) in f for f in foreign)
             query = self.analyse(part)
             # Two readings that analyse alike ("Hi. When was X?" and "When was X?") decide
             # alike: the first did not answer, so the second cannot win either.
             if query in seen:
                 continue
             seen.append(query)
-            if names_a_foreign_subject(text_words(part)):
+            if elsewhere or names_a_foreign_subject(text_words(part)):
                 # Sharing words ("IFRC", "policy") is no answer about another subject.
                 found = Match("fallback", None, 0.0, language=query.language)
             else:
@@ -1280,6 +1290,10 @@ def readings(text: str) -> list[str]:
         clause for piece in (asking or [text]) for clause in _split_clauses(piece) if _asks(clause)
     ]
     return list(dict.fromkeys([*tails, *asking, text, *clauses, *from_word, *other]))[:6]
+
+
+def _one_sentence(text: str) -> bool:
+    return sum(1 for p in _SENTENCE_SPLIT.split(text) if p.strip()) == 1
 
 
 def _split_clauses(piece: str) -> list[str]:

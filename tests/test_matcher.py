@@ -588,6 +588,10 @@ def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, te
         "what's UNHCR's budget this year",
         "what are the 7 fundamental principles",
         "la politique de la jeunesse de la FICR",
+        "phone number of the perco co-chair please",
+        "how much funding did the HSP case for support raise",
+        "what is the IFRC protection, gender and inclusion policy",
+        "le pacte européen sur la migration et l'asile il change quoi pour les demandeurs d'asile",
     ],
 )
 def test_a_subject_beside_the_knowledge_bases_gets_the_fallback(
