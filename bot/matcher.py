@@ -104,7 +104,8 @@ _APOSTROPHES = re.compile(r"[’'`]")
 # English possessive and "is" ("the Migration Leadership Group's role", "what's"): off,
 # so that a name of several words still reads as that name.
 _POSSESSIVE = re.compile(r"(?<=[a-z])['’`]s\b")
-_ORDINAL_SUFFIX = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
+# "31st", and the French and Spanish "31e", "31ème", "31a", "31º" (º and ª fold to o, a).
+_ORDINAL_SUFFIX = re.compile(r"\b(\d+)(?:st|nd|rd|th|e|er|ere|eme|o|a)\b")
 _GLUED_YEAR = re.compile(r"(?<=[a-z])(?=\d{4}\b)")
 _NON_WORD = re.compile(r"[^\w]+", flags=re.UNICODE)
 
@@ -122,7 +123,7 @@ def normalise(text: str) -> str:
     text = _ELISION.sub(r"\1 ", text)
     text = _POSSESSIVE.sub("", text)
     text = _APOSTROPHES.sub("", text)
-    text = _ORDINAL_SUFFIX.sub(r"\1", text)  # "31st" -> "31"
+    text = _ORDINAL_SUFFIX.sub(r"\1", text)  # "31st", "31e" -> "31"
     text = _GLUED_YEAR.sub(" ", text)  # "cod2015" -> "cod 2015"
     return _NON_WORD.sub(" ", text).strip()
 
@@ -1099,8 +1100,10 @@ class Matcher:
 
     def features_of(self, query: Query, ranked: list[Candidate]) -> list[float] | None:
         """The decision model's view of a ranking; None when the text names no topic
-        ("ok", "1", "what about them?"), which is never answered."""
+        ("ok", "1", "what about them?") or only a year, which is never answered."""
         if not ranked or query.content < MIN_CONTENT:
+            return None
+        if all(t.isdigit() for t in query.tokens):  # "2019" alone: which of its events?
             return None
         top = ranked[0]
         # A glossary term and the curated entry on the same thing are one answer told

@@ -9,6 +9,7 @@ import pytest
 from rapidfuzz import fuzz
 
 from bot.cli import ask_record, main
+from bot.followup import Previous, resolve
 from bot.knowledge import KnowledgeBase
 from bot.matcher import (
     STOPWORDS,
@@ -352,7 +353,9 @@ def test_readings_hold_each_asking_clause_and_the_question_word_tail() -> None:
     )
 
 
-@pytest.mark.parametrize("text", ["1", "10", "ok", "thanks!", "what about them?", "👍", "hmm"])
+@pytest.mark.parametrize(
+    "text", ["1", "10", "2019", "ok", "thanks!", "what about them?", "👍", "hmm"]
+)
 def test_words_that_ask_nothing_are_never_answered(shipped_matcher: Matcher, text: str) -> None:
     assert shipped_matcher.match(text).status != "answer"
 
@@ -674,3 +677,28 @@ def test_a_question_pointing_back_in_the_same_message(
 ) -> None:
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected), text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # French and Spanish ordinals, and the verbs for a meeting being held.
+        ("dates de la 31eme CI", "ic31-dates"),
+        ("la 32a conferencia internacional en que fecha fue?", "ic32-2015"),
+        (
+            "Buen dia, estoy escribiendo una nota historica, cuando se celebro la 31a "
+            "conferencia internacional?",
+            "ic31-dates",
+        ),
+    ],
+)
+def test_ordinals_and_held_as_written_in_french_and_spanish(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected), text
+
+
+def test_where_was_it_held_in_arabic_after_a_conference(shipped_matcher: Matcher) -> None:
+    found = resolve(shipped_matcher, "ووين انعقد؟", Previous("ic31-dates", "ar"))
+    assert (found.status, found.id) == ("answer", "ic31-dates")
