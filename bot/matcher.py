@@ -1073,20 +1073,20 @@ class Matcher:
         # A sentence about another subject leaves none of its clauses to answer: "what
         # is the IFRC protection, gender and inclusion policy" is not "what is the IFRC
         # protection". Another sentence of the message still may.
+        named = [names_a_foreign_subject(text_words(p)) for p in parts]
         foreign = [
-            normalise(p)
-            for p in parts
-            if _one_sentence(p) and names_a_foreign_subject(text_words(p))
+            normalise(p) for p, n in zip(parts, named, strict=True) if n and _one_sentence(p)
         ]
-        for part in parts:
-            elsewhere = any(normalise(part) in f for f in foreign)
+        for part, names_foreign in zip(parts, named, strict=True):
+            if foreign and not names_foreign:
+                names_foreign = any(normalise(part) in f for f in foreign)
             query = self.analyse(part)
             # Two readings that analyse alike ("Hi. When was X?" and "When was X?") decide
             # alike: the first did not answer, so the second cannot win either.
             if query in seen:
                 continue
             seen.append(query)
-            if elsewhere or names_a_foreign_subject(text_words(part)):
+            if names_foreign:
                 # Sharing words ("IFRC", "policy") is no answer about another subject.
                 found = Match("fallback", None, 0.0, language=query.language)
             else:
