@@ -1141,6 +1141,10 @@ class Matcher:
         entry is right (:mod:`bot.decision`)."""
         language = query.language
         x = self.features_of(query, ranked)
+        if x is None and ranked and _only_years(query):
+            # "2019": never an answer, but that year's entries are what to offer.
+            shown = tuple(Suggestion(c.id, c.question, c.score) for c in ranked[:3])
+            return Match("suggest", None, ranked[0].score, shown, language, shown)
         if x is None:
             return Match("fallback", None, 0.0, language=language)
         top = ranked[0]
@@ -1153,6 +1157,10 @@ class Matcher:
         if p >= self.model.suggest_at and suggestions:
             return Match("suggest", None, top.score, suggestions[:3], language, plain, p=p)
         return Match("fallback", None, top.score, language=language, ranked=plain, p=p)
+
+
+def _only_years(query: Query) -> bool:
+    return bool(query.tokens) and all(t.isdigit() and len(t) == 4 for t in query.tokens)
 
 
 def _windows(words: list[str]) -> dict[int, tuple[tuple[str, ...], array[int]]]:

@@ -702,3 +702,9 @@ def test_ordinals_and_held_as_written_in_french_and_spanish(
 def test_where_was_it_held_in_arabic_after_a_conference(shipped_matcher: Matcher) -> None:
     found = resolve(shipped_matcher, "ووين انعقد؟", Previous("ic31-dates", "ar"))
     assert (found.status, found.id) == ("answer", "ic31-dates")
+
+
+def test_a_year_alone_offers_that_years_entries(shipped_matcher: Matcher) -> None:
+    found = shipped_matcher.match("2019")
+    assert found.status == "suggest" and found.suggestions
+    assert all("2019" in shipped_matcher.kb.entries[s.id].answer for s in found.suggestions)
