@@ -83,8 +83,9 @@ def _normalise_reference(text: str) -> str:
     text = text.translate(_FOLD)
     text = text.replace("&", " and ").replace("+", " plus ")
     text = _ELISION.sub(r"\1 ", text)
+    text = re.sub(r"(?<=[a-z])['’`]s\b", "", text)
     text = re.sub(r"[’'`]", "", text)
-    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1", text)
+    text = re.sub(r"\b(\d+)(?:st|nd|rd|th|e|er|ere|eme|o|a)\b", r"\1", text)
     text = re.sub(r"(?<=[a-z])(?=\d{4}\b)", " ", text)
     return re.sub(r"[^\w]+", " ", text, flags=re.UNICODE).strip()
 
