@@ -237,7 +237,7 @@ def _looks_back(words: list[str], query: Query) -> bool:
         return False
     if words[0] in _AND or (words[0].startswith("و") and len(words[0]) <= 2):
         return True
-    if any(tuple(words[: len(p)]) == p for p in _PIVOTS):
+    if _opener(words):
         return True
     if any(w in _BACK and not _copula(words, i) for i, w in enumerate(words)):
         return True
@@ -342,10 +342,15 @@ def swapped_item(matcher: Matcher, words: list[str], entry_id: str) -> str | Non
     return f"{name} {rest[0]}"
 
 
+def _opener(words: list[str]) -> tuple[str, ...]:
+    """The correction or pivot a message starts with ("no", "i meant"), or ()."""
+    return next((p for p in _PIVOTS if tuple(words[: len(p)]) == p), ())
+
+
 def _pivot_tokens(matcher: Matcher, words: list[str]) -> frozenset[str]:
     """The tokens of the openers of "no, I meant the MLG" ("no, me refería al MLG")."""
     opened: list[str] = []
-    while opener := next((p for p in _PIVOTS if tuple(words[: len(p)]) == p), ()):
+    while opener := _opener(words):
         opened += opener
         words = words[len(opener) :]
     return frozenset(matcher.analyse(" ".join(opened)).tokens) if opened else frozenset()
