@@ -269,7 +269,17 @@ def swapped_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> list[str
         and e.entry in kb.entries
         and e.body in bodies
     ]
+    kinds = {e.kind for e in anchors}
     if len(bodies) == 1:  # after one body's meeting, its meeting of that year, not a plan
-        kinds = {e.kind for e in anchors}
         found = [e for e in found if e.kind in kinds] or found
+    if not found or not any(e.kind in kinds for e in found):
+        # The same kind of event that year under another name: after the 2022 Council
+        # of Delegates or the 2019 statutory meetings, "and the 2024 one?" is the 2024
+        # statutory meetings, not the Council's adoption of a strategy that October.
+        alike = [
+            e
+            for e in kb.events
+            if e.start.year == year and e.kind in kinds and e.entry and e.entry in kb.entries
+        ]
+        found = alike or found
     return list(dict.fromkeys(e.entry for e in found))

@@ -137,6 +137,24 @@ def test_what_about_another_year_is_the_same_bodys_event_of_that_year(
     assert (result.status, result.id) == ("answer", "statement-2015")
 
 
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        ("what about the 2024 one", "statutory-meetings-2019"),
+        ("et celui de 2024 ?", "cod-2022"),
+        ("¿y el de 2024?", "cod-2022"),
+    ],
+)
+def test_another_years_meeting_under_another_name_is_that_years_meeting(
+    shipped_matcher: Matcher, text: str, previous: str
+) -> None:
+    """The 2024 Council of Delegates is filed under the 2024 statutory meetings: after
+    the 2022 Council, "and the 2024 one?" is that meeting, not the Council's adoption of
+    the strategy that October; after the 2019 statutory meetings it was no answer."""
+    result = resolve(shipped_matcher, text, Previous(previous, "en"))
+    assert (result.status, result.id) == ("answer", "cod-2024")
+
+
 def test_a_year_with_a_topic_is_left_to_the_matcher(shipped_kb: KnowledgeBase) -> None:
     words = text_words("what did the conference adopt in 2015?")
     assert swapped_year(words, shipped_kb, "call-for-action-2017") == []
