@@ -12,7 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot import temporal
-from bot.language_ask import language_asked, split_language_request
+from bot.language_ask import (
+    language_asked,
+    only_asks_for_it,
+    split_language_request,
+    without_purpose,
+)
 from bot.matcher import (
     FILLER_STEMS,
     FRAMING_CAP,
@@ -177,6 +182,22 @@ _PIVOTS = tuple(
 )
 
 
+# "no I meant the MLG, not the MRG", "je voulais dire le MRG pas le MLG", "قصدي ال MLG
+# مش ال MRG": after a correction, what it is not is no part of the question.
+_NEGATIONS = frozenset(["not", "pas", "ni", "no", "non", "مش", "مو", "ليس", "وليس", "مب", "موش"])
+
+
+def _without_denied(words: list[str]) -> list[str] | None:
+    """A correction's words up to its "not the X", or None when it denies nothing."""
+    start = sum(len(p) for p in _openers(words))
+    if not start:
+        return None
+    for i in range(start + 1, len(words)):
+        if words[i] in _NEGATIONS:
+            return words[:i]
+    return None
+
+
 @dataclass(frozen=True)
 class Previous:
     """The entry last answered in a chat, and the language it was answered in."""
@@ -249,8 +270,13 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     """Match ``text``, reading it as a follow-up of ``previous`` where that is what it is."""
     rest, asked = split_language_request(text)
     if asked is not None:
+        if previous is not None and previous.entry in matcher.kb.entries and only_asks_for_it(rest):
+            # "en inglés por favor, es para un colega de Ginebra": the last answer again.
+            return Match("answer", previous.entry, 1.0, language=asked, p=1.0)
         # "in French, what is the MRG?": the question, answered in the language asked.
         return replace(resolve(matcher, rest, previous), language=asked)
+    if previous is not None and (kept := _without_denied(text_words(text))) is not None:
+        text = " ".join(kept)
     bare = matcher.match(text)
     if previous is None or previous.entry not in matcher.kb.entries:
         # A first question: no second analysis of it (a quarter of a match).
@@ -290,7 +316,8 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
             return replace(again, language=query.language or again.language or previous.language)
     if _asks_nothing(text, words, query):
         return bare
-    back = _looks_back(words, query)
+    # "what is the MLG? it's for my boss": that "it" points at nothing said before.
+    back = _looks_back(text_words(without_purpose(text)), query)
     if bare.status == "answer" and not back:
         return bare
     # "adoptée quand ?", "¿cuándo se adoptó?": French and Spanish leave out the "it" that
@@ -321,7 +348,20 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         key=lambda c: (-c.score, c.id),
     )[:5]
     followed = matcher.decide(joined, ranked)
+    if followed.status == "suggest" and _openers(words):
+        followed = _named_instead(matcher, followed)
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
+
+
+def _named_instead(matcher: Matcher, found: Match) -> Match:
+    """ "no I meant the MLG" after "what is the MRG?": when a name's glossary line and
+    the curated entry on the same thing lead the ranking, neither more likely than the
+    other, the asker wants the thing named; the curated entry says what it is and more."""
+    shown = [s.id for s in found.suggestions[:2]]
+    if len(shown) < 2 or shown[1] not in matcher.twins_of(shown[0]):
+        return found
+    curated = next(i for i in shown if matcher.curated_twin(i) is None)
+    return replace(found, status="answer", id=curated, suggestions=())
 
 
 # What "and 10?", "et le dixième ?" may hold besides the number.
@@ -347,12 +387,18 @@ def _opener(words: list[str]) -> tuple[str, ...]:
     return next((p for p in _PIVOTS if tuple(words[: len(p)]) == p), ())
 
 
+def _openers(words: list[str]) -> list[tuple[str, ...]]:
+    """The openers "no, sorry, I meant the MLG" starts with, in order."""
+    found: list[tuple[str, ...]] = []
+    while opener := _opener(words):
+        found.append(opener)
+        words = words[len(opener) :]
+    return found
+
+
 def _pivot_tokens(matcher: Matcher, words: list[str]) -> frozenset[str]:
     """The tokens of the openers of "no, I meant the MLG" ("no, me refería al MLG")."""
-    opened: list[str] = []
-    while opener := _opener(words):
-        opened += opener
-        words = words[len(opener) :]
+    opened = [w for opener in _openers(words) for w in opener]
     return frozenset(matcher.analyse(" ".join(opened)).tokens) if opened else frozenset()
 
 

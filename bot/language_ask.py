@@ -13,7 +13,7 @@ from bot.matcher import POLITENESS, text_words
 _LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
     # Arabic as text_words() leaves it: the article and a leading بال are stripped.
     "en": ("english", "anglais", "ingles", "انجليزيه", "انكليزيه", "انجليزي"),
-    "fr": ("french", "francais", "frances", "فرنسيه", "فرنسي"),
+    "fr": ("french", "francais", "frances", "فرنسيه", "فرنسي", "فرنساويه", "فرنساوي"),
     "es": ("spanish", "espagnol", "espanol", "castellano", "اسبانيه", "اسباني"),
     "ar": ("arabic", "arabe", "عربيه", "عربي"),
 }
@@ -71,8 +71,41 @@ _LANGUAGE_FRAME = frozenset(
         "tambien",
         "what",
         "about",
+        # "can you give it to me in French?", "tu peux me le donner en espagnol ?", "me lo
+        # puedes poner en francés?", "ممكن الجواب بالانجليزي": asking for it, nothing more.
+        "give",
+        "me",
+        "send",
+        "put",
+        "translate",
+        "tu",
+        "peux",
+        "pourrais",
+        "vous",
+        "pouvez",
+        "donner",
+        "donne",
+        "mettre",
+        "traduire",
+        "traduis",
+        "puedes",
+        "podrias",
+        "poner",
+        "pon",
+        "dar",
+        "dame",
+        "pasar",
+        "traducir",
+        "ممكن",
+        "جواب",
+        "عافاك",
+        "بليز",
     ]
 )
+# A sentence that only says who the answer is for ("it's for a colleague in Geneva",
+# "c'est pour un collègue", "es para la SN de Haití", "عشان زميلي"): no question.
+_PURPOSE_OPENERS = frozenset(["for", "pour", "para", "عشان", "علشان", "لاجل", "because", "car"])
+_PURPOSE_LEAD = frozenset(["it", "its", "this", "is", "c", "est", "es", "esto", "hadi", "هذا"])
 
 
 def language_asked(words: list[str]) -> str | None:
@@ -102,6 +135,27 @@ _CLAUSE = re.compile(
     r"xfa|لو سمحت|من فضلك|رجاء))?",
     re.IGNORECASE,
 )
+
+
+def without_purpose(text: str) -> str:
+    """The text less its sentences that only say who the answer is for."""
+    kept = []
+    for sentence in re.split(r"(?<=[.?!;,؟،])", text):
+        words = text_words(sentence)
+        lead = 0
+        while lead < len(words) and words[lead] in _PURPOSE_LEAD:
+            lead += 1
+        if not (lead < len(words) and words[lead] in _PURPOSE_OPENERS):
+            kept.append(sentence)
+    return "".join(kept)
+
+
+def only_asks_for_it(rest: str) -> bool:
+    """Whether what is left of a message once its "in French" clause is out asks for
+    nothing more than that answer: "please, it's for a colleague in Geneva", "tu peux me
+    le donner ? c'est pour la Croix-Rouge équatorienne"."""
+    words = text_words(without_purpose(rest))
+    return all(w in _LANGUAGE_FRAME or w in POLITENESS for w in words)
 
 
 def split_language_request(text: str) -> tuple[str, str | None]:

@@ -243,6 +243,13 @@ def test_an_arabic_copula_is_not_a_pointer_back(
         ("what about the 2015 one?", "ic31-dates", "ic32-2015"),
         # ...but "it" points back: "NS" is what is asked about the MRG, not a swap.
         ("how many NS are in it?", "mrg-what", "mrg-members"),
+        # What the correction says it is not is no part of the question.
+        ("non je voulais dire le MRG pas le MLG", "mlg-what", "mrg-what"),
+        ("no I meant the MLG, not the MRG", "mrg-members", "mlg-members"),
+        ("لا لا قصدي الـ MLG مش الـ MRG", "glossary-mrg", "mlg-what"),
+        # A name's glossary line and the entry on the same thing tie: the thing named.
+        ("no I meant the MLG", "glossary-mrg", "mlg-what"),
+        ("no, me referia al MLG", "mrg-what", "mlg-what"),
     ],
 )
 def test_a_follow_up_naming_another_thing_asks_the_same_of_it(
@@ -282,3 +289,36 @@ def test_a_language_name_without_in_asks_for_no_language(shipped_matcher: Matche
         "can you answer in english",
         None,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("en ingles por favor, es para un colega de Ginebra", "en"),
+        ("me lo puedes poner en frances? es para la SN de Haiti", "fr"),
+        ("tu peux me le donner en espagnol ? c'est pour la Croix-Rouge équatorienne", "es"),
+        ("en anglais stp, c'est pour un collègue de Genève", "en"),
+        ("in french please, it's for my boss", "fr"),
+        ("ممكن الجواب بالانجليزي please", "en"),
+        ("بالفرنساوية عافاك", "fr"),
+    ],
+)
+def test_a_language_asked_with_who_it_is_for_is_the_last_answer_again(
+    shipped_matcher: Matcher, text: str, lang: str
+) -> None:
+    """Before, the rest of the message ("es para un colega de Ginebra") was matched as
+    a question of its own and got unrelated suggestions."""
+    found = resolve(shipped_matcher, text, Previous("policy-migrant-definition", "es"))
+    assert (found.status, found.id, found.language) == ("answer", "policy-migrant-definition", lang)
+
+
+def test_who_an_answer_is_for_is_no_pointer_back(shipped_matcher: Matcher) -> None:
+    """ "it's for my boss" points at nothing said before: the question is the MLG's."""
+    found = resolve(
+        shipped_matcher, "what is the mlg? it's for my boss", Previous("mrg-chair", "en")
+    )
+    assert (found.status, found.id) == ("answer", "glossary-mlg")
+    found = resolve(
+        shipped_matcher, "in french, what is the mlg? it's for my boss", Previous("mrg-chair", "en")
+    )
+    assert (found.status, found.id, found.language) == ("answer", "glossary-mlg", "fr")
