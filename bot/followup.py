@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot import temporal
+from bot.definition_ask import definition_reading
 from bot.language_ask import (
     language_asked,
     only_asks_for_it,
@@ -277,6 +278,11 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return replace(resolve(matcher, rest, previous), language=asked)
     if previous is not None and (kept := _without_denied(text_words(text))) is not None:
         text = " ".join(kept)
+    if (defined := definition_reading(matcher, text)) is not None:
+        # "they mention ICVA in the notes, what is that?" names what "that" is.
+        found = matcher.match(defined)
+        if found.status == "answer":
+            return found
     bare = matcher.match(text)
     if previous is None or previous.entry not in matcher.kb.entries:
         # A first question: no second analysis of it (a quarter of a match).

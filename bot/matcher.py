@@ -1058,6 +1058,11 @@ class Matcher:
         entries = self.kb.entries
         return b in entries[a].related or a in entries[b].related
 
+    def terms_named(self, words: list[str]) -> list[str]:
+        """The glossary entries whose term these words name ("the climate centre")."""
+        tokens = self.analyse(" ".join(words)).tokens
+        return [e for e, tok in self._term_token.items() if tok in tokens]
+
     def match(self, question: str) -> Match:
         """Decide: a confident answer, up to three suggestions, or the fallback.
 

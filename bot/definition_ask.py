@@ -1,0 +1,184 @@
+"""A request for a definition in other words: "my boss wrote 'cod' in the agenda, what is
+that?", "what is MENA in the network list?", "they mention ICVA. what is that?".
+
+Such a message names one glossary term, and the rest of it only says where the term was
+seen. Read whole, those other words (agenda, notes, network, advocacy) pull the ranking
+towards entries that share them; read as "what is <term>", the glossary answers. The
+rewriting is narrow on purpose: "the RFL leadership platform, what is that?" and "la
+plateforme de leadership RLF, c'est quoi ?" ask about the platform, not about RFL, so
+a term followed or preceded by other content is left alone.
+"""
+
+from __future__ import annotations
+
+from bot.matcher import FILLER, MAX_QUESTION_CHARS, STOPWORDS, Matcher, text_words
+
+
+def _phrases(*texts: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(text_words(t)) for t in texts)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# A pointer that ends the message; it needs its demonstrative: "X, what is it?" and "X,
+# c'est quoi ?" are the usual way to ask about the whole of X.
+_POINTERS = _phrases(
+    "what is that",
+    "what's that",
+    "whats that",
+    "what is this",
+    "what is that place",
+    "what does that mean",
+    "what does that stand for",
+    "c'est quoi ça",
+    "ça veut dire quoi",
+    "ça désigne quoi",
+    "qué es eso",
+    "qué significa eso",
+    "que quiere decir eso",
+    "شو هاد",
+    "شو هذا",
+    "ما هذا",
+    "ايه ده",
+    "ما معنى ذلك",
+)
+# "what is it" points back too, but only at a name said just before ("they say IMRF,
+# what is it?"), as "X, what is it?" is also how people ask about all of X.
+_WEAK_POINTERS = _phrases("what is it", "qu'est-ce que c'est")
+# Where the term was seen, before the pointer ("in the agenda", "in the meeting notes").
+_PLACES = _words("in on dans sur en في")
+MAX_PLACE_WORDS = 5
+# What may stand just before the term: nothing, a verb of mentioning, a preposition.
+_MENTIONS = _words(
+    """say says said saying wrote write writes writing written mention mentions mentioned
+    heard hear saw see seen called call read at about like of is
+    dit disent dire ecrit ecrivent mentionne parle parlent entendu vu lu appelle
+    dice dicen dijo dijeron escribio escriben menciona mencionan mencionaron menciono hablan
+    hablaron oido visto leido llaman
+    يقول يقولوا يقولون قال قالوا كتب كتبوا ذكر ذكروا سمعت شفت"""
+)
+_QUOTES = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "le",
+        "la",
+        "l",
+        "les",
+        "el",
+        "los",
+        "un",
+        "une",
+        "du",
+        "des",
+        "de",
+        "del",
+        "al",
+        "d",
+        "ال",
+    ]
+)
+# "what is MENA in the network list?": a lead, the term, then where it was seen.
+_LEADS = _phrases(
+    "what does",
+    "wat does",
+    "what do",
+    "what is",
+    "what's",
+    "whats",
+    "wat is",
+    "c'est quoi",
+    "qu'est-ce que",
+    "qué es",
+    "ما هو",
+    "ما هي",
+    "شو هو",
+    "شو هي",
+)
+_LOCATORS = _words(
+    "in that which mentioned written dans mentionne cite mencionado mencionada في اللي الي"
+)
+# "what does GA mean in IFRC documents?": the same, asked as what a name means.
+_MEANING_LEADS = _phrases("what does", "wat does", "what do")
+_MEANS = _phrases("mean", "means", "stand for", "stands for")
+_TAIL = _words(
+    "please pls plz thanks thx thank you merci svp stp gracias porfa exactly exactement "
+    "exactamente lol شكرا بالضبط"
+)
+_ASK = {"en": "what is {}", "fr": "c'est quoi {}", "es": "qué es {}", "ar": "ما هو {}"}
+MAX_TERM_WORDS = 3
+
+
+def definition_reading(matcher: Matcher, question: str) -> str | None:
+    """ "what is <term>" in the question's language, when that is what it asks; else None."""
+    words = [w for w in text_words(question[:MAX_QUESTION_CHARS]) if w not in _TAIL]
+    for tail in (*_POINTERS, *_WEAK_POINTERS):
+        if len(words) > len(tail) and tuple(words[-len(tail) :]) == tail:
+            term = _pointed_at(matcher, words[: -len(tail)], weak=tail in _WEAK_POINTERS)
+            break
+    else:
+        term = _after_lead(matcher, words)
+    if term is None:
+        return None
+    language = matcher.analyse(question).language or "en"
+    return _ASK.get(language, _ASK["en"]).format(" ".join(term))
+
+
+def _pointed_at(matcher: Matcher, before: list[str], weak: bool) -> list[str] | None:
+    """The term's words in "<mention> <term> [in the X]": the last words before the
+    pointer that name one term, with at most a place after them."""
+    for end in range(len(before), max(0, len(before) - MAX_PLACE_WORDS - 1), -1):
+        after = before[end:]
+        if after and (weak or after[0] not in _PLACES):
+            continue
+        for n in range(1, MAX_TERM_WORDS + 1):
+            start = end - n
+            if start < 0:
+                break
+            if not _only_a_term(matcher, before[start:end]):
+                continue
+            lead = start
+            while lead > 0 and before[lead - 1] in _QUOTES:
+                lead -= 1
+            if lead == 0 or before[lead - 1] in _MENTIONS:
+                return before[start:end]
+    return None
+
+
+def _after_lead(matcher: Matcher, words: list[str]) -> list[str] | None:
+    """ "(sorry,) what is <term> in/mentioned in ...": the term, when only the place it
+    was seen follows it."""
+    start = 0
+    while start < len(words):
+        lead = next((d for d in _LEADS if tuple(words[start : start + len(d)]) == d), ())
+        if lead:
+            break
+        if words[start] not in STOPWORDS and words[start] not in FILLER:
+            return None
+        start += 1
+    else:
+        return None
+    after = words[start + len(lead) :]
+    while after and after[0] in _QUOTES:
+        after = after[1:]
+    for n in range(1, MAX_TERM_WORDS + 1):
+        rest = after[n:]
+        if lead in _MEANING_LEADS:
+            means = next((m for m in _MEANS if tuple(rest[: len(m)]) == m), ())
+            rest = rest[len(means) :] if means else []
+        if rest and rest[0] in _LOCATORS and _only_a_term(matcher, after[:n]):
+            return after[:n]
+    return None
+
+
+def _only_a_term(matcher: Matcher, words: list[str]) -> bool:
+    """Whether these words name one glossary term and nothing else."""
+    tokens = matcher.analyse(" ".join(words)).tokens
+    return (
+        bool(tokens)
+        and all(matcher.names_a_term_token(t) for t in tokens)
+        and len(matcher.terms_named(words)) == 1
+    )
