@@ -700,8 +700,9 @@ class Matcher:
                 continue
             stemmed = stem(w)
             canon = self._canon.get(w) or self._canon.get(stemmed)
-            if canon is None and is_arabic(w):
-                # بيرأسه "chairs it" is يرأس, which the lexicon folds to "chair".
+            if canon is None and is_arabic(w) and w not in FILLER:
+                # بيرأسه "chairs it" is يرأس, which the lexicon folds to "chair"; but
+                # باختصار "briefly" is a word of its own, not اختصار "abbreviation".
                 canon = next(
                     (self._canon[b] for b in arabic_clitics_off(w) if b in self._canon), None
                 )

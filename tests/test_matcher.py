@@ -638,6 +638,28 @@ def test_spoken_arabic_clitics_fold_onto_the_knowledge_bases_words(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # Maghrebi "how many" (شحال), "there is" (كاينة) and "in" (ف).
+        ("شحال من جمعية وطنية كاينة ف MRG", "mrg-members"),
+        # Levantine "exactly" (بالزبط) and the progressive عم / "I want" بدي.
+        ("شو بتعمل مجموعة MRG بالزبط", "mrg-what"),
+        # Gulf "hala wallah" greeting, "what" وش, "of" حق; باختصار "briefly" is no
+        # اختصار "abbreviation" (before: the definition of a migrant).
+        (
+            "هلا والله، ابي اعرف وش هي سياسة الهجرة حق الاتحاد الدولي باختصار، عندي عرض بكرة",
+            "policy-what",
+        ),
+    ],
+)
+def test_spoken_arabic_framing_and_question_words(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         # A possessive does not break a name of several words.
         ("what is the Migration Leadership Group's role?", "mlg-what"),
         # What a group is for, and who is in charge, as people put it in each language.
