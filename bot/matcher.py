@@ -1306,7 +1306,10 @@ def readings(text: str) -> list[str]:
     clauses = [
         clause for piece in (asking or [text]) for clause in _split_clauses(piece) if _asks(clause)
     ]
-    return list(dict.fromkeys([*tails, *asking, text, *clauses, *from_word, *other]))[:6]
+    # A sentence that asks nothing is context once another one asks: "We're aligning our
+    # plan to the new strategy. What are its goals?" is not about aligning plans.
+    context = [] if asking else other
+    return list(dict.fromkeys([*tails, *asking, text, *clauses, *from_word, *context]))[:6]
 
 
 def _one_sentence(text: str) -> bool:

@@ -353,6 +353,34 @@ def test_readings_hold_each_asking_clause_and_the_question_word_tail() -> None:
     )
 
 
+def test_a_sentence_that_asks_nothing_is_no_reading_once_another_asks(
+    shipped_matcher: Matcher,
+) -> None:
+    """Before, "We're aligning our NS migration plan to the new Movement strategy" was
+    matched on its own and answered with the IFRC frameworks NS plans align with."""
+    text = "We're aligning our NS migration plan to the new Movement strategy. What are its main goals?"
+    assert "We're aligning our NS migration plan to the new Movement strategy" not in readings(text)
+    assert shipped_matcher.match(text).id != "ifrc-frameworks"
+    # With no sentence that asks, each sentence is still read on its own.
+    assert "Looking for the MRG chair" in readings("Looking for the MRG chair. Thanks a lot!")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Good afternoon, I'm new at the secretariat and need a plain-language summary of "
+            "the IFRC Policy on Migration for a donor meeting tomorrow. What is it, in a nutshell?",
+            "policy-what",
+        ),
+        ("la politique de la federation sur les migrations, ca dit quoi en gros", "policy-what"),
+    ],
+)
+def test_asking_for_it_short_is_framing(shipped_matcher: Matcher, text: str, expected: str) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
+
+
 @pytest.mark.parametrize(
     "text", ["1", "10", "2019", "ok", "thanks!", "what about them?", "👍", "hmm"]
 )
