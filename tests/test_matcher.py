@@ -623,6 +623,12 @@ def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, te
         "how much funding did the HSP case for support raise",
         "what is the IFRC protection, gender and inclusion policy",
         "le pacte européen sur la migration et l'asile il change quoi pour les demandeurs d'asile",
+        # The sixth blind set: the refugee compact, death figures, national law, and another
+        # body's definition got the GCM, the 2024 CoD, the migrant definition, IOM's line.
+        "what is the global compact on refugees and when was it adopted",
+        "how many migrants died in mediterranean last year",
+        "مرحبا، شو قانون الهجرة الجديد بالأردن؟",
+        "how does IOM define a migrant, is it different from UNHCR's definition of a refugee?",
     ],
 )
 def test_a_subject_beside_the_knowledge_bases_gets_the_fallback(
