@@ -123,8 +123,12 @@ def definition_reading(matcher: Matcher, question: str) -> str | None:
         term = _after_lead(matcher, words)
     if term is None:
         return None
-    language = matcher.analyse(question).language or "en"
-    return _ASK.get(language, _ASK["en"]).format(" ".join(term))
+    return what_is(term, matcher.analyse(question).language)
+
+
+def what_is(words: list[str], language: str | None) -> str:
+    """ "what is <words>" in a language (English when it is not known)."""
+    return _ASK.get(language or "en", _ASK["en"]).format(" ".join(words))
 
 
 def _pointed_at(matcher: Matcher, before: list[str], weak: bool) -> list[str] | None:

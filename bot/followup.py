@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot import temporal
-from bot.definition_ask import definition_reading
+from bot.definition_ask import definition_reading, what_is
 from bot.language_ask import (
     language_asked,
     only_asks_for_it,
@@ -78,6 +78,8 @@ _MORE = frozenset(
         "احكيلي اكثر",
     )
 )
+# "tell me more about the task force", "en savoir plus sur le MLG": the entry on it, in full.
+_ABOUT = frozenset(["about", "on", "sur", "de", "du", "des", "sobre", "del", "عن"])
 # Compared word by word ("por favor" is "por" and "favor"; Arabic فضلك is politeness).
 _COURTESY = POLITENESS | {"please", "pls", "por", "favor"}
 # Words that point back at something said before.
@@ -237,6 +239,17 @@ _ASKING = frozenset(
 )
 
 
+def _more_about(words: list[str]) -> list[str] | None:
+    """What "tell me more about X" ("cuéntame más sobre X") names, or None. "More" must
+    not read as "how many": "tell me more about HSPs" is not how many there are."""
+    kept = [w for w in words if w not in _COURTESY]
+    for more in _MORE:
+        n = len(more)
+        if tuple(kept[:n]) == more and len(kept) > n + 1 and kept[n] in _ABOUT:
+            return kept[n + 1 :]
+    return None
+
+
 def _asks_nothing(text: str, words: list[str], query: Query) -> bool:
     """ "ok", "sure", "👍", a lone "1" after an answer: nothing to answer, not the same
     answer again. A question mark asks ("et où ça ?"), and so does a number with words
@@ -278,6 +291,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return replace(resolve(matcher, rest, previous), language=asked)
     if previous is not None and (kept := _without_denied(text_words(text))) is not None:
         text = " ".join(kept)
+    if (about := _more_about(text_words(text))) is not None:
+        found = matcher.match(what_is(about, matcher.analyse(text).language))
+        if found.status == "answer":
+            return replace(found, id=matcher.curated_twin(found.id or "") or found.id)
     if (defined := definition_reading(matcher, text)) is not None:
         # "they mention ICVA in the notes, what is that?" names what "that" is.
         found = matcher.match(defined)

@@ -322,3 +322,24 @@ def test_who_an_answer_is_for_is_no_pointer_back(shipped_matcher: Matcher) -> No
         shipped_matcher, "in french, what is the mlg? it's for my boss", Previous("mrg-chair", "en")
     )
     assert (found.status, found.id, found.language) == ("answer", "glossary-mlg", "fr")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tell me more about the task force", "task-force"),
+        ("tell me more about the mrg", "mrg-what"),
+        ("tell me more about hsps", "hsp-what"),
+        ("en savoir plus sur le MLG", "mlg-what"),
+        ("cuéntame más sobre el grupo de referencia", "mrg-what"),
+        ("المزيد عن ال MRG", "mrg-what"),
+    ],
+)
+def test_tell_me_more_about_something_is_its_entry_in_full(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    """ "More" read as "how many" gave HSPs' number for "tell me more about the mrg";
+    the task force got a did-you-mean between its glossary line and its entry."""
+    for previous in (None, Previous("strategy-consultations", "en")):
+        found = resolve(shipped_matcher, text, previous)
+        assert (found.status, found.id) == ("answer", expected), text
