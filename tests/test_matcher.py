@@ -381,6 +381,13 @@ def test_asking_for_it_short_is_framing(shipped_matcher: Matcher, text: str, exp
     assert (found.status, found.id) == ("answer", expected)
 
 
+def test_more_is_no_topic(shipped_matcher: Matcher) -> None:
+    """ "more" is in one answer ("more than ..."): weighed as rare, it made "more info on
+    hsps please" the number of HSPs."""
+    found = shipped_matcher.match("more info on hsps please")
+    assert (found.status, found.id) == ("answer", "hsp-what")
+
+
 @pytest.mark.parametrize(
     "text", ["1", "10", "2019", "ok", "thanks!", "what about them?", "👍", "hmm"]
 )
