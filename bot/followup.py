@@ -43,6 +43,7 @@ OFF_TOPIC = 0.7
 REPEAT = 0.9
 ELLIPTIC_WORDS = 4  # at most this many words, naming nothing: a follow-up without "it"
 REPEAT_OTHER = 0.7  # ...and more so when it asks "who" or "how many" after a "what"
+OWN_WORD_WEIGHT = 3.5  # a word this rare in a follow-up is a topic of its own
 
 # "tell me more": the entry again, in full with its sources and related questions (a
 # glossary line gives way to the curated entry on the same thing). Kept as text_words() reads them (the
@@ -373,7 +374,35 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     followed = matcher.decide(joined, ranked)
     if followed.status == "suggest" and _openers(words):
         followed = _named_instead(matcher, followed)
+    if followed.id in said and (moved := _moved_on(matcher, query, bare, context, said)):
+        return moved
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
+
+
+def _moved_on(
+    matcher: Matcher, query: Query, bare: Match, context: dict[str, float], said: set[str]
+) -> Match | None:
+    """ "and what were the subthemes?" after the London meeting, "where was that
+    conference held?" after the resolution's focus areas: the follow-up names something
+    of its own, and read alone it ranks another entry on the same topic first. The
+    borrowed topic words would bring the answer just given back; that other entry is
+    what is asked."""
+    # A name ("that conference") or a rare word ("subthemes"); not an aspect that the
+    # answer just given may hold too ("where was it held?", "quelles années ?").
+    own = [
+        t
+        for t, w in query.tokens.items()
+        if t not in context and (matcher.names_a_term_token(t) or w >= OWN_WORD_WEIGHT)
+    ]
+    if not own or not bare.ranked or bare.status == "fallback":
+        return None
+    top = bare.ranked[0].id
+    if top in said or not matcher.knows_any(top, context):
+        return None
+    if "glossary" in matcher.kb.entries[top].tags:
+        # "what did they present at the CoD?" asks no definition of the CoD.
+        return None
+    return replace(bare, status="answer", id=top, suggestions=())
 
 
 def _named_instead(matcher: Matcher, found: Match) -> Match:

@@ -343,3 +343,43 @@ def test_tell_me_more_about_something_is_its_entry_in_full(
     for previous in (None, Previous("strategy-consultations", "en")):
         found = resolve(shipped_matcher, text, previous)
         assert (found.status, found.id) == ("answer", expected), text
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        ("mrg-london-meeting", "and what were the subthemes?", "resolution-2011-subthemes"),
+        (
+            "mrg-london-meeting",
+            "and what subthemes did they discuss there?",
+            "resolution-2011-subthemes",
+        ),
+        ("resolution-2011-focus-areas", "where was that conference held?", "ic31-dates"),
+    ],
+)
+def test_a_follow_up_naming_something_of_its_own_moves_on(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    """The borrowed topic words brought the answer just given back (the London meeting,
+    the focus areas); read alone, the message ranks the entry it asks about first."""
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text"),
+    [
+        ("cod-2022", "where was it held?"),
+        ("rfl-strategy", "elle couvre quelles années ?"),
+        ("mlg-first-meeting", "what did they present at the CoD?"),
+    ],
+)
+def test_an_aspect_the_last_answer_holds_does_not_move_on(
+    shipped_matcher: Matcher, earlier: str, text: str
+) -> None:
+    """ "held" and "years" are what the answer just given tells; "the CoD" asks no
+    definition of it."""
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert found.id != "glossary-cod"
+    if earlier != "mlg-first-meeting":
+        assert (found.status, found.id) == ("answer", earlier)
