@@ -100,6 +100,16 @@ _LANGUAGE_FRAME = frozenset(
         "جواب",
         "عافاك",
         "بليز",
+        # "can you say that in Arabic?", "the same answer in English", "نفس الجواب"
+        "that",
+        "this",
+        "same",
+        "meme",
+        "reponse",
+        "mismo",
+        "misma",
+        "respuesta",
+        "نفس",
     ]
 )
 # A sentence that only says who the answer is for ("it's for a colleague in Geneva",

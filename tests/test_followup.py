@@ -300,6 +300,8 @@ def test_a_language_name_without_in_asks_for_no_language(shipped_matcher: Matche
         ("en anglais stp, c'est pour un collègue de Genève", "en"),
         ("in french please, it's for my boss", "fr"),
         ("ممكن الجواب بالانجليزي please", "en"),
+        ("ممكن نفس الجواب بالانجليزي لو سمحت", "en"),
+        ("can you say that in arabic", "ar"),
         ("بالفرنساوية عافاك", "fr"),
     ],
 )
