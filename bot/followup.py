@@ -24,6 +24,7 @@ from bot.matcher import (
     FRAMING_CAP,
     POLITENESS,
     PRONOUNS,
+    QUESTION_ALIASES,
     QUESTION_WORDS,
     Match,
     Matcher,
@@ -31,6 +32,7 @@ from bot.matcher import (
     Suggestion,
     designations,
     names_a_foreign_subject,
+    normalise,
     text_words,
 )
 
@@ -240,11 +242,30 @@ _ASKING = frozenset(
 )
 
 
+# "tell me about X", "parle-moi de X": X's entry in full too.
+_TELL = tuple(
+    tuple(text_words(phrase))
+    for phrase in (
+        "tell me",
+        "parle moi",
+        "parlez moi",
+        "dis moi",
+        "hablame",
+        "háblame",
+        "cuentame",
+        "cuéntame",
+        "احكيلي",
+        "حدثني",
+        "خبرني",
+    )
+)
+
+
 def _more_about(words: list[str]) -> list[str] | None:
     """What "tell me more about X" ("cuéntame más sobre X") names, or None. "More" must
     not read as "how many": "tell me more about HSPs" is not how many there are."""
     kept = [w for w in words if w not in _COURTESY]
-    for more in _MORE:
+    for more in (*_MORE, *_TELL):
         n = len(more)
         if tuple(kept[:n]) == more and len(kept) > n + 1 and kept[n] in _ABOUT:
             return kept[n + 1 :]
@@ -261,6 +282,16 @@ def _asks_nothing(text: str, words: list[str], query: Query) -> bool:
         return False
     # Question words and numbers are never filler: any of them asks something.
     return all(t in FILLER_STEMS for t in query.tokens)
+
+
+def _and_asks(text: str) -> bool:
+    """ "ومتى اعتمدت؟" "and when was (it) adopted?": Arabic joins "and" to the question
+    word and "it" to the verb, so the words as compared (و stripped) show neither."""
+    raw = normalise(text).split()
+    if not raw or not raw[0].startswith("و") or len(raw) > ELLIPTIC_WORDS:
+        return False
+    rest = raw[0][1:]
+    return QUESTION_ALIASES.get(rest, rest) in QUESTION_WORDS
 
 
 def _copula(words: list[str], i: int) -> bool:
@@ -341,7 +372,7 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     if _asks_nothing(text, words, query):
         return bare
     # "what is the MLG? it's for my boss": that "it" points at nothing said before.
-    back = _looks_back(text_words(without_purpose(text)), query)
+    back = _looks_back(text_words(without_purpose(text)), query) or _and_asks(text)
     if bare.status == "answer" and not back:
         return bare
     # "adoptée quand ?", "¿cuándo se adoptó?": French and Spanish leave out the "it" that

@@ -335,6 +335,8 @@ def test_who_an_answer_is_for_is_no_pointer_back(shipped_matcher: Matcher) -> No
         ("en savoir plus sur le MLG", "mlg-what"),
         ("cuéntame más sobre el grupo de referencia", "mrg-what"),
         ("المزيد عن ال MRG", "mrg-what"),
+        ("parle moi de l'APMN", "apmn"),
+        ("tell me about the mrg", "mrg-what"),
     ],
 )
 def test_tell_me_more_about_something_is_its_entry_in_full(
@@ -385,3 +387,19 @@ def test_an_aspect_the_last_answer_holds_does_not_move_on(
     assert found.id != "glossary-cod"
     if earlier != "mlg-first-meeting":
         assert (found.status, found.id) == ("answer", earlier)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        ("strategy-2030", "ومتى اعتمدت", "strategy-2030-adoption"),
+        ("glossary-gcm", "وامتى انعتمد", "gcm"),
+    ],
+)
+def test_arabic_and_when_is_a_follow_up(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    """و "and" is joined to the question word and "it" to the verb: read as a question
+    of its own, "and when was (it) adopted?" got the migration policy's adoption."""
+    found = resolve(shipped_matcher, text, Previous(earlier, "ar"))
+    assert (found.status, found.id) == ("answer", expected)

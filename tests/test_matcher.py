@@ -381,6 +381,19 @@ def test_asking_for_it_short_is_framing(shipped_matcher: Matcher, text: str, exp
     assert (found.status, found.id) == ("answer", expected)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("c koi la CoD", "glossary-cod"),
+        ("c koi le CICR", "glossary-icrc"),
+        ("GMTF c koi", "glossary-gmtf"),
+    ],
+)
+def test_sms_question_words(shipped_matcher: Matcher, text: str, expected: str) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
+
+
 def test_more_is_no_topic(shipped_matcher: Matcher) -> None:
     """ "more" is in one answer ("more than ..."): weighed as rare, it made "more info on
     hsps please" the number of HSPs."""
@@ -636,6 +649,10 @@ def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, te
         "how many migrants died in mediterranean last year",
         "مرحبا، شو قانون الهجرة الجديد بالأردن؟",
         "how does IOM define a migrant, is it different from UNHCR's definition of a refugee?",
+        # The seventh: another body's policy, a climate policy, the weather at a meeting.
+        "c'est quoi la politique de l'OIM sur le retour volontaire",
+        "what is the ifrc climate policy",
+        "il fait quel temps à genève en octobre pour le CoD ?",
     ],
 )
 def test_a_subject_beside_the_knowledge_bases_gets_the_fallback(
