@@ -821,7 +821,7 @@ class Matcher:
     def analyse(self, question: str) -> Query:
         """A question as the ranking sees it: tokens, their weights, numbers, language."""
         raw = text_words(question[:MAX_QUESTION_CHARS])
-        language = wordlists.detect([w for w in raw if w not in self._names])
+        language = wordlists.detect([w for w in _unnamed(question, raw) if w not in self._names])
         words = [self._correct(w) for w in raw]
         tokens: dict[str, float] = {}
         for word, token in self._token_pairs(words):
@@ -1163,6 +1163,21 @@ class Matcher:
         if p >= self.model.suggest_at and suggestions:
             return Match("suggest", None, top.score, suggestions[:3], language, plain, p=p)
         return Match("fallback", None, top.score, language=language, ranked=plain, p=p)
+
+
+# A title quoted, or a name in capitals inside a sentence ("el blog 'Towards a Movement
+# Strategy on Migration'", "q es el RFL Leadership Platform?"): English words that do
+# not tell the asker's language.
+_QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]{3,})[\"“”«»]|(?:^|(?<=\s))'([^']{3,})'(?=[\s?!.,:;]|$)")
+_NAME_RUN = re.compile(r"(?<=[^\s.!?¿¡:])\s+((?:[A-Z][\w+-]*\s+){1,}[A-Z][\w+-]*)")
+
+
+def _unnamed(question: str, raw: list[str]) -> list[str]:
+    """The words that say which language a question is in: without quoted titles and
+    names written in capitals, unless that leaves fewer than two."""
+    text = _NAME_RUN.sub(" ", _QUOTED.sub(" ", question[:MAX_QUESTION_CHARS]))
+    rest = text_words(text)
+    return rest if len(rest) >= 2 else raw
 
 
 def _only_years(query: Query) -> bool:

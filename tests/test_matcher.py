@@ -394,6 +394,21 @@ def test_sms_question_words(shipped_matcher: Matcher, text: str, expected: str) 
     assert (found.status, found.id) == ("answer", expected)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hola! el blog 'Towards a Movement Strategy on Migration' de q trata? tengo q resumirlo",
+        "Hola, una pregunta rapida: q es el RFL Leadership Platform? lo vi en el blog de 2022",
+    ],
+)
+def test_a_quoted_title_or_a_name_does_not_tell_the_language(
+    shipped_matcher: Matcher, text: str
+) -> None:
+    """The English title's words outweighed the Spanish around them: answered in English."""
+    assert shipped_matcher.analyse(text).language == "es"
+    assert shipped_matcher.analyse("What is the Migration Leadership Group?").language == "en"
+
+
 def test_more_is_no_topic(shipped_matcher: Matcher) -> None:
     """ "more" is in one answer ("more than ..."): weighed as rare, it made "more info on
     hsps please" the number of HSPs."""
