@@ -11,7 +11,16 @@ a term followed or preceded by other content is left alone.
 
 from __future__ import annotations
 
-from bot.matcher import FILLER, MAX_QUESTION_CHARS, STOPWORDS, Matcher, text_words
+import re
+
+from bot.matcher import (
+    FILLER,
+    MAX_QUESTION_CHARS,
+    POLITENESS,
+    STOPWORDS,
+    Matcher,
+    text_words,
+)
 
 
 def _phrases(*texts: str) -> tuple[tuple[str, ...], ...]:
@@ -108,6 +117,25 @@ _TAIL = _words(
     "please pls plz thanks thx thank you merci svp stp gracias porfa exactly exactement "
     "exactamente lol شكرا بالضبط"
 )
+# "apmn stand for what?", "HSP ça correspond à quoi ?", "q quiere decir RCRC?", "MENA يعني
+# انهي منطقه": a name and words that ask what it stands for, in any order. One of these
+# words must be there ("HSP, what for?" asks what HSPs do, not what the letters mean)...
+_MEANING = _words(
+    """stand stands mean means meaning short abbreviation acronym letters refer refers
+    region zone area
+    signifie signification designe correspond sigle acronyme abreviation veut
+    significa significado quiere sigla siglas refiere refieren acronimo region zona
+    يعني معنى مقصود اختصار يرمز مختصر منطقه"""
+)
+# ...and besides the name, only these (or words of courtesy, or where it was seen).
+_MEANING_REST = _words(
+    """what whats wat which is are for to does do did it this that exactly so ok and then
+    full name your ur answer answers again
+    quoi que qu quel quelle c est ca cela dire clair nom complet veut donc et alors
+    que q qué cual es se a lo eso el nombre completo decir dicen cuando y
+    شو ايش ما ماذا هو هي انهي اي يعني و ب"""
+)
+_CLAUSE = re.compile(r"[,.;:!?¿¡\n،؟]+")
 _ASK = {"en": "what is {}", "fr": "c'est quoi {}", "es": "qué es {}", "ar": "ما هو {}"}
 MAX_TERM_WORDS = 3
 
@@ -124,6 +152,20 @@ def definition_reading(matcher: Matcher, question: str) -> str | None:
     if term is None:
         return None
     return what_is(term, matcher.analyse(question).language)
+
+
+def name_asked(matcher: Matcher, question: str) -> str | None:
+    """The glossary entry of the name a message asks the meaning of ("apmn stand for
+    what?", "IC in ur answer mean?"), else None. What the letters stand for is the
+    glossary's line, not the curated entry about the thing."""
+    clauses = _CLAUSE.split(question[:MAX_QUESTION_CHARS])
+    # "perdón, soy nuevo, ¿qué quiere decir RCRC?": the clause that asks, on its own.
+    for i in range(len(clauses)):
+        words = [w for w in text_words(" ".join(clauses[i:])) if w not in _TAIL]
+        if words and (term := _meaning_asked(matcher, words)) is not None:
+            named = matcher.terms_named(term)
+            return named[0] if len(named) == 1 else None
+    return None
 
 
 def what_is(words: list[str], language: str | None) -> str:
@@ -185,4 +227,53 @@ def _only_a_term(matcher: Matcher, words: list[str]) -> bool:
         bool(tokens)
         and all(matcher.names_a_term_token(t) for t in tokens)
         and len(matcher.terms_named(words)) == 1
+    )
+
+
+def _meaning_asked(matcher: Matcher, words: list[str]) -> list[str] | None:
+    """ "and hsp is short for?", "IC in ur answer mean?", "شو المقصود ب Sahel+": the one
+    name, when every other word asks what it means or says where it was seen."""
+    if not any(w in _MEANING for w in words):
+        return None
+    for n in range(MAX_TERM_WORDS, 0, -1):
+        for start in range(len(words) - n + 1):
+            term = words[start : start + n]
+            if not _only_a_term(matcher, term):
+                # "sahel+" comes out of the tokeniser as "sahel plus".
+                term = ["".join(term)]
+                if n == 1 or not _only_a_term(matcher, term):
+                    continue
+            rest = _unplaced(words[:start]) + _unplaced(words[start + n :])
+            if all(_asks_meaning(w) for w in rest):
+                return term
+    return None
+
+
+def _unplaced(words: list[str]) -> list[str]:
+    """The words without a place they name ("in the notes", "en los correos")."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if words[i] in _PLACES:
+            end = i + 1
+            while end < len(words) and words[end] in _QUOTES:
+                end += 1
+            while end < len(words) and end - i <= MAX_PLACE_WORDS and not _asks_meaning(words[end]):
+                end += 1
+            i = end
+            continue
+        out.append(words[i])
+        i += 1
+    return out
+
+
+def _asks_meaning(word: str) -> bool:
+    return (
+        word in _MEANING
+        or word in _MEANING_REST
+        or word in _TAIL
+        or word in _QUOTES
+        or word in _MENTIONS
+        or word in FILLER
+        or word in POLITENESS
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.definition_ask import definition_reading
+from bot.definition_ask import definition_reading, name_asked
 from bot.followup import Previous, resolve
 from bot.matcher import Matcher
 
@@ -70,3 +70,44 @@ def test_the_rewritten_question_keeps_the_askers_words_and_language(
         definition_reading(shipped_matcher, "on m'a parlé du MLG dans une réunion, c'est quoi ça ?")
         == "c'est quoi mlg"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("and hsp is short for?", "glossary-hsp"),
+        ("IC in ur answer mean?", "glossary-ic"),
+        ("and the perco letters?", "glossary-perco"),
+        ("what does sahel+ refer to", "glossary-sahel"),
+        ("mena = which region", "glossary-mena"),
+        ("Bonjour, HSP ca correspond a quoi en clair ? Merci", "glossary-hsp"),
+        ("perdon, soy nuevo, q quiere decir RCRC en los documentos?", "glossary-rcrc"),
+        ("disculpen, cuando dicen IC en los correos a q se refieren?", "glossary-ic"),
+        ("شو المقصود ب Sahel+", "glossary-sahel"),
+        ("MENA يعني انهي منطقه", "glossary-mena"),
+    ],
+)
+def test_what_a_name_stands_for_is_its_glossary_line(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    """Before, the follow-up context or the curated entry on the thing won ("and hsp is
+    short for?" after "how many hsp are there" repeated the count), or a did-you-mean."""
+    for previous in (None, Previous("hsp-how-many", "en"), Previous("mlg-members", "en")):
+        found = resolve(shipped_matcher, text, previous)
+        assert (found.status, found.id) == ("answer", expected), (text, previous)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # What the thing does or where it is, not what its letters mean.
+        "mrg wat they do exactly",
+        "hi, hsp what for? we want open one near the border",
+        "which region has the most hsps",
+        "what does the mrg mean for national societies",
+    ],
+)
+def test_other_uses_of_a_name_are_not_read_as_its_meaning(
+    shipped_matcher: Matcher, text: str
+) -> None:
+    assert name_asked(shipped_matcher, text) is None
