@@ -220,6 +220,15 @@ _CHECKS = tuple(
     if phrase
 )
 _CHECK_TEXTS = tuple(f" {' '.join(phrase)} " for phrase in _CHECKS)
+_CHECK_TAGS = tuple(
+    phrase
+    for phrase in {tuple(normalise(c).split()) for c in _LANGUAGE_DATA.get("check_tags", [])}
+    if phrase
+)
+# What may come before "was ..." in a yes/no question: "hello, was it adopted in 2011?"
+_CHECK_OPENERS = frozenset(
+    ["hi", "hey", "hello", "ok", "okay", "so", "and", "but", "pls", "please"]
+)
 
 
 def _holds_phrase(words: list[str], texts: tuple[str, ...]) -> bool:
@@ -231,8 +240,14 @@ def _holds_phrase(words: list[str], texts: tuple[str, ...]) -> bool:
 def checks_a_claim(words: list[str]) -> bool:
     """Whether a question asks yes or no, or to check a claim: "was it adopted in 2011?",
     "... adopted in 2017, is that right?", "هل ...", "c'est vrai que ..."."""
-    if words and words[0] in _YES_NO_STARTS:
+    first = next(
+        (w for w in words if w not in _CHECK_OPENERS and w not in POLITENESS and w not in FILLER),
+        None,
+    )
+    if first in _YES_NO_STARTS:
         return True
+    if any(tuple(words[-len(tag) :]) == tag for tag in _CHECK_TAGS if len(words) > len(tag)):
+        return True  # "the policy was adopted in 2011, right?"
     return _holds_phrase(words, _CHECK_TEXTS)
 
 

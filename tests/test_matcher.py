@@ -622,6 +622,14 @@ def test_what_is_a_name_is_the_glossarys_unless_an_entry_is_about_that_name(
         ("هل اعتمدت السياسة في 2011؟", True),
         ("when was the policy adopted?", False),
         ("what did the 2011 conference adopt", False),
+        # After a greeting, or said as a claim with a tag at the end.
+        ("hello, was the migration policy adopted in 2011? thanks", True),
+        ("ok so did the CoD adopt it in 2023?", True),
+        ("the call for action was adopted in antalya in 2019, correct?", True),
+        ("the 2022 council of delegates was in july, wasn't it?", True),
+        ("la politica se aprobo en 2011 verdad?", True),
+        ("hello, when was the policy adopted?", False),
+        ("ok what was adopted in 2011", False),
     ],
 )
 def test_yes_no_questions_and_claims_to_check_are_told_apart(text: str, checking: bool) -> None:
@@ -633,6 +641,7 @@ def test_yes_no_questions_and_claims_to_check_are_told_apart(text: str, checking
     [
         "was the policy adopted in 2011?",
         "my colleague says the migration policy was adopted in 2011, is that correct?",
+        "hello, was the migration policy adopted in 2011? thanks",
     ],
 )
 def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, text: str) -> None:
