@@ -12,7 +12,7 @@ from bot.matcher import POLITENESS, text_words
 # "in french please", "en español", "بالعربية": the same answer in another language.
 _LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
     # Arabic as text_words() leaves it: the article and a leading بال are stripped.
-    "en": ("english", "anglais", "ingles", "انجليزيه", "انكليزيه", "انجليزي"),
+    "en": ("english", "anglais", "ingles", "انجليزيه", "انكليزيه", "انجليزي", "انكليزي"),
     "fr": ("french", "francais", "frances", "فرنسيه", "فرنسي", "فرنساويه", "فرنساوي"),
     "es": ("spanish", "espagnol", "espanol", "castellano", "اسبانيه", "اسباني"),
     "ar": ("arabic", "arabe", "عربيه", "عربي"),
@@ -110,12 +110,44 @@ _LANGUAGE_FRAME = frozenset(
         "misma",
         "respuesta",
         "نفس",
+        # "ترجمه للانجليزي": translate it.
+        "ترجم",
+        "ترجمه",
+        "ترجمها",
+        "ترجملي",
+        "ترجمي",
     ]
 )
 # A sentence that only says who the answer is for ("it's for a colleague in Geneva",
 # "c'est pour un collègue", "es para la SN de Haití", "عشان زميلي"): no question.
 _PURPOSE_OPENERS = frozenset(["for", "pour", "para", "عشان", "علشان", "لاجل", "because", "car"])
 _PURPOSE_LEAD = frozenset(["it", "its", "this", "is", "c", "est", "es", "esto", "hadi", "هذا"])
+# ...or what will be done with it: "I want to send it to a colleague", "بدي ابعته لزميل".
+_SENDING = frozenset(
+    [
+        "send",
+        "forward",
+        "share",
+        "envoyer",
+        "transmettre",
+        "partager",
+        "transferer",
+        "enviar",
+        "mandar",
+        "reenviar",
+        "compartir",
+        "ابعت",
+        "ابعته",
+        "ابعتها",
+        "ابعثه",
+        "ابعثها",
+        "ارسل",
+        "ارسله",
+        "ارسلها",
+        "اشاركه",
+        "اشاركها",
+    ]
+)
 
 
 def language_asked(words: list[str]) -> str | None:
@@ -140,7 +172,7 @@ _ARABIC_NAMES = r"[اإ]ن[جك]ليزي|فرنسي|[اإ]سباني|عربي"
 _CLAUSE = re.compile(
     r"(?:\b(?:answer|reply|respond|write|r[eé]ponds?|r[eé]pondez|[eé]cris|responde|"
     r"contesta|escribe)\s+)?"
-    rf"(?:\b(?:in|en)\s+(?P<name>{_NAMES})\b|(?:باللغ[ةه]\s+ال|بال)(?P<ar>{_ARABIC_NAMES})[ةه]?)"
+    rf"(?:\b(?:in|en)\s+(?P<name>{_NAMES})\b|(?:باللغ[ةه]\s+ال|بال|لل)(?P<ar>{_ARABIC_NAMES})[ةه]?)"
     r"(?:\s*,?\s*(?:please|pls|plz|svp|stp|s[' ]il (?:te|vous) pla[iî]t|por favor|porfa|"
     r"xfa|لو سمحت|من فضلك|رجاء))?",
     re.IGNORECASE,
@@ -155,8 +187,11 @@ def without_purpose(text: str) -> str:
         lead = 0
         while lead < len(words) and words[lead] in _PURPOSE_LEAD:
             lead += 1
-        if not (lead < len(words) and words[lead] in _PURPOSE_OPENERS):
-            kept.append(sentence)
+        if lead < len(words) and words[lead] in _PURPOSE_OPENERS:
+            continue
+        if any(w in _SENDING for w in words):
+            continue
+        kept.append(sentence)
     return "".join(kept)
 
 

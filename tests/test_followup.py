@@ -303,6 +303,10 @@ def test_a_language_name_without_in_asks_for_no_language(shipped_matcher: Matche
         ("ممكن نفس الجواب بالانجليزي لو سمحت", "en"),
         ("can you say that in arabic", "ar"),
         ("بالفرنساوية عافاك", "fr"),
+        # What will be done with it, and "translate it" (the Iraqi/Levantine spelling).
+        ("ممكن نفس الجواب بالانكليزي؟ بدي ابعته لزميل", "en"),
+        ("ترجمه للانجليزي", "en"),
+        ("in spanish please, I have to forward it to our volunteers", "es"),
     ],
 )
 def test_a_language_asked_with_who_it_is_for_is_the_last_answer_again(
