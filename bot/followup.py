@@ -351,6 +351,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         fuller = matcher.curated_twin(previous.entry) or previous.entry
         # In the language of the asking ("plus de détails svp" after an English answer).
         return Match("answer", fuller, 1.0, language=query.language or previous.language, p=1.0)
+    if (item := last_item(matcher, words, previous.entry)) is not None:
+        again = matcher.match(item)
+        if again.status == "answer":
+            return replace(again, language=query.language or previous.language)
     if (step := temporal.step_of(words)) is not None:
         landed = temporal.stepped(matcher.kb, previous.entry, step)
         language = query.language or previous.language
@@ -452,6 +456,53 @@ def _named_instead(matcher: Matcher, found: Match) -> Match:
 
 # What "and 10?", "et le dixième ?" may hold besides the number.
 _ITEM_FRAME = temporal.SWAP_FRAME | {"number", "no", "n", "numero", "nr", "رقم"}
+
+
+# "and the last one?", "détaille le dernier", "¿y el último?", "والأخير؟" after a numbered
+# list or one of its items: the list's last item.
+_LAST = frozenset(["last", "final", "dernier", "derniere", "ultimo", "ultima", "اخير", "اخيره"])
+_ABOUT_IT = frozenset(
+    [
+        "ok",
+        "okay",
+        "so",
+        "say",
+        "says",
+        "tell",
+        "explain",
+        "detail",
+        "details",
+        "about",
+        "detaille",
+        "detailler",
+        "explique",
+        "dit",
+        "dis",
+        "dice",
+        "explica",
+        "explicame",
+        "cuentame",
+        "dime",
+        "احكيلي",
+        "اشرح",
+        "شو",
+        "يقول",
+        "ايش",
+    ]
+)
+
+
+def last_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:
+    """ "principle 10" for "and the last one?" after principle 7 or the list of the
+    principles; None for any other message, or an entry of no numbered series."""
+    rest = [w for w in words if w not in _ITEM_FRAME and w not in _ABOUT_IT and w not in _COURTESY]
+    if not rest or rest[0] not in _LAST:
+        return None
+    name = matcher.series_of(entry_id)
+    last = matcher.last_of_series(name) if name else None
+    if not name or not last or any(w != str(last) for w in rest[1:]):
+        return None  # "n the last one, 10" says its number too
+    return f"{name} {last}"
 
 
 def swapped_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:

@@ -885,6 +885,23 @@ class Matcher:
             if t not in QUESTION_WORDS
         }
 
+    def series_of(self, entry_id: str) -> str | None:
+        """The numbered series an entry is an item or the list of ("principle" for
+        principle 7 and for "What are the 10 principles?"), else None."""
+        named = {t.split("#")[0] for t in self.subject(entry_id) if "#" in t}
+        if not named:
+            words = text_words(self.kb.entries[entry_id].title)
+            named = {_DESIGNATORS[w[:-1]] for w in words if w[:-1] in _DESIGNATORS}
+        return named.pop() if len(named) == 1 else None
+
+    def last_of_series(self, name: str) -> int | None:
+        """The highest item number the knowledge base holds of a series ("principle" ->
+        10): what "the last one" is."""
+        return max(
+            (int(t.split("#")[1]) for t in self._weights if t.startswith(f"{name}#")),
+            default=None,
+        )
+
     def knows_any(self, entry_id: str, tokens: Iterable[str]) -> bool:
         """Whether an entry's phrasings, answer or tags use any of these tokens."""
         vocabulary = self._entry_vocabulary.get(entry_id, frozenset())

@@ -94,6 +94,35 @@ def test_another_number_of_the_same_series(
     )
 
 
+@pytest.mark.parametrize("previous", ["principle-migratory-trails", "policy-principles"])
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("ok and the last one?", "en"),
+        ("n the last one, 10", "en"),
+        ("detaille le dernier stp", "fr"),
+        ("y el ultimo?", "es"),
+        ("والأخير؟", "ar"),
+    ],
+)
+def test_the_last_one_of_a_numbered_list(
+    shipped_matcher: Matcher, previous: str, text: str, language: str
+) -> None:
+    """Before, "the last one" after principle 7 read as the latest meeting (the 2024
+    Council of Delegates), and after the list of principles it repeated the list."""
+    found = resolve(shipped_matcher, text, Previous(previous, "en"))
+    assert (found.status, found.id, found.language) == (
+        "answer",
+        "principle-migratory-pressures",
+        language,
+    )
+
+
+def test_the_last_one_of_no_list_is_the_latest_meeting(shipped_matcher: Matcher) -> None:
+    found = resolve(shipped_matcher, "and the last one?", Previous("cod-2022", "en"))
+    assert (found.status, found.id) == ("answer", "cod-2024")
+
+
 @pytest.mark.parametrize("text", ["adoptee quand ?", "cuando se adopto?", "when was it adopted?"])
 def test_a_follow_up_without_it_in_french_and_spanish(shipped_matcher: Matcher, text: str) -> None:
     # French and Spanish drop the "it" English needs: still about Strategy 2030.
