@@ -251,6 +251,27 @@ def checks_a_claim(words: list[str]) -> bool:
     return _holds_phrase(words, _CHECK_TEXTS)
 
 
+# "what does the MLG do?", "mrg wat they do exactly", "hsp what for?", "¿para qué sirve el
+# MRG?", "ça sert à quoi ?": what the thing does, which its curated entry tells, not
+# what its letters stand for.
+_SERVES = frozenset(["sert", "servent", "sirve", "sirven"])
+_ASKING_DO = frozenset(["what", "wat", "when", "where", "how", "why", "which", "who"])
+
+
+def asks_what_it_does(words: list[str]) -> bool:
+    """Whether a question asks what something does or is for."""
+    if any(w in _SERVES for w in words):
+        return True
+    for i, w in enumerate(words[1:], start=1):
+        if not all(t in STOPWORDS or t in FILLER for t in words[i + 1 :]):
+            continue  # "what do they do in practice", "do they meet?": more is asked
+        if w == "for" and words[i - 1] in ("what", "wat", "it"):
+            return True  # "hsp what for?", "what is it for?"
+        if w in ("do", "doing") and words[i - 1] not in _ASKING_DO:
+            return True  # not a helper verb: "what do the principles say"
+    return False
+
+
 # Subjects beside the knowledge base's that it holds nothing on (matching.yaml,
 # foreign_subjects): "the IFRC youth policy", "the president of the IFRC", "budget".
 FOREIGN_SUBJECTS = tuple(
@@ -412,6 +433,7 @@ class Query:
     language: str | None
     content: float  # weight of the tokens that name something the knowledge base knows
     checking: bool = False  # a yes/no question or a claim to check (checks_a_claim)
+    doing: bool = False  # asks what something does or is for (asks_what_it_does)
     # Glossary terms the question wrote by their short form ("GML", not "Global
     # Migration Lab"): someone who writes only the letters may not know what they stand for.
     short_forms: frozenset[str] = frozenset()
@@ -852,7 +874,13 @@ class Matcher:
         )
         short = frozenset(self._short_forms[w] for w in raw if w in self._short_forms)
         return Query(
-            tokens, numbers, language, content, checking=checks_a_claim(raw), short_forms=short
+            tokens,
+            numbers,
+            language,
+            content,
+            checking=checks_a_claim(raw),
+            short_forms=short,
+            doing=asks_what_it_does(raw),
         )
 
     def _written(self, text: str) -> list[str]:
@@ -1041,9 +1069,13 @@ class Matcher:
         top = self._entry_ids[ranked[0]]
         if "glossary" not in self.kb.entries[top].tags:
             return
-        if self._term_token.get(top) in query.short_forms and all(
-            t in query.short_forms or t in QUESTION_WORDS or w <= FRAMING_CAP
-            for t, w in query.tokens.items()
+        if (
+            not query.doing
+            and self._term_token.get(top) in query.short_forms
+            and all(
+                t in query.short_forms or t in QUESTION_WORDS or w <= FRAMING_CAP
+                for t, w in query.tokens.items()
+            )
         ):
             return
         for i, other in enumerate(ranked[1:], start=1):

@@ -16,6 +16,7 @@ from bot.matcher import (
     Matcher,
     answer_language,
     arabic_clitics_off,
+    asks_what_it_does,
     checks_a_claim,
     designations,
     names_a_foreign_subject,
@@ -611,6 +612,27 @@ def test_what_is_a_name_is_the_glossarys_unless_an_entry_is_about_that_name(
     assert shipped_matcher.match("sorry what is RFL? new here").id == "glossary-rfl"
     assert shipped_matcher.match("what's an NS").id == "glossary-ns"
     assert shipped_matcher.match("RFL ?? c'est quoi").id == "glossary-rfl"
+    # What the group does is the curated entry's, letters or not.
+    assert shipped_matcher.match("what does the mrg actually do").id == "mrg-what"
+    assert shipped_matcher.match("ok but what does the MLG do exactly?").id == "mlg-what"
+
+
+@pytest.mark.parametrize(
+    ("text", "doing"),
+    [
+        ("what does the mrg do", True),
+        ("mrg wat they do exactly", True),
+        ("hsp what for?", True),
+        ("para que sirve el mrg", True),
+        ("le MLG ça sert à quoi ?", True),
+        ("what do the principles say", False),
+        ("do they meet every year", False),
+        ("what is the mrg", False),
+        ("what do they do in practice", False),
+    ],
+)
+def test_what_a_thing_does_is_told_apart(text: str, doing: bool) -> None:
+    assert asks_what_it_does(text_words(text)) is doing
 
 
 @pytest.mark.parametrize(
