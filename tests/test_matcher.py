@@ -752,6 +752,11 @@ def test_spoken_arabic_clitics_fold_onto_the_knowledge_bases_words(
             "هلا والله، ابي اعرف وش هي سياسة الهجرة حق الاتحاد الدولي باختصار، عندي عرض بكرة",
             "policy-what",
         ),
+        # "what does it do / work on" (بيعمل, بتشتغل, وش تسوي): the frame's verb, not a
+        # word of one group's phrasing (before: the MLG, or a did-you-mean).
+        ("شو بيعمل مختبر الهجرة العالمي", "migration-lab"),
+        ("لو سمحت، فرقة العمل العالمية للهجرة بتشتغل على ايه؟", "task-force"),
+        ("يا اخوان ابي افهم دور مجموعة قيادة الهجرة الـ MLG وش تسوي بالضبط", "mlg-what"),
     ],
 )
 def test_spoken_arabic_framing_and_question_words(
