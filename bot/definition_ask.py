@@ -121,7 +121,8 @@ _TAIL = _words(
 # انهي منطقه": a name and words that ask what it stands for, in any order. One of these
 # words must be there ("HSP, what for?" asks what HSPs do, not what the letters mean)...
 _MEANING = _words(
-    """stand stands mean means meaning short abbreviation acronym letters refer refers
+    """stand stands mean means meaning short abbreviation acronym letters refer refers name
+    nom nombre اسم
     region zone area
     signifie signification designe correspond sigle acronyme abreviation veut
     significa significado quiere sigla siglas refiere refieren acronimo region zona
@@ -129,12 +130,13 @@ _MEANING = _words(
 )
 # ...and besides the name, only these (or words of courtesy, or where it was seen).
 _MEANING_REST = _words(
-    """what whats wat which is are for to does do did it this that exactly so ok and then
+    """what whats wat which is are for to of does do did it this that exactly so ok and then
     full name your ur answer answers again
     quoi que qu quel quelle c est ca cela dire clair nom complet veut donc et alors
     que q qué cual es se a lo eso el nombre completo decir dicen cuando y
     شو ايش ما ماذا هو هي انهي اي يعني و ب"""
 )
+_WHAT = _words("what whats wat quoi qué que q شو ايش ما")
 _CLAUSE = re.compile(r"[,.;:!?¿¡\n،؟]+")
 _ASK = {"en": "what is {}", "fr": "c'est quoi {}", "es": "qué es {}", "ar": "ما هو {}"}
 MAX_TERM_WORDS = 3
@@ -166,6 +168,27 @@ def name_asked(matcher: Matcher, question: str) -> str | None:
             named = matcher.terms_named(term)
             return named[0] if len(named) == 1 else None
     return None
+
+
+# "sorry the full name of this group is?", "and its letters stand for?": the name of
+# what was just answered.
+_BACK_TO_IT = _words(
+    "this that it its their they them group body network one thing ce cet cette son sa ses "
+    "groupe ca ese esa este esta su sus grupo هذا هذه هاي هاد اسمها اسمه مجموعه"
+)
+
+
+def name_of_it(matcher: Matcher, question: str, entry_id: str) -> str | None:
+    """The glossary entry of the one name the entry answered names ("the Migration
+    Leadership Group" in "Who sits on the MLG?"), when a message asks only what that
+    name stands for and points back at it; else None."""
+    words = [w for w in text_words(question[:MAX_QUESTION_CHARS]) if w not in _TAIL]
+    if not any(w in _MEANING for w in words) or not any(w in _BACK_TO_IT for w in words):
+        return None
+    if not all(_asks_meaning(w) or w in _BACK_TO_IT for w in words):
+        return None
+    named = matcher.terms_named(text_words(matcher.kb.entries[entry_id].title))
+    return named[0] if len(named) == 1 else None
 
 
 def what_is(words: list[str], language: str | None) -> str:
@@ -233,16 +256,27 @@ def _only_a_term(matcher: Matcher, words: list[str]) -> bool:
 def _meaning_asked(matcher: Matcher, words: list[str]) -> list[str] | None:
     """ "and hsp is short for?", "IC in ur answer mean?", "شو المقصود ب Sahel+": the one
     name, when every other word asks what it means or says where it was seen."""
-    if not any(w in _MEANING for w in words):
+    # Without such a word, only letters before the "what": "and icrc is what exactly?"
+    # (not "the reference group, what is it?", which asks about the whole group; "what
+    # is the APMN?" is the matcher's to read).
+    letters_only = not any(w in _MEANING for w in words)
+    what = next((i for i, w in enumerate(words) if w in _WHAT), None)
+    if letters_only and what is None:
         return None
     for n in range(MAX_TERM_WORDS, 0, -1):
         for start in range(len(words) - n + 1):
             term = words[start : start + n]
+            if any(w in _MEANING or w in _MEANING_REST for w in term):
+                continue  # "stand" is no typo of "standing (commission)" here
             if not _only_a_term(matcher, term):
                 # "sahel+" comes out of the tokeniser as "sahel plus".
                 term = ["".join(term)]
                 if n == 1 or not _only_a_term(matcher, term):
                     continue
+            if letters_only and (
+                what is None or start > what or not matcher.analyse(" ".join(term)).short_forms
+            ):
+                continue
             rest = _unplaced(words[:start]) + _unplaced(words[start + n :])
             if all(_asks_meaning(w) for w in rest):
                 return term

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot import temporal
-from bot.definition_ask import definition_reading, name_asked, what_is
+from bot.definition_ask import definition_reading, name_asked, name_of_it, what_is
 from bot.language_ask import (
     language_asked,
     only_asks_for_it,
@@ -329,6 +329,13 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
             return replace(found, id=matcher.curated_twin(found.id or "") or found.id)
     if (glossary := name_asked(matcher, text)) is not None:
         language = matcher.analyse(text).language or (previous.language if previous else None)
+        return Match("answer", glossary, 1.0, language=language, p=1.0)
+    if (
+        previous is not None
+        and previous.entry in matcher.kb.entries
+        and (glossary := name_of_it(matcher, text, previous.entry)) is not None
+    ):
+        language = matcher.analyse(text).language or previous.language
         return Match("answer", glossary, 1.0, language=language, p=1.0)
     if (defined := definition_reading(matcher, text)) is not None:
         # "they mention ICVA in the notes, what is that?" names what "that" is.

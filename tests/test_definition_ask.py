@@ -85,6 +85,8 @@ def test_the_rewritten_question_keeps_the_askers_words_and_language(
         ("disculpen, cuando dicen IC en los correos a q se refieren?", "glossary-ic"),
         ("شو المقصود ب Sahel+", "glossary-sahel"),
         ("MENA يعني انهي منطقه", "glossary-mena"),
+        # Letters, then "what": what they stand for.
+        ("and icrc is what exactly", "glossary-icrc"),
     ],
 )
 def test_what_a_name_stands_for_is_its_glossary_line(
@@ -105,9 +107,32 @@ def test_what_a_name_stands_for_is_its_glossary_line(
         "hi, hsp what for? we want open one near the border",
         "which region has the most hsps",
         "what does the mrg mean for national societies",
+        # "stand" is not read as a typo of the Standing Commission (it was answered).
+        "what does it stand for",
     ],
 )
 def test_other_uses_of_a_name_are_not_read_as_its_meaning(
     shipped_matcher: Matcher, text: str
 ) -> None:
     assert name_asked(shipped_matcher, text) is None
+
+
+@pytest.mark.parametrize(
+    ("previous", "text", "expected"),
+    [
+        ("mlg-members", "sorry the full name of this group is?", "glossary-mlg"),
+        ("hsp-how-many", "what does it stand for", "glossary-hsp"),
+        ("mrg-chair", "ça veut dire quoi ce sigle ?", "glossary-mrg"),
+    ],
+)
+def test_what_the_name_just_answered_stands_for(
+    shipped_matcher: Matcher, previous: str, text: str, expected: str
+) -> None:
+    """Before: the members again, or the Standing Commission's glossary line ("stand")."""
+    found = resolve(shipped_matcher, text, Previous(previous, "en"))
+    assert (found.status, found.id) == ("answer", expected)
+
+
+def test_a_name_asked_of_nothing_named_is_no_confident_answer(shipped_matcher: Matcher) -> None:
+    found = resolve(shipped_matcher, "what does it stand for", None)
+    assert found.status != "answer" or found.id != "glossary-standing-commission"
