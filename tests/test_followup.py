@@ -436,3 +436,34 @@ def test_arabic_and_when_is_a_follow_up(
     of its own, "and when was (it) adopted?" got the migration policy's adoption."""
     found = resolve(shipped_matcher, text, Previous(earlier, "ar"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("chain", "expected"),
+    [
+        # Spanish plural and infinitive forms: "la adoptaron", "vino a reemplazar".
+        (
+            ["q es la estrategia 2030 de la ficr", "y cuando la adoptaron?"],
+            "strategy-2030-adoption",
+        ),
+        (
+            [
+                "q es la politica de migracion",
+                "quien la escribio",
+                "y q politica vino a reemplazar?",
+            ],
+            "policy-replaces",
+        ),
+    ],
+)
+def test_spanish_verb_forms_in_follow_ups(
+    shipped_matcher: Matcher, chain: list[str], expected: str
+) -> None:
+    """Before: did-you-mean suggestions without the entry asked for."""
+    previous: Previous | None = None
+    for text in chain[:-1]:
+        found = resolve(shipped_matcher, text, previous)
+        assert found.status == "answer" and found.id
+        previous = Previous(found.id, "es")
+    found = resolve(shipped_matcher, chain[-1], previous)
+    assert (found.status, found.id) == ("answer", expected)
