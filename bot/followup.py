@@ -362,6 +362,14 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         again = matcher.match(item)
         if again.status == "answer":
             return replace(again, language=query.language or previous.language)
+    if (
+        query.doing
+        and (twin := matcher.curated_twin(previous.entry))
+        and (_looks_back(words, query) or _and_asks(text))
+        and not matcher.names_a_term(query)
+    ):
+        # "and what does it do?" after the glossary line on the GMTF: the task force's entry.
+        return Match("answer", twin, 1.0, language=query.language or previous.language, p=1.0)
     if (step := temporal.step_of(words)) is not None:
         landed = temporal.stepped(matcher.kb, previous.entry, step)
         language = query.language or previous.language
@@ -414,7 +422,7 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
             replace(c, score=round(c.score * _share(matcher, c.id, context, said, repeat), 4))
             for c in matcher.rank_query(joined, limit=12)
         ),
-        key=lambda c: (-c.score, c.id),
+        key=lambda c: -c.score,  # stable: ties keep the ranking's order (a curated twin first)
     )[:5]
     followed = matcher.decide(joined, ranked)
     if followed.status == "suggest" and _openers(words):

@@ -254,7 +254,9 @@ def checks_a_claim(words: list[str]) -> bool:
 # "what does the MLG do?", "mrg wat they do exactly", "hsp what for?", "¿para qué sirve el
 # MRG?", "ça sert à quoi ?": what the thing does, which its curated entry tells, not
 # what its letters stand for.
-_SERVES = frozenset(["sert", "servent", "sirve", "sirven"])
+_SERVES = frozenset(
+    ["sert", "servent", "sirve", "sirven", "بيعمل", "بتعمل", "بيشتغل", "بتشتغل", "شغلتهم", "شغلته"]
+)
 _ASKING_DO = frozenset(["what", "wat", "when", "where", "how", "why", "which", "who"])
 
 

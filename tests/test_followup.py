@@ -467,3 +467,22 @@ def test_spanish_verb_forms_in_follow_ups(
         previous = Previous(found.id, "es")
     found = resolve(shipped_matcher, chain[-1], previous)
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("previous", "text", "expected"),
+    [
+        # After a glossary line, what the thing does is its curated entry's.
+        ("glossary-gmtf", "and what does it do?", "task-force"),
+        ("glossary-gmtf", "ça sert à quoi ?", "task-force"),
+        ("glossary-gmtf", "وشو بيشتغل بالضبط؟", "task-force"),
+        # A tie of the two twins keeps the ranking's order (it was broken by id).
+        ("glossary-gmtf", "and what does the mrg do?", "mrg-what"),
+    ],
+)
+def test_what_a_named_thing_does_after_its_glossary_line(
+    shipped_matcher: Matcher, previous: str, text: str, expected: str
+) -> None:
+    """Before: the glossary line again (or, for the MRG, its glossary line by id order)."""
+    found = resolve(shipped_matcher, text, Previous(previous, "en"))
+    assert (found.status, found.id) == ("answer", expected)
