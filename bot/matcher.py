@@ -286,16 +286,70 @@ FOREIGN_SUBJECTS = tuple(
 _FOREIGN_TEXTS = tuple(f" {' '.join(phrase)} " for phrase in FOREIGN_SUBJECTS)
 
 
+def _phrases(key: str) -> tuple[tuple[str, ...], ...]:
+    return tuple({tuple(text_words(p)) for p in _LANGUAGE_DATA.get(key, [])} - {()})
+
+
+_OTHER_BODIES = _phrases("other_bodies")
+_DOCUMENTS = frozenset(w for p in _phrases("documents") for w in p)
+_BETWEEN = frozenset(w for p in _phrases("between_them") for w in p)
+MAX_BETWEEN = 5
+
+
+_NATIONAL = _phrases("national_societies")
+_NOT_A_NAME = frozenset(w for p in _phrases("not_a_name") for w in p)
+
+
+def _body_at(words: list[str], i: int) -> tuple[int, int] | None:
+    """Where the other body named at ``words[i]`` starts and ends: another organisation,
+    or a National Society with its name ("italian red cross", "cruz roja colombiana")."""
+    body = next((b for b in _OTHER_BODIES if tuple(words[i : i + len(b)]) == b), None)
+    if body is not None:
+        return i, i + len(body)
+    for ns in _NATIONAL:
+        end = i + len(ns)
+        if tuple(words[i:end]) != ns:
+            continue
+        if i > 0 and words[i - 1] not in _NOT_A_NAME:
+            return i - 1, end  # the name before: "the Philippine Red Cross"
+        if ns[0] != "red" and end < len(words) and words[end] not in _NOT_A_NAME:
+            return i, end + 1  # the name after: "la Croix-Rouge française"
+    return None
+
+
+def other_bodys_document(words: list[str]) -> str | None:
+    """The body whose own policy or strategy a text asks about ("IOM's strategy",
+    "la politique migratoire de l'OIM", "the Philippine Red Cross migration policy"),
+    else None."""
+    for i in range(len(words)):
+        found = _body_at(words, i)
+        if found is None:
+            continue
+        start, end = found
+        after = words[end : end + MAX_BETWEEN + 1]
+        before = words[max(0, start - MAX_BETWEEN - 1) : start][::-1]
+        for side in (after, before):
+            for w in side:
+                if w in _DOCUMENTS:
+                    return " ".join(words[start:end])
+                if w not in _BETWEEN:
+                    break
+    return None
+
+
 def names_a_foreign_subject(words: list[str]) -> bool:
     """Whether a text (as text_words() reads it) asks about one of those subjects."""
-    return _holds_phrase(words, _FOREIGN_TEXTS)
+    return _holds_phrase(words, _FOREIGN_TEXTS) or other_bodys_document(words) is not None
 
 
 def foreign_subject_in(words: list[str]) -> str | None:
     """The first of those subjects a text names, for a curator's warning."""
     joined = f" {' '.join(words)} "
     found = [p for p, text in zip(FOREIGN_SUBJECTS, _FOREIGN_TEXTS, strict=True) if text in joined]
-    return " ".join(found[0]) if found else None
+    if found:
+        return " ".join(found[0])
+    body = other_bodys_document(words)
+    return f"{body}'s own policy or strategy" if body else None
 
 
 # "principle 10", "tenth principle", "10e principe" (see matching.yaml, designators).
@@ -1146,8 +1200,13 @@ class Matcher:
         # is the IFRC protection, gender and inclusion policy" is not "what is the IFRC
         # protection". Another sentence of the message still may.
         named = [names_a_foreign_subject(text_words(p)) for p in parts]
+        # Only a reading within one sentence of the message: the text from a question word
+        # on has lost the full stops, and would take the next sentence down with it.
+        sentences = [normalise(p) for p in _SENTENCE_SPLIT.split(question) if p.strip()]
         foreign = [
-            normalise(p) for p, n in zip(parts, named, strict=True) if n and _one_sentence(p)
+            normalise(p)
+            for p, n in zip(parts, named, strict=True)
+            if n and any(normalise(p) in sentence for sentence in sentences)
         ]
         for part, names_foreign in zip(parts, named, strict=True):
             if foreign and not names_foreign:

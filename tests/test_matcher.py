@@ -21,6 +21,7 @@ from bot.matcher import (
     designations,
     names_a_foreign_subject,
     normalise,
+    other_bodys_document,
     readings,
     strip_arabic_prefix,
     text_words,
@@ -699,6 +700,17 @@ def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, te
         "c'est quoi la politique de l'OIM sur le retour volontaire",
         "what is the ifrc climate policy",
         "il fait quel temps à genève en octobre pour le CoD ?",
+        # The eighth and ninth: another body's or a National Society's own strategy or
+        # policy however it is put, and a person's contact or a meeting's logistics.
+        "does iom have its own migration strategy, and what are its objectives",
+        "q dice la politica de migracion de la oim sobre retorno voluntario",
+        "quelle est la strategie migration de l'OIM pour 2024-2028 ?",
+        "what is the migration policy of the philippine red cross",
+        "la politique migratoire de la Croix-Rouge française",
+        "ما هي سياسة الهلال الاحمر المصري للهجرة",
+        "can you give me the personal email of the mrg chair",
+        "what's the per diem for geneva for ns staff travelling to the statutory meetings",
+        "do days at the statutory meetings count as overtime in my contract",
     ],
 )
 def test_a_subject_beside_the_knowledge_bases_gets_the_fallback(
@@ -714,6 +726,32 @@ def test_a_foreign_subject_in_a_sentence_of_context_leaves_the_question(
 ) -> None:
     text = "I am preparing our youth policy. When was the migration policy adopted?"
     assert shipped_matcher.match(text).id == "policy-adopted"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what is the IFRC policy on migration", "policy-what"),
+        ("la estrategia de la cruz roja sobre migracion", "movement-strategy-what"),
+        ("what does the policy say about working with IOM and UNHCR", None),
+        ("Swedish Red Cross workshop 2011", "swedish-workshop-2011"),
+    ],
+)
+def test_the_movements_own_documents_are_not_another_bodys(
+    shipped_matcher: Matcher, text: str, expected: str | None
+) -> None:
+    assert other_bodys_document(text_words(text)) is None
+    if expected:
+        assert shipped_matcher.match(text).status != "fallback"
+
+
+def test_a_foreign_word_in_a_sentence_before_the_question_leaves_the_question(
+    shipped_matcher: Matcher,
+) -> None:
+    """The text from "q" on, which has lost the colon, took the question down with the
+    first sentence's "inscribir" (registering a delegation)."""
+    text = "Buenas, tengo q inscribir a la delegación: el CoD 2022 q días fue exactamente? gracias"
+    assert shipped_matcher.match(text).id == "cod-2022"
 
 
 def test_no_foreign_subject_occurs_in_the_knowledge_base(shipped_kb: KnowledgeBase) -> None:
