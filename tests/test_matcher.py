@@ -677,6 +677,23 @@ def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, te
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hello team, what are the ten migration principles? many thanks", "policy-principles"),
+        ("quels sont les dix principes de la politique migration", "policy-principles"),
+        ("principle ten", "principle-migratory-pressures"),
+    ],
+)
+def test_ten_in_words_is_the_list_or_the_item_as_the_digits_are(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    """Before, "the ten principles" answered principle 10: "ten" was a rare word of
+    principle 10's phrasing "principle ten", not a number."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "what is the IFRC youth policy",
