@@ -153,6 +153,8 @@ _PIVOTS = tuple(
     for phrase in (
         "no",
         "nope",
+        "wait",
+        "oops",
         "not that",
         "i meant",
         "i mean",
@@ -381,7 +383,9 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         # A step to where no dated event lies ("the day before" a meeting): the previous
         # answer again would be a confident wrong one; the fallback offers the timeline.
         return Match("fallback", None, 0.0, language=language)
-    if len(landed := temporal.swapped_year(words, matcher.kb, previous.entry)) == 1:
+    # "no wait, I meant the 2017 one": the correction's words say no year.
+    unopened = words[sum(len(p) for p in _openers(words)) :]
+    if len(landed := temporal.swapped_year(unopened, matcher.kb, previous.entry)) == 1:
         return Match("answer", landed[0], 1.0, language=query.language or previous.language, p=1.0)
     if (item := swapped_item(matcher, words, previous.entry)) is not None:
         again = matcher.match(item)

@@ -486,3 +486,11 @@ def test_what_a_named_thing_does_after_its_glossary_line(
     """Before: the glossary line again (or, for the MRG, its glossary line by id order)."""
     found = resolve(shipped_matcher, text, Previous(previous, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize("text", ["no wait i meant the 2017 one", "oops, the 2017 one"])
+def test_a_corrected_year_after_its_opener(shipped_matcher: Matcher, text: str) -> None:
+    """Before, the correction's own words ("no wait i meant") kept the year from being
+    read as "the 2017 one": the Movement's commitments came instead."""
+    found = resolve(shipped_matcher, text, Previous("statement-2019", "en"))
+    assert (found.status, found.id) == ("answer", "call-for-action-2017")
