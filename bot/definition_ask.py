@@ -137,7 +137,7 @@ _MEANING_REST = _words(
     شو ايش ما ماذا هو هي انهي اي يعني و ب"""
 )
 _WHAT = _words("what whats wat quoi qué que q شو ايش ما")
-_CLAUSE = re.compile(r"[,.;:!?¿¡\n،؟]+")
+_CLAUSE = re.compile(r"[,.;:!?¿¡\n،؟]+|\s[-–—]+\s")
 _ASK = {"en": "what is {}", "fr": "c'est quoi {}", "es": "qué es {}", "ar": "ما هو {}"}
 MAX_TERM_WORDS = 3
 

@@ -87,6 +87,8 @@ def test_the_rewritten_question_keeps_the_askers_words_and_language(
         ("MENA يعني انهي منطقه", "glossary-mena"),
         # Letters, then "what": what they stand for.
         ("and icrc is what exactly", "glossary-icrc"),
+        # A clause after a dash, as a phone keyboard types it.
+        ("hi! sorry, super new here – what does IFRC stand for exactly?", "glossary-ifrc"),
     ],
 )
 def test_what_a_name_stands_for_is_its_glossary_line(
