@@ -74,13 +74,19 @@ def _parse_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _port_number(name: str, text: str, lowest: int) -> int:
+    """ASCII digits, ``lowest``-65535. Not :meth:`str.isdigit` then :func:`int`: "²" is a
+    digit to the one and not a number to the other, and "٨٠" would pass as 80."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 5) or not (
+        lowest <= int(text) <= 65535
+    ):
+        raise ConfigError(f"{name} must be a port number ({lowest}-65535), not {text!r}")
+    return int(text)
+
+
 def _port(env: Mapping[str, str], name: str) -> int | None:
     text = env.get(name, "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ConfigError(f"{name} must be a port number (1-65535), not {text!r}")
-    return int(text)
+    return _port_number(name, text, 1) if text else None
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -245,17 +251,9 @@ class Settings:
         return self.platform.get(name, default)
 
     def port(self, name: str, default: int, *, lowest: int = 0) -> int:
-        """A port-number setting: ASCII digits, ``lowest``-65535 (0: any free port). Not
-        :meth:`str.isdigit` then :func:`int`: "²" is a digit to the one and not a
-        number to the other, and "٨٠" would pass as 80."""
+        """A port-number setting: ASCII digits, ``lowest``-65535 (0: any free port)."""
         text = self.get(name).strip()
-        if not text:
-            return default
-        if not (text.isascii() and text.isdigit() and len(text) <= 5) or not (
-            lowest <= int(text) <= 65535
-        ):
-            raise ConfigError(f"{name} must be a port number ({lowest}-65535), not {text!r}")
-        return int(text)
+        return _port_number(name, text, lowest) if text else default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

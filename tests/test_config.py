@@ -74,6 +74,13 @@ def test_a_port_setting_that_is_not_a_port_number_is_a_config_error(text: str) -
         settings.port("SLACK_HTTP_PORT", 3000)
 
 
+@pytest.mark.parametrize("text", ["²", "①", "٨٠", "0", "65536", "9" * 400])
+def test_a_health_port_that_is_not_a_port_number_is_a_config_error(text: str) -> None:
+    # Read by Settings.from_env: "²" raised a bare ValueError there, not the setting's error.
+    with pytest.raises(ConfigError, match="NSBOT_HEALTH_PORT must be a port number"):
+        Settings.from_env({"NSBOT_HEALTH_PORT": text})
+
+
 def test_a_port_setting_reads_ascii_digits_and_falls_back_to_its_default() -> None:
     settings = Settings(platform={"A_PORT": " 8080 ", "ZERO": "0"})
     assert settings.port("A_PORT", 1) == 8080

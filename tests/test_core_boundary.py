@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
@@ -26,6 +27,28 @@ async def test_a_locked_database_at_the_claim_gets_an_apology_not_an_exception(
     monkeypatch.setattr(core.storage, "claim_event", locked)
     replies = await bot.send("what is the migration policy")
     assert [r.text for r in replies] == [core.ui.t("error", "en")]
+
+
+async def test_a_locked_database_at_one_claim_leaves_the_others_of_its_batch_alone(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim is inside the handler's own boundary: only that event gets the apology.
+    Outside it, the error undid the whole batch and everyone in it got the apology."""
+    real = core.storage.claim_event
+    amina, bruno = MemoryAdapter(core, Person("test", "amina")), MemoryAdapter(core)
+
+    async def locked_for_amina(platform: str, event_id: str, now: datetime) -> bool:
+        if event_id == "locked":
+            raise sqlite3.OperationalError("database is locked")
+        return await real(platform, event_id, now)
+
+    monkeypatch.setattr(core.storage, "claim_event", locked_for_amina)
+    first, second = await asyncio.gather(  # one batch: both wait for the same commit
+        amina.send("when was the migration policy adopted", event_id="locked"),
+        bruno.send("when was the migration policy adopted"),
+    )
+    assert [r.text for r in first] == [core.ui.t("error", "en")]
+    assert "2009" in MemoryAdapter.plain(second)
 
 
 async def test_no_handler_sees_more_than_the_input_bound(

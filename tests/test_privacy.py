@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -19,6 +20,7 @@ from bot.knowledge import KnowledgeBase
 from bot.messages import Incoming
 from bot.pseudonym import Pseudonyms, key_file, load_or_create_key
 from bot.storage import SqliteStorage
+from bot.storage import sqlite as sqlite_storage
 from tests.consult_helpers import (
     Setup,
     agree,
@@ -292,6 +294,33 @@ async def test_forget_reports_a_write_ahead_log_it_could_not_clear(
     again = await setup.core.storage.forget_person(bot.person.key)
     assert "log_pending" not in again
     assert b"u-wal-42" not in database_bytes(tmp_path)
+
+
+async def test_forget_clears_a_blocked_write_ahead_log_once_the_reader_is_gone(
+    setup: Setup, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real /forget runs in the core's batch, where the checkpoint waits for the
+    commit: a reader blocking it left the deleted rows in the log until the next delete."""
+    monkeypatch.setattr(sqlite_storage, "WAL_RETRY_FIRST", 0.01)
+    bot = setup.person("u-wal-77")
+    await bot.ask("/profile")
+    await bot.ask("Nepal Red Cross Society")
+    reader = sqlite3.connect(tmp_path / "bot.sqlite3")
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM profiles").fetchone()  # holds a snapshot
+        await bot.ask("/forget")
+        with caplog.at_level(logging.ERROR):
+            assert "deleted" in await bot.press("Yes, delete")
+        assert "still in the write-ahead log" in caplog.text
+        assert b"u-wal-77" in database_bytes(tmp_path)  # the reader holds it
+    finally:
+        reader.close()
+    for _ in range(500):  # tried again in the background, with nothing else happening
+        if b"u-wal-77" not in database_bytes(tmp_path):
+            break
+        await asyncio.sleep(0.01)
+    assert b"u-wal-77" not in database_bytes(tmp_path)
 
 
 def test_a_typed_society_name_keeps_no_mention_or_angle_bracket() -> None:

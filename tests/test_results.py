@@ -411,6 +411,17 @@ async def test_results_buttons_are_for_coordinators_only(setup: Setup) -> None:
     assert "Only the consultation coordinators" in text
 
 
+@pytest.mark.parametrize("index", ["²", "①", "9" * 400, "-1", "99"])
+async def test_a_forged_question_number_in_a_results_button_is_refused(
+    setup: Setup, index: str
+) -> None:
+    """ "²".isdigit() is True but int("²") raises: the button crashed with the apology."""
+    await fill(setup.core.storage)
+    coord = setup.coordinator()
+    text = MemoryAdapter.plain(await coord.send(action=f"rq:sample:{index}"))
+    assert "That button is no longer active" in text, text
+
+
 async def test_a_chart_image_where_the_platform_shows_images(
     setup: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:

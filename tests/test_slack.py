@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from bot import handlers, polls, runner
-from bot.adapters.slack import SlackAdapter
+from bot.adapters.slack import SlackAdapter, inbound
 from bot.adapters.slack.adapter import LIMITS
 from bot.adapters.slack.inbound import Where
 from bot.app import load_catalog
@@ -28,7 +28,7 @@ from bot.core import Core
 from bot.errors import ConfigError
 from bot.handlers.base import Context
 from bot.knowledge import KnowledgeBase
-from bot.messages import Attachment, Chat, Choice, Reply
+from bot.messages import Attachment, Chat, Choice, Incoming, Person, Reply
 from bot.outbox import Limits
 from bot.storage import SqliteStorage
 from tests.consult_helpers import Clock, settings_for
@@ -347,13 +347,13 @@ async def test_one_persons_events_are_handled_one_at_a_time(
     most: dict[str, int] = {}
     real = min_core.handle
 
-    async def handle(incoming: Any, route: str | None = None) -> list[Reply]:
+    async def handle(incoming: Any, **kw: Any) -> list[Reply]:
         user = incoming.person.user_id
         active[user] = active.get(user, 0) + 1
         most[user] = max(most.get(user, 0), active[user])
         await asyncio.sleep(0.05)  # long enough for a second event to arrive meanwhile
         try:
-            return await real(incoming, route)
+            return await real(incoming, **kw)
         finally:
             active[user] -= 1
 
@@ -862,9 +862,9 @@ async def test_an_event_is_acknowledged_once_stored_and_at_the_latest_after_ack_
     gate = asyncio.Event()
     real = min_core.handle
 
-    async def slow_storage(incoming: Any, route: str | None = None) -> list[Reply]:
+    async def slow_storage(incoming: Any, **kw: Any) -> list[Reply]:
         await gate.wait()  # the core has not stored the event yet
-        return await real(incoming, route)
+        return await real(incoming, **kw)
 
     monkeypatch.setattr(min_core, "handle", slow_storage)
     adapter = await running(min_core, fake, before_response=False)
@@ -882,6 +882,69 @@ async def test_an_event_is_acknowledged_once_stored_and_at_the_latest_after_ack_
             async with asyncio.timeout(5):  # storage stuck: the ack goes anyway, in time
                 assert await slack.dm("what is apmn", user="U0002", channel="D0002") == 200
             gate.set()
+    finally:
+        await adapter.stop()
+
+
+async def test_an_event_waiting_behind_the_same_persons_is_stored_before_its_ack(
+    min_core: Core, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ack went at ACK_WAIT while the event still waited for the person's earlier
+    one: a crash then lost it. Now it is in the inbox before the ack, and taken out of
+    it once handled."""
+    from bot.adapters.slack import adapter as slack_adapter
+
+    monkeypatch.setattr(slack_adapter, "ACK_WAIT", 0.3)
+    gate, started = asyncio.Event(), asyncio.Event()
+    real = min_core.handle
+
+    async def slow_first(incoming: Incoming, **kw: Any) -> list[Reply]:
+        if not started.is_set():
+            started.set()
+            await gate.wait()  # the person's first event takes long
+        return await real(incoming, **kw)
+
+    monkeypatch.setattr(min_core, "handle", slow_first)
+    adapter = await running(min_core, fake, before_response=False)
+    try:
+        async with aiohttp.ClientSession() as session:
+            slack = Slack(adapter, fake, session)
+            first = asyncio.create_task(slack.dm("what is perco"))
+            await asyncio.wait_for(started.wait(), 5)
+            async with asyncio.timeout(5):
+                assert await slack.dm("what is apmn") == 200  # acked, still waiting
+            second = json.loads(slack.last_event)["event_id"]
+            assert second in [event for event, _ in await min_core.kept("slack")]
+            gate.set()
+            async with asyncio.timeout(5):
+                assert await first == 200
+                await fake.wait_for(lambda: len(fake.posted("D0001")) == 2)
+            await min_core.flush()
+            assert await min_core.kept("slack") == []  # both handled: none left to redo
+    finally:
+        await adapter.stop()
+
+
+async def test_an_event_stored_and_not_handled_is_handled_at_the_next_start(
+    min_core: Core, fake: FakeSlack
+) -> None:
+    """What a crash left in the inbox (stored and acked, not handled) is not lost."""
+    incoming = Incoming(
+        Person("slack", "U0001"),
+        Chat("D0001"),
+        text="when was the migration policy adopted?",
+        event_id="EvCRASH1",
+    )
+    where = Where(channel="D0001", user="U0001", im=True)
+    await min_core.keep("slack", [("EvCRASH1", inbound.pack(incoming, where), "slack:U0001")])
+    adapter = await running(min_core, fake)
+    try:
+        async with asyncio.timeout(5):
+            await fake.wait_for(lambda: fake.posted("D0001"))
+        [message] = fake.posted("D0001")
+        assert "November 2009" in message["text"]
+        await min_core.flush()
+        assert await min_core.kept("slack") == []
     finally:
         await adapter.stop()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.memory import MemoryAdapter
 from bot.config import shipped_knowledge_dir
 from bot.consultations import REGIONS
 from bot.core import Core
@@ -95,6 +96,18 @@ async def test_a_misspelt_name_is_confirmed_and_stored_as_listed(setup: Setup) -
     profile = await setup.core.storage.get_profile(bot.person.key)
     assert profile and profile.national_society == "Kenya Red Cross Society"
     assert profile.region == "africa"
+
+
+@pytest.mark.parametrize("data", ["²", "①", "9" * 400, "7", "x"])
+async def test_a_forged_society_button_is_refused_not_a_crash(setup: Setup, data: str) -> None:
+    """ "²".isdigit() is True but int("²") raises: the button crashed with the apology."""
+    bot = setup.person()
+    await bot.ask("/profile")
+    await bot.ask("kenya red cros")  # asks which society was meant
+    text = MemoryAdapter.plain(await bot.send(action=f"pf:n:{data}"))
+    assert "That button belongs to an earlier step" in text, text
+    profile = await setup.core.storage.get_profile(bot.person.key)
+    assert profile is None or profile.national_society is None  # nothing was saved
 
 
 async def test_two_spellings_make_one_group_in_the_results(setup: Setup) -> None:

@@ -737,6 +737,51 @@ async def test_a_consultation_with_buttons_and_typed_answers_survives_a_restart(
         await bot.stop()
 
 
+async def test_one_persons_quick_ticks_reach_the_core_one_after_the_other(
+    fake: FakeTelegram, vt: VirtualTime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ticks of a multiple-choice question, fetched in one getUpdates: the adapter
+    hands one person's updates to the core one after the other (the second waits for
+    the first, here slowed down), so both count, in order, and so does what follows."""
+    bot = Bot(fake, vt, consult_settings(tmp_path, fake))
+    await bot.start()
+    chat = AMINA["id"]
+    try:
+        fake.send(AMINA, "/consult sample")
+        await press(fake, AMINA, await shown(fake, chat, "Do you agree"), "I agree, start")
+        await press(fake, AMINA, await shown(fake, chat, "Which National Society"), "Skip")
+        await press(fake, AMINA, await shown(fake, chat, "Which IFRC region"), "Skip")
+        await press(fake, AMINA, await shown(fake, chat, "Question 1 of 6"), "PERCO")
+        fake.send(AMINA, "4")
+        q3 = await shown(fake, chat, "Question 3 of 6")
+        seen: list[str] = []
+        handle = bot.core.handle
+
+        async def slow_first(message: Incoming, **kw: Any) -> list[Reply]:
+            seen.append(f"start {message.action or message.text}")
+            if len(seen) == 1:
+                await asyncio.sleep(0.05)  # a slow first tick: the second must wait
+            replies = await handle(message, **kw)
+            seen.append(f"end {message.action or message.text}")
+            return replies
+
+        monkeypatch.setattr(bot.core, "handle", slow_first)
+        ticks = [data_of(q3, "☐ Access to services"), data_of(q3, "☐ Climate displacement")]
+        for data in ticks:
+            fake.press(AMINA, q3, data)
+        fake.send(AMINA, "done")
+        await shown(fake, chat, "Question 4 of 6")
+        assert seen == [f"{when} {e}" for e in [*ticks, "done"] for when in ("start", "end")]
+        c = bot.core.consultations.get("sample")
+        assert c is not None
+        row = await bot.core.storage.get_response(
+            c.id, bot.core.pseudonyms.respondent(c.id, f"telegram:{chat}")
+        )
+        assert row is not None and sorted(row.answers["priorities"]) == ["climate", "services"]
+    finally:
+        await bot.stop()
+
+
 async def test_a_quick_poll_voted_by_three_people_in_a_group(
     fake: FakeTelegram, vt: VirtualTime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -260,3 +260,21 @@ async def test_the_secretariats_answers_reach_the_terminal_chat_while_it_runs(
     assert "Theirs" not in out.getvalue()
     (left,) = await storage.pending_relays(["terminal"], NOW)
     assert left.chat == "terminal-x"
+
+
+async def test_odd_digits_typed_while_buttons_are_shown_neither_crash_nor_end_the_chat(
+    setup: Setup,
+) -> None:
+    """ "²" and "①" are digits to str.isdigit but not numbers to int(), and a 400-digit
+    number overflows a float: `nsbot chat` exited with a traceback on them."""
+    lines = ["/consult sample", "1", "skip", "skip"]  # at question 1: three buttons
+    lines += ["²", "①", "9" * 400, "٢"]  # "٢" is the key 2: the second button, PERCO
+    lines += ["²", "①", "9" * 400, "/help"]  # at the scale: buttons 1-5
+    out = io.StringIO()
+    chat = TerminalChat(setup.core, io.StringIO("\n".join(lines) + "\n"), out, ME)
+    await chat.run()  # to the end of the input, not an exception
+    text = out.getvalue()
+    assert "went wrong" not in text
+    assert "Question 2 of 6" in text  # "٢" pressed PERCO: the scale follows
+    assert "That number is too long" in text  # the 400 digits at the scale
+    assert "You are answering a consultation" in text  # /help, the last line, was read

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from bot import markup, polls, reminders
+from bot import markup, polls, reminders, typed
 from bot.charts import bar_chart
 from bot.consultations import Consultation
 from bot.handlers.base import Context
@@ -156,9 +156,10 @@ async def on_question(ctx: Context, arg: str) -> list[Reply]:
         return ctx.reply("coordinators_only")
     pieces = arg.split(":")
     c = ctx.consultations.get(pieces[0])
-    if c is None or len(pieces) not in {2, 3} or not pieces[1].isdigit():
+    # typed.whole_number, not isdigit() then int(): forged data such as "²" crashed.
+    index = typed.whole_number(pieces[1]) if len(pieces) in {2, 3} else None
+    if c is None or index is None:
         return ctx.notice("unknown_action")
-    index = int(pieces[1])
     by = pieces[2] if len(pieces) == 3 and pieces[2] in {"region", "ns"} else None
     if index >= len(c.questions):
         return ctx.notice("unknown_action")

@@ -196,10 +196,12 @@ async def on_profile(ctx: Context, arg: str) -> list[Reply]:
         return [Reply(ctx.t("consult_stale"), notice=True)]
     then = str(state[1].get("then", ""))
     if step == "n":
-        if what.isdigit():
-            if int(what) not in state[1].get("options", []):
+        if what != "t":
+            # typed.whole_number, not isdigit() then int(): forged data such as "²" crashed.
+            index = typed.whole_number(what)
+            if index is None or index not in state[1].get("options", []):
                 return [Reply(ctx.t("consult_stale"), notice=True)]
-            return await choose_society(ctx, then, int(what))
+            return await choose_society(ctx, then, index)
         await save(ctx, ns=str(state[1].get("typed", ""))[:MAX_NS_LENGTH] or None)
         return await ask_region(ctx, then)
     if step == "ns":

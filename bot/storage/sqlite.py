@@ -12,7 +12,7 @@ import logging
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -324,6 +324,10 @@ MIGRATIONS: list[str] = [
 EVENT_MEMORY = timedelta(days=7)
 BUSY_TIMEOUT_MS = 10_000  # another process's write (a CLI command) waits this long
 CHECKPOINT_WAIT_MS = 200
+# A checkpoint a reader blocked is tried again in the background: first after this
+# long, then twice as long each time, up to the longest wait.
+WAL_RETRY_FIRST = 1.0
+WAL_RETRY_LONGEST = 60.0
 
 
 def _ts(moment: datetime) -> str:
@@ -477,6 +481,7 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
         self._claims = 0
         self._unit: object | None = None  # the unit of work in progress, if any
         self._after_commit: list[Callable[[], Awaitable[Any]]] = []
+        self._wal_retry: asyncio.Task[None] | None = None  # a blocked checkpoint, again
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -500,6 +505,11 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
             raise
 
     async def close(self) -> None:
+        if self._wal_retry is not None:
+            self._wal_retry.cancel()  # closing the last connection checkpoints anyway
+            with suppress(asyncio.CancelledError):
+                await self._wal_retry
+            self._wal_retry = None
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -1043,33 +1053,57 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
                 ),
             }
         if self._inside():  # a checkpoint cannot run inside a transaction: after it
-            self._after_commit.append(self._truncate_wal)
+            self._after_commit.append(self._truncate_wal_soon)
         elif not await self._truncate_wal():
             deleted["log_pending"] = 1
         return deleted
+
+    async def _truncate_wal_soon(self) -> None:
+        """After a unit of work (the core's batch): one try, not five, so a reader does
+        not hold up everyone's events; a blocked one is tried again in the background."""
+        await self._truncate_wal(attempts=1)
 
     async def _truncate_wal(self, attempts: int = 5) -> bool:
         """Fold the write-ahead log into the (securely overwritten) database file and
         empty it: old copies of deleted rows live there too. A reader's snapshot blocks
         it (SQLite then answers busy): retry a few times, then say so."""
         for attempt in range(attempts):
-            async with self._use():
-                # Waiting out the readers holds the connection: a short wait, not 10 s.
-                await self.db.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
-                try:
-                    async with self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
-                        row = await cur.fetchone()
-                finally:
-                    await self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            if row is not None and int(row[0]) == 0:
+            if await self._checkpoint():
                 return True
-            await asyncio.sleep(0.05 * 2**attempt)
+            if attempt + 1 < attempts:
+                await asyncio.sleep(0.05 * 2**attempt)
         log.error(
             "deleted data is still in the write-ahead log of %s (a reader holds it); "
-            "it goes at the next checkpoint",
+            "the checkpoint is tried again in the background",
             self.path,
         )
+        if self._wal_retry is None or self._wal_retry.done():
+            self._wal_retry = asyncio.create_task(self._clear_wal(), name="sqlite-wal-retry")
         return False
+
+    async def _checkpoint(self) -> bool:
+        async with self._use():
+            # Waiting out the readers holds the connection: a short wait, not 10 s.
+            await self.db.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            try:
+                async with self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                    row = await cur.fetchone()
+            finally:
+                await self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return row is not None and int(row[0]) == 0
+
+    async def _clear_wal(self) -> None:
+        """Until the blocked checkpoint goes through: not left to whoever deletes next."""
+        wait = WAL_RETRY_FIRST
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                if await self._checkpoint():
+                    log.info("the write-ahead log of %s is cleared", self.path)
+                    return
+            except sqlite3.Error:  # a locked or busy database: the next try
+                log.warning("could not clear the write-ahead log of %s yet", self.path)
+            wait = min(wait * 2, WAL_RETRY_LONGEST)
 
     # ------------------------------------------------------------------ profiles
 
@@ -1239,7 +1273,7 @@ class SqliteStorage(SqliteHandoffs, SqliteFeedback, Storage):
             "DELETE FROM responses WHERE consultation = ?", (consultation,)
         )
         if self._inside():
-            self._after_commit.append(self._truncate_wal)
+            self._after_commit.append(self._truncate_wal_soon)
         else:
             await self._truncate_wal()
         return deleted

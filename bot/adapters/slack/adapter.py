@@ -63,7 +63,7 @@ _GONE = frozenset(
 )
 _NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
 _MAX_PEOPLE_CACHED = 2000
-ACK_WAIT = 2.0  # seconds an ack waits for the core to store the event (Slack allows 3)
+ACK_WAIT = 2.0  # seconds an ack waits for the core to handle the event (Slack allows 3)
 VERIFICATION_LOG_EVERY = 60.0  # seconds between two "failed verification" lines
 
 
@@ -217,6 +217,7 @@ class SlackAdapter:
         await self._authorize()
         self.core.register_sender(PLATFORM, self.push)
         await self.send_owed()
+        await self.drain_kept()
         # Renew what this replica owes; send what a dead one owed (bot.owed).
         self._owed_keeper = asyncio.create_task(
             owed.keep(self.core, PLATFORM, functools.partial(self.send_owed, mine=False)),
@@ -310,33 +311,83 @@ class SlackAdapter:
         await self._work(inbound.from_action(body), ack)
 
     async def _work(self, parsed: tuple[Incoming, Where] | None, ack: Any) -> None:
-        """Acknowledge once the core has stored the event (Slack then will not re-send
-        it, so it must not be lost), but never later than :data:`ACK_WAIT`: Slack
-        re-sends what is not acknowledged within 3 seconds, and the core ignores what
-        it has already stored. The work is a task of ours so stop() can let it finish."""
+        """Acknowledge once the core has handled the event, but never later than
+        :data:`ACK_WAIT`: Slack re-sends what is not acknowledged within 3 seconds, and
+        the core ignores what it has already handled. Before anything else the event
+        is stored in the inbox, so even an ack at ACK_WAIT (behind the same person's
+        earlier events) follows the store: what a stop or crash leaves unhandled is
+        handled at the next start (:meth:`drain_kept`). Waiting for the handling, not
+        only the store: a crash before it leaves the event unacked, and Slack re-sends
+        it at once, maybe to another replica. The work is a task of ours so stop()
+        can let it finish."""
         if parsed is None:
             await ack()
             return
-        stored = asyncio.Event()
-        task = asyncio.create_task(self._handle(*parsed, stored))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        handled = asyncio.Event()
+        task = self._start(self._take(*parsed, handled))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stored.wait(), ACK_WAIT)
+            await asyncio.wait_for(handled.wait(), ACK_WAIT)
         await ack()
         await task
 
+    def _start(self, work: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _take(self, incoming: Incoming, where: Where, handled: asyncio.Event) -> None:
+        try:
+            await self._handle(incoming, where, await self._keep(incoming, where), handled)
+        finally:
+            handled.set()  # a failure is logged by bolt; the ack must not wait for it
+
+    async def _keep(self, incoming: Incoming, where: Where) -> bool:
+        """Store the event until it is handled; False when it could not be."""
+        if incoming.event_id is None:
+            return False
+        try:
+            item = (incoming.event_id, inbound.pack(incoming, where), incoming.person.key)
+            await self.core.keep(PLATFORM, [item])
+        except Exception:  # handled all the same, only not kept for a crash
+            log.exception("Slack: could not store event %s before handling it", incoming.event_id)
+            return False
+        return True
+
+    async def drain_kept(self) -> int:
+        """After a restart: the events stored and not handled yet, in the order they
+        came, ahead of anything received now (their tasks queue first for each person)."""
+        kept = await self.core.kept(PLATFORM)
+        for event_id, payload in kept:
+            try:
+                incoming, where = inbound.unpack(payload)
+            except Exception:
+                log.exception("dropping stored Slack event %s: unreadable", event_id)
+                self.core.taken(PLATFORM, event_id)
+                continue
+            self._start(self._replay(incoming, where))
+        if kept:
+            log.info("Slack: handling %d event(s) a stop or a crash left", len(kept))
+        return len(kept)
+
+    async def _replay(self, incoming: Incoming, where: Where) -> None:
+        try:
+            await self._handle(incoming, where, True, asyncio.Event())
+        except Exception:  # no request of bolt's to log it
+            log.exception("Slack: a stored event %s failed", incoming.event_id)
+
     async def _handle(
-        self, incoming: Incoming, where: Where, stored: asyncio.Event | None = None
+        self, incoming: Incoming, where: Where, inboxed: bool, handled: asyncio.Event
     ) -> None:
         try:
-            await self._handle_in_order(incoming, where, stored)
-        finally:
-            if stored is not None:
-                stored.set()  # a failure is logged by bolt; the ack must not wait for it
+            await self._handle_in_order(incoming, where, inboxed, handled)
+        except Exception:
+            if inboxed and incoming.event_id is not None:
+                self.core.taken(PLATFORM, incoming.event_id)  # failed, not to be redone
+            raise
 
     async def _handle_in_order(
-        self, incoming: Incoming, where: Where, stored: asyncio.Event | None
+        self, incoming: Incoming, where: Where, inboxed: bool, handled: asyncio.Event
     ) -> None:
         # One person's events in one channel are handled one at a time, in the order
         # they came (two quick ticks must not race); everyone else in parallel.
@@ -351,9 +402,8 @@ class SlackAdapter:
                 # which stay (ephemeral ones vanish on reload, mid-consultation).
                 where = replace(where, command=False)
             route = json.dumps(dataclasses.asdict(where))
-            replies = await self.core.handle(incoming, route=route)
-            if stored is not None:
-                stored.set()
+            replies = await self.core.handle(incoming, route=route, inboxed=inboxed)
+            handled.set()
             await self._deliver_owed(incoming.event_id, replies, where)
 
     async def _person(self, person: Person) -> Person:

@@ -7,8 +7,9 @@ what the bot must ignore: its own messages, other bots', edits, deletions, joins
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.messages import Chat, Incoming, Person
@@ -48,6 +49,19 @@ class Where:
 
 def origin_of(channel: str, ts: str) -> str:
     return f"{channel}:{ts}"
+
+
+def pack(incoming: Incoming, where: Where) -> str:
+    """An event as kept in the inbox until it is handled (see :func:`unpack`)."""
+    return json.dumps({"incoming": asdict(incoming), "where": asdict(where)})
+
+
+def unpack(payload: str) -> tuple[Incoming, Where]:
+    """An event kept by :func:`pack`, to be handled after a restart."""
+    data = json.loads(payload)
+    fields = dict(data["incoming"])
+    person, chat = Person(**fields.pop("person")), Chat(**fields.pop("chat"))
+    return Incoming(person=person, chat=chat, **fields), Where(**data["where"])
 
 
 def parse_origin(origin: str) -> tuple[str, str] | None:
