@@ -84,7 +84,7 @@ _MORE = frozenset(
 # "tell me more about the task force", "en savoir plus sur le MLG": the entry on it, in full.
 _ABOUT = frozenset(["about", "on", "sur", "de", "du", "des", "sobre", "del", "عن"])
 # Compared word by word ("por favor" is "por" and "favor"; Arabic فضلك is politeness).
-_COURTESY = POLITENESS | {"please", "pls", "por", "favor"}
+_COURTESY = POLITENESS | {"please", "pls", "plz", "por", "favor", "porfa", "porfis", "xfa", "plis"}
 # Words that point back at something said before.
 _BACK = frozenset(
     [
@@ -524,12 +524,18 @@ def last_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:
     return f"{name} {last}"
 
 
+# "ahora el 7 xfa", "now number 7", "et maintenant le 7": the next item asked for.
+_NOW = frozenset(
+    ["now", "ahora", "maintenant", "next", "then", "luego", "ensuite", "هلق", "هلا", "الحين"]
+)
+
+
 def swapped_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:
     """ "and 10?" after principle 7 (or "et le dixième ?", "والعاشر؟"): the same series'
     item of that number, as a question the matcher answers ("principle 10"). None when
     the entry names no numbered item, or the message holds more than a number."""
     series = {t.split("#")[0] for t in matcher.subject(entry_id) if "#" in t}
-    rest = [w for w in words if w not in _ITEM_FRAME]
+    rest = [w for w in words if w not in _ITEM_FRAME and w not in _COURTESY and w not in _NOW]
     if len(series) != 1 or len(rest) != 1:
         return None
     name = series.pop()

@@ -96,6 +96,11 @@ _LANGUAGE_FRAME = frozenset(
         "dame",
         "pasar",
         "traducir",
+        "traduces",
+        "traducis",
+        "respondeme",
+        "contestame",
+        "escribeme",
         "ممكن",
         "جواب",
         "عافاك",
@@ -170,9 +175,9 @@ _NAMES = (
 )
 _ARABIC_NAMES = r"[اإ]ن[جك]ليزي|فرنسي|[اإ]سباني|عربي"
 _CLAUSE = re.compile(
-    r"(?:\b(?:answer|reply|respond|write|r[eé]ponds?|r[eé]pondez|[eé]cris|responde|"
-    r"contesta|escribe)\s+)?"
-    rf"(?:\b(?:in|en)\s+(?P<name>{_NAMES})\b|(?:باللغ[ةه]\s+ال|بال|لل)(?P<ar>{_ARABIC_NAMES})[ةه]?)"
+    r"(?:\b(?:answer|reply|respond|write|r[eé]ponds?|r[eé]pondez|[eé]cris|responde(?:me)?|"
+    r"resp[oó]ndeme|contesta(?:me)?|escribe(?:me)?)\s+)?"
+    rf"(?:\b(?:in|en|al|into)\s+(?P<name>{_NAMES})\b|(?:باللغ[ةه]\s+ال|بال|لل)(?P<ar>{_ARABIC_NAMES})[ةه]?)"
     r"(?:\s*,?\s*(?:please|pls|plz|svp|stp|s[' ]il (?:te|vous) pla[iî]t|por favor|porfa|"
     r"xfa|لو سمحت|من فضلك|رجاء))?",
     re.IGNORECASE,

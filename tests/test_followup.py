@@ -79,6 +79,8 @@ def test_a_follow_up_asking_another_kind_of_question_moves_on(
         ("et le dixième ?", "fr"),
         ("y el 10?", "es"),
         ("والعاشر؟", "ar"),
+        ("ahora el 10 xfa", "es"),
+        ("now number 10 please", "en"),
     ],
 )
 def test_another_number_of_the_same_series(
@@ -336,6 +338,9 @@ def test_a_language_name_without_in_asks_for_no_language(shipped_matcher: Matche
         ("ممكن نفس الجواب بالانكليزي؟ بدي ابعته لزميل", "en"),
         ("ترجمه للانجليزي", "en"),
         ("in spanish please, I have to forward it to our volunteers", "es"),
+        ("respondeme en ingles xfa, es para un colega de kenia", "en"),
+        ("me lo traduces al ingles?", "en"),
+        ("can you translate that into arabic", "ar"),
     ],
 )
 def test_a_language_asked_with_who_it_is_for_is_the_last_answer_again(
