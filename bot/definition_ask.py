@@ -53,6 +53,16 @@ _POINTERS = _phrases(
     "ايه ده",
     "ما معنى ذلك",
 )
+# Those of them that ask what a name means, not what the thing is: the glossary's line.
+_MEANING_POINTERS = _phrases(
+    "what does that mean",
+    "what does that stand for",
+    "ça veut dire quoi",
+    "ça désigne quoi",
+    "qué significa eso",
+    "que quiere decir eso",
+    "ما معنى ذلك",
+)
 # "what is it" points back too, but only at a name said just before ("they say IMRF,
 # what is it?"), as "X, what is it?" is also how people ask about all of X.
 _WEAK_POINTERS = _phrases("what is it", "qu'est-ce que c'est")
@@ -62,7 +72,8 @@ MAX_PLACE_WORDS = 5
 # What may stand just before the term: nothing, a verb of mentioning, a preposition.
 _MENTIONS = _words(
     """say says said saying wrote write writes writing written mention mentions mentioned
-    heard hear saw see seen called call read at about like of is
+    heard hear saw see seen seeing sees called call read at about like of is often always
+    vois voit voyons souvent toujours veo vemos siempre
     dit disent dire ecrit ecrivent mentionne parle parlent entendu vu lu appelle
     dice dicen dijo dijeron escribio escriben menciona mencionan mencionaron menciono hablan
     hablaron oido visto leido llaman
@@ -160,6 +171,14 @@ def name_asked(matcher: Matcher, question: str) -> str | None:
     """The glossary entry of the name a message asks the meaning of ("apmn stand for
     what?", "IC in ur answer mean?"), else None. What the letters stand for is the
     glossary's line, not the curated entry about the thing."""
+    words = [w for w in text_words(question[:MAX_QUESTION_CHARS]) if w not in _TAIL]
+    for tail in _MEANING_POINTERS:
+        # "je vois souvent « GCM » dans les notes, ça veut dire quoi ?"
+        if len(words) > len(tail) and tuple(words[-len(tail) :]) == tail:
+            term = _pointed_at(matcher, words[: -len(tail)], weak=False)
+            named = matcher.terms_named(term) if term else []
+            if len(named) == 1:
+                return named[0]
     clauses = _CLAUSE.split(question[:MAX_QUESTION_CHARS])
     # "perdón, soy nuevo, ¿qué quiere decir RCRC?": the clause that asks, on its own.
     for i in range(len(clauses)):
@@ -201,8 +220,12 @@ def _pointed_at(matcher: Matcher, before: list[str], weak: bool) -> list[str] | 
     pointer that name one term, with at most a place after them."""
     for end in range(len(before), max(0, len(before) - MAX_PLACE_WORDS - 1), -1):
         after = before[end:]
-        if after and (weak or after[0] not in _PLACES):
+        if after and after[0] not in _PLACES:
             continue
+        # "what is it" after a place ("GFMD in the notes. What is it?") only with a
+        # verb of mentioning before the name: "the RFL platform, what is it" asks about
+        # the platform.
+        placed_weakly = bool(after) and weak
         for n in range(1, MAX_TERM_WORDS + 1):
             start = end - n
             if start < 0:
@@ -212,6 +235,8 @@ def _pointed_at(matcher: Matcher, before: list[str], weak: bool) -> list[str] | 
             lead = start
             while lead > 0 and before[lead - 1] in _QUOTES:
                 lead -= 1
+            if placed_weakly and (lead == 0 or before[lead - 1] not in _MENTIONS):
+                continue
             if lead == 0 or before[lead - 1] in _MENTIONS:
                 return before[start:end]
     return None

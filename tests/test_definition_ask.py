@@ -26,6 +26,13 @@ from bot.matcher import Matcher
         ),
         ("on m'a parlé du MLG dans une réunion, c'est quoi ça ?", "glossary-mlg"),
         ("en la reunión mencionaron el GMTF, qué es eso?", "glossary-gmtf"),
+        # "what is it" after a place, with a verb of seeing before the name.
+        ("I keep seeing GFMD in the reference group notes. What is it? thanks", "glossary-gfmd"),
+        # What it means is the glossary's line, not the curated entry on the compact.
+        (
+            "Bonjour ! Je vois souvent « GCM » dans les notes de plaidoyer, ça veut dire quoi ?",
+            "glossary-gcm",
+        ),
     ],
 )
 def test_a_term_seen_somewhere_is_defined(
