@@ -52,6 +52,11 @@ _POINTERS = _phrases(
     "ما هذا",
     "ايه ده",
     "ما معنى ذلك",
+    "شو معناها",
+    "شو معناه",
+    "ما معناها",
+    "ايش معناها",
+    "وش معناها",
 )
 # Those of them that ask what a name means, not what the thing is: the glossary's line.
 _MEANING_POINTERS = _phrases(
@@ -62,6 +67,11 @@ _MEANING_POINTERS = _phrases(
     "qué significa eso",
     "que quiere decir eso",
     "ما معنى ذلك",
+    "شو معناها",
+    "شو معناه",
+    "ما معناها",
+    "ايش معناها",
+    "وش معناها",
 )
 # "what is it" points back too, but only at a name said just before ("they say IMRF,
 # what is it?"), as "X, what is it?" is also how people ask about all of X.
@@ -77,7 +87,7 @@ _MENTIONS = _words(
     dit disent dire ecrit ecrivent mentionne parle parlent entendu vu lu appelle
     dice dicen dijo dijeron escribio escriben menciona mencionan mencionaron menciono hablan
     hablaron oido visto leido llaman
-    يقول يقولوا يقولون قال قالوا كتب كتبوا ذكر ذكروا سمعت شفت"""
+    يقول يقولوا يقولون قال قالوا كتب كتبوا ذكر ذكروا سمعت شفت فيها فيه مكتوب بتنكتب تنكتب"""
 )
 _QUOTES = frozenset(
     [
@@ -117,9 +127,17 @@ _LEADS = _phrases(
     "ما هي",
     "شو هو",
     "شو هي",
+    "شنو هو",
+    "شنو هي",
+    "اشنو هو",
+    "اشنو هي",
+    "ايش هو",
+    "وش هو",
+    "ايه هو",
 )
 _LOCATORS = _words(
-    "in that which mentioned written dans mentionne cite mencionado mencionada في اللي الي"
+    "in that which mentioned written dans mentionne cite mencionado mencionada في اللي الي فهاد "
+    "فهذه بهاد بهذه"
 )
 # "what does GA mean in IFRC documents?": the same, asked as what a name means.
 _MEANING_LEADS = _phrases("what does", "wat does", "what do")
@@ -137,7 +155,7 @@ _MEANING = _words(
     region zone area
     signifie signification designe correspond sigle acronyme abreviation veut
     significa significado quiere sigla siglas refiere refieren acronimo region zona
-    يعني معنى مقصود اختصار يرمز مختصر منطقه"""
+    يعني معنى معناها معناه مقصود اختصار يرمز مختصر منطقه"""
 )
 # ...and besides the name, only these (or words of courtesy, or where it was seen).
 _MEANING_REST = _words(
@@ -145,7 +163,7 @@ _MEANING_REST = _words(
     full name your ur answer answers again
     quoi que qu quel quelle c est ca cela dire clair nom complet veut donc et alors
     que q qué cual es se a lo eso el nombre completo decir dicen cuando y
-    شو ايش ما ماذا هو هي انهي اي يعني و ب"""
+    شو ايش ايه وش شنو اشنو ما ماذا هو هي انهي اي يعني و ب فيها فيه"""
 )
 _WHAT = _words("what whats wat quoi qué que q شو ايش ما")
 _CLAUSE = re.compile(r"[,.;:!?¿¡\n،؟]+|\s[-–—]+\s")

@@ -92,6 +92,9 @@ def test_the_rewritten_question_keeps_the_askers_words_and_language(
         ("disculpen, cuando dicen IC en los correos a q se refieren?", "glossary-ic"),
         ("شو المقصود ب Sahel+", "glossary-sahel"),
         ("MENA يعني انهي منطقه", "glossary-mena"),
+        # Spoken Arabic "what is" (اشنو هو), "in these" (فهاد), "its meaning" (معناها).
+        ("اشنو هو IC فهاد الوثائق؟", "glossary-ic"),
+        ("معليش سوال غبي شوي 😅 كل الوثائق فيها NS، شو معناها؟", "glossary-ns"),
         # Letters, then "what": what they stand for.
         ("and icrc is what exactly", "glossary-icrc"),
         # A clause after a dash, as a phone keyboard types it.
