@@ -318,7 +318,11 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     """Match ``text``, reading it as a follow-up of ``previous`` where that is what it is."""
     rest, asked = split_language_request(text)
     if asked is not None:
-        if previous is not None and previous.entry in matcher.kb.entries and only_asks_for_it(rest):
+        if (
+            previous is not None
+            and previous.entry in matcher.kb.entries
+            and only_asks_for_it(rest, asked)
+        ):
             # "en inglés por favor, es para un colega de Ginebra": the last answer again.
             return Match("answer", previous.entry, 1.0, language=asked, p=1.0)
         # "in French, what is the MRG?": the question, answered in the language asked.
@@ -534,11 +538,15 @@ def swapped_item(matcher: Matcher, words: list[str], entry_id: str) -> str | Non
     """ "and 10?" after principle 7 (or "et le dixième ?", "والعاشر؟"): the same series'
     item of that number, as a question the matcher answers ("principle 10"). None when
     the entry names no numbered item, or the message holds more than a number."""
-    series = {t.split("#")[0] for t in matcher.subject(entry_id) if "#" in t}
-    rest = [w for w in words if w not in _ITEM_FRAME and w not in _COURTESY and w not in _NOW]
-    if len(series) != 1 or len(rest) != 1:
+    # "what does number 7 say" after the list of the principles, too.
+    name = matcher.series_of(entry_id)
+    rest = [
+        w
+        for w in words
+        if w not in _ITEM_FRAME and w not in _COURTESY and w not in _NOW and w not in _ABOUT_IT
+    ]
+    if name is None or len(rest) != 1:
         return None
-    name = series.pop()
     if not designations([name, rest[0]]):
         return None
     return f"{name} {rest[0]}"

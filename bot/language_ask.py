@@ -141,6 +141,13 @@ _SENDING = frozenset(
         "mandar",
         "reenviar",
         "compartir",
+        # "I want to put it in the report", "pour le mettre dans mon rapport"
+        "paste",
+        "coller",
+        "pegar",
+        "احطه",
+        "احطها",
+        "حطه",
         "ابعت",
         "ابعته",
         "ابعتها",
@@ -200,12 +207,19 @@ def without_purpose(text: str) -> str:
     return "".join(kept)
 
 
-def only_asks_for_it(rest: str) -> bool:
+def only_asks_for_it(rest: str, asked: str | None = None) -> bool:
     """Whether what is left of a message once its "in French" clause is out asks for
     nothing more than that answer: "please, it's for a colleague in Geneva", "tu peux me
-    le donner ? c'est pour la Croix-Rouge équatorienne"."""
-    words = text_words(without_purpose(rest))
-    return all(w in _LANGUAGE_FRAME or w in POLITENESS for w in words)
+    le donner ? c'est pour la Croix-Rouge équatorienne". A sentence that names the
+    language asked again says why ("our colleagues in Tunis prefer French")."""
+    names = _LANGUAGE_ASKS.get(asked or "", ())
+    for sentence in re.split(r"(?<=[.?!;؟])", without_purpose(rest)):
+        words = text_words(sentence)
+        if any(w in names for w in words):
+            continue
+        if not all(w in _LANGUAGE_FRAME or w in POLITENESS for w in words):
+            return False
+    return True
 
 
 def split_language_request(text: str) -> tuple[str, str | None]:

@@ -341,6 +341,9 @@ def test_a_language_name_without_in_asks_for_no_language(shipped_matcher: Matche
         ("respondeme en ingles xfa, es para un colega de kenia", "en"),
         ("me lo traduces al ingles?", "en"),
         ("can you translate that into arabic", "ar"),
+        # A sentence that names the language again, or says where the answer goes.
+        ("ممكن نفس الجواب بالفرنسي؟ الزملاء في تونس يفضلو الفرنسيه", "fr"),
+        ("عطني الجواب بالانجليزيه ابي احطه في التقرير", "en"),
     ],
 )
 def test_a_language_asked_with_who_it_is_for_is_the_last_answer_again(
@@ -499,3 +502,9 @@ def test_a_corrected_year_after_its_opener(shipped_matcher: Matcher, text: str) 
     read as "the 2017 one": the Movement's commitments came instead."""
     found = resolve(shipped_matcher, text, Previous("statement-2019", "en"))
     assert (found.status, found.id) == ("answer", "call-for-action-2017")
+
+
+def test_another_number_after_the_list_itself(shipped_matcher: Matcher) -> None:
+    """ "what does number 7 say" after the list of principles: before, a did-you-mean."""
+    found = resolve(shipped_matcher, "what does number 7 say", Previous("policy-principles", "en"))
+    assert (found.status, found.id) == ("answer", "principle-migratory-trails")
