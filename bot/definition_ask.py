@@ -306,11 +306,18 @@ def _meaning_asked(matcher: Matcher, words: list[str]) -> list[str] | None:
     what = next((i for i, w in enumerate(words) if w in _WHAT), None)
     if letters_only and what is None:
         return None
+    # The name holds the first word that asks nothing, unless that word is where it
+    # was seen: a cheap bound on the spans worth an analysis (this runs on every message).
+    asking = [_asks_meaning(w) for w in words]
+    if sum(1 for a in asking if not a) > MAX_TERM_WORDS + 2 * MAX_PLACE_WORDS:
+        return None
     for n in range(MAX_TERM_WORDS, 0, -1):
         for start in range(len(words) - n + 1):
             term = words[start : start + n]
-            if any(w in _MEANING or w in _MEANING_REST for w in term):
+            if asking[start] or any(w in _MEANING or w in _MEANING_REST for w in term):
                 continue  # "stand" is no typo of "standing (commission)" here
+            if not matcher.may_name_a_term(term):
+                continue
             if not _only_a_term(matcher, term):
                 # "sahel+" comes out of the tokeniser as "sahel plus".
                 term = ["".join(term)]

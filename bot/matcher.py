@@ -298,6 +298,8 @@ MAX_BETWEEN = 5
 
 _NATIONAL = _phrases("national_societies")
 _NOT_A_NAME = frozenset(w for p in _phrases("not_a_name") for w in p)
+# Their first words: most words of a message start no name, and are passed over at once.
+_BODY_FIRSTS = frozenset(p[0] for p in (*_OTHER_BODIES, *_NATIONAL))
 
 
 def _body_at(words: list[str], i: int) -> tuple[int, int] | None:
@@ -322,6 +324,8 @@ def other_bodys_document(words: list[str]) -> str | None:
     "la politique migratoire de l'OIM", "the Philippine Red Cross migration policy"),
     else None."""
     for i in range(len(words)):
+        if words[i] not in _BODY_FIRSTS:
+            continue
         found = _body_at(words, i)
         if found is None:
             continue
@@ -569,6 +573,19 @@ class Matcher:
             if " " not in name.strip()  # "Sahel+" is one name, "Climate Centre" two words
             for w in text_words(name)
         )
+        # Every word a name of a term may be written with, in any language: what
+        # names_a_term_token can only be true of (a cheap test before an analysis).
+        self._term_parts = frozenset(
+            w
+            for term in kb.terms
+            for name in (
+                term.term,
+                term.stands_for,
+                *term.aliases,
+                *(n for tr in term.translations.values() for n in (tr.stands_for, *tr.aliases)),
+            )
+            for w in text_words(name)
+        ) | frozenset(w for parts, c in self._phrases if c in self._term_tokens for w in parts)
         # Every one-word name in any language ("CI", "CD", "SN"), for _written().
         self._acronyms = self._names | frozenset(
             w
@@ -949,6 +966,15 @@ class Matcher:
     def names_a_term(self, query: Query) -> bool:
         """Whether a question names a glossary term ("MRG", "standing commission")."""
         return any(self.names_a_term_token(t) for t in query.tokens)
+
+    def may_name_a_term(self, words: Iterable[str]) -> bool:
+        """False when some word cannot be part of a term's name: a word of the knowledge
+        base's or of a language's that no name uses. (Any other word may be a typo of
+        one; typo correction never rewrites a real word.)"""
+        return all(
+            w in self._term_parts or (w not in self._known and not wordlists.is_word(w))
+            for w in words
+        )
 
     def names_a_term_token(self, token: str) -> bool:
         """Whether a token is a glossary term's ("mrg", "standingcommiss")."""
