@@ -83,7 +83,8 @@ MAX_PLACE_WORDS = 5
 _MENTIONS = _words(
     """say says said saying wrote write writes writing written mention mentions mentioned
     heard hear saw see seen seeing sees called call read at about like of is often always
-    vois voit voyons souvent toujours veo vemos siempre
+    vois voit voyons souvent toujours veo vemos siempre never jamais nunca escuche escuchado
+    oi
     dit disent dire ecrit ecrivent mentionne parle parlent entendu vu lu appelle
     dice dicen dijo dijeron escribio escriben menciona mencionan mencionaron menciono hablan
     hablaron oido visto leido llaman
@@ -185,7 +186,7 @@ def definition_reading(matcher: Matcher, question: str) -> str | None:
     return what_is(term, matcher.analyse(question).language)
 
 
-def name_asked(matcher: Matcher, question: str) -> str | None:
+def name_asked(matcher: Matcher, question: str, after_answer: bool = False) -> str | None:
     """The glossary entry of the name a message asks the meaning of ("apmn stand for
     what?", "IC in ur answer mean?"), else None. What the letters stand for is the
     glossary's line, not the curated entry about the thing."""
@@ -201,7 +202,7 @@ def name_asked(matcher: Matcher, question: str) -> str | None:
     # "perdón, soy nuevo, ¿qué quiere decir RCRC?": the clause that asks, on its own.
     for i in range(len(clauses)):
         words = [w for w in text_words(" ".join(clauses[i:])) if w not in _TAIL]
-        if words and (term := _meaning_asked(matcher, words)) is not None:
+        if words and (term := _meaning_asked(matcher, words, after_answer)) is not None:
             named = matcher.terms_named(term)
             return named[0] if len(named) == 1 else None
     return None
@@ -296,7 +297,9 @@ def _only_a_term(matcher: Matcher, words: list[str]) -> bool:
     )
 
 
-def _meaning_asked(matcher: Matcher, words: list[str]) -> list[str] | None:
+def _meaning_asked(
+    matcher: Matcher, words: list[str], after_answer: bool = False
+) -> list[str] | None:
     """ "and hsp is short for?", "IC in ur answer mean?", "شو المقصود ب Sahel+": the one
     name, when every other word asks what it means or says where it was seen."""
     # Without such a word, only letters before the "what": "and icrc is what exactly?"
@@ -323,8 +326,11 @@ def _meaning_asked(matcher: Matcher, words: list[str]) -> list[str] | None:
                 term = ["".join(term)]
                 if n == 1 or not _only_a_term(matcher, term):
                     continue
+            # After an answer, "and what is the ICVA?" too: the topic of the moment would
+            # otherwise pull the answer back to itself.
+            before_what = what is not None and (start < what or after_answer)
             if letters_only and (
-                what is None or start > what or not matcher.analyse(" ".join(term)).short_forms
+                not before_what or not matcher.analyse(" ".join(term)).short_forms
             ):
                 continue
             rest = _unplaced(words[:start]) + _unplaced(words[start + n :])

@@ -45,6 +45,7 @@ OFF_TOPIC = 0.7
 REPEAT = 0.9
 ELLIPTIC_WORDS = 4  # at most this many words, naming nothing: a follow-up without "it"
 REPEAT_OTHER = 0.7  # ...and more so when it asks "who" or "how many" after a "what"
+REPEAT_ACTUALLY = 0.5  # ...and most when it says "actually", "finalement", "فعليا"
 OWN_WORD_WEIGHT = 3.5  # a word this rare in a follow-up is a topic of its own
 
 # "tell me more": the entry again, in full with its sources and related questions (a
@@ -195,6 +196,27 @@ _PIVOTS = tuple(
 _NEGATIONS = frozenset(["not", "pas", "ni", "no", "non", "مش", "مو", "ليس", "وليس", "مب", "موش"])
 
 
+_ACTUALLY = frozenset(
+    [
+        "actually",
+        "finally",
+        "eventually",
+        "end",
+        "finalement",
+        "fait",
+        "finalmente",
+        "realidad",
+        "realmente",
+        "final",
+        "فعليا",
+        "فعلا",
+        "اخيرا",
+        "نهايه",
+        "اخر",
+    ]
+)
+
+
 def _without_denied(words: list[str]) -> list[str] | None:
     """A correction's words up to its "not the X", or None when it denies nothing."""
     start = sum(len(p) for p in _openers(words))
@@ -333,7 +355,7 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         found = matcher.match(what_is(about, matcher.analyse(text).language))
         if found.status == "answer":
             return replace(found, id=matcher.curated_twin(found.id or "") or found.id)
-    if (glossary := name_asked(matcher, text)) is not None:
+    if (glossary := name_asked(matcher, text, after_answer=previous is not None)) is not None:
         language = matcher.analyse(text).language or (previous.language if previous else None)
         return Match("answer", glossary, 1.0, language=language, p=1.0)
     if (
@@ -425,6 +447,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     )
     said = {previous.entry, *matcher.twins_of(previous.entry)}
     repeat = _repeat(matcher, query, previous.entry)
+    if any(w in _ACTUALLY for w in words):
+        # "so when was it actually adopted?" after "was it adopted in 2023?": what the
+        # answer just given was not (the plan), asked again.
+        repeat = min(repeat, REPEAT_ACTUALLY)
     ranked = sorted(
         (
             replace(c, score=round(c.score * _share(matcher, c.id, context, said, repeat), 4))

@@ -508,3 +508,24 @@ def test_another_number_after_the_list_itself(shipped_matcher: Matcher) -> None:
     """ "what does number 7 say" after the list of principles: before, a did-you-mean."""
     found = resolve(shipped_matcher, "what does number 7 say", Previous("policy-principles", "en"))
     assert (found.status, found.id) == ("answer", "principle-migratory-trails")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "then when did it actually get adopted?",
+        "Donc finalement elle a été adoptée quand ?",
+        "¿entonces cuándo se adoptó finalmente?",
+    ],
+)
+def test_when_it_actually_happened_after_the_plan(shipped_matcher: Matcher, text: str) -> None:
+    """After "was the strategy adopted at the 2023 CoD?" (the plan): before, the plan again."""
+    found = resolve(shipped_matcher, text, Previous("strategy-2023-plan", "en"))
+    assert (found.status, found.id) == ("answer", "strategy-adoption")
+
+
+def test_and_what_is_a_name_after_an_answer_is_its_glossary_line(shipped_matcher: Matcher) -> None:
+    """Before: the list of global bodies again, which the ICVA is one of."""
+    text = "Y qué es el ICVA? nunca lo escuché"
+    found = resolve(shipped_matcher, text, Previous("secretariat-global-bodies", "es"))
+    assert (found.status, found.id) == ("answer", "glossary-icva")
