@@ -167,6 +167,9 @@ _MEANING_REST = _words(
     شو ايش ايه وش شنو اشنو ما ماذا هو هي انهي اي يعني و ب فيها فيه"""
 )
 _WHAT = _words("what whats wat quoi qué que q شو ايش ما")
+# "and what is the ICVA?", not "what about the MLG?" (the same asked of it) nor "what does
+# the MRG do?" (what it does).
+_COPULA = _words("is whats es est c هو هي")
 _CLAUSE = re.compile(r"[,.;:!?¿¡\n،؟]+|\s[-–—]+\s")
 _ASK = {"en": "what is {}", "fr": "c'est quoi {}", "es": "qué es {}", "ar": "ما هو {}"}
 MAX_TERM_WORDS = 3
@@ -328,7 +331,9 @@ def _meaning_asked(
                     continue
             # After an answer, "and what is the ICVA?" too: the topic of the moment would
             # otherwise pull the answer back to itself.
-            before_what = what is not None and (start < what or after_answer)
+            before_what = what is not None and (
+                start < what or (after_answer and any(w in _COPULA for w in words))
+            )
             if letters_only and (
                 not before_what or not matcher.analyse(" ".join(term)).short_forms
             ):

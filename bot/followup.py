@@ -203,7 +203,6 @@ _ACTUALLY = frozenset(
         "eventually",
         "end",
         "finalement",
-        "fait",
         "finalmente",
         "realidad",
         "realmente",
