@@ -88,7 +88,7 @@ _MENTIONS = _words(
     dit disent dire ecrit ecrivent mentionne parle parlent entendu vu lu appelle
     dice dicen dijo dijeron escribio escriben menciona mencionan mencionaron menciono hablan
     hablaron oido visto leido llaman
-    يقول يقولوا يقولون قال قالوا كتب كتبوا ذكر ذكروا سمعت شفت فيها فيه مكتوب بتنكتب تنكتب"""
+    يقول يقولوا يقولون قال قالوا كتب كتبوا ذكر ذكروا سمعت شفت فيها فيه مكتوب بتنكتب تنكتب بيكتبوها يكتبوها بيكتبوا"""
 )
 _QUOTES = frozenset(
     [
@@ -164,7 +164,7 @@ _MEANING_REST = _words(
     full name your ur answer answers again
     quoi que qu quel quelle c est ca cela dire clair nom complet veut donc et alors
     que q qué cual es se a lo eso el nombre completo decir dicen cuando y
-    شو ايش ايه وش شنو اشنو ما ماذا هو هي انهي اي يعني و ب فيها فيه"""
+    شو ايش ايه وش شنو اشنو ما ماذا هو هي انهي اي يعني و ب فيها فيه بمنطقه لما"""
 )
 _WHAT = _words("what whats wat quoi qué que q شو ايش ما")
 # "and what is the ICVA?", not "what about the MLG?" (the same asked of it) nor "what does

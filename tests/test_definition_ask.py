@@ -94,6 +94,7 @@ def test_the_rewritten_question_keeps_the_askers_words_and_language(
         ("MENA يعني انهي منطقه", "glossary-mena"),
         # Spoken Arabic "what is" (اشنو هو), "in these" (فهاد), "its meaning" (معناها).
         ("اشنو هو IC فهاد الوثائق؟", "glossary-ic"),
+        ("ما المقصود بمنطقة MENA؟", "glossary-mena"),
         ("معليش سوال غبي شوي 😅 كل الوثائق فيها NS، شو معناها؟", "glossary-ns"),
         # Letters, then "what": what they stand for.
         ("and icrc is what exactly", "glossary-icrc"),
