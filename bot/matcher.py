@@ -1228,11 +1228,11 @@ class Matcher:
         named = [names_a_foreign_subject(text_words(p)) for p in parts]
         # Only a reading within one sentence of the message: the text from a question word
         # on has lost the full stops, and would take the next sentence down with it.
-        sentences = [normalise(p) for p in _SENTENCE_SPLIT.split(question) if p.strip()]
+        whole = [normalise(p) for p in sentences(question)]
         foreign = [
             normalise(p)
             for p, n in zip(parts, named, strict=True)
-            if n and any(normalise(p) in sentence for sentence in sentences)
+            if n and any(normalise(p) in sentence for sentence in whole)
         ]
         for part, names_foreign in zip(parts, named, strict=True):
             if foreign and not names_foreign:
@@ -1422,6 +1422,19 @@ def _group_best(f: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 # A sentence ends after its punctuation, which stays with it ("?" says it asks).
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;:\n؟؛])\s*")
+# A full stop that ends an abbreviation, not a sentence: "principle no. 10", "nr. 7".
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:no|nr|n|num|vs|etc|art|p)\.$", re.IGNORECASE)
+
+
+def sentences(text: str) -> list[str]:
+    """A message's sentences, each with its closing mark."""
+    out: list[str] = []
+    for piece in _SENTENCE_SPLIT.split(text):
+        if out and _ABBREVIATION.search(out[-1].rstrip()):
+            out[-1] = f"{out[-1]} {piece}"
+        elif piece.strip():
+            out.append(piece)
+    return out
 _CLAUSE_SPLIT = re.compile(r"[,،]\s*|\s+[\U0001F000-\U0001FAFF\u2600-\u27BF]+\s*")
 
 
@@ -1460,7 +1473,7 @@ def readings(text: str) -> list[str]:
             break
     asking: list[str] = []
     other: list[str] = []
-    pieces = [p for p in _SENTENCE_SPLIT.split(text) if p.strip()]
+    pieces = sentences(text)
     if len(pieces) > 1:
         for n, piece in enumerate(pieces):
             sentence = piece.strip(" \t\n.!;:؛")
@@ -1479,7 +1492,7 @@ def readings(text: str) -> list[str]:
 
 
 def _one_sentence(text: str) -> bool:
-    return sum(1 for p in _SENTENCE_SPLIT.split(text) if p.strip()) == 1
+    return len(sentences(text)) == 1
 
 
 def _split_clauses(piece: str) -> list[str]:

@@ -682,6 +682,11 @@ def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, te
         ("hello team, what are the ten migration principles? many thanks", "policy-principles"),
         ("quels sont les dix principes de la politique migration", "policy-principles"),
         ("principle ten", "principle-migratory-pressures"),
+        # "no." abbreviates "number": it ends no sentence.
+        (
+            "Hi, quick one for a training tomorrow: what is principle no. 10 about?",
+            "principle-migratory-pressures",
+        ),
     ],
 )
 def test_ten_in_words_is_the_list_or_the_item_as_the_digits_are(
