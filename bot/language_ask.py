@@ -50,6 +50,7 @@ _LANGUAGE_FRAME = frozenset(
         "again",
         "lo",
         "redis",
+        "redire",
         "dis",
         "ecris",
         "write",
@@ -210,9 +211,10 @@ def without_purpose(text: str) -> str:
 def only_asks_for_it(rest: str, asked: str | None = None) -> bool:
     """Whether what is left of a message once its "in French" clause is out asks for
     nothing more than that answer: "please, it's for a colleague in Geneva", "tu peux me
-    le donner ? c'est pour la Croix-Rouge équatorienne". A sentence that names the
-    language asked again says why ("our colleagues in Tunis prefer French")."""
-    names = _LANGUAGE_ASKS.get(asked or "", ())
+    le donner ? c'est pour la Croix-Rouge équatorienne". A sentence that names a
+    language says why ("our colleagues in Tunis prefer French")."""
+    del asked  # any language named says why: "mon directeur ne parle pas français"
+    names = {n for ns in _LANGUAGE_ASKS.values() for n in ns}
     for sentence in re.split(r"(?<=[.?!;؟])", without_purpose(rest)):
         words = text_words(sentence)
         if any(w in names for w in words):
@@ -226,7 +228,7 @@ def split_language_request(text: str) -> tuple[str, str | None]:
     """The question without its "in French" clause, and the language that clause asks
     for; the text unchanged and None when it has no such clause, or is nothing else
     (that is :func:`language_asked`'s case)."""
-    found = _CLAUSE.search(text)
+    found = next((m for m in _CLAUSE.finditer(text) if _asks_in(text, m)), None)
     if found is None or language_asked(text_words(text)) is not None:
         return text, None
     name = found.group("name") or found.group("ar")
@@ -235,3 +237,15 @@ def split_language_request(text: str) -> tuple[str, str | None]:
     if asked is None or not any(ch.isalnum() for ch in rest):
         return text, None
     return rest, asked
+
+
+def _asks_in(text: str, found: re.Match[str]) -> bool:
+    """Whether an "in English" clause asks for the answer in it: with a verb ("answer in
+    French"), or at an edge of its sentence ("in French, what is the MRG?", "who chairs
+    it? en español", "what is it in Arabic?"). In the middle it names what a word is in
+    that language: "IOM en anglais, c'est qui ?", "en los textos en inglés sale UNHCR"."""
+    if found.group(0).split()[0].lower() not in ("in", "en", "al", "into") or found.group("ar"):
+        return True  # a verb of answering, or Arabic's بال which asks by itself
+    before = text[: found.start()].rstrip()
+    after = text[found.end() :].lstrip()
+    return not before or before[-1] in ".?!;:,،؟" or not after or after[0] in ".?!؟"

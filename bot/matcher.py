@@ -1435,6 +1435,8 @@ def sentences(text: str) -> list[str]:
         elif piece.strip():
             out.append(piece)
     return out
+
+
 _CLAUSE_SPLIT = re.compile(r"[,،]\s*|\s+[\U0001F000-\U0001FAFF\u2600-\u27BF]+\s*")
 
 

@@ -344,6 +344,7 @@ def test_a_language_name_without_in_asks_for_no_language(shipped_matcher: Matche
         # A sentence that names the language again, or says where the answer goes.
         ("ممكن نفس الجواب بالفرنسي؟ الزملاء في تونس يفضلو الفرنسيه", "fr"),
         ("عطني الجواب بالانجليزيه ابي احطه في التقرير", "en"),
+        ("tu peux me le redire en anglais ? mon directeur ne parle pas francais", "en"),
     ],
 )
 def test_a_language_asked_with_who_it_is_for_is_the_last_answer_again(
@@ -529,3 +530,29 @@ def test_and_what_is_a_name_after_an_answer_is_its_glossary_line(shipped_matcher
     text = "Y qué es el ICVA? nunca lo escuché"
     found = resolve(shipped_matcher, text, Previous("secretariat-global-bodies", "es"))
     assert (found.status, found.id) == ("answer", "glossary-icva")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hola, en los textos en inglés sale UNHCR, ¿es el ACNUR?",
+        "et l'OIM, IOM en anglais, c'est qui ?",
+    ],
+)
+def test_a_language_named_mid_sentence_asks_for_no_language(text: str) -> None:
+    """ "IOM en anglais" says what the word is in English: before, the answer came in
+    English to a French or Spanish question."""
+    assert split_language_request(text)[1] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("in French, what is the MRG?", "fr"),
+        ("who chairs the MRG? en español", "es"),
+        ("what is the mrg in arabic?", "ar"),
+        ("answer in spanish: who chairs the mrg", "es"),
+    ],
+)
+def test_a_language_at_an_edge_of_the_question_is_asked(text: str, lang: str) -> None:
+    assert split_language_request(text)[1] == lang
