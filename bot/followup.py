@@ -408,6 +408,20 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         # A step to where no dated event lies ("the day before" a meeting): the previous
         # answer again would be a confident wrong one; the fallback offers the timeline.
         return Match("fallback", None, 0.0, language=language)
+    if (
+        temporal.OUTCOME_TOKENS.intersection(query.tokens)
+        and not query.numbers  # "was it adopted in 2023 or not?" is about that year
+        and not {"date", "where", "who"}.intersection(query.tokens)
+        and not any(
+            matcher.names_a_term_token(t)
+            for t in query.tokens
+            if t not in matcher.subject(previous.entry)
+        )
+        and (outcome := temporal.outcome_of(matcher.kb, previous.entry)) is not None
+    ):
+        # "what did it adopt on migration?" after the 2022 Council of Delegates: the
+        # resolution put to it, not the meeting again.
+        return Match("answer", outcome, 1.0, language=query.language or previous.language, p=1.0)
     # "no wait, I meant the 2017 one": the correction's words say no year.
     unopened = words[sum(len(p) for p in _openers(words)) :]
     if len(landed := temporal.swapped_year(unopened, matcher.kb, previous.entry)) == 1:

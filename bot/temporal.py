@@ -283,3 +283,38 @@ def swapped_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> list[str
         ]
         found = alike or found
     return list(dict.fromkeys(e.entry for e in found))
+
+
+# What a meeting gave: "what did it adopt on migration?", "which resolution did they put
+# to it?", "what did they present at the CoD?" after the meeting's own entry.
+OUTCOME_TOKENS = frozenset(["adopt", "present", "resolut", "decid", "approv"])
+_OUTCOME_KINDS = frozenset(["adoption", "plan"])
+_MEETING_KINDS = frozenset(["meeting", "conference"])
+OUTCOME_WINDOW = 31  # days from the meeting an adoption or a plan may be dated
+
+
+def outcome_of(kb: KnowledgeBase, entry_id: str) -> str | None:
+    """The one entry of what was adopted or put forward at the meeting ``entry_id`` is
+    about (an adoption or plan dated within a month of it, day-precise), else None."""
+    meetings = [
+        e
+        for e in kb.events
+        if e.entry == entry_id and e.kind in _MEETING_KINDS and e.start_precision == "day"
+    ]
+    near = [
+        (abs((e.start - m.start).days), e.entry)
+        for m in meetings
+        for e in kb.events
+        if e.kind in _OUTCOME_KINDS
+        and e.entry
+        and e.entry != entry_id
+        and e.entry in kb.entries
+        and abs((e.start - m.start).days) <= OUTCOME_WINDOW
+    ]
+    if not near:
+        return None
+    # The nearest: the 2022 Council's resolution (that day), not the MLG meeting of the
+    # week before.
+    closest = min(days for days, _ in near)
+    found = {entry for days, entry in near if days == closest}
+    return found.pop() if len(found) == 1 else None

@@ -7,7 +7,7 @@ import pytest
 from bot.followup import Previous, resolve
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher, text_words
-from bot.temporal import Step, pin_year, step_of, stepped, swapped_year
+from bot.temporal import Step, outcome_of, pin_year, step_of, stepped, swapped_year
 
 
 @pytest.mark.parametrize(
@@ -158,3 +158,27 @@ def test_another_years_meeting_under_another_name_is_that_years_meeting(
 def test_a_year_with_a_topic_is_left_to_the_matcher(shipped_kb: KnowledgeBase) -> None:
     words = text_words("what did the conference adopt in 2015?")
     assert swapped_year(words, shipped_kb, "call-for-action-2017") == []
+
+
+def test_what_a_meeting_adopted_is_the_outcome_dated_nearest_it(shipped_kb: KnowledgeBase) -> None:
+    # The 2022 Council of Delegates: the resolution put to it that day, not the MLG's
+    # meeting of the week before (also a plan of that month).
+    assert outcome_of(shipped_kb, "cod-2022") == "resolution-2022"
+    # An entry of no meeting has no outcome.
+    assert outcome_of(shipped_kb, "policy-what") is None
+
+
+@pytest.mark.parametrize(
+    ("previous", "text", "expected"),
+    [
+        ("cod-2022", "what did it adopt on migration", "resolution-2022"),
+        ("cod-2022", "وشو القرار اللي انقدم فيه عن الهجرة", "resolution-2022"),
+        ("ic31-dates", "quelle résolution sur la migration y a été adoptée", "resolution-2011"),
+    ],
+)
+def test_what_a_meeting_adopted_after_its_dates(
+    shipped_matcher: Matcher, previous: str, text: str, expected: str
+) -> None:
+    """Before: the meeting's dates again (or another year's resolution)."""
+    found = resolve(shipped_matcher, text, Previous(previous, "en"))
+    assert (found.status, found.id) == ("answer", expected)
