@@ -260,6 +260,26 @@ _SERVES = frozenset(
 _ASKING_DO = frozenset(["what", "wat", "when", "where", "how", "why", "which", "who"])
 
 
+_SAYS = frozenset(["say", "says", "contain", "contains", "inside", "dice", "dicen"])
+CONTENT_WEIGHT = 1.5  # "content", for a question that asks what a text says
+
+
+def asks_what_it_says(words: list[str]) -> bool:
+    """Whether a question asks what a text says or holds ("what does the resolution
+    say?", "what is inside the 2022 resolution", "¿qué dice la resolución?")."""
+    if not any(w in _ASKING_DO or w in ("que", "q", "quoi") for w in words):
+        return False
+    for i, w in enumerate(words):
+        if w == "inside":
+            return True
+        if w in _SAYS and i > 0 and words[i - 1] not in _ASKING_DO:
+            return all(t in STOPWORDS or t in FILLER for t in words[i + 1 :]) or w in (
+                "dice",
+                "dicen",
+            )
+    return False
+
+
 def asks_what_it_does(words: list[str]) -> bool:
     """Whether a question asks what something does or is for."""
     if any(w in _SERVES for w in words):
@@ -573,6 +593,8 @@ class Matcher:
             if " " not in name.strip()  # "Sahel+" is one name, "Climate Centre" two words
             for w in text_words(name)
         )
+        # The token of "content", which a question asking what a text says gains.
+        self._content_token = next(iter(self._tokens(["content"])), None)
         # Every word a name of a term may be written with, in any language: what
         # names_a_term_token can only be true of (a cheap test before an analysis).
         self._term_parts = frozenset(
@@ -946,6 +968,11 @@ class Matcher:
             if t in self._idf and t not in QUESTION_WORDS and (not t.isdigit() or len(t) == 4)
         )
         short = frozenset(self._short_forms[w] for w in raw if w in self._short_forms)
+        content_token = self._content_token
+        if content_token and asks_what_it_says(raw) and content_token not in tokens:
+            # "what does the 2022 resolution actually say?": "say" is framing elsewhere
+            # ("people say"), here it asks for the content.
+            tokens[content_token] = CONTENT_WEIGHT
         return Query(
             tokens,
             numbers,

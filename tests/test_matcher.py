@@ -679,6 +679,27 @@ def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, te
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("what does the 2022 cod resolution actually say", "resolution-2022-content"),
+        (
+            "what did the 2022 resolution towards a movement strategy on migration say?",
+            "resolution-2022-content",
+        ),
+        ("que dice la resolucion de 2022", "resolution-2022-content"),
+        # An item's own words still decide.
+        ("what does principle 8 say", "principle-return"),
+    ],
+)
+def test_what_a_text_says_is_its_content(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    """Before, "say" was framing ("people say") and the resolution's own entry answered."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("hello team, what are the ten migration principles? many thanks", "policy-principles"),
         ("quels sont les dix principes de la politique migration", "policy-principles"),
         ("principle ten", "principle-migratory-pressures"),
