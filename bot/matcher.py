@@ -287,8 +287,8 @@ def asks_what_it_does(words: list[str]) -> bool:
     for i, w in enumerate(words[1:], start=1):
         if not all(t in STOPWORDS or t in FILLER for t in words[i + 1 :]):
             continue  # "what do they do in practice", "do they meet?": more is asked
-        if w == "for" and words[i - 1] in ("what", "wat", "it"):
-            return True  # "hsp what for?", "what is it for?"
+        if w == "for" and (words[i - 1] in ("what", "wat", "it") or words[0] in ("what", "wat")):
+            return True  # "hsp what for?", "what is it for?", "what is the mrg for exactly"
         if w in ("do", "doing") and words[i - 1] not in _ASKING_DO:
             return True  # not a helper verb: "what do the principles say"
     return False

@@ -700,6 +700,24 @@ def test_what_a_text_says_is_its_content(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # Phone English: "wat", "r", "ref group"; "what is X for" asks what it does.
+        ("mrg wat they do exactly", "mrg-what"),
+        ("wat is the mrg for exactly", "mrg-what"),
+        ("how many ns r in the migration ref group", "mrg-members"),
+        ("il sert a quoi concretement le groupe de ref migration de la FICR ?", "mrg-what"),
+    ],
+)
+def test_phone_spellings_of_the_question(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    """Before: did-you-mean suggestions, or the MRG's entry for its members."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("hello team, what are the ten migration principles? many thanks", "policy-principles"),
         ("quels sont les dix principes de la politique migration", "policy-principles"),
         ("principle ten", "principle-migratory-pressures"),
