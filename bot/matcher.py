@@ -987,7 +987,11 @@ class Matcher:
         """Numbers spelled in a text, leaving out the knowledge base's names: "CI" and
         "CD" are the French International Conference and CoD, not 101 and 400."""
         acronyms = self._acronyms
-        kept = " ".join(w for w in text.split() if _as_compared(w) not in acronyms)
+        kept = " ".join(
+            w
+            for w in text.split()
+            if _as_compared(w) not in acronyms and not _ONE_LETTER_NUMERAL.match(w)
+        )
         return list(written_numbers(kept))
 
     def names_a_term(self, query: Query) -> bool:
@@ -1449,6 +1453,8 @@ def _group_best(f: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 # A sentence ends after its punctuation, which stays with it ("?" says it asks).
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;:\n؟؛])\s*")
+# One letter is no numeral in a question: "C'est quoi" is not 100, nor "D'accord" 500.
+_ONE_LETTER_NUMERAL = re.compile(r"^[IVXLCDM](?:['’]|\W*$)")
 # A full stop that ends an abbreviation, not a sentence: "principle no. 10", "nr. 7".
 _ABBREVIATION = re.compile(r"(?:^|\s)(?:no|nr|n|num|vs|etc|art|p)\.$", re.IGNORECASE)
 

@@ -716,6 +716,15 @@ def test_phone_spellings_of_the_question(
 
 
 @pytest.mark.parametrize(
+    "text", ["C'est quoi exactement un point de service humanitaire ?", "D'accord, et le MRG ?"]
+)
+def test_one_letter_is_no_roman_numeral(shipped_matcher: Matcher, text: str) -> None:
+    """Before, "C'est" put the number 100 in the question, which no entry holds."""
+    assert not shipped_matcher.analyse(text).numbers
+    assert shipped_matcher.analyse("la XXXIe Conférence").numbers == {"31"}
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("hello team, what are the ten migration principles? many thanks", "policy-principles"),
