@@ -42,7 +42,17 @@ FORMAT = 2  # bump when what is pickled changes shape
 KEEP = 3  # indexes kept: a curator switching between a few versions of the content
 _PACKAGE = Path(__file__).resolve().parent
 # The code whose output is cached: reading content, matching, and their data files.
-_CODE = ("knowledge.py", "matcher.py", "decision.py", "wordlists.py", "yamlfile.py")
+_CODE = (
+    "knowledge.py",
+    "matcher.py",
+    "wording.py",
+    "readings.py",
+    "question_shape.py",
+    "foreign_subjects.py",
+    "decision.py",
+    "wordlists.py",
+    "yamlfile.py",
+)
 
 
 def cache_dir(settings: Settings) -> Path:

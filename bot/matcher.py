@@ -9,13 +9,18 @@ count, filler does not; words the knowledge base has never seen count *against* 
 match, which is what sends "weather in nairobi" to the fallback). Scores combine
 across all of an entry's phrasings, and the best entry is compared to the runner-up
 before the bot commits to an answer.
+
+The pieces it reads text with live in their own modules: the words (:mod:`bot.wording`),
+how a message is read (:mod:`bot.readings`), the shape of a question
+(:mod:`bot.question_shape`) and the subjects it holds nothing on
+(:mod:`bot.foreign_subjects`). Their names that callers imported from here are
+re-exported (``import X as X``), so those imports keep working.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 import zlib
 from array import array
 from bisect import bisect_left
@@ -23,359 +28,45 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
-import yaml
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot import wordlists
 from bot.decision import DecisionModel
+from bot.foreign_subjects import foreign_subject_in as foreign_subject_in
+from bot.foreign_subjects import names_a_foreign_subject as names_a_foreign_subject
+from bot.foreign_subjects import other_bodys_document as other_bodys_document
 from bot.knowledge import Entry, KnowledgeBase
 from bot.ordinals import spelled_numbers
+from bot.question_shape import CONTENT_WEIGHT, asks_what_it_says
+from bot.question_shape import asks_what_it_does as asks_what_it_does
+from bot.question_shape import checks_a_claim as checks_a_claim
+from bot.readings import PRONOUNS as PRONOUNS
+from bot.readings import readings as readings
+from bot.readings import sentences
+from bot.wording import _ELISION as _ELISION
+from bot.wording import _FOLD as _FOLD
+from bot.wording import _LANGUAGE_DATA, ENGLISH_WORDS, STOP_STEMS, _as_compared, is_arabic
+from bot.wording import FILLER as FILLER
+from bot.wording import FILLER_STEMS as FILLER_STEMS
+from bot.wording import POLITENESS as POLITENESS
+from bot.wording import QUESTION_ALIASES as QUESTION_ALIASES
+from bot.wording import QUESTION_WORDS as QUESTION_WORDS
+from bot.wording import STOPWORDS as STOPWORDS
+from bot.wording import arabic_clitics_off as arabic_clitics_off
+from bot.wording import normalise as normalise
+from bot.wording import stem as stem
+from bot.wording import strip_arabic_prefix as strip_arabic_prefix
+from bot.wording import text_words as text_words
 
 Status = Literal["answer", "suggest", "fallback"]
 
-# BaseLoader: every word stays text ("no", "on" and "yes" are not booleans here).
-_LANGUAGE_DATA: dict[str, Any] = yaml.load(
-    (Path(__file__).resolve().parent / "data" / "matching.yaml").read_text(encoding="utf-8"),
-    Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader),  # libyaml when built with it
-)
 
-
-def _words(section: str, languages: Iterable[str] | None = None) -> frozenset[str]:
-    """One section of the language data (all languages, or only those asked for), each
-    word in the form the matcher compares."""
-    out: set[str] = set()
-    for language, words in _LANGUAGE_DATA[section].items():
-        if languages is None or language in languages:
-            out.update(" ".join(text_words(w)) for w in words)
-    return frozenset(out - {""})
-
-
-# Question words keep a small fixed weight: enough to break ties, never enough to
-# make an out-of-scope question look answerable.
-QUESTION_WORDS = {
-    "when": 0.9,
-    "who": 0.9,
-    "where": 0.9,
-    "what": 0.35,
-    "which": 0.35,
-    "how": 0.5,
-    "why": 0.7,
-    "many": 0.6,
-}
-_SUFFIXES = (
-    "ations",
-    "ation",
-    "ings",
-    "ing",
-    "ments",
-    "ment",
-    "ions",
-    "ion",
-    "ies",
-    "ied",
-    "es",
-    "ed",
-    "s",
-)
-
-
-# Arabic-Indic and Eastern Arabic-Indic (Persian, Urdu) digits: "٢٠٢٢" is "2022".
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
-# Arabic spellings people use interchangeably: alif maqsura for ya ("متى"/"متي"), ta
-# marbuta for ha ("الهجرة"/"الهجره"), and the tatweel that only stretches a word.
-# Hamza seats (أ إ آ ؤ ئ) and short vowels go with the other combining marks.
-_ARABIC_FOLD = str.maketrans({"ى": "ي", "ة": "ه", "ـ": None})
-_FOLD = _DIGITS | _ARABIC_FOLD
-# French elision: "l'OIM" is "l OIM", "qu'est-ce" is "qu est-ce". Only a one-letter
-# word (or "qu") is split off, so English "CoD's" and "don't" stay as they were; and
-# "d'accord" stays one word, a reply rather than a topic.
-_ELISION = re.compile(r"\b(qu|[cdjlmnst])['’](?!accord\b)(?=[^\W\d_])")
-# Arabic articles and the prepositions written onto them, longest first.
-_ARABIC_ARTICLES = ("وال", "بال", "فال", "كال", "لل", "ال")
-_ARABIC_POSSESSIVES = ("هما", "ها", "هم")
-
-
-_APOSTROPHES = re.compile(r"[’'`]")
-# English possessive and "is" ("the Migration Leadership Group's role", "what's"): off,
-# so that a name of several words still reads as that name.
-_POSSESSIVE = re.compile(r"(?<=[a-z])['’`]s\b")
-# "31st", and the French and Spanish "31e", "31ème", "31a", "31º" (º and ª fold to o, a).
-_ORDINAL_SUFFIX = re.compile(r"\b(\d+)(?:st|nd|rd|th|e|er|ere|eme|o|a)\b")
-_GLUED_YEAR = re.compile(r"(?<=[a-z])(?=\d{4}\b)")
-_NON_WORD = re.compile(r"[^\w]+", flags=re.UNICODE)
-
-
-def normalise(text: str) -> str:
-    """Lower case, accents stripped, punctuation to spaces ("CoD's" -> "cod",
-    "l'OIM" -> "l oim"), Arabic digits and spellings folded ("٢٠٢٢" -> "2022")."""
-    if text.isascii():  # no accents, no Arabic: decomposing and folding change nothing
-        text = text.lower()
-    else:
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-        text = text.translate(_FOLD)
-    text = text.replace("&", " and ").replace("+", " plus ")
-    text = _ELISION.sub(r"\1 ", text)
-    text = _POSSESSIVE.sub("", text)
-    text = _APOSTROPHES.sub("", text)
-    text = _ORDINAL_SUFFIX.sub(r"\1", text)  # "31st", "31e" -> "31"
-    text = _GLUED_YEAR.sub(" ", text)  # "cod2015" -> "cod 2015"
-    return _NON_WORD.sub(" ", text).strip()
-
-
-@lru_cache(maxsize=64)
-def _normalised_words(text: str) -> tuple[str, ...]:
-    # A question is split into its readings and then analysed whole: normalised once
-    # (a few recent texts are enough for that; building the index passes many more).
-    return tuple(normalise(text).split())
-
-
-def is_arabic(word: str) -> bool:
-    return any("\u0600" <= ch <= "\u06ff" for ch in word)
-
-
-def strip_arabic_prefix(word: str) -> str:
-    """The stem of an Arabic word without its article or a leading "and": الهجره,
-    للهجره, بالهجره and والهجره are all هجره. Deliberately light, like :func:`stem`:
-    both sides of a match go through it, so being consistent matters more than being
-    right, and a two-letter stem is always kept whole."""
-    if not word or not "\u0600" <= word[0] <= "\u06ff":
-        return word
-    if word.startswith("و") and len(word) >= 5 and not word.startswith("وال"):
-        word = word[1:]  # و "and": وسياسه -> سياسه, وبالهجره -> بالهجره
-    for article in _ARABIC_ARTICLES:
-        if word.startswith(article) and len(word) - len(article) >= 2:
-            word = word[len(article) :]
-            # Whatever the "and" rule does to a bare word it must do after an article
-            # too, or الوطنيه and وطنيه would part ways.
-            if word.startswith("و") and len(word) >= 5:
-                word = word[1:]
-            break
-    # A possessive pronoun on the end: اعضاءها "its members" is اعضاء.
-    for suffix in _ARABIC_POSSESSIVES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
-
-
-def arabic_clitics_off(word: str) -> list[str]:
-    """What a spoken-Arabic word may be without the clitics :func:`strip_arabic_prefix`
-    leaves on, for a word the knowledge base does not know: a leading ب ("in", or the
-    Levantine present: بلندن "in London", بيرأس "chairs"), an object pronoun ه at the end
-    (يرأسه "chairs it") and the Levantine passive انـ (انعتمدت "was adopted", for
-    اعتمدت). Only ever tried against the knowledge base's own words: ه also ends many
-    words (ة is folded to it), so it is never stripped blindly."""
-    out: list[str] = []
-    for w in (word, word[1:] if word.startswith("ب") and len(word) >= 5 else ""):
-        if not w:
-            continue
-        if w != word:
-            out.append(w)
-        if w.endswith("ه") and len(w) >= 5:
-            out.append(w[:-1])
-        if w.startswith("ان") and len(w) >= 6:
-            out.append("ا" + w[2:])
-    return out
-
-
-def text_words(text: str) -> list[str]:
-    """The words of a text as the matcher compares them: normalised, Arabic prefixes off."""
-    return list(_text_words(text))
-
-
-@lru_cache(maxsize=65536)
-def _text_words(text: str) -> tuple[str, ...]:
-    # Building the index reads each phrasing and answer more than once, and people
-    # repeat the same short questions: normalising is the costly part of both.
-    return tuple(strip_arabic_prefix(w) for w in _normalised_words(text))
-
-
-@lru_cache(maxsize=4096)
-def _as_compared(word: str) -> str:
-    """A word of a text as the matcher compares it ("CI," -> "ci"): remembered, since
-    every reading of a question looks at the same words again."""
-    return " ".join(_text_words(word))
-
-
-# Question markers by first word, longest first (see readings()).
-_MARKERS_BY_FIRST: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-for _marker in sorted(
-    {tuple(normalise(m).split()) for m in _LANGUAGE_DATA.get("question_markers", [])},
-    key=lambda m: -len(m),
-):
-    if _marker:
-        _MARKERS_BY_FIRST[_marker[0]].append(_marker)
-
-
-# Yes/no questions and claims to check (see matching.yaml, yes_no_starts and checks).
-_YES_NO_STARTS = frozenset(normalise(w) for w in _LANGUAGE_DATA.get("yes_no_starts", []))
-_CHECKS = tuple(
-    phrase
-    for phrase in {tuple(normalise(c).split()) for c in _LANGUAGE_DATA.get("checks", [])}
-    if phrase
-)
-_CHECK_TEXTS = tuple(f" {' '.join(phrase)} " for phrase in _CHECKS)
-_CHECK_TAGS = tuple(
-    phrase
-    for phrase in {tuple(normalise(c).split()) for c in _LANGUAGE_DATA.get("check_tags", [])}
-    if phrase
-)
-# What may come before "was ..." in a yes/no question: "hello, was it adopted in 2011?"
-_CHECK_OPENERS = frozenset(
-    ["hi", "hey", "hello", "ok", "okay", "so", "and", "but", "pls", "please"]
-)
-
-
-def _holds_phrase(words: list[str], texts: tuple[str, ...]) -> bool:
-    """Whether the words hold one of the phrases, each written " like this " (padded)."""
-    joined = f" {' '.join(words)} "
-    return any(text in joined for text in texts)
-
-
-def checks_a_claim(words: list[str]) -> bool:
-    """Whether a question asks yes or no, or to check a claim: "was it adopted in 2011?",
-    "... adopted in 2017, is that right?", "هل ...", "c'est vrai que ..."."""
-    first = next(
-        (w for w in words if w not in _CHECK_OPENERS and w not in POLITENESS and w not in FILLER),
-        None,
-    )
-    if first in _YES_NO_STARTS:
-        return True
-    if any(tuple(words[-len(tag) :]) == tag for tag in _CHECK_TAGS if len(words) > len(tag)):
-        return True  # "the policy was adopted in 2011, right?"
-    return _holds_phrase(words, _CHECK_TEXTS)
-
-
-# "what does the MLG do?", "mrg wat they do exactly", "hsp what for?", "¿para qué sirve el
-# MRG?", "ça sert à quoi ?": what the thing does, which its curated entry tells, not
-# what its letters stand for.
-_SERVES = frozenset(
-    ["sert", "servent", "sirve", "sirven", "بيعمل", "بتعمل", "بيشتغل", "بتشتغل", "شغلتهم", "شغلته"]
-)
-_ASKING_DO = frozenset(["what", "wat", "when", "where", "how", "why", "which", "who"])
-
-
-_SAYS = frozenset(["say", "says", "contain", "contains", "inside", "dice", "dicen"])
-CONTENT_WEIGHT = 1.5  # "content", for a question that asks what a text says
-
-
-def asks_what_it_says(words: list[str]) -> bool:
-    """Whether a question asks what a text says or holds ("what does the resolution
-    say?", "what is inside the 2022 resolution", "¿qué dice la resolución?")."""
-    if not any(w in _ASKING_DO or w in ("que", "q", "quoi") for w in words):
-        return False
-    for i, w in enumerate(words):
-        if w == "inside":
-            return True
-        if w in _SAYS and i > 0 and words[i - 1] not in _ASKING_DO:
-            return all(t in STOPWORDS or t in FILLER for t in words[i + 1 :]) or w in (
-                "dice",
-                "dicen",
-            )
-    return False
-
-
-def asks_what_it_does(words: list[str]) -> bool:
-    """Whether a question asks what something does or is for."""
-    if any(w in _SERVES for w in words):
-        return True
-    for i, w in enumerate(words[1:], start=1):
-        if not all(t in STOPWORDS or t in FILLER for t in words[i + 1 :]):
-            continue  # "what do they do in practice", "do they meet?": more is asked
-        if w == "for" and (words[i - 1] in ("what", "wat", "it") or words[0] in ("what", "wat")):
-            return True  # "hsp what for?", "what is it for?", "what is the mrg for exactly"
-        if w in ("do", "doing") and words[i - 1] not in _ASKING_DO:
-            return True  # not a helper verb: "what do the principles say"
-    return False
-
-
-# Subjects beside the knowledge base's that it holds nothing on (matching.yaml,
-# foreign_subjects): "the IFRC youth policy", "the president of the IFRC", "budget".
-FOREIGN_SUBJECTS = tuple(
-    sorted(
-        phrase
-        for phrase in {tuple(text_words(p)) for p in _LANGUAGE_DATA.get("foreign_subjects", [])}
-        if phrase
-    )
-)
-_FOREIGN_TEXTS = tuple(f" {' '.join(phrase)} " for phrase in FOREIGN_SUBJECTS)
-
-
-def _phrases(key: str) -> tuple[tuple[str, ...], ...]:
-    return tuple({tuple(text_words(p)) for p in _LANGUAGE_DATA.get(key, [])} - {()})
-
-
-_OTHER_BODIES = _phrases("other_bodies")
-_DOCUMENTS = frozenset(w for p in _phrases("documents") for w in p)
-_BETWEEN = frozenset(w for p in _phrases("between_them") for w in p)
-MAX_BETWEEN = 5
-
-
-_NATIONAL = _phrases("national_societies")
-_NOT_A_NAME = frozenset(w for p in _phrases("not_a_name") for w in p)
-# Their first words: most words of a message start no name, and are passed over at once.
-_BODY_FIRSTS = frozenset(p[0] for p in (*_OTHER_BODIES, *_NATIONAL))
-
-
-def _body_at(words: list[str], i: int) -> tuple[int, int] | None:
-    """Where the other body named at ``words[i]`` starts and ends: another organisation,
-    or a National Society with its name ("italian red cross", "cruz roja colombiana")."""
-    body = next((b for b in _OTHER_BODIES if tuple(words[i : i + len(b)]) == b), None)
-    if body is not None:
-        return i, i + len(body)
-    for ns in _NATIONAL:
-        end = i + len(ns)
-        if tuple(words[i:end]) != ns:
-            continue
-        if i > 0 and words[i - 1] not in _NOT_A_NAME:
-            return i - 1, end  # the name before: "the Philippine Red Cross"
-        if ns[0] != "red" and end < len(words) and words[end] not in _NOT_A_NAME:
-            return i, end + 1  # the name after: "la Croix-Rouge française"
-    return None
-
-
-def other_bodys_document(words: list[str]) -> str | None:
-    """The body whose own policy or strategy a text asks about ("IOM's strategy",
-    "la politique migratoire de l'OIM", "the Philippine Red Cross migration policy"),
-    else None."""
-    for i in range(len(words)):
-        if words[i] not in _BODY_FIRSTS:
-            continue
-        found = _body_at(words, i)
-        if found is None:
-            continue
-        start, end = found
-        after = words[end : end + MAX_BETWEEN + 1]
-        before = words[max(0, start - MAX_BETWEEN - 1) : start][::-1]
-        for side in (after, before):
-            for w in side:
-                if w in _DOCUMENTS:
-                    return " ".join(words[start:end])
-                if w not in _BETWEEN:
-                    break
-    return None
-
-
-def names_a_foreign_subject(words: list[str]) -> bool:
-    """Whether a text (as text_words() reads it) asks about one of those subjects."""
-    return _holds_phrase(words, _FOREIGN_TEXTS) or other_bodys_document(words) is not None
-
-
-def foreign_subject_in(words: list[str]) -> str | None:
-    """The first of those subjects a text names, for a curator's warning."""
-    joined = f" {' '.join(words)} "
-    found = [p for p, text in zip(FOREIGN_SUBJECTS, _FOREIGN_TEXTS, strict=True) if text in joined]
-    if found:
-        return " ".join(found[0])
-    body = other_bodys_document(words)
-    return f"{body}'s own policy or strategy" if body else None
-
-
+# Numbers: the items a text designates ("principle 10") and the numbers it spells out,
+# which an entry must share. Only matching reads them, so they stay here.
 # "principle 10", "tenth principle", "10e principe" (see matching.yaml, designators).
 _DESIGNATORS = {
     w: name for name, words in _LANGUAGE_DATA.get("designators", {}).items() for w in words
@@ -383,6 +74,8 @@ _DESIGNATORS = {
 _ORDINALS = {w: n for n, words in _LANGUAGE_DATA.get("ordinals", {}).items() for w in words}
 _NUMBER_MARKS = frozenset({"n", "no", "nr", "number", "numero", "رقم"})
 _ORDINAL_DIGITS = re.compile(r"^(\d{1,2})(?:e|er|ere|eme|o|a|º|ª)?$")
+# One letter is no numeral in a question: "C'est quoi" is not 100, nor "D'accord" 500.
+_ONE_LETTER_NUMERAL = re.compile(r"^[IVXLCDM](?:['’]|\W*$)")
 
 
 def _ordinal(word: str) -> str | None:
@@ -418,10 +111,6 @@ def written_numbers(text: str) -> tuple[str, ...]:
     return tuple(sorted(n for n in spelled_numbers(text) if int(n) >= 11))
 
 
-# Stopwords and politeness both carry nothing: dropped from every question and phrasing.
-POLITENESS = _words("politeness")
-STOPWORDS = _words("stopwords") | POLITENESS
-FILLER = _words("filler")
 # Weights of what a question can hold besides the knowledge base's own words.
 FILLER_WEIGHT = 0.25
 FRAMING_CAP = 1.0  # the most a filler or context word weighs when phrasings use it
@@ -451,39 +140,11 @@ MAX_CORRECTIONS = 50_000  # words whose correction is remembered (a few MB at mo
 CANDIDATES = 12  # entries carried past scoring: suggestions, runner-up, curated twin
 CONTEXT_WEIGHT = 0.6  # a follow-up's borrowed topic words, against its own
 MAX_QUESTION_CHARS = 600  # matching reads no further: a question is never longer
-ENGLISH_WORDS = _words("stopwords", ["en"]) | _words("filler", ["en"])
-# Other languages' question words, as the English word the weights are set for.
-QUESTION_ALIASES = {
-    " ".join(text_words(word)): english
-    for english, words in _LANGUAGE_DATA["question_words"].items()
-    for word in words
-}
 # Typo correction prefers a word of the English content (or the glossary) to a word that
 # only a translation uses, by this many points of fuzz.ratio: enough to settle a near tie
 # ("resolusion": English "resolution", not Spanish "resolucion"), not to overrule a
 # clearly closer word ("politiqe" is still French "politique").
 PRIMARY_BONUS = 3.0
-
-
-@lru_cache(maxsize=8192)
-def stem(word: str) -> str:
-    """A deliberately light English stemmer: both sides are stemmed the same way, so
-    only consistency matters, and being timid keeps short acronyms intact."""
-    if len(word) <= 4 or word.isdigit():
-        return word
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            base = word[: -len(suffix)]
-            if suffix in ("ies", "ied"):
-                return base + "y"
-            return base
-    # "include" and "included" (-> "includ") must meet: a final silent e goes too.
-    return word[:-1] if word.endswith("e") and len(word) > 5 else word
-
-
-# The same, as the stemmer leaves them: checked after stemming and folding too.
-STOP_STEMS = frozenset(stem(w) for w in STOPWORDS if " " not in w)
-FILLER_STEMS = frozenset(stem(w) for w in FILLER)
 
 
 @dataclass(frozen=True)
@@ -1449,90 +1110,6 @@ def _group_best(f: np.ndarray, groups: np.ndarray) -> np.ndarray:
     sizes = np.concatenate((bounds, [len(f)])) - starts
     top = np.flatnonzero(f == np.repeat(np.maximum.reduceat(f, starts), sizes))
     return top[np.searchsorted(top, starts)]
-
-
-# A sentence ends after its punctuation, which stays with it ("?" says it asks).
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;:\n؟؛])\s*")
-# One letter is no numeral in a question: "C'est quoi" is not 100, nor "D'accord" 500.
-_ONE_LETTER_NUMERAL = re.compile(r"^[IVXLCDM](?:['’]|\W*$)")
-# A full stop that ends an abbreviation, not a sentence: "principle no. 10", "nr. 7".
-_ABBREVIATION = re.compile(r"(?:^|\s)(?:no|nr|n|num|vs|etc|art|p)\.$", re.IGNORECASE)
-
-
-def sentences(text: str) -> list[str]:
-    """A message's sentences, each with its closing mark."""
-    out: list[str] = []
-    for piece in _SENTENCE_SPLIT.split(text):
-        if out and _ABBREVIATION.search(out[-1].rstrip()):
-            out[-1] = f"{out[-1]} {piece}"
-        elif piece.strip():
-            out.append(piece)
-    return out
-
-
-_CLAUSE_SPLIT = re.compile(r"[,،]\s*|\s+[\U0001F000-\U0001FAFF\u2600-\u27BF]+\s*")
-
-
-def _asks(piece: str) -> bool:
-    """A sentence or clause that asks: it ends with a question mark, or starts with a
-    question word."""
-    first = (text_words(piece) or [""])[0]
-    return (
-        piece.rstrip().endswith(("?", "؟")) or QUESTION_ALIASES.get(first, first) in QUESTION_WORDS
-    )
-
-
-# The pronouns that stand for a whole topic ("who chairs it?"); not articles such as
-# French "le" or Spanish "lo", which a question of its own is full of.
-PRONOUNS = frozenset(["it", "its", "they", "them", "their", "ca", "cela", "eso", "ello"])
-
-
-def readings(text: str) -> list[str]:
-    """How to read a message, most specific first: what follows a question marker
-    ("... and I need to know <question>"), the sentences that ask, the whole message,
-    the clauses that ask (after a comma or an emoji), the text from a question word on
-    ("the director asked me when ..."), then its other sentences. A clause comes after
-    the whole message: the clause of "people forced to migrate, what can NS do" that
-    asks has lost the topic."""
-    tails: list[str] = []
-    words = list(_normalised_words(text))
-    for i in range(len(words)):
-        for marker in _MARKERS_BY_FIRST.get(words[i], ()):
-            if tuple(words[i : i + len(marker)]) == marker and i + len(marker) < len(words):
-                tails.append(" ".join(words[i + len(marker) :]))
-    from_word: list[str] = []
-    for i in range(1, len(words) - 2):  # at least three words from the question word on
-        w = strip_arabic_prefix(words[i])
-        if QUESTION_ALIASES.get(w, w) in QUESTION_WORDS:
-            from_word = [" ".join(words[i:])]
-            break
-    asking: list[str] = []
-    other: list[str] = []
-    pieces = sentences(text)
-    if len(pieces) > 1:
-        for n, piece in enumerate(pieces):
-            sentence = piece.strip(" \t\n.!;:؛")
-            # "I heard of HSPs. What are they for?": the question's "they" is the
-            # sentence before it, so it is read with that sentence.
-            if n and PRONOUNS.intersection(_normalised_words(sentence)):
-                sentence = f"{pieces[n - 1].strip()} {sentence}"
-            (asking if _asks(piece) else other).append(sentence)
-    clauses = [
-        clause for piece in (asking or [text]) for clause in _split_clauses(piece) if _asks(clause)
-    ]
-    # A sentence that asks nothing is context once another one asks: "We're aligning our
-    # plan to the new strategy. What are its goals?" is not about aligning plans.
-    context = [] if asking else other
-    return list(dict.fromkeys([*tails, *asking, text, *clauses, *from_word, *context]))[:6]
-
-
-def _one_sentence(text: str) -> bool:
-    return len(sentences(text)) == 1
-
-
-def _split_clauses(piece: str) -> list[str]:
-    parts = [c.strip() for c in _CLAUSE_SPLIT.split(piece) if c.strip()]
-    return parts if len(parts) > 1 else []
 
 
 def candidate_features(matcher: Matcher, question: str) -> tuple[str, list[float]] | None:
