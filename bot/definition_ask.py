@@ -13,14 +13,8 @@ from __future__ import annotations
 
 import re
 
-from bot.matcher import (
-    FILLER,
-    MAX_QUESTION_CHARS,
-    POLITENESS,
-    STOPWORDS,
-    Matcher,
-    text_words,
-)
+from bot.matcher import MAX_QUESTION_CHARS, Matcher
+from bot.wording import FILLER, POLITENESS, STOPWORDS, text_words
 
 
 def _phrases(*texts: str) -> tuple[tuple[str, ...], ...]:

@@ -30,7 +30,9 @@ from rapidfuzz import fuzz, process
 
 from bot.followup import Previous, resolve
 from bot.knowledge import KnowledgeBase
-from bot.matcher import Match, Matcher, answer_language, candidate_features, normalise, readings
+from bot.matcher import Match, Matcher, answer_language, candidate_features
+from bot.readings import readings
+from bot.wording import normalise
 
 SPLITS = ("dev", "heldout")
 LANGUAGES = ("en", "fr", "es", "ar")

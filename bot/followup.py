@@ -13,25 +13,20 @@ from datetime import timedelta
 
 from bot import temporal
 from bot.definition_ask import definition_reading, name_asked, name_of_it, what_is
+from bot.foreign_subjects import names_a_foreign_subject
 from bot.language_ask import (
     language_asked,
     only_asks_for_it,
     split_language_request,
     without_purpose,
 )
-from bot.matcher import (
+from bot.matcher import FRAMING_CAP, Match, Matcher, Query, Suggestion, designations
+from bot.readings import PRONOUNS
+from bot.wording import (
     FILLER_STEMS,
-    FRAMING_CAP,
     POLITENESS,
-    PRONOUNS,
     QUESTION_ALIASES,
     QUESTION_WORDS,
-    Match,
-    Matcher,
-    Query,
-    Suggestion,
-    designations,
-    names_a_foreign_subject,
     normalise,
     text_words,
 )

@@ -15,8 +15,9 @@ from datetime import date
 
 from bot import markup
 from bot.errors import Problem
+from bot.foreign_subjects import foreign_subject_in
 from bot.knowledge import REF_RE, Entry, Event, KnowledgeBase, SourceRef
-from bot.matcher import foreign_subject_in, text_words
+from bot.wording import text_words
 
 MAX_WORDS = 120
 # A source section that starts so is a draft's placeholder (``nsbot kb promote --new``):

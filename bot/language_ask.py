@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.matcher import POLITENESS, text_words
+from bot.wording import POLITENESS, text_words
 
 # "in french please", "en español", "بالعربية": the same answer in another language.
 _LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {

@@ -65,11 +65,11 @@ class UI:
         self._smalltalk_words: frozenset[tuple[str, ...]] | None = None
 
     def smalltalk_words(self) -> frozenset[tuple[str, ...]]:
-        """The small-talk phrases as the matcher reads words (:func:`bot.matcher.text_words`,
+        """The small-talk phrases as the matcher reads words (:func:`bot.wording.text_words`,
         a function of the normalised text): a message whose words are none of these is no
         small talk, which a question then learns from words read for the matcher anyway."""
         if self._smalltalk_words is None:
-            from bot.matcher import text_words
+            from bot.wording import text_words
 
             self._smalltalk_words = frozenset(
                 tuple(text_words(phrase)) for _, phrases in self.smalltalk for phrase in phrases
@@ -144,7 +144,7 @@ class UI:
 
     @classmethod
     def load(cls, directory: Path = LOCALES_DIR) -> UI:
-        from bot.matcher import normalise
+        from bot.wording import normalise
 
         problems: list[Problem] = []
         strings: dict[str, dict[str, str]] = {}

@@ -42,7 +42,7 @@ def _data_dir() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
-# Arabic as the matcher spells it (bot.matcher.normalise): ى is ي, ة is ه, no tatweel.
+# Arabic as the matcher spells it (bot.wording.normalise): ى is ي, ة is ه, no tatweel.
 # Without it, the list's عاصمة never met the question's عاصمه, which typo correction
 # then "corrected" to عامه.
 _ARABIC_FOLD = str.maketrans({"ى": "ي", "ة": "ه", "ـ": None})

@@ -6,8 +6,8 @@ from itertools import dropwhile
 
 from bot.handlers.base import Context
 from bot.handlers.info import greeting_name
-from bot.matcher import normalise, text_words
 from bot.messages import Reply
+from bot.wording import normalise, text_words
 
 # An acknowledgement in front of the thanks or the goodbye ("vale gracias", "ok merci",
 # "تمام شكرا") changes nothing: as the matcher and the smalltalk phrases read them.
