@@ -49,6 +49,7 @@ _CODE = (
     "readings.py",
     "question_shape.py",
     "foreign_subjects.py",
+    "ordinals.py",
     "decision.py",
     "wordlists.py",
     "yamlfile.py",
