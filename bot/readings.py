@@ -102,10 +102,6 @@ def readings(text: str) -> list[str]:
     return list(dict.fromkeys([*tails, *asking, text, *clauses, *from_word, *context]))[:6]
 
 
-def _one_sentence(text: str) -> bool:
-    return len(sentences(text)) == 1
-
-
 def _split_clauses(piece: str) -> list[str]:
     parts = [c.strip() for c in _CLAUSE_SPLIT.split(piece) if c.strip()]
     return parts if len(parts) > 1 else []
