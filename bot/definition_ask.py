@@ -25,34 +25,7 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# A pointer that ends the message; it needs its demonstrative: "X, what is it?" and "X,
-# c'est quoi ?" are the usual way to ask about the whole of X.
-_POINTERS = _phrases(
-    "what is that",
-    "what's that",
-    "whats that",
-    "what is this",
-    "what is that place",
-    "what does that mean",
-    "what does that stand for",
-    "c'est quoi ça",
-    "ça veut dire quoi",
-    "ça désigne quoi",
-    "qué es eso",
-    "qué significa eso",
-    "que quiere decir eso",
-    "شو هاد",
-    "شو هذا",
-    "ما هذا",
-    "ايه ده",
-    "ما معنى ذلك",
-    "شو معناها",
-    "شو معناه",
-    "ما معناها",
-    "ايش معناها",
-    "وش معناها",
-)
-# Those of them that ask what a name means, not what the thing is: the glossary's line.
+# Pointers that ask what a name means, not what the thing is: the glossary's line.
 _MEANING_POINTERS = _phrases(
     "what does that mean",
     "what does that stand for",
@@ -66,6 +39,24 @@ _MEANING_POINTERS = _phrases(
     "ما معناها",
     "ايش معناها",
     "وش معناها",
+)
+# A pointer that ends the message; it needs its demonstrative: "X, what is it?" and "X,
+# c'est quoi ?" are the usual way to ask about the whole of X.
+_POINTERS = (
+    *_phrases(
+        "what is that",
+        "what's that",
+        "whats that",
+        "what is this",
+        "what is that place",
+        "c'est quoi ça",
+        "qué es eso",
+        "شو هاد",
+        "شو هذا",
+        "ما هذا",
+        "ايه ده",
+    ),
+    *_MEANING_POINTERS,
 )
 # "what is it" points back too, but only at a name said just before ("they say IMRF,
 # what is it?"), as "X, what is it?" is also how people ask about all of X.
