@@ -340,7 +340,7 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
             and only_asks_for_it(rest, asked)
         ):
             # "en inglés por favor, es para un colega de Ginebra": the last answer again.
-            return Match("answer", previous.entry, 1.0, language=asked, p=1.0)
+            return _sure(previous.entry, asked)
         # "in French, what is the MRG?": the question, answered in the language asked.
         return replace(resolve(matcher, rest, previous), language=asked)
     if previous is not None and (kept := _without_denied(text_words(text))) is not None:
@@ -351,14 +351,14 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
             return replace(found, id=matcher.curated_twin(found.id or "") or found.id)
     if (glossary := name_asked(matcher, text, after_answer=previous is not None)) is not None:
         language = matcher.analyse(text).language or (previous.language if previous else None)
-        return Match("answer", glossary, 1.0, language=language, p=1.0)
+        return _sure(glossary, language)
     if (
         previous is not None
         and previous.entry in matcher.kb.entries
         and (glossary := name_of_it(matcher, text, previous.entry)) is not None
     ):
         language = matcher.analyse(text).language or previous.language
-        return Match("answer", glossary, 1.0, language=language, p=1.0)
+        return _sure(glossary, language)
     if (defined := definition_reading(matcher, text)) is not None:
         # "they mention ICVA in the notes, what is that?" names what "that" is.
         found = matcher.match(defined)
@@ -375,11 +375,11 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return bare
     asked = language_asked(words)
     if asked is not None:
-        return Match("answer", previous.entry, 1.0, language=asked, p=1.0)
+        return _sure(previous.entry, asked)
     if tuple(w for w in words if w not in _COURTESY) in _MORE:
         fuller = matcher.curated_twin(previous.entry) or previous.entry
         # In the language of the asking ("plus de détails svp" after an English answer).
-        return Match("answer", fuller, 1.0, language=query.language or previous.language, p=1.0)
+        return _sure(fuller, query.language or previous.language)
     if (item := last_item(matcher, words, previous.entry)) is not None:
         again = matcher.match(item)
         if again.status == "answer":
@@ -391,36 +391,24 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         and not matcher.names_a_term(query)
     ):
         # "and what does it do?" after the glossary line on the GMTF: the task force's entry.
-        return Match("answer", twin, 1.0, language=query.language or previous.language, p=1.0)
+        return _sure(twin, query.language or previous.language)
     if (step := temporal.step_of(words)) is not None:
         landed = temporal.stepped(matcher.kb, previous.entry, step)
         language = query.language or previous.language
         if len(landed) == 1:
-            return Match("answer", landed[0], 1.0, language=language, p=1.0)
+            return _sure(landed[0], language)
         if landed:
             shown = tuple(Suggestion(e, "", 1.0) for e in landed[:3])
             return Match("suggest", None, 1.0, shown, language=language, ranked=shown)
         # A step to where no dated event lies ("the day before" a meeting): the previous
         # answer again would be a confident wrong one; the fallback offers the timeline.
         return Match("fallback", None, 0.0, language=language)
-    if (
-        temporal.OUTCOME_TOKENS.intersection(query.tokens)
-        and not query.numbers  # "was it adopted in 2023 or not?" is about that year
-        and not {"date", "where", "who"}.intersection(query.tokens)
-        and not any(
-            matcher.names_a_term_token(t)
-            for t in query.tokens
-            if t not in matcher.subject(previous.entry)
-        )
-        and (outcome := temporal.outcome_of(matcher.kb, previous.entry)) is not None
-    ):
-        # "what did it adopt on migration?" after the 2022 Council of Delegates: the
-        # resolution put to it, not the meeting again.
-        return Match("answer", outcome, 1.0, language=query.language or previous.language, p=1.0)
+    if (outcome := _meeting_outcome(matcher, query, previous.entry)) is not None:
+        return _sure(outcome, query.language or previous.language)
     # "no wait, I meant the 2017 one": the correction's words say no year.
     unopened = words[sum(len(p) for p in _openers(words)) :]
     if len(landed := temporal.swapped_year(unopened, matcher.kb, previous.entry)) == 1:
-        return Match("answer", landed[0], 1.0, language=query.language or previous.language, p=1.0)
+        return _sure(landed[0], query.language or previous.language)
     if (item := swapped_item(matcher, words, previous.entry)) is not None:
         again = matcher.match(item)
         if again.status == "answer":
@@ -472,6 +460,27 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     if followed.id in said and (moved := _moved_on(matcher, query, bare, context, said)):
         return moved
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
+
+
+def _sure(entry_id: str, language: str | None) -> Match:
+    """An answer a reading of the follow-up settles by itself, not the ranking."""
+    return Match("answer", entry_id, 1.0, language=language, p=1.0)
+
+
+def _meeting_outcome(matcher: Matcher, query: Query, entry_id: str) -> str | None:
+    """ "what did it adopt on migration?" after the 2022 Council of Delegates: the
+    resolution put to it, not the meeting again. Not when the follow-up asks when, where
+    or who, names a year ("was it adopted in 2023 or not?") or names another thing."""
+    if (
+        not temporal.OUTCOME_TOKENS.intersection(query.tokens)
+        or query.numbers
+        or {"date", "where", "who"}.intersection(query.tokens)
+    ):
+        return None
+    subject = matcher.subject(entry_id)
+    if any(matcher.names_a_term_token(t) for t in query.tokens if t not in subject):
+        return None
+    return temporal.outcome_of(matcher.kb, entry_id)
 
 
 def _moved_on(
@@ -549,10 +558,15 @@ _ABOUT_IT = frozenset(
 )
 
 
+def _item_words(words: list[str]) -> list[str]:
+    """What a message about an item of a list says besides its frame and courtesy."""
+    return [w for w in words if w not in _ITEM_FRAME and w not in _ABOUT_IT and w not in _COURTESY]
+
+
 def last_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:
     """ "principle 10" for "and the last one?" after principle 7 or the list of the
     principles; None for any other message, or an entry of no numbered series."""
-    rest = [w for w in words if w not in _ITEM_FRAME and w not in _ABOUT_IT and w not in _COURTESY]
+    rest = _item_words(words)
     if not rest or rest[0] not in _LAST:
         return None
     name = matcher.series_of(entry_id)
@@ -574,11 +588,7 @@ def swapped_item(matcher: Matcher, words: list[str], entry_id: str) -> str | Non
     the entry names no numbered item, or the message holds more than a number."""
     # "what does number 7 say" after the list of the principles, too.
     name = matcher.series_of(entry_id)
-    rest = [
-        w
-        for w in words
-        if w not in _ITEM_FRAME and w not in _COURTESY and w not in _NOW and w not in _ABOUT_IT
-    ]
+    rest = [w for w in _item_words(words) if w not in _NOW]
     if name is None or len(rest) != 1:
         return None
     if not designations([name, rest[0]]):
