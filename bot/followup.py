@@ -441,7 +441,7 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         content=query.content + sum(context.values()),
         language=query.language or previous.language,
     )
-    said = {previous.entry, *matcher.twins_of(previous.entry)}
+    said = matcher.told_alike(previous.entry)
     repeat = _repeat(matcher, query, previous.entry)
     if any(w in _ACTUALLY for w in words):
         # "so when was it actually adopted?" after "was it adopted in 2023?": what the

@@ -979,6 +979,15 @@ class Matcher:
         twins = [r for r in self.kb.entries[entry_id].related if r in self.twins_of(entry_id)]
         return twins[0] if twins else None
 
+    def told_alike(self, entry_id: str) -> set[str]:
+        """The entry and the one that tells the same thing in other words: a glossary
+        term's curated entry, or the glossary terms whose curated entry this is. Not
+        every linked entry: after the MLG's glossary line, the MRG-MLG comparison is news."""
+        twin = self.curated_twin(entry_id)
+        if twin is not None:
+            return {entry_id, twin}
+        return {entry_id, *(g for g in self.twins_of(entry_id) if self.curated_twin(g) == entry_id)}
+
     def _twins(self, a: str, b: str) -> bool:
         glossary = ("glossary" in self.kb.entries[a].tags) != (
             "glossary" in self.kb.entries[b].tags

@@ -556,3 +556,14 @@ def test_a_language_named_mid_sentence_asks_for_no_language(text: str) -> None:
 )
 def test_a_language_at_an_edge_of_the_question_is_asked(text: str, lang: str) -> None:
     assert split_language_request(text)[1] == lang
+
+
+def test_a_linked_entry_after_a_glossary_line_is_news_not_a_repeat(
+    shipped_matcher: Matcher,
+) -> None:
+    """After the MLG's glossary line only its curated entry tells the same thing again;
+    the MRG-MLG comparison is what "how is it different" asks. Before: the task force."""
+    text = "how is it different from the reference group?"
+    found = resolve(shipped_matcher, text, Previous("glossary-mlg", "en"))
+    assert (found.status, found.id) == ("answer", "mrg-vs-mlg")
+    assert shipped_matcher.told_alike("glossary-mlg") == {"glossary-mlg", "mlg-what"}
