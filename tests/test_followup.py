@@ -567,3 +567,30 @@ def test_a_linked_entry_after_a_glossary_line_is_news_not_a_repeat(
     found = resolve(shipped_matcher, text, Previous("glossary-mlg", "en"))
     assert (found.status, found.id) == ("answer", "mrg-vs-mlg")
     assert shipped_matcher.told_alike("glossary-mlg") == {"glossary-mlg", "mlg-what"}
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("can u say it in spanish", "es"),
+        ("could you give me that last answer in French? our SG prefers French", "fr"),
+        ("would you mind translating that into french", "fr"),
+        ("is there a french version?", "fr"),
+        ("I'd like that in French", "fr"),
+        ("the previous answer in spanish please", "es"),
+        ("la même chose en anglais", "en"),
+        ("version anglaise svp", "en"),
+        ("me lo pasas en frances? es para un colega de la CR de Haiti", "fr"),
+        ("me la mandas en ingles porfa", "en"),
+        ("lo tienes en frances?", "fr"),
+        ("ابغاها بالانجليزي", "en"),
+        ("عطيني ياه بالفرنسية", "fr"),
+    ],
+)
+def test_the_same_answer_asked_in_other_words_in_another_language(
+    shipped_matcher: Matcher, text: str, lang: str
+) -> None:
+    """Before, a word outside the few known ("u", "last", "pasas", "version") made the
+    request a question of its own: a fallback, or another entry in that language."""
+    found = resolve(shipped_matcher, text, Previous("policy-what", "en"))
+    assert (found.status, found.id, found.language) == ("answer", "policy-what", lang)
