@@ -554,6 +554,23 @@ _ABOUT_IT = frozenset(
         "شو",
         "يقول",
         "ايش",
+        # "tell me more about number 8", "explain the last one a bit more", "dis m'en
+        # plus sur le 8", "احكيلي اكثر عن رقم 8": more of that item.
+        "me",
+        "m",
+        "more",
+        "bit",
+        "little",
+        "on",
+        "plus",
+        "sur",
+        "peu",
+        "mas",
+        "sobre",
+        "poco",
+        "del",
+        "اكثر",
+        "عن",
     ]
 )
 

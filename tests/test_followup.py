@@ -594,3 +594,18 @@ def test_the_same_answer_asked_in_other_words_in_another_language(
     request a question of its own: a fallback, or another entry in that language."""
     found = resolve(shipped_matcher, text, Previous("policy-what", "en"))
     assert (found.status, found.id, found.language) == ("answer", "policy-what", lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tell me more about number 8", "principle-return"),
+        ("dis m'en plus sur le 8", "principle-return"),
+        ("explain the last one a bit more", "principle-migratory-pressures"),
+    ],
+)
+def test_more_of_an_item_after_the_list(shipped_matcher: Matcher, text: str, expected: str) -> None:
+    """Before, "more", "me" or "a bit" kept the message from reading as the item asked:
+    the list again, or a did-you-mean."""
+    found = resolve(shipped_matcher, text, Previous("policy-principles", "en"))
+    assert (found.status, found.id) == ("answer", expected)
