@@ -386,11 +386,12 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
             return replace(again, language=query.language or previous.language)
     if (
         query.doing
-        and (twin := matcher.curated_twin(previous.entry))
+        and (twin := _what_it_is(matcher, previous.entry))
         and (_looks_back(words, query) or _and_asks(text))
         and not matcher.names_a_term(query)
     ):
-        # "and what does it do?" after the glossary line on the GMTF: the task force's entry.
+        # "and what does it do?" after the glossary line on the GMTF: the task force's
+        # entry; "what are they for?" after whether HSPs are mobile: what an HSP is.
         return _sure(twin, query.language or previous.language)
     if (step := temporal.step_of(words)) is not None:
         landed = temporal.stepped(matcher.kb, previous.entry, step)
@@ -460,6 +461,19 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     if followed.id in said and (moved := _moved_on(matcher, query, bare, context, said)):
         return moved
     return followed if followed.status == "answer" or bare.status == "fallback" else bare
+
+
+def _what_it_is(matcher: Matcher, entry_id: str) -> str | None:
+    """The curated entry on what the one thing an entry is about is or does: the GMTF's
+    for its glossary line, the HSPs' for whether they are mobile; None when the entry
+    names no term, or more than one ("how does the MRG differ from the MLG?")."""
+    if (twin := matcher.curated_twin(entry_id)) is not None:
+        return twin
+    named = matcher.terms_named(text_words(matcher.kb.entries[entry_id].title))
+    if len(named) != 1:
+        return None
+    twin = matcher.curated_twin(named[0])
+    return twin if twin != entry_id else None
 
 
 def _sure(entry_id: str, language: str | None) -> Match:

@@ -609,3 +609,20 @@ def test_more_of_an_item_after_the_list(shipped_matcher: Matcher, text: str, exp
     the list again, or a did-you-mean."""
     found = resolve(shipped_matcher, text, Previous("policy-principles", "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("previous", "text", "expected"),
+    [
+        ("hsp-forms", "what are they for exactly?", "hsp-what"),
+        ("hsp-how-many", "what are they for", "hsp-what"),
+        ("mlg-first-meeting", "ok and what does it do exactly", "mlg-what"),
+    ],
+)
+def test_what_it_does_after_an_aspect_is_what_the_thing_is(
+    shipped_matcher: Matcher, previous: str, text: str, expected: str
+) -> None:
+    """The aspect just answered ("fixed or mobile") outweighed the HSPs themselves in
+    the borrowed topic: whether they are mobile, again."""
+    found = resolve(shipped_matcher, text, Previous(previous, "en"))
+    assert (found.status, found.id) == ("answer", expected)
