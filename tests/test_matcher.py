@@ -865,6 +865,12 @@ def test_spoken_arabic_clitics_fold_onto_the_knowledge_bases_words(
         ("شو بيعمل مختبر الهجرة العالمي", "migration-lab"),
         ("لو سمحت، فرقة العمل العالمية للهجرة بتشتغل على ايه؟", "task-force"),
         ("يا اخوان ابي افهم دور مجموعة قيادة الهجرة الـ MLG وش تسوي بالضبط", "mlg-what"),
+        # Names as people write them: the Compact as a "charter" (الميثاق), the MRG as
+        # "the reference's group" (before: the MLG both times).
+        ("شو دور الصليب الاحمر والهلال الاحمر في الميثاق العالمي للهجرة؟", "gcm-movement-role"),
+        ("مين يراس مجموعة المرجع للهجرة", "mrg-chair"),
+        # "itself" (نفسها) is no rare word of some entry's: is the ICRC the IFRC itself?
+        ("عفوا سوال مبتدئ ICRC يعني ايه؟ هي نفسها الاتحاد؟", "glossary-icrc"),
     ],
 )
 def test_spoken_arabic_framing_and_question_words(
