@@ -422,11 +422,9 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return bare
     # "what is the MLG? it's for my boss": that "it" points at nothing said before.
     back = _looks_back(text_words(without_purpose(text)), query) or _and_asks(text)
-    if bare.status == "answer" and not back:
-        return bare
-    # "adoptée quand ?", "¿cuándo se adoptó?": French and Spanish leave out the "it" that
-    # English needs. A short message that names nothing and that nothing answers on
-    # its own is about the topic of the moment.
+    # "adoptée quand ?", "¿cuándo se adoptó?", "امتى اعتمدت؟": French, Spanish and Arabic
+    # leave out the "it" that English needs. A short message that names nothing is
+    # about the topic of the moment, even where some entry would answer it alone.
     elliptic = len(words) <= ELLIPTIC_WORDS and not matcher.names_a_term(query)
     if not back and not elliptic and bare.status != "fallback":
         return bare

@@ -245,7 +245,9 @@ def _find(words: list[str], phrase: tuple[str, ...]) -> int | None:
 
 # What "what about 2015?" may hold besides its year.
 SWAP_FRAME = _FRAME | _set(
-    "in en for pour para de del du celui celle one عن في سنه عام year annee ano"
+    """in en for pour para de del du celui celle one عن في سنه عام year annee ano
+    ok okay ok d accord vale bueno
+    طيب طب اوكي تمام تبع وتبع حق وحق ديال وديال"""
 )
 
 

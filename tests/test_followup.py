@@ -626,3 +626,22 @@ def test_what_it_does_after_an_aspect_is_what_the_thing_is(
     the borrowed topic: whether they are mobile, again."""
     found = resolve(shipped_matcher, text, Previous(previous, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("previous", "text", "expected"),
+    [
+        # Arabic carries "it" in the verb: some entry answers "when was [she] adopted?"
+        # alone (before: the migration policy), but the topic of the moment is meant.
+        ("strategy-2030", "امتى اعتمدت؟", "strategy-2030-adoption"),
+        ("strategy-2030", "متى اعتمدوها؟", "strategy-2030-adoption"),
+        # "and the one of 2017?" with Levantine تبع ("of"): the year swapped.
+        ("statement-2015", "وتبع 2017؟", "call-for-action-2017"),
+        ("statement-2015", "ok and 2017?", "call-for-action-2017"),
+    ],
+)
+def test_short_follow_ups_without_it_stay_on_the_topic(
+    shipped_matcher: Matcher, previous: str, text: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(previous, "ar"))
+    assert (found.status, found.id) == ("answer", expected)
