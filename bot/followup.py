@@ -293,8 +293,8 @@ def _more_about(words: list[str]) -> list[str] | None:
 def _asks_nothing(text: str, words: list[str], query: Query) -> bool:
     """ "ok", "sure", "👍", a lone "1" after an answer: nothing to answer, not the same
     answer again. A question mark asks ("et où ça ?"), and so does a number with words
-    around it ("and the 32nd one?")."""
-    if len(words) == 1 and words[0].isdigit():
+    around it ("and the 32nd one?", "والـ32؟", where "and the" is joined to it)."""
+    if len(words) == 1 and words[0].isdigit() and normalise(text).split() == words:
         return True
     if "?" in text or "؟" in text:
         return False

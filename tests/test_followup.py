@@ -645,3 +645,11 @@ def test_short_follow_ups_without_it_stay_on_the_topic(
 ) -> None:
     found = resolve(shipped_matcher, text, Previous(previous, "ar"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+def test_a_number_with_and_the_joined_to_it_asks(shipped_matcher: Matcher) -> None:
+    """ "والـ32؟" is "and the 32nd?": before, the joined "and the" was stripped and the
+    lone number read as nothing asked. A bare "1" still asks nothing."""
+    found = resolve(shipped_matcher, "والـ32؟", Previous("ic31-dates", "ar"))
+    assert (found.status, found.id) == ("answer", "ic32-2015")
+    assert resolve(shipped_matcher, "1", Previous("ic31-dates", "ar")).status != "answer"
