@@ -929,3 +929,18 @@ def test_a_year_alone_offers_that_years_entries(shipped_matcher: Matcher) -> Non
     found = shipped_matcher.match("2019")
     assert found.status == "suggest" and found.suggestions
     assert all("2019" in shipped_matcher.kb.entries[s.id].answer for s in found.suggestions)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is the migration ref group still runing?",
+        "is the MRG still a thing or did it wind down?",
+        "was the reference group wound down?",
+    ],
+)
+def test_whether_a_group_still_runs_in_other_words(shipped_matcher: Matcher, text: str) -> None:
+    """ "running", "wound down": before, a rare word of some other entry's ("down"), or
+    unknown, and the status was only offered."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", "mrg-status")
