@@ -944,3 +944,17 @@ def test_whether_a_group_still_runs_in_other_words(shipped_matcher: Matcher, tex
     unknown, and the status was only offered."""
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", "mrg-status")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi, I keep hearing about the Standing Commission - what is it? sorry if it's a basic question",
+        "j'entends souvent parler de la Commission permanente, c'est quoi ?",
+    ],
+)
+def test_what_the_asker_keeps_hearing_about_is_asked(shipped_matcher: Matcher, text: str) -> None:
+    """ "I keep hearing about X": before, "keep" was a rare word of another entry's and
+    the answer was only offered."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", "glossary-standing-commission")
