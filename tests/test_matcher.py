@@ -958,3 +958,23 @@ def test_what_the_asker_keeps_hearing_about_is_asked(shipped_matcher: Matcher, t
     the answer was only offered."""
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", "glossary-standing-commission")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Bonjour, c'est quoi la Stratégie 2030 de la FICR en deux mots ? merci", "strategy-2030"),
+        ("¿Qué es la Política de Migración de la FICR, en pocas palabras?", "policy-what"),
+        (
+            "hi, our volunteers ask whether migrants' own experience is used for the strategy. is it?",
+            "strategy-lived-experience",
+        ),
+    ],
+)
+def test_who_asks_and_in_how_many_words_is_framing(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    """ "en deux mots", "en pocas palabras", "our volunteers ask": before, rare words
+    that pulled another entry up (the policy for the IFRC's Strategy 2030)."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
