@@ -78,6 +78,9 @@ _ELISION = re.compile(r"\b(qu|[cdjlmnst])['’](?!accord\b)(?=[^\W\d_])")
 # Arabic articles and the prepositions written onto them, longest first.
 _ARABIC_ARTICLES = ("وال", "بال", "فال", "كال", "لل", "ال")
 _ARABIC_POSSESSIVES = ("هما", "ها", "هم")
+# A final hamza changes its seat before a pronoun: أعضاء "members", أعضاؤه / أعضائه /
+# أعضاءه "its members". Written back on the line, they all are اعضاء once it is off.
+_HAMZA_SEAT = re.compile(r"(?<=ا)[ؤئ](?=(?:ه|ها|هم|هما)(?![\u0621-\u064a]))")
 
 
 _APOSTROPHES = re.compile(r"[’'`]")
@@ -96,6 +99,7 @@ def normalise(text: str) -> str:
     if text.isascii():  # no accents, no Arabic: decomposing and folding change nothing
         text = text.lower()
     else:
+        text = _HAMZA_SEAT.sub("ء", text)
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
         text = text.translate(_FOLD)
@@ -137,6 +141,8 @@ def strip_arabic_prefix(word: str) -> str:
                 word = word[1:]
             break
     # A possessive pronoun on the end: اعضاءها "its members" is اعضاء.
+    if word.endswith("اءه") and len(word) >= 5:
+        return word[:-1]  # اعضاءه "its members": after a hamza, ه is no ta marbuta
     for suffix in _ARABIC_POSSESSIVES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]

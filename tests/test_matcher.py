@@ -77,6 +77,12 @@ def test_arabic_prefixes_fold_to_one_stem(word: str) -> None:
         ("الى", "الي"),  # the article would leave one letter: kept
         ("alliance", "alliance"),  # only Arabic script
         ("valencia", "valencia"),
+        # "its members" with the hamza on any seat, and a pronoun on the end
+        ("أعضاؤه", "اعضاء"),
+        ("أعضائه", "اعضاء"),
+        ("أعضاءه", "اعضاء"),
+        ("أعضاؤها", "اعضاء"),
+        ("مسؤول", "مسوول"),  # a seat inside a word stays folded as before
     ],
 )
 def test_arabic_prefix_rules(word: str, stem: str) -> None:
