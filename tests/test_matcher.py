@@ -984,3 +984,28 @@ def test_who_asks_and_in_how_many_words_is_framing(
     that pulled another entry up (the policy for the IFRC's Strategy 2030)."""
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "or not" (ولا لا), "just" (بس), Levantine "of" (تبع): no topic words
+        ("لين تطلع الاستراتيجية، الالتزامات القديمة مازالت سارية ولا لا؟", "strategy-interim"),
+        (
+            "اهلين، ممكن تشرحلي باختصار شو هي سياسة الهجرة تبع IFRC؟ عندي اجتماع بعد ساعة",
+            "policy-what",
+        ),
+        # who asks: "our national society", "I'm new", "I want to understand"
+        (
+            "السلام عليكم، جمعيتنا الوطنية تجهز خطة للهجرة، ممكن تقولي متى اعتمدت سياسة الهجرة للاتحاد الدولي؟ شكرا",
+            "policy-adopted",
+        ),
+        # "the same as ... right?"
+        ("UNHCR q es, lo mismo q ACNUR?", "glossary-unhcr"),
+    ],
+)
+def test_arabic_and_spanish_framing_words(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
