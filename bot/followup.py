@@ -426,7 +426,12 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     # leave out the "it" that English needs. A short message that names nothing is
     # about the topic of the moment, even where some entry would answer it alone.
     elliptic = len(words) <= ELLIPTIC_WORDS and not matcher.names_a_term(query)
-    if not back and not elliptic and bare.status != "fallback":
+    if (
+        not back
+        and not elliptic
+        and bare.status != "fallback"
+        and not _elsewhere(matcher, query, bare, previous.entry)
+    ):
         return bare
     context = matcher.subject(previous.entry)
     if not any(w in PRONOUNS for w in words):  # "how many NS are in it?" swaps nothing
@@ -472,6 +477,17 @@ def _what_it_is(matcher: Matcher, entry_id: str) -> str | None:
         return None
     twin = matcher.curated_twin(named[0])
     return twin if twin != entry_id else None
+
+
+def _elsewhere(matcher: Matcher, query: Query, bare: Match, entry_id: str) -> bool:
+    """ "who are the co-chairs now?" after PERCO: the message names no group, and read
+    alone it is answered about another one (the MRG's chair). That is a guess at what
+    it is about; the group of the moment is the better one."""
+    if bare.status != "answer" or not bare.id or matcher.names_a_term(query):
+        return False
+    told = set(matcher.terms_named(text_words(matcher.kb.entries[bare.id].title)))
+    before = set(matcher.terms_named(text_words(matcher.kb.entries[entry_id].title)))
+    return bool(told) and bool(before) and not told & before
 
 
 def _sure(entry_id: str, language: str | None) -> Match:

@@ -653,3 +653,14 @@ def test_a_number_with_and_the_joined_to_it_asks(shipped_matcher: Matcher) -> No
     found = resolve(shipped_matcher, "والـ32؟", Previous("ic31-dates", "ar"))
     assert (found.status, found.id) == ("answer", "ic32-2015")
     assert resolve(shipped_matcher, "1", Previous("ic31-dates", "ar")).status != "answer"
+
+
+def test_who_chairs_after_another_group_is_about_that_group(shipped_matcher: Matcher) -> None:
+    """ "who are co chairs now" after PERCO's glossary line names no group; read alone
+    it got the MRG's chair. A question that names its own subject still moves on."""
+    found = resolve(shipped_matcher, "who are co chairs now", Previous("glossary-perco", "en"))
+    assert (found.status, found.id) == ("answer", "perco")
+    moved = resolve(
+        shipped_matcher, "when was the migration policy adopted", Previous("glossary-perco", "en")
+    )
+    assert (moved.status, moved.id) == ("answer", "policy-adopted")
