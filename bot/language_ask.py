@@ -207,6 +207,8 @@ _LANGUAGE_FRAME = frozenset(
         "tenes",
         "podes",
         "necesito",
+        "puede",
+        "podria",
         "quiero",
         "gustaria",
         "repite",
@@ -352,4 +354,9 @@ def _asks_in(text: str, found: re.Match[str]) -> bool:
         return True  # a verb of answering, or Arabic's بال which asks by itself
     before = text[: found.start()].rstrip()
     after = text[found.end() :].lstrip()
-    return not before or before[-1] in ".?!;:,،؟" or not after or after[0] in ".?!؟"
+    if not before or before[-1] in ".?!;:,،؟" or not after or after[0] in ".?!؟":
+        return True
+    # "me lo mandas en inglés, es para mi jefa", "peux-tu le redire en anglais, c'est
+    # pour...": what comes before asks for it, unlike a name ("IOM en anglais, c'est qui ?").
+    said = text_words(before)
+    return bool(said) and said[-1] in _LANGUAGE_FRAME and after[0] in ",،"

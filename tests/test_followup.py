@@ -585,6 +585,10 @@ def test_a_linked_entry_after_a_glossary_line_is_news_not_a_repeat(
         ("lo tienes en frances?", "fr"),
         ("ابغاها بالانجليزي", "en"),
         ("عطيني ياه بالفرنسية", "fr"),
+        # the language mid-sentence, after a verb that asks for it, then why
+        ("me lo mandas en ingles xfa, es para mi jefa", "en"),
+        ("peux tu le redire en anglais, c pour le rapport au bailleur", "en"),
+        ("se puede en ingles? lo tengo q mandar a la ficr", "en"),
     ],
 )
 def test_the_same_answer_asked_in_other_words_in_another_language(
