@@ -39,6 +39,7 @@ OFF_TOPIC = 0.7
 # HSP" asks for something the first answer was not (it is there to scroll back to).
 REPEAT = 0.9
 ELLIPTIC_WORDS = 4  # at most this many words, naming nothing: a follow-up without "it"
+COUNTING = "many"  # the question word of "how many", "cuántas", "combien", "كم"
 REPEAT_OTHER = 0.7  # ...and more so when it asks "who" or "how many" after a "what"
 REPEAT_ACTUALLY = 0.5  # ...and most when it says "actually", "finalement", "فعليا"
 OWN_WORD_WEIGHT = 3.5  # a word this rare in a follow-up is a topic of its own
@@ -483,11 +484,13 @@ def _elsewhere(matcher: Matcher, query: Query, bare: Match, entry_id: str) -> bo
     """ "who are the co-chairs now?" after PERCO: the message names no group, and read
     alone it is answered about another one (the MRG's chair). That is a guess at what
     it is about; the group of the moment is the better one."""
-    if bare.status != "answer" or not bare.id or matcher.names_a_term(query):
+    if bare.status != "answer" or not bare.id:
         return False
     told = set(matcher.terms_named(text_words(matcher.kb.entries[bare.id].title)))
     before = set(matcher.terms_named(text_words(matcher.kb.entries[entry_id].title)))
-    return bool(told) and bool(before) and not told & before
+    # "cuántas SN tiene?" after the MRG's chair names the NS, not the MLG it got.
+    asked = set(matcher.terms_in(query))
+    return bool(told) and bool(before) and not told & before and not told & asked
 
 
 def _sure(entry_id: str, language: str | None) -> Match:
@@ -682,7 +685,9 @@ def _swapped_subject(
         return context
     kept = dict(context)
     old_terms = {t for t in kept if matcher.names_a_term_token(t)}
-    if terms and not terms & old_terms:
+    # "¿cuántas SN tiene?" after the MRG's chair counts the MRG's NS: a name that is
+    # counted is no new subject.
+    if terms and not terms & old_terms and COUNTING not in query.tokens:
         kept = {t: w for t, w in kept.items() if t not in old_terms}
     if query.numbers and not query.numbers & set(kept):
         kept = {t: w for t, w in kept.items() if not t.isdigit()}

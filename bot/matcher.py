@@ -899,8 +899,11 @@ class Matcher:
 
     def terms_named(self, words: list[str]) -> list[str]:
         """The glossary entries whose term these words name ("the climate centre")."""
-        tokens = self.analyse(" ".join(words)).tokens
-        return [e for e, tok in self._term_token.items() if tok in tokens]
+        return self.terms_in(self.analyse(" ".join(words)))
+
+    def terms_in(self, query: Query) -> list[str]:
+        """The glossary entries whose term an analysed question names."""
+        return [e for e, tok in self._term_token.items() if tok in query.tokens]
 
     def match(self, question: str) -> Match:
         """Decide: a confident answer, up to three suggestions, or the fallback.

@@ -668,3 +668,11 @@ def test_who_chairs_after_another_group_is_about_that_group(shipped_matcher: Mat
         shipped_matcher, "when was the migration policy adopted", Previous("glossary-perco", "en")
     )
     assert (moved.status, moved.id) == ("answer", "policy-adopted")
+
+
+@pytest.mark.parametrize("text", ["cuantas sn tiene?", "cb de sn dedans", "how many NS are in it"])
+def test_how_many_ns_after_a_group_counts_that_groups(shipped_matcher: Matcher, text: str) -> None:
+    """The NS are what is counted, not a new subject: before, the MLG's members (it has
+    a count of NS) instead of the MRG's."""
+    found = resolve(shipped_matcher, text, Previous("mrg-chair", "es"))
+    assert (found.status, found.id) == ("answer", "mrg-members")
