@@ -381,7 +381,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         fuller = matcher.curated_twin(previous.entry) or previous.entry
         # In the language of the asking ("plus de détails svp" after an English answer).
         return _sure(fuller, query.language or previous.language)
-    if (item := last_item(matcher, words, previous.entry)) is not None:
+    # "no wait, I meant the 2017 one", "non pardon, le 7": the correction's words say no
+    # year and no item.
+    unopened = words[sum(len(p) for p in _openers(words)) :]
+    if (item := last_item(matcher, unopened, previous.entry)) is not None:
         again = matcher.match(item)
         if again.status == "answer":
             return replace(again, language=query.language or previous.language)
@@ -407,11 +410,9 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return Match("fallback", None, 0.0, language=language)
     if (outcome := _meeting_outcome(matcher, query, previous.entry)) is not None:
         return _sure(outcome, query.language or previous.language)
-    # "no wait, I meant the 2017 one": the correction's words say no year.
-    unopened = words[sum(len(p) for p in _openers(words)) :]
     if len(landed := temporal.swapped_year(unopened, matcher.kb, previous.entry)) == 1:
         return _sure(landed[0], query.language or previous.language)
-    if (item := swapped_item(matcher, words, previous.entry)) is not None:
+    if (item := swapped_item(matcher, unopened, previous.entry)) is not None:
         again = matcher.match(item)
         if again.status == "answer":
             return replace(again, language=query.language or previous.language)
@@ -551,8 +552,21 @@ def _named_instead(matcher: Matcher, found: Match) -> Match:
     return replace(found, status="answer", id=curated, suggestions=())
 
 
-# What "and 10?", "et le dixième ?" may hold besides the number.
-_ITEM_FRAME = temporal.SWAP_FRAME | {"number", "no", "n", "numero", "nr", "رقم"}
+# What "and 10?", "et le dixième ?", "le 10 aussi svp" may hold besides the number.
+_ITEM_FRAME = temporal.SWAP_FRAME | {
+    "number",
+    "no",
+    "n",
+    "numero",
+    "nr",
+    "رقم",
+    "also",
+    "too",
+    "aussi",
+    "tambien",
+    "كمان",
+    "tout",
+}
 
 
 # "and the last one?", "détaille le dernier", "¿y el último?", "والأخير؟" after a numbered
@@ -650,12 +664,19 @@ def _opener(words: list[str]) -> tuple[str, ...]:
 
 
 def _openers(words: list[str]) -> list[tuple[str, ...]]:
-    """The openers "no, sorry, I meant the MLG" starts with, in order."""
+    """The openers "no, sorry, I meant the MLG" starts with, in order; an apology
+    between or before them ("non pardon je voulais dire", "perdón, quería decir")
+    goes with the opener after it."""
     found: list[tuple[str, ...]] = []
-    while opener := _opener(words):
-        found.append(opener)
-        words = words[len(opener) :]
-    return found
+    while True:
+        lead = 0
+        while lead < len(words) and words[lead] in _COURTESY:
+            lead += 1
+        opener = _opener(words[lead:])
+        if not opener:
+            return found
+        found.append((*words[:lead], *opener))
+        words = words[lead + len(opener) :]
 
 
 def _pivot_tokens(matcher: Matcher, words: list[str]) -> frozenset[str]:

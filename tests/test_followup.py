@@ -676,3 +676,26 @@ def test_how_many_ns_after_a_group_counts_that_groups(shipped_matcher: Matcher, 
     a count of NS) instead of the MRG's."""
     found = resolve(shipped_matcher, text, Previous("mrg-chair", "es"))
     assert (found.status, found.id) == ("answer", "mrg-members")
+
+
+@pytest.mark.parametrize(
+    ("previous", "text", "expected"),
+    [
+        ("principle-return", "non pardon je voulais dire le 7", "principle-migratory-trails"),
+        (
+            "principle-migratory-trails",
+            "perdon, queria decir el 10 no el 7",
+            "principle-migratory-pressures",
+        ),
+        ("principle-migratory-trails", "le 10 aussi svp", "principle-migratory-pressures"),
+        ("principle-migratory-trails", "et le tout dernier ?", "principle-migratory-pressures"),
+        ("cod-2024", "non pardon, je voulais celui de 2022", "cod-2022"),
+    ],
+)
+def test_corrections_with_an_apology_name_the_item_or_year(
+    shipped_matcher: Matcher, previous: str, text: str, expected: str
+) -> None:
+    """An apology between "no" and "I meant" ("non pardon je voulais dire") hid the
+    opener, so the item or year it names was never read as the one meant."""
+    found = resolve(shipped_matcher, text, Previous(previous, "fr"))
+    assert (found.status, found.id) == ("answer", expected)
