@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from bot.matcher import MAX_QUESTION_CHARS, Matcher
+from bot.question_shape import asks_what_it_does
 from bot.wording import FILLER, POLITENESS, STOPWORDS, text_words
 
 
@@ -295,8 +296,8 @@ def _meaning_asked(
     # is the APMN?" is the matcher's to read).
     letters_only = not any(w in _MEANING for w in words)
     what = next((i for i, w in enumerate(words) if w in _WHAT), None)
-    if letters_only and what is None:
-        return None
+    if letters_only and (what is None or asks_what_it_does(words)):
+        return None  # "mrg what it do exactly" asks what the group does
     # The name holds the first word that asks nothing, unless that word is where it
     # was seen: a cheap bound on the spans worth an analysis (this runs on every message).
     asking = [_asks_meaning(w) for w in words]

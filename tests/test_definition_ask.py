@@ -117,6 +117,7 @@ def test_what_a_name_stands_for_is_its_glossary_line(
     [
         # What the thing does or where it is, not what its letters mean.
         "mrg wat they do exactly",
+        "mrg what it do exactly",  # before: its glossary line, as "mrg what?" is
         "hi, hsp what for? we want open one near the border",
         "which region has the most hsps",
         "what does the mrg mean for national societies",
