@@ -140,7 +140,7 @@ _MEANING = _words(
     """stand stands mean means meaning short abbreviation acronym letters refer refers name
     nom nombre اسم
     region zone area
-    signifie signification designe correspond sigle acronyme abreviation veut
+    signifie signification designe correspond sigle acronyme abreviation veut kesako
     significa significado quiere sigla siglas refiere refieren acronimo region zona
     يعني معنى معناها معناه مقصود اختصار يرمز مختصر منطقه"""
 )
@@ -149,10 +149,10 @@ _MEANING_REST = _words(
     """what whats wat which is are for to of does do did it this that exactly so ok and then
     full name your ur answer answers again
     quoi que qu quel quelle c est ca cela dire clair nom complet veut donc et alors
-    que q qué cual es se a lo eso el nombre completo decir dicen cuando y
+    que q qué cual es se a lo eso el nombre completo decir dicen cuando y koi kwa
     شو ايش ايه وش شنو اشنو ما ماذا هو هي انهي اي يعني و ب فيها فيه بمنطقه لما"""
 )
-_WHAT = _words("what whats wat quoi qué que q شو ايش ما")
+_WHAT = _words("what whats wat quoi koi qué que q شو ايش ما")
 # "and what is the ICVA?", not "what about the MLG?" (the same asked of it) nor "what does
 # the MRG do?" (what it does).
 _COPULA = _words("is whats es est c هو هي")
@@ -188,9 +188,12 @@ def name_asked(matcher: Matcher, question: str, after_answer: bool = False) -> s
             if len(named) == 1:
                 return named[0]
     clauses = _CLAUSE.split(question[:MAX_QUESTION_CHARS])
-    # "perdón, soy nuevo, ¿qué quiere decir RCRC?": the clause that asks, on its own.
-    for i in range(len(clauses)):
-        words = [w for w in text_words(" ".join(clauses[i:])) if w not in _TAIL]
+    # "perdón, soy nuevo, ¿qué quiere decir RCRC?": the clause that asks, on its own;
+    # and "RCRC q significa, lo veo en todos los docs", with where it was seen after it.
+    spans = [clauses[i:] for i in range(len(clauses))]
+    spans += [[c] for c in clauses[:-1]] if len(clauses) > 1 else []
+    for span in spans:
+        words = [w for w in text_words(" ".join(span)) if w not in _TAIL]
         if words and (term := _meaning_asked(matcher, words, after_answer)) is not None:
             named = matcher.terms_named(term)
             return named[0] if len(named) == 1 else None

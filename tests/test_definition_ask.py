@@ -100,6 +100,11 @@ def test_the_rewritten_question_keeps_the_askers_words_and_language(
         ("and icrc is what exactly", "glossary-icrc"),
         # A clause after a dash, as a phone keyboard types it.
         ("hi! sorry, super new here – what does IFRC stand for exactly?", "glossary-ifrc"),
+        # Where it was seen, in a clause after the question; SMS "koi", "kesako".
+        ("oye y RCRC q significa, lo veo en todos los docs", "glossary-rcrc"),
+        ("what does RCRC mean, i see it in all the docs", "glossary-rcrc"),
+        ("RCRC ca veut dire koi dans les docs anglais", "glossary-rcrc"),
+        ("MHPSS kesako", "glossary-mhpss"),
     ],
 )
 def test_what_a_name_stands_for_is_its_glossary_line(
