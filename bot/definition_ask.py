@@ -150,7 +150,8 @@ _MEANING_REST = _words(
     full name your ur answer answers again
     quoi que qu quel quelle c est ca cela dire clair nom complet veut donc et alors
     que q qué cual es se a lo eso el nombre completo decir dicen cuando y koi kwa
-    شو ايش ايه وش شنو اشنو ما ماذا هو هي انهي اي يعني و ب فيها فيه بمنطقه لما"""
+    شو ايش ايه وش شنو اشنو ما ماذا هو هي انهي اي يعني و ب فيها فيه بمنطقه لما
+    لشو لايه لايش لاش لماذا"""
 )
 _WHAT = _words("what whats wat quoi koi qué que q شو ايش ما")
 # "and what is the ICVA?", not "what about the MLG?" (the same asked of it) nor "what does

@@ -105,6 +105,9 @@ def test_the_rewritten_question_keeps_the_askers_words_and_language(
         ("what does RCRC mean, i see it in all the docs", "glossary-rcrc"),
         ("RCRC ca veut dire koi dans les docs anglais", "glossary-rcrc"),
         ("MHPSS kesako", "glossary-mhpss"),
+        # "an abbreviation for what?" in spoken Arabic: لشو، لإيه
+        ("GA اختصار لشو؟", "glossary-ga"),
+        ("RCRC اختصار لإيه", "glossary-rcrc"),
     ],
 )
 def test_what_a_name_stands_for_is_its_glossary_line(
