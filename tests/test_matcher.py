@@ -1009,3 +1009,20 @@ def test_arabic_and_spanish_framing_words(
 ) -> None:
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('شو هي المدونة "Towards a Movement Strategy on Migration"؟', "blog-2022-strategy"),
+        ("what did that blog post on the movement strategy say", "blog-2022-strategy"),
+        ("شو كان الهدف الرقمي للاستراتيجية العالمية للهجرة؟", "global-strategy-target"),
+    ],
+)
+def test_a_blog_and_a_numeric_target_in_other_words(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    """The Arabic phrasings say تدوينة and هدف: مدونة (blog) and الهدف الرقمي (the
+    numeric target) got the resolution and the strategy's first aim."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
