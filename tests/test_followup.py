@@ -699,3 +699,10 @@ def test_corrections_with_an_apology_name_the_item_or_year(
     opener, so the item or year it names was never read as the one meant."""
     found = resolve(shipped_matcher, text, Previous(previous, "fr"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+def test_how_many_ones_in_arabic_counts_the_topic(shipped_matcher: Matcher) -> None:
+    """ "كم وحدة في؟" ("how many (ones) are there?"): وحدة was a rare word and the
+    definition came again."""
+    found = resolve(shipped_matcher, "كم وحدة في؟", Previous("hsp-what", "ar"))
+    assert (found.status, found.id) == ("answer", "hsp-how-many")
