@@ -128,6 +128,7 @@ NUMBER_FLOOR = 0.45  # score kept when none of the question's numbers is the ent
 # ...in a yes/no question or a claim to check, whose number may be the wrong one asked
 # about ("was the policy adopted in 2011?" is about the 2009 adoption).
 CHECK_NUMBER_FLOOR = 0.8
+TOLD_NUMBER = 0.6  # agreement of a number that only an entry's answer or tags hold
 MIN_CONTENT = 0.8  # below this much topic weight a text asks about nothing in particular
 SUGGEST_FLOOR = 0.25
 SUGGEST_SPREAD = 0.15
@@ -283,6 +284,7 @@ class Matcher:
         self._field_postings: dict[str, set[str]] = defaultdict(set)
         self._field_tokens: dict[str, frozenset[str]] = {}
         self._numbers: dict[str, frozenset[str]] = {}
+        self._asked_numbers: dict[str, frozenset[str]] = {}  # in a phrasing, not only told
         raw: list[tuple[str, str, list[str]]] = []
         entry_tokens: dict[str, set[str]] = defaultdict(set)
         for entry in kb.entries.values():
@@ -302,6 +304,9 @@ class Matcher:
             self._field_tokens[entry.id] = frozenset(field)
             self._numbers[entry.id] = frozenset(
                 t for t in entry_tokens[entry.id] | field if t.isdigit()
+            )
+            self._asked_numbers[entry.id] = frozenset(
+                t for t in entry_tokens[entry.id] if t.isdigit()
             )
             for tok in field:
                 self._field_postings[tok].add(entry.id)
@@ -396,10 +401,16 @@ class Matcher:
             for t, es in self._field_postings.items()
         }
         with_number: dict[str, list[int]] = defaultdict(list)
+        told_number: dict[str, list[float]] = defaultdict(list)
         for entry_id, numbers in self._numbers.items():
             for n in numbers:
                 with_number[n].append(number[entry_id])
+                # A year an entry is asked by ("the 2019 statutory meetings") agrees more
+                # than one its answer only mentions (the general entry's example).
+                asked = n in self._asked_numbers[entry_id]
+                told_number[n].append(1.0 if asked else TOLD_NUMBER)
         self._number_entries = {t: np.array(v, dtype=np.int64) for t, v in with_number.items()}
+        self._number_weights = {t: np.array(v) for t, v in told_number.items()}
 
     # ------------------------------------------------------------------ vocabulary
 
@@ -794,7 +805,7 @@ class Matcher:
             for number in query.numbers:
                 holders = self._number_entries.get(number)
                 if holders is not None:
-                    hits[holders] += 1
+                    hits[holders] += self._number_weights[number]
             agree = hits / len(query.numbers)
             floor = CHECK_NUMBER_FLOOR if query.checking else NUMBER_FLOOR
             score = np.round(best_f * (floor + (1 - floor) * agree), 4)

@@ -1026,3 +1026,19 @@ def test_a_blog_and_a_numeric_target_in_other_words(
     numeric target) got the resolution and the strategy's first aim."""
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2019 statutory meetings dates ga cod and ic",
+        "slt, c'etait quand exactement les reunions statutaires de 2019 (AG, CoD, conference)? merci",
+    ],
+)
+def test_a_year_an_entry_is_asked_by_beats_one_its_answer_mentions(
+    shipped_matcher: Matcher, text: str
+) -> None:
+    """The general entry on statutory meetings mentions 2019 as an example; the 2019
+    meetings' entry is asked by that year. Before, the general entry won."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", "statutory-meetings-2019")
