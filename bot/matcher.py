@@ -26,7 +26,7 @@ from array import array
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -128,6 +128,7 @@ NUMBER_FLOOR = 0.45  # score kept when none of the question's numbers is the ent
 # ...in a yes/no question or a claim to check, whose number may be the wrong one asked
 # about ("was the policy adopted in 2011?" is about the 2009 adoption).
 CHECK_NUMBER_FLOOR = 0.8
+CHECK_NUMBER_WEIGHT = 0.1  # of a checked claim's number, for the second ranking
 TOLD_NUMBER = 0.6  # agreement of a number that only an entry's answer or tags hold
 MIN_CONTENT = 0.8  # below this much topic weight a text asks about nothing in particular
 SUGGEST_FLOOR = 0.25
@@ -953,13 +954,27 @@ class Matcher:
                 # Sharing words ("IFRC", "policy") is no answer about another subject.
                 found = Match("fallback", None, 0.0, language=query.language)
             else:
-                found = self.decide(query, self.rank_query(query))
+                found = self.decide(query, self._rank_claim(query))
             if found.status == "answer":
                 return found
             if best is None or found.p > best.p:
                 best = found
         assert best is not None
         return best
+
+    def _rank_claim(self, query: Query) -> list[Candidate]:
+        """The ranking, and for a claim to check with a number in it ("the MRG has 25
+        NS, right?"), the ranking without most of that number's weight: the number may
+        be the wrong one (25 is the MLG's count). Where the two lead with other entries,
+        the words besides the number say what the claim is about."""
+        ranked = self.rank_query(query)
+        if not (query.checking and query.numbers) or not ranked:
+            return ranked
+        tokens = {
+            t: w * CHECK_NUMBER_WEIGHT if t in query.numbers else w for t, w in query.tokens.items()
+        }
+        unnumbered = self.rank_query(replace(query, tokens=tokens))
+        return unnumbered if unnumbered and unnumbered[0].id != ranked[0].id else ranked
 
     def features_of(self, query: Query, ranked: list[Candidate]) -> list[float] | None:
         """The decision model's view of a ranking; None when the text names no topic

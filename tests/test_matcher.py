@@ -1042,3 +1042,22 @@ def test_a_year_an_entry_is_asked_by_beats_one_its_answer_mentions(
     meetings' entry is asked by that year. Before, the general entry won."""
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", "statutory-meetings-2019")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my colleague says the MRG has 25 national societies, is that right?", "mrg-members"),
+        ("is it true that the leadership group has 40 national societies in it?", "mlg-members"),
+        ("the migration policy was adopted in 2011, right?", "policy-adopted"),
+        # a right number still helps
+        ("was the migration policy adopted in 2009?", "policy-adopted"),
+    ],
+)
+def test_a_claim_with_the_wrong_number_is_about_what_its_words_name(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    """25 is the MLG's count of NS and 40 the task force's: before, the number's weight
+    took the claim to the entry that holds it."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
