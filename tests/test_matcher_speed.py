@@ -72,12 +72,15 @@ def test_deletion_index_finds_every_word_one_slip_away() -> None:
 
 
 def _normalise_reference(text: str) -> str:
-    """normalise() as it was before its ASCII shortcut."""
+    """normalise() as it was before its ASCII shortcut (with the hamza-seat rule that
+    came after it, which touches Arabic only)."""
     import re
     import unicodedata
 
     from bot.matcher import _ELISION, _FOLD
+    from bot.wording import _HAMZA_SEAT
 
+    text = _HAMZA_SEAT.sub("ء", text)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = text.translate(_FOLD)
