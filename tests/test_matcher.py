@@ -975,6 +975,11 @@ def test_what_the_asker_keeps_hearing_about_is_asked(shipped_matcher: Matcher, t
             "hi, our volunteers ask whether migrants' own experience is used for the strategy. is it?",
             "strategy-lived-experience",
         ),
+        # what the asker plans: "we want to open one", "the concept"
+        (
+            "hello, we want to open a humanitarian service point at the border, what's the concept exactly?",
+            "hsp-what",
+        ),
     ],
 )
 def test_who_asks_and_in_how_many_words_is_framing(
