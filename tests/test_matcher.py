@@ -975,6 +975,13 @@ def test_what_the_asker_keeps_hearing_about_is_asked(shipped_matcher: Matcher, t
             "hi, our volunteers ask whether migrants' own experience is used for the strategy. is it?",
             "strategy-lived-experience",
         ),
+        # who asked; how a claim is put
+        (
+            "hello, our regional office asked what the movement strategy on migration is. can you explain briefly?",
+            "movement-strategy-what",
+        ),
+        ("the 2022 council of delegates was in july, wasnt it?", "cod-2022"),
+        ("hi, how many hsps are there around the world? thx", "hsp-how-many"),
         # what the asker plans: "we want to open one", "the concept"
         (
             "hello, we want to open a humanitarian service point at the border, what's the concept exactly?",
