@@ -1073,3 +1073,12 @@ def test_a_claim_with_the_wrong_number_is_about_what_its_words_name(
     took the claim to the entry that holds it."""
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["are hsps always fixed sites", "can an hsp move around or is it always in one place"],
+)
+def test_whether_hsps_move_in_other_words(shipped_matcher: Matcher, text: str) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", "hsp-forms")
