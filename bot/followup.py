@@ -317,8 +317,15 @@ def _copula(words: list[str], i: int) -> bool:
     return words[i] in _COPULAS and i > 0 and words[i - 1] in _ASKING
 
 
+# A question that ends on "it" or "them" points back, however long.
+_ENDS_ON_IT = frozenset(["it", "them", "ca", "cela", "eso", "ello"])
+LONG_BACK_WORDS = 14
+
+
 def _looks_back(words: list[str], query: Query) -> bool:
     """Short, and pointing back ("who chairs it?", "and when?", "et quand ?")."""
+    if words and words[-1] in _ENDS_ON_IT and len(words) <= LONG_BACK_WORDS:
+        return True  # "what role does the red cross have in it": longer, but about it
     if not words or len(words) > 8:
         return False
     if words[0] in _AND or (words[0].startswith("و") and len(words[0]) <= 2):

@@ -706,3 +706,12 @@ def test_how_many_ones_in_arabic_counts_the_topic(shipped_matcher: Matcher) -> N
     definition came again."""
     found = resolve(shipped_matcher, "كم وحدة في؟", Previous("hsp-what", "ar"))
     assert (found.status, found.id) == ("answer", "hsp-how-many")
+
+
+def test_a_longer_question_ending_on_it_points_back(shipped_matcher: Matcher) -> None:
+    """Nine words were past the bound on a follow-up: read alone, it named the RCRC and
+    got a did-you-mean of its glossary line."""
+    found = resolve(
+        shipped_matcher, "what role does the red cross have in it", Previous("gcm", "en")
+    )
+    assert (found.status, found.id) == ("answer", "gcm-movement-role")
