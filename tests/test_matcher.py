@@ -787,6 +787,8 @@ def test_ten_in_words_is_the_list_or_the_item_as_the_digits_are(
         "can you give me the personal email of the mrg chair",
         "what's the per diem for geneva for ns staff travelling to the statutory meetings",
         "do days at the statutory meetings count as overtime in my contract",
+        # another body's framework, with its name's words between
+        "what is IOM's Migration Governance Framework and how many states use it?",
     ],
 )
 def test_a_subject_beside_the_knowledge_bases_gets_the_fallback(
@@ -811,6 +813,7 @@ def test_a_foreign_subject_in_a_sentence_of_context_leaves_the_question(
         ("la estrategia de la cruz roja sobre migracion", "movement-strategy-what"),
         ("what does the policy say about working with IOM and UNHCR", None),
         ("Swedish Red Cross workshop 2011", "swedish-workshop-2011"),
+        ("which ifrc frameworks guide ns migration work", "ifrc-frameworks"),
     ],
 )
 def test_the_movements_own_documents_are_not_another_bodys(
