@@ -93,7 +93,11 @@ async def test_anonymous_answers_never_store_the_platform_id(setup: Setup, tmp_p
         "user-98765" not in stored and "Fatima" not in stored and '"status": "submitted"' in stored
     )
     assert isinstance(setup.core.storage, SqliteStorage)
-    await setup.core.storage.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # into the main file
+    # Into the main file; the cursor is closed, or its statement stays in progress and
+    # the next handler's savepoint fails ("SQL statements in progress") when it is
+    # not yet collected.
+    async with setup.core.storage.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+        await cur.fetchall()
     assert b"user-98765" in database_bytes(tmp_path)  # profile and conversation hold the account
     await bot.ask("/forget")
     # the profile and conversation rows go; the anonymous response stays
