@@ -6,7 +6,7 @@ rather than to the nearest entry, and a curator is warned when a phrasing names 
 
 from __future__ import annotations
 
-from bot.wording import _LANGUAGE_DATA, _holds_phrase, text_words
+from bot.wording import _LANGUAGE_DATA, Phrases, text_words
 
 # Subjects beside the knowledge base's that it holds nothing on (matching.yaml,
 # foreign_subjects): "the IFRC youth policy", "the president of the IFRC", "budget".
@@ -18,6 +18,7 @@ FOREIGN_SUBJECTS = tuple(
     )
 )
 _FOREIGN_TEXTS = tuple(f" {' '.join(phrase)} " for phrase in FOREIGN_SUBJECTS)
+_FOREIGN = Phrases(FOREIGN_SUBJECTS)
 
 
 def _phrases(key: str) -> tuple[tuple[str, ...], ...]:
@@ -77,7 +78,7 @@ def other_bodys_document(words: list[str]) -> str | None:
 
 def names_a_foreign_subject(words: list[str]) -> bool:
     """Whether a text (as text_words() reads it) asks about one of those subjects."""
-    return _holds_phrase(words, _FOREIGN_TEXTS) or other_bodys_document(words) is not None
+    return _FOREIGN.held_in(words) or other_bodys_document(words) is not None
 
 
 def foreign_subject_in(words: list[str]) -> str | None:

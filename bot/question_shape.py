@@ -6,7 +6,7 @@ question about what a text says weighs its content), but not which words are com
 
 from __future__ import annotations
 
-from bot.wording import _LANGUAGE_DATA, FILLER, POLITENESS, STOPWORDS, _holds_phrase, normalise
+from bot.wording import _LANGUAGE_DATA, FILLER, POLITENESS, STOPWORDS, Phrases, normalise
 
 # Yes/no questions and claims to check (see matching.yaml, yes_no_starts and checks).
 _YES_NO_STARTS = frozenset(normalise(w) for w in _LANGUAGE_DATA.get("yes_no_starts", []))
@@ -15,7 +15,7 @@ _CHECKS = tuple(
     for phrase in {tuple(normalise(c).split()) for c in _LANGUAGE_DATA.get("checks", [])}
     if phrase
 )
-_CHECK_TEXTS = tuple(f" {' '.join(phrase)} " for phrase in _CHECKS)
+_CHECK_PHRASES = Phrases(_CHECKS)
 _CHECK_TAGS = tuple(
     phrase
     for phrase in {tuple(normalise(c).split()) for c in _LANGUAGE_DATA.get("check_tags", [])}
@@ -38,7 +38,7 @@ def checks_a_claim(words: list[str]) -> bool:
         return True
     if any(tuple(words[-len(tag) :]) == tag for tag in _CHECK_TAGS if len(words) > len(tag)):
         return True  # "the policy was adopted in 2011, right?"
-    return _holds_phrase(words, _CHECK_TEXTS)
+    return _CHECK_PHRASES.held_in(words)
 
 
 # "what does the MLG do?", "mrg wat they do exactly", "hsp what for?", "¿para qué sirve el

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -188,10 +188,25 @@ def _as_compared(word: str) -> str:
     return " ".join(_text_words(word))
 
 
-def _holds_phrase(words: list[str], texts: tuple[str, ...]) -> bool:
-    """Whether the words hold one of the phrases, each written " like this " (padded)."""
-    joined = f" {' '.join(words)} "
-    return any(text in joined for text in texts)
+class Phrases:
+    """A set of phrases (tuples of words as text_words() gives them), found in a text's
+    words by their first word: every reading of every message is checked against a
+    hundred or so, so a scan of each phrase over the joined text would be the cost."""
+
+    def __init__(self, phrases: Iterable[tuple[str, ...]]) -> None:
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in phrases:
+            if phrase:
+                self._by_first.setdefault(phrase[0], []).append(phrase)
+
+    def held_in(self, words: Sequence[str]) -> bool:
+        """Whether the words hold one of the phrases, as consecutive words."""
+        by_first = self._by_first
+        for i, word in enumerate(words):
+            for phrase in by_first.get(word, ()):
+                if tuple(words[i : i + len(phrase)]) == phrase:
+                    return True
+        return False
 
 
 # Stopwords and politeness both carry nothing: dropped from every question and phrasing.
