@@ -49,6 +49,8 @@ def from_roman(text: str) -> int | None:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # nothing to decompose: the common case, on every reading
+        return text.lower()
     decomposed = unicodedata.normalize("NFD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -63,7 +65,15 @@ _ES_TENS = {
     "sexagesim": 60, "septuagesim": 70, "octogesim": 80, "nonagesim": 90, "centesim": 100,
 }  # fmt: skip
 _ES_WHOLE = {"undecim": 11, "duodecim": 12}
-_ES_WORD = re.compile(r"^([a-z]+?)(?:o|a|os|as)?$")
+
+
+def _es_stem(word: str) -> str:
+    """A Spanish ordinal without its ending (-o, -a, -os, -as): "trigésimas" -> trigesim."""
+    for ending in ("os", "as", "o", "a"):
+        if word.endswith(ending) and len(word) > len(ending):
+            return word[: -len(ending)]
+    return word
+
 
 # French and English: the tens a compound ordinal starts with ("trente et unième",
 # "dix-septième", "thirty-first"), and the ordinal words.
@@ -94,10 +104,7 @@ def _latin_words(text: str) -> list[str]:
 
 def _spanish(words: list[str]) -> set[int]:
     out: set[int] = set()
-    stems = []
-    for w in words:
-        m = _ES_WORD.match(w)
-        stems.append(m.group(1) if m else w)
+    stems = [_es_stem(w) for w in words]
     i = 0
     while i < len(stems):
         stem = stems[i]
@@ -181,6 +188,8 @@ def _arabic_word(word: str) -> tuple[str, bool, bool]:
 
 
 def _arabic(text: str) -> set[int]:
+    if text.isascii():
+        return set()
     letters = re.findall(r"[\u0621-\u064a]+", _AR_MARKS.sub("", text))  # no "،" or digits
     words = [_arabic_word(_arabic_fold(w)) for w in letters]
     out: set[int] = set()
