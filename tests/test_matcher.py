@@ -1085,3 +1085,16 @@ def test_a_claim_with_the_wrong_number_is_about_what_its_words_name(
 def test_whether_hsps_move_in_other_words(shipped_matcher: Matcher, text: str) -> None:
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", "hsp-forms")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "la migration c'est vraiment une priorité pour le mouvement ?",
+        "perdon la pregunta tan basica pero la migracion es realmente una prioridad para el movimiento??",
+    ],
+)
+def test_whether_migration_is_really_a_priority(shipped_matcher: Matcher, text: str) -> None:
+    """Asked this way in French and Spanish again and again; before, only offered."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", "movement-migration-priority")
