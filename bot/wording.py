@@ -157,7 +157,8 @@ def arabic_clitics_off(word: str) -> list[str]:
     اعتمدت). Only ever tried against the knowledge base's own words: ه also ends many
     words (ة is folded to it), so it is never stripped blindly."""
     out: list[str] = []
-    for w in (word, word[1:] if word.startswith("ب") and len(word) >= 5 else ""):
+    # ...and a leading ل "for, of" (لسياسه "for the policy", لتنفيذ "to implement")
+    for w in (word, word[1:] if word[:1] in ("ب", "ل") and len(word) >= 5 else ""):
         if not w:
             continue
         if w != word:

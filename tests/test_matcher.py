@@ -854,6 +854,11 @@ def test_spoken_arabic_clitics_fold_onto_the_knowledge_bases_words(
     assert (found.status, found.id) == ("answer", "mrg-london-meeting")
     # ه ends many words (ة is folded to it): never stripped from a word the KB knows.
     assert shipped_matcher.analyse("سياسة الهجرة").tokens.keys() == {"policy", "migrant"}
+    # ل "for": لسياسة الهجرة is the migration policy's (before, a rare word of its own)
+    assert "سياسه" in arabic_clitics_off("لسياسه")
+    assert "policy" in shipped_matcher.analyse("استراتيجية تنفيذ لسياسة الهجرة").tokens
+    found = shipped_matcher.match("هل في استراتيجية تنفيذ واضحة لسياسة الهجرة ولا كل جمعية لحالها؟")
+    assert (found.status, found.id) == ("answer", "policy-implementation-strategy")
 
 
 @pytest.mark.parametrize(
