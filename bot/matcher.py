@@ -180,6 +180,7 @@ class Query:
     # Glossary terms the question wrote by their short form ("GML", not "Global
     # Migration Lab"): someone who writes only the letters may not know what they stand for.
     short_forms: frozenset[str] = frozenset()
+    either: bool = False  # its numbers are alternatives ("set up in 2008 or 2009?")
 
 
 @dataclass(frozen=True)
@@ -654,6 +655,7 @@ class Matcher:
             checking=checks_a_claim(raw),
             short_forms=short,
             doing=asks_what_it_does(raw),
+            either=len(numbers) > 1 and _alternatives(raw),
         )
 
     def _written(self, text: str) -> list[str]:
@@ -806,8 +808,11 @@ class Matcher:
             for number in query.numbers:
                 holders = self._number_entries.get(number)
                 if holders is not None:
-                    hits[holders] += self._number_weights[number]
-            agree = hits / len(query.numbers)
+                    if query.either:  # "2008 or 2009?": one of them is enough
+                        np.maximum.at(hits, holders, self._number_weights[number])
+                    else:
+                        hits[holders] += self._number_weights[number]
+            agree = hits if query.either else hits / len(query.numbers)
             floor = CHECK_NUMBER_FLOOR if query.checking else NUMBER_FLOOR
             score = np.round(best_f * (floor + (1 - floor) * agree), 4)
         else:
@@ -1059,6 +1064,17 @@ def _unnamed(question: str, raw: list[str]) -> list[str]:
     text = _NAME_RUN.sub(" ", _QUOTED.sub(" ", question[:MAX_QUESTION_CHARS]))
     rest = text_words(text)
     return rest if len(rest) >= 2 else raw
+
+
+_OR = frozenset(["or", "ou", "o", "او", "ولا"])
+
+
+def _alternatives(words: list[str]) -> bool:
+    """Whether two numbers are offered as alternatives: "2008 or 2009", "2008 ou 2009"."""
+    return any(
+        words[i] in _OR and words[i - 1].isdigit() and words[i + 1].isdigit()
+        for i in range(1, len(words) - 1)
+    )
 
 
 def _only_years(query: Query) -> bool:

@@ -1103,3 +1103,12 @@ def test_whether_migration_is_really_a_priority(shipped_matcher: Matcher, text: 
     """Asked this way in French and Spanish again and again; before, only offered."""
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", "movement-migration-priority")
+
+
+def test_years_offered_as_alternatives_need_only_one_to_agree(shipped_matcher: Matcher) -> None:
+    """ "2008 or 2009?": before, the entry holding both years (the MRG's first task,
+    drafting the 2009 policy) beat the one holding the answer (2008)."""
+    found = shipped_matcher.match("reference group on migration set up 2008 or 2009??")
+    assert (found.status, found.id) == ("answer", "mrg-established")
+    assert shipped_matcher.analyse("set up in 2008 or 2009").either
+    assert not shipped_matcher.analyse("between 2008 and 2009").either
