@@ -85,6 +85,10 @@ _COURTESY = POLITENESS | {"please", "pls", "plz", "por", "favor", "porfa", "porf
 # Words that point back at something said before.
 _BACK = frozenset(
     [
+        # "how many ns inside", "cb de sn dedans": in it
+        "inside",
+        "dedans",
+        "dentro",
         "it",
         "its",
         "that",

@@ -670,7 +670,9 @@ def test_who_chairs_after_another_group_is_about_that_group(shipped_matcher: Mat
     assert (moved.status, moved.id) == ("answer", "policy-adopted")
 
 
-@pytest.mark.parametrize("text", ["cuantas sn tiene?", "cb de sn dedans", "how many NS are in it"])
+@pytest.mark.parametrize(
+    "text", ["cuantas sn tiene?", "cb de sn dedans", "how many NS are in it", "how many ns inside"]
+)
 def test_how_many_ns_after_a_group_counts_that_groups(shipped_matcher: Matcher, text: str) -> None:
     """The NS are what is counted, not a new subject: before, the MLG's members (it has
     a count of NS) instead of the MRG's."""
