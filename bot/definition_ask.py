@@ -218,7 +218,7 @@ def name_of_it(matcher: Matcher, question: str, entry_id: str) -> str | None:
         return None
     if not all(_asks_meaning(w) or w in _BACK_TO_IT for w in words):
         return None
-    named = matcher.terms_named(text_words(matcher.kb.entries[entry_id].title))
+    named = matcher.terms_of(entry_id)
     return named[0] if len(named) == 1 else None
 
 

@@ -485,7 +485,7 @@ def _what_it_is(matcher: Matcher, entry_id: str) -> str | None:
     names no term, or more than one ("how does the MRG differ from the MLG?")."""
     if (twin := matcher.curated_twin(entry_id)) is not None:
         return twin
-    named = matcher.terms_named(text_words(matcher.kb.entries[entry_id].title))
+    named = matcher.terms_of(entry_id)
     if len(named) != 1:
         return None
     twin = matcher.curated_twin(named[0])
@@ -498,8 +498,8 @@ def _elsewhere(matcher: Matcher, query: Query, bare: Match, entry_id: str) -> bo
     it is about; the group of the moment is the better one."""
     if bare.status != "answer" or not bare.id:
         return False
-    told = set(matcher.terms_named(text_words(matcher.kb.entries[bare.id].title)))
-    before = set(matcher.terms_named(text_words(matcher.kb.entries[entry_id].title)))
+    told = set(matcher.terms_of(bare.id))
+    before = set(matcher.terms_of(entry_id))
     # "cuántas SN tiene?" after the MRG's chair names the NS, not the MLG it got.
     asked = set(matcher.terms_in(query))
     return bool(told) and bool(before) and not told & before and not told & asked

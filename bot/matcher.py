@@ -287,6 +287,7 @@ class Matcher:
         self._field_tokens: dict[str, frozenset[str]] = {}
         self._numbers: dict[str, frozenset[str]] = {}
         self._asked_numbers: dict[str, frozenset[str]] = {}  # in a phrasing, not only told
+        self._title_terms: dict[str, tuple[str, ...]] = {}  # terms_of, filled as asked
         raw: list[tuple[str, str, list[str]]] = []
         entry_tokens: dict[str, set[str]] = defaultdict(set)
         for entry in kb.entries.values():
@@ -921,6 +922,14 @@ class Matcher:
     def terms_in(self, query: Query) -> list[str]:
         """The glossary entries whose term an analysed question names."""
         return [e for e, tok in self._term_token.items() if tok in query.tokens]
+
+    def terms_of(self, entry_id: str) -> tuple[str, ...]:
+        """The glossary entries whose term an entry's title names (what it is about),
+        worked out once: titles do not change while the matcher lives."""
+        if (named := self._title_terms.get(entry_id)) is None:
+            named = tuple(self.terms_named(text_words(self.kb.entries[entry_id].title)))
+            self._title_terms[entry_id] = named
+        return named
 
     def match(self, question: str) -> Match:
         """Decide: a confident answer, up to three suggestions, or the fallback.
