@@ -904,6 +904,9 @@ def test_spoken_arabic_framing_and_question_words(
         ("que rol tiene el grupo de liderazgo sobre migracion", "mlg-what"),
         ("Quien preside el grupo de referencia de migracion actualmente?", "mrg-chair"),
         ("مَن يترأس فريقَ الهجرة المرجعي؟", "mrg-chair"),
+        # "runs" and "boss" as who leads it (before: a did-you-mean, and the members).
+        ("who runs the mrg", "mrg-chair"),
+        ("who is the boss of the mrg", "mrg-chair"),
         # The sentence that asks says "ça" / "it": the sentence before says what it is.
         (
             'Hello. J\'ai entendu parler de "points de service humanitaire" à une '
