@@ -72,6 +72,27 @@ _DESIGNATORS = {
     w: name for name, words in _LANGUAGE_DATA.get("designators", {}).items() for w in words
 }
 _ORDINALS = {w: n for n, words in _LANGUAGE_DATA.get("ordinals", {}).items() for w in words}
+_YEAR = re.compile(r"(?:19|20)\d\d")
+# Words before a year that assert it rather than name a meeting by it ("adopted in 2010",
+# "c'était en 2016", "I said 2010").
+_ASSERTED_BEFORE = frozenset(
+    [
+        "in",
+        "en",
+        "a",
+        "au",
+        "since",
+        "depuis",
+        "desde",
+        "by",
+        "said",
+        "dit",
+        "dije",
+        "في",
+        "سنه",
+        "عام",
+    ]
+)
 _NUMBER_MARKS = frozenset({"n", "no", "nr", "number", "numero", "رقم"})
 _ORDINAL_DIGITS = re.compile(r"^(\d{1,2})(?:e|er|ere|eme|o|a|º|ª)?$")
 # One letter is no numeral in a question: "C'est quoi" is not 100, nor "D'accord" 500.
@@ -181,6 +202,9 @@ class Query:
     # Migration Lab"): someone who writes only the letters may not know what they stand for.
     short_forms: frozenset[str] = frozenset()
     either: bool = False  # its numbers are alternatives ("set up in 2008 or 2009?")
+    # A year no entry knows names what is asked ("the council of delegates 2026", "the
+    # 2025 MRG meeting"): whatever entry leads is about another year (_unknown_year).
+    unknown_year: bool = False
 
 
 @dataclass(frozen=True)
@@ -286,6 +310,7 @@ class Matcher:
         self._field_postings: dict[str, set[str]] = defaultdict(set)
         self._field_tokens: dict[str, frozenset[str]] = {}
         self._numbers: dict[str, frozenset[str]] = {}
+        self._number_entries: dict[str, np.ndarray] = {}  # number -> entries holding it
         self._asked_numbers: dict[str, frozenset[str]] = {}  # in a phrasing, not only told
         self._title_terms: dict[str, tuple[str, ...]] = {}  # terms_of, filled as asked
         raw: list[tuple[str, str, list[str]]] = []
@@ -657,6 +682,21 @@ class Matcher:
             short_forms=short,
             doing=asks_what_it_does(raw),
             either=len(numbers) > 1 and _alternatives(raw),
+            unknown_year=self._unknown_year(raw),
+        )
+
+    def _unknown_year(self, raw: list[str]) -> bool:
+        """Whether a year no entry knows qualifies a name ("cod 2026", "the 2025
+        meeting"), so that no entry can be the answer. Not a year asserted after "in",
+        "en", "في" ("was it adopted in 2010?", "fue en 2016?"): a claim to check, whose
+        year may be the wrong one asked about; nor in a yes/no question or alternatives."""
+        if checks_a_claim(raw) or _alternatives(raw):
+            return False
+        return any(
+            _YEAR.fullmatch(w)
+            and w not in self._number_entries
+            and (i == 0 or raw[i - 1] not in _ASSERTED_BEFORE)
+            for i, w in enumerate(raw)
         )
 
     def _written(self, text: str) -> list[str]:
@@ -1053,7 +1093,7 @@ class Matcher:
         plain = tuple(Suggestion(c.id, c.question, c.score) for c in ranked)
         bar = max(SUGGEST_FLOOR, top.score - SUGGEST_SPREAD)
         suggestions = tuple(s for s in plain if s.score >= bar)
-        if p >= self.model.answer_at:
+        if p >= self.model.answer_at and not query.unknown_year:
             return Match("answer", top.id, top.score, language=language, ranked=plain, p=p)
         if p >= self.model.suggest_at and suggestions:
             return Match("suggest", None, top.score, suggestions[:3], language, plain, p=p)

@@ -668,6 +668,35 @@ def test_yes_no_questions_and_claims_to_check_are_told_apart(text: str, checking
 @pytest.mark.parametrize(
     "text",
     [
+        "when is the council of delegates 2026",
+        "when is the 2025 mrg meeting",
+        "متى مجلس المندوبين الجاي 2026 ووين",
+    ],
+)
+def test_a_year_no_entry_knows_is_never_answered_with_another_years_entry(
+    shipped_matcher: Matcher, text: str
+) -> None:
+    """Before, "the council of delegates 2026" was answered with the 2022 one."""
+    assert shipped_matcher.match(text).status != "answer"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the policy was adopted in 2010, was I wrong?",
+        "la 32 conferencia internacional fue en 2016?",
+        "le pacte mondial sur les migrations a ete adopte en 2016 c ca?",
+    ],
+)
+def test_a_year_asserted_in_a_claim_is_still_checked(shipped_matcher: Matcher, text: str) -> None:
+    """A year no entry knows after "in"/"en" is the claim's, maybe wrong: the fact that
+    corrects it is still the answer."""
+    assert shipped_matcher.match(text).status == "answer"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "was the policy adopted in 2011?",
         "my colleague says the migration policy was adopted in 2011, is that correct?",
         "hello, was the migration policy adopted in 2011? thanks",
