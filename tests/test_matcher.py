@@ -818,6 +818,16 @@ def test_ten_in_words_is_the_list_or_the_item_as_the_digits_are(
         "do days at the statutory meetings count as overtime in my contract",
         # another body's framework, with its name's words between
         "what is IOM's Migration Governance Framework and how many states use it?",
+        # The fourteenth: a contact asked in Spanish, French and Arabic, a strategy on
+        # climate, another body's strategic plan (before: the chair, the 2018-2022 IFRC
+        # strategy, the 2024-2030 goals, the policy's adoption).
+        "me pasas el correo del presidente del mrg?",
+        "tu as le numero de tel du president du MRG stp",
+        "ابي ايميل رئيس المجموعه المرجعيه للهجره لو سمحت",
+        "Hi, what's the Movement's strategy on climate change? Our climate team asked.",
+        "c quoi la strategie climat de la FICR",
+        "iom strategic plan 2024-2028 goals",
+        "UNICEF child migrants policy, what year was it adopted?",
     ],
 )
 def test_a_subject_beside_the_knowledge_bases_gets_the_fallback(
