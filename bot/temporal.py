@@ -10,6 +10,7 @@ found there is the answer. Pure functions of the knowledge base.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -197,11 +198,22 @@ _THAT_YEAR: tuple[tuple[str, ...], ...] = tuple(
         "هيداك عام",
         "بهيداك عام",
         "هيداك سنه",
+        # Spoken Arabic puts "that" after the noun: "السنة ديك", "بنفس السنة".
+        "سنه ديك",
+        "سنه هديك",
+        "سنه هذيك",
+        "سنه ذيك",
+        "سنه داك",
+        "عام داك",
+        "عام ذاك",
+        "بنفس سنه",
     )
 )
 # "that CoD?", "ce CoD", "ese consejo", "هالمجلس": a meeting named with a pointing word
 # is the one of the year just talked about (after the 2022 resolution, the 2022 CoD).
 _THAT = _set("that this ce cet cette ese esa este esta aquel aquella ذلك تلك هذا هذه")
+# ...and after it in spoken Arabic: "ومجلس المندوبين هداك كان امتى؟"
+_THAT_AFTER = _set("هداك هاداك داك ديك هذاك ذاك هذيك هديك هاديك ذيك هيداك")
 _MEETINGS = _set(
     """cod council conference ic ga assembly meeting forum imrf
     conseil assemblee reunion consejo conferencia asamblea foro
@@ -214,7 +226,7 @@ def pin_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> str | None:
     the CoD that year?" after the 2009 adoption: "and the CoD in 2009"), when it says
     "that year" and the entry's events all fall in one year. "that CoD" likewise: "when
     was that CoD?" after the 2022 resolution is "when was CoD 2022"."""
-    years = {e.start.year for e in kb.events if e.entry == entry_id}
+    years = {e.start.year for e in kb.events if e.entry == entry_id} or _title_years(kb, entry_id)
     for phrase in _THAT_YEAR:
         at = _find(words, phrase)
         if at is None:
@@ -230,10 +242,23 @@ def pin_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> str | None:
             rest = [*words[:i], word[3:], *words[i + 1 :]]
         elif word in _THAT and words[i + 1 : i + 2] and words[i + 1] in _MEETINGS:
             rest = words[:i] + words[i + 1 :]
+        elif word in _MEETINGS and (after := [w for w in words[i + 1 : i + 3] if w in _THAT_AFTER]):
+            rest = [w for w in words if w != after[0]]
         else:
             continue
         return " ".join([*rest, str(years.pop())])
     return None
+
+
+# A year in a title, not the one in a name ("IFRC Strategy 2030").
+_TITLE_YEAR = re.compile(r"(?<!strategy )\b(?:19|20)\d\d\b", re.IGNORECASE)
+
+
+def _title_years(kb: KnowledgeBase, entry_id: str) -> set[int]:
+    """The years an entry without dated events is about, from its title ("What does the
+    2022 migration resolution say?"): "that CoD" after it is the 2022 one."""
+    entry = kb.entries.get(entry_id)
+    return {int(y) for y in _TITLE_YEAR.findall(entry.title)} if entry else set()
 
 
 def _find(words: list[str], phrase: tuple[str, ...]) -> int | None:

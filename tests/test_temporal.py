@@ -96,6 +96,9 @@ def test_a_step_to_nowhere_is_not_the_previous_answer_again(shipped_matcher: Mat
         ("and where was that conference?", "and where was conference 2009"),
         ("et ce conseil ?", "et conseil 2009"),
         ("وهالمجلس امتى كان؟", "مجلس امتي كان 2009"),
+        # Spoken Arabic puts "that" after the noun.
+        ("ومجلس المندوبين هداك كان امتى؟", "مجلس مندوبين كان امتي 2009"),
+        ("ومجلس المندوبين تبع السنه ديك كان امتى", "مجلس مندوبين تبع كان امتي 2009"),
         ("who chairs that group", None),  # not a meeting
         ("and that CoD in 2011?", None),  # a year of its own
     ],
@@ -110,6 +113,16 @@ def test_when_was_that_cod_after_the_2022_resolution(shipped_matcher: Matcher) -
     for text in ("when was that CoD?", "c'etait quand ce CoD ?", "y ese CoD cuando fue?"):
         found = resolve(shipped_matcher, text, Previous("resolution-2022", "en"))
         assert (found.status, found.id) == ("answer", "cod-2022"), text
+
+
+def test_that_cod_after_an_entry_dated_only_by_its_title(shipped_matcher: Matcher) -> None:
+    """The 2022 resolution's content has no dated event of its own: its title's year
+    says which CoD "that" one is (before: a did-you-mean; in English the CoD itself
+    was given for "the resolution they put to the cod that year")."""
+    found = resolve(
+        shipped_matcher, "ومجلس المندوبين هداك كان امتى؟", Previous("resolution-2022-content", "ar")
+    )
+    assert (found.status, found.id) == ("answer", "cod-2022")
 
 
 def test_that_year_means_nothing_after_an_entry_without_one_year(shipped_kb: KnowledgeBase) -> None:
