@@ -93,6 +93,23 @@ _ASSERTED_BEFORE = frozenset(
         "عام",
     ]
 )
+_LISTING = frozenset(
+    [
+        "list",
+        "lists",
+        "all",
+        "liste",
+        "listes",
+        "tous",
+        "toutes",
+        "lista",
+        "listas",
+        "todos",
+        "todas",
+        "قايمه",
+        "كل",
+    ]
+)
 _NUMBER_MARKS = frozenset({"n", "no", "nr", "number", "numero", "رقم"})
 _ORDINAL_DIGITS = re.compile(r"^(\d{1,2})(?:e|er|ere|eme|o|a|º|ª)?$")
 # One letter is no numeral in a question: "C'est quoi" is not 100, nor "D'accord" 500.
@@ -117,7 +134,9 @@ def designations(words: list[str]) -> list[str]:
             continue
         after = [x for x in words[i + 1 : i + 3] if x not in _NUMBER_MARKS][:1]
         number = _ordinal(after[0]) if after else None
-        if number is None and i > 0:
+        if number is None and i > 0 and not (words[i - 1].isdigit() and _LISTING & set(words)):
+            # "the 10th principle", but not "list 10 principle of the policy": a count
+            # before the word, where the list is asked for, is the list's size.
             number = _ordinal(words[i - 1])
         if number is not None:
             out.append(f"{name}#{int(number)}")

@@ -562,6 +562,9 @@ def test_an_arabic_possessive_ending_is_the_same_word() -> None:
         ("the 10 principles", []),
         ("les dix principes", []),
         ("the first aim of the strategy", ["aim#1"]),
+        # A count before the word where the list is asked for is the list's size.
+        ("10 principle of migration policy list", []),
+        ("the 10th principle", ["principle#10"]),
     ],
 )
 def test_a_numbered_item_is_told_from_a_count(text: str, named: list[str]) -> None:
