@@ -75,10 +75,16 @@ def asks_what_it_does(words: list[str]) -> bool:
     if any(w in _SERVES for w in words):
         return True
     for i, w in enumerate(words[1:], start=1):
-        if not all(t in STOPWORDS or t in FILLER for t in words[i + 1 :]):
+        # "gmtf do what", "mlg work on what": the question word may come last.
+        rest = words[i + 1 :]
+        if rest[-1:] and rest[-1] in ("what", "wat"):
+            rest = rest[:-1]
+        if not all(t in STOPWORDS or t in FILLER for t in rest):
             continue  # "what do they do in practice", "do they meet?": more is asked
         if w == "for" and (words[i - 1] in ("what", "wat", "it") or words[0] in ("what", "wat")):
             return True  # "hsp what for?", "what is it for?", "what is the mrg for exactly"
         if w in ("do", "doing") and words[i - 1] not in _ASKING_DO:
             return True  # not a helper verb: "what do the principles say"
+        if w == "on" and words[i - 1] in ("work", "works", "working") and rest != words[i + 1 :]:
+            return True  # "gmtf work on what"
     return False

@@ -639,6 +639,10 @@ def test_what_is_a_name_is_the_glossarys_unless_an_entry_is_about_that_name(
         ("do they meet every year", False),
         ("what is the mrg", False),
         ("what do they do in practice", False),
+        # the question word last (before: the glossary line, not what the group does)
+        ("gmtf do what", True),
+        ("gmtf work on what", True),
+        ("where do they work on", False),
     ],
 )
 def test_what_a_thing_does_is_told_apart(text: str, doing: bool) -> None:
