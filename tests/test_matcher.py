@@ -294,6 +294,8 @@ FRAMINGS = [
     "can you tell me {q} please",
     "{q}, thanks a lot!",
     "hello! my NS is preparing a briefing and I need to know {q}",
+    "gm. {q}? for a report due friday",
+    "{q}, it's for our newsletter and the induction pack",
 ]
 BARE = ["who chairs the mrg", "when was the migration policy adopted", "what is perco"]
 
@@ -307,6 +309,12 @@ BARE = ["who chairs the mrg", "when was the migration policy adopted", "what is 
             "cod-2022",
         ),
         ("pour la FICR un migrant c'est qui exactement", "policy-migrant-definition"),
+        # what it is for and by when (before: a did-you-mean)
+        (
+            "gm. i need list of movement commitments on migration for report due friday. "
+            "can u help",
+            "movement-commitments",
+        ),
     ],
 )
 def test_framing_words_a_phrasing_uses_are_still_framing(
