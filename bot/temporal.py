@@ -211,13 +211,16 @@ _THAT_YEAR: tuple[tuple[str, ...], ...] = tuple(
 )
 # "that CoD?", "ce CoD", "ese consejo", "هالمجلس": a meeting named with a pointing word
 # is the one of the year just talked about (after the 2022 resolution, the 2022 CoD).
-_THAT = _set("that this ce cet cette ese esa este esta aquel aquella ذلك تلك هذا هذه")
+_THAT = _set(
+    """that this those these ce cet cette ces ese esa este esta esos esas estos estas aquel
+    aquella aquellos aquellas ذلك تلك هذا هذه هذول هدول"""
+)
 # ...and after it in spoken Arabic: "ومجلس المندوبين هداك كان امتى؟"
 _THAT_AFTER = _set("هداك هاداك داك ديك هذاك ذاك هذيك هديك هاديك ذيك هيداك")
 _MEETINGS = _set(
-    """cod council conference ic ga assembly meeting forum imrf
-    conseil assemblee reunion consejo conferencia asamblea foro
-    مجلس مؤتمر جمعيه اجتماع منتدي"""
+    """cod council conference ic ga assembly meeting forum imrf meetings councils
+    conferences conseil assemblee reunion reunions consejo conferencia asamblea foro
+    reuniones conferencias مجلس موتمر جمعيه اجتماع منتدي اجتماعات موتمرات"""
 )
 
 
@@ -296,6 +299,12 @@ def swapped_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> list[str
         and e.entry in kb.entries
         and e.body in bodies
     ]
+    # One topic's entries before another's: after the 2017 Call for Action, "and the
+    # 2019 one?" is the 2019 statement, not the meetings it was adopted at.
+    topic = kb.entries[entry_id].topic if entry_id in kb.entries else None
+    same_topic = [e for e in found if kb.entries[e.entry].topic == topic]
+    if same_topic:
+        return list(dict.fromkeys(e.entry for e in same_topic))
     kinds = {e.kind for e in anchors}
     if len(bodies) == 1:  # after one body's meeting, its meeting of that year, not a plan
         found = [e for e in found if e.kind in kinds] or found
@@ -313,8 +322,11 @@ def swapped_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> list[str
 
 
 # What a meeting gave: "what did it adopt on migration?", "which resolution did they put
-# to it?", "what did they present at the CoD?" after the meeting's own entry.
-OUTCOME_TOKENS = frozenset(["adopt", "present", "resolut", "decid", "approv"])
+# to it?", "what did they present at the CoD?", "which text came out of them?", "what
+# did they agree?" after the meeting's own entry.
+OUTCOME_TOKENS = frozenset(
+    ["adopt", "present", "resolut", "decid", "approv", "outcom", "result", "out", "agree", "produc"]
+)
 _OUTCOME_KINDS = frozenset(["adoption", "plan"])
 _MEETING_KINDS = frozenset(["meeting", "conference"])
 OUTCOME_WINDOW = 31  # days from the meeting an adoption or a plan may be dated

@@ -195,3 +195,23 @@ def test_what_a_meeting_adopted_after_its_dates(
     """Before: the meeting's dates again (or another year's resolution)."""
     found = resolve(shipped_matcher, text, Previous(previous, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        # What came out of a meeting, in other words than "adopt" (before: a did-you-mean).
+        ("statutory-meetings-2019", "which migration text came out of them", "statement-2019"),
+        # "those meetings" after what they adopted (before: the statement again).
+        ("statement-2019", "when were those meetings held", "statutory-meetings-2019"),
+        # Another year of the same kind of text, not that year's meetings.
+        ("call-for-action-2017", "and the 2019 one?", "statement-2019"),
+        # Spoken Arabic "that conference" (the hamza-folded spelling is the one compared).
+        ("statement-2019", "والمؤتمر هداك وين كان", "statutory-meetings-2019"),
+    ],
+)
+def test_a_meeting_and_what_it_adopted_lead_to_each_other(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert (found.status, found.id) == ("answer", expected)
