@@ -577,6 +577,16 @@ _ITEM_FRAME = temporal.SWAP_FRAME | {
     "tambien",
     "كمان",
     "tout",
+    # "the last of them", "le dernier d'entre eux", "el último de ellos", "الأخير منهم"
+    "of",
+    "them",
+    "entre",
+    "eux",
+    "elles",
+    "ellos",
+    "ellas",
+    "منهم",
+    "فيهم",
 }
 
 

@@ -43,6 +43,7 @@ _LANGUAGE_ASKS: dict[str, tuple[str, ...]] = {
         "castellano",
         "اسبانيه",
         "اسباني",
+        "اسبانيولي",
     ),
     "ar": ("arabic", "arabe", "عربيه", "عربي"),
 }
@@ -228,6 +229,21 @@ _LANGUAGE_FRAME = frozenset(
         "اعيد",
         "عيد",
         "كرر",
+        # "قولها بالفرنساوي", "قلي ياها بالانجليزي", "احكيها بالعربي": say it.
+        "قول",
+        "قولها",
+        "قوله",
+        "قولي",
+        "قوللي",
+        "قل",
+        "قلها",
+        "قلي",
+        "قللي",
+        "احكيها",
+        "احكيه",
+        "احكيلي",
+        "اكتبها",
+        "اكتبه",
     ]
 )
 # A sentence that only says who the answer is for ("it's for a colleague in Geneva",
@@ -287,7 +303,7 @@ _NAMES = (
     r"english|french|spanish|arabic|anglais|fran[cç]ais|espagnol|arabe|ingl[eé]s|"
     r"franc[eé]s|espa[nñ]ol|castellano|[aá]rabe"
 )
-_ARABIC_NAMES = r"[اإ]ن[جك]ليزي|فرنسي|[اإ]سباني|عربي"
+_ARABIC_NAMES = r"[اإ]ن[جك]ليزي|فرنساوي|فرنسي|[اإ]سبانيولي|[اإ]سباني|عربي"
 _CLAUSE = re.compile(
     r"(?:\b(?:answer|reply|respond|write|r[eé]ponds?|r[eé]pondez|[eé]cris|responde(?:me)?|"
     r"resp[oó]ndeme|contesta(?:me)?|escribe(?:me)?)\s+)?"

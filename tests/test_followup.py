@@ -196,6 +196,19 @@ def test_language_requests() -> None:
     assert language_asked(text_words("بالانجليزي لو سمحت")) == "en"
     assert language_asked(text_words("in french please, thanks")) == "fr"
     assert language_asked(text_words("what is the french red cross doing")) is None
+    # Spoken Arabic: "say it in French" with the Egyptian name of the language.
+    assert language_asked(text_words("قولها بالفرنساوي")) == "fr"
+    assert language_asked(text_words("قلها بالاسبانيولي")) == "es"
+
+
+def test_the_last_of_them_and_a_spoken_arabic_adoption(shipped_matcher: Matcher) -> None:
+    """ "the last of them" is the list's last item; "انعتمدت" (got adopted) is adopted."""
+    found = resolve(shipped_matcher, "والاخير منهم؟", Previous("policy-principles", "ar"))
+    assert (found.status, found.id) == ("answer", "principle-migratory-pressures")
+    found = resolve(shipped_matcher, "and the last of them", Previous("policy-principles", "en"))
+    assert (found.status, found.id) == ("answer", "principle-migratory-pressures")
+    found = resolve(shipped_matcher, "ومتى انعتمدت؟", Previous("movement-strategy-what", "ar"))
+    assert (found.status, found.id) == ("answer", "strategy-adoption")
 
 
 async def test_buttons_are_in_the_language_of_the_answer(bot: MemoryAdapter) -> None:
