@@ -138,6 +138,7 @@ _TAIL = _words(
 # words must be there ("HSP, what for?" asks what HSPs do, not what the letters mean)...
 _MEANING = _words(
     """stand stands mean means meaning short abbreviation acronym letters refer refers name
+    spell spelled spelt
     nom nombre اسم
     region zone area
     signifie signification designe correspond sigle acronyme abreviation veut kesako
@@ -147,7 +148,7 @@ _MEANING = _words(
 # ...and besides the name, only these (or words of courtesy, or where it was seen).
 _MEANING_REST = _words(
     """what whats wat which is are for to of does do did it this that exactly so ok and then
-    full name your ur answer answers again
+    full name your ur answer answers again there here out
     quoi que qu quel quelle c est ca cela dire clair nom complet veut donc et alors
     que q qué cual es se a lo eso el nombre completo decir dicen cuando y koi kwa
     شو ايش ايه وش شنو اشنو ما ماذا هو هي انهي اي يعني و ب فيها فيه بمنطقه لما

@@ -76,12 +76,38 @@ _MORE = frozenset(
         "المزيد من التفاصيل",
         "تفاصيل اكثر",
         "احكيلي اكثر",
+        # "source?": the answer in full shows where it comes from.
+        "source",
+        "sources",
+        "your source",
+        "what source",
+        "which source",
+        "la source",
+        "quelle source",
+        "fuente",
+        "fuentes",
+        "la fuente",
+        "cual es la fuente",
+        "مصدر",
+        "شو مصدر",
+        "ما مصدر",
     )
 )
 # "tell me more about the task force", "en savoir plus sur le MLG": the entry on it, in full.
 _ABOUT = frozenset(["about", "on", "sur", "de", "du", "des", "sobre", "del", "عن"])
 # Compared word by word ("por favor" is "por" and "favor"; Arabic فضلك is politeness).
-_COURTESY = POLITENESS | {"please", "pls", "plz", "por", "favor", "porfa", "porfis", "xfa", "plis"}
+_COURTESY = POLITENESS | {
+    "please",
+    "pls",
+    "plz",
+    "por",
+    "favor",
+    "porfa",
+    "porfis",
+    "xfa",
+    "plis",
+    "kindly",
+}
 # Words that point back at something said before.
 _BACK = frozenset(
     [

@@ -730,3 +730,27 @@ def test_a_longer_question_ending_on_it_points_back(shipped_matcher: Matcher) ->
         shipped_matcher, "what role does the red cross have in it", Previous("gcm", "en")
     )
     assert (found.status, found.id) == ("answer", "gcm-movement-role")
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        # "source?" is the answer in full, with its sources (before: a did-you-mean).
+        ("hsp-how-many", "source?", "hsp-how-many"),
+        # What a name of the answer stands for, "there" (before: the answer again).
+        ("mrg-established", "what does GB stand for there", "glossary-gb"),
+        ("imrf-movement-advocacy", "and what's the IMRF again, spell it out", "glossary-imrf"),
+        # An item picked with "kindly explain" (before: a did-you-mean).
+        ("policy-principles", "the 8th one kindly explain", "principle-return"),
+    ],
+)
+def test_follow_ups_of_the_sixteenth_blind_set(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert (found.status, found.id) == ("answer", expected)
+
+
+def test_how_old_asks_when_it_was_set_up(shipped_matcher: Matcher) -> None:
+    found = shipped_matcher.match("how old is perco")
+    assert (found.status, found.id) == ("answer", "perco")
