@@ -217,6 +217,65 @@ _PIVOTS = tuple(
 )
 
 
+# "same question for the MLG", "pareil pour PERCO", "lo mismo para el MLG": the
+# question the last answer answered, asked of another name.
+_SAME_FOR = tuple(
+    tuple(text_words(phrase))
+    for phrase in (
+        "same question for",
+        "same question about",
+        "same question but for",
+        "same for",
+        "same thing for",
+        "same but for",
+        "meme question pour",
+        "meme chose pour",
+        "pareil pour",
+        "la misma pregunta para",
+        "misma pregunta para",
+        "lo mismo para",
+        "lo mismo pero para",
+        "igual para",
+        "نفس السؤال عن",
+        "نفس السؤال ل",
+        "نفس الشي عن",
+        "نفس الشي ل",
+    )
+)
+
+
+def _same_question(matcher: Matcher, words: list[str], entry_id: str) -> Match | None:
+    """ "same question for the MLG" after what the MRG does: the last answer's question
+    (its title) with the name it was about swapped for the one now named. None unless
+    the message opens that way and names something the knowledge base knows."""
+    lead = 0
+    while lead < len(words) and (words[lead] in _COURTESY or words[lead] in _AND):
+        lead += 1
+    opener = next((p for p in _SAME_FOR if tuple(words[lead : lead + len(p)]) == p), None)
+    if opener is None:
+        return None
+    named = matcher.analyse(" ".join(words[lead + len(opener) :]))
+    new_terms = {t for t in named.tokens if matcher.names_a_term_token(t)}
+    if not new_terms and not named.numbers:
+        return None
+    asked = matcher.analyse(matcher.kb.entries[entry_id].title)
+    kept = {
+        t: w
+        for t, w in asked.tokens.items()
+        if not (new_terms and matcher.names_a_term_token(t)) and not (named.numbers and t.isdigit())
+    }
+    tokens = {**kept, **named.tokens}
+    query = replace(
+        asked,
+        tokens=tokens,
+        numbers=frozenset(t for t in tokens if t.isdigit()),
+        content=sum(tokens.values()),
+        language=named.language,
+    )
+    found = matcher.decide(query, matcher.rank_query(query))
+    return found if found.status == "answer" and found.id != entry_id else None
+
+
 # "no I meant the MLG, not the MRG", "je voulais dire le MRG pas le MLG", "قصدي ال MLG
 # مش ال MRG": after a correction, what it is not is no part of the question.
 _NEGATIONS = frozenset(["not", "pas", "ni", "no", "non", "مش", "مو", "ليس", "وليس", "مب", "موش"])
@@ -411,6 +470,8 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     if names_a_foreign_subject(words):
         # "what is the IFRC youth policy" after an answer is no follow-up of it either.
         return bare
+    if (same := _same_question(matcher, words, previous.entry)) is not None:
+        return replace(same, language=query.language or previous.language)
     asked = language_asked(words)
     if asked is not None:
         return _sure(previous.entry, asked)

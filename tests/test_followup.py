@@ -754,3 +754,23 @@ def test_follow_ups_of_the_sixteenth_blind_set(
 def test_how_old_asks_when_it_was_set_up(shipped_matcher: Matcher) -> None:
     found = shipped_matcher.match("how old is perco")
     assert (found.status, found.id) == ("answer", "perco")
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        ("mrg-what", "same question for the MLG", "mlg-what"),
+        ("mrg-chair", "same for perco", "perco"),
+        ("mrg-chair", "lo mismo para perco", "perco"),
+        ("mrg-what", "نفس السؤال عن MLG", "mlg-what"),
+        ("mrg-members", "and same question for the mlg please", "mlg-members"),
+        ("cod-2022", "same for 2024", "cod-2024"),
+    ],
+)
+def test_the_same_question_of_another_name(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    """The last answer's question, asked of what the message names (before: the glossary
+    line of the new name, or the MRG-MLG comparison)."""
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert (found.status, found.id) == ("answer", expected)
