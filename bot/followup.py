@@ -8,12 +8,14 @@ previous answer in storage for a short while (:data:`CONTEXT_TTL`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot import temporal
 from bot.definition_ask import definition_reading, name_asked, name_of_it, what_is
 from bot.foreign_subjects import names_a_foreign_subject
+from bot.knowledge import Term
 from bot.language_ask import (
     language_asked,
     only_asks_for_it,
@@ -244,6 +246,10 @@ _SAME_FOR = tuple(
 )
 
 
+# Words of a correction besides the name it gives: "the other group", "the other one".
+_CORRECTION_FRAME = frozenset(["other", "group", "one", "otro", "grupo", "autre", "groupe"])
+
+
 def _same_question(matcher: Matcher, words: list[str], entry_id: str) -> Match | None:
     """ "same question for the MLG" after what the MRG does: the last answer's question
     (its title) with the name it was about swapped for the one now named. None unless
@@ -252,9 +258,26 @@ def _same_question(matcher: Matcher, words: list[str], entry_id: str) -> Match |
     while lead < len(words) and (words[lead] in _COURTESY or words[lead] in _AND):
         lead += 1
     opener = next((p for p in _SAME_FOR if tuple(words[lead : lead + len(p)]) == p), None)
-    if opener is None:
+    if opener is not None:
+        named = matcher.analyse(" ".join(words[lead + len(opener) :]))
+    elif corrected := _openers(words):
+        # "no I meant the other group, the leadership one": a correction naming only
+        # another thing asks the same of it.
+        named = matcher.analyse(" ".join(words[sum(len(o) for o in corrected) :]))
+        old = {t for t in matcher.subject(entry_id) if matcher.names_a_term_token(t)}
+        if (
+            any(
+                w > FRAMING_CAP
+                and not matcher.names_a_term_token(t)
+                and t not in QUESTION_WORDS
+                and t not in _CORRECTION_FRAME
+                for t, w in named.tokens.items()
+            )
+            or not {t for t in named.tokens if matcher.names_a_term_token(t)} - old
+        ):
+            return None
+    else:
         return None
-    named = matcher.analyse(" ".join(words[lead + len(opener) :]))
     new_terms = {t for t in named.tokens if matcher.names_a_term_token(t)}
     if not new_terms and not named.numbers:
         return None
@@ -274,6 +297,52 @@ def _same_question(matcher: Matcher, words: list[str], entry_id: str) -> Match |
     )
     found = matcher.decide(query, matcher.rank_query(query))
     return found if found.status == "answer" and found.id != entry_id else None
+
+
+def _names_of(term: Term) -> list[tuple[str, list[str]]]:
+    """A term's long names by language, as text_words() reads them, less any note in
+    brackets ("Migration Leadership Group (RCRC)")."""
+    names = [("en", term.stands_for)] + [(k, tr.stands_for) for k, tr in term.translations.items()]
+    return [(lang, text_words(re.sub(r"\([^)]*\)", " ", name))) for lang, name in names]
+
+
+def _one_named(matcher: Matcher, words: list[str], entry_id: str) -> list[str]:
+    """ "no, I meant the other group, the leadership one" after the MRG: "one" stands for
+    the head noun of what the last answer was about ("group"), and so names the MLG;
+    likewise "no, el de referencia", "non, celui de référence". The words unchanged when
+    the message is no correction or no such reading names another thing of that noun."""
+    if not _openers(words):
+        return words
+    before = set(matcher.terms_of(entry_id))
+    terms = {t.entry_id: t for t in matcher.kb.terms}
+    for glossary in matcher.terms_of(entry_id):
+        if glossary not in terms:
+            continue
+        for language, spelled in _names_of(terms[glossary]):
+            if not spelled:
+                continue
+            if language == "en":
+                head = spelled[-1]
+                swapped = [head if w in ("one", "ones") else w for w in words]
+            else:  # "el de referencia", "celui de référence": the noun comes first
+                head = spelled[0]
+                swapped = [
+                    head
+                    if w in ("celui", "celle")
+                    or (w in ("el", "la") and words[i + 1 : i + 2] in (["de"], ["del"]))
+                    else w
+                    for i, w in enumerate(words)
+                ]
+            # The new name must have that same noun: "the leadership group", not
+            # "leadership societies" (the NS) after the IFRC's name.
+            if swapped != words and any(
+                head in name
+                for g in set(matcher.terms_named(swapped)) - before
+                if g in terms
+                for _, name in _names_of(terms[g])
+            ):
+                return swapped
+    return words
 
 
 # "no I meant the MLG, not the MRG", "je voulais dire le MRG pas le MLG", "قصدي ال MLG
@@ -442,6 +511,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return replace(resolve(matcher, rest, previous), language=asked)
     if previous is not None and (kept := _without_denied(text_words(text))) is not None:
         text = " ".join(kept)
+    if previous is not None and previous.entry in matcher.kb.entries:
+        named = _one_named(matcher, text_words(text), previous.entry)
+        if named != text_words(text):
+            text = " ".join(named)
     if (about := _more_about(text_words(text))) is not None:
         found = matcher.match(what_is(about, matcher.analyse(text).language))
         if found.status == "answer":

@@ -774,3 +774,24 @@ def test_the_same_question_of_another_name(
     line of the new name, or the MRG-MLG comparison)."""
     found = resolve(shipped_matcher, text, Previous(earlier, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        # "the X one" is the group of that name; the question asked again of it.
+        ("mrg-what", "no I meant the other group, the leadership one", "mlg-what"),
+        ("mlg-what", "no i meant the other group, the reference one", "mrg-what"),
+        ("mlg-members", "no sorry I meant the other group, the reference one", "mrg-members"),
+        ("mlg-members", "no, me referia al otro grupo, el de referencia", "mrg-members"),
+        ("mlg-members", "non, celui de reference", "mrg-members"),
+        # a correction naming the other group outright
+        ("mlg-what", "no sorry I meant the MRG, the reference group", "mrg-what"),
+    ],
+)
+def test_a_correction_asks_the_same_of_the_thing_it_names(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    """Before, each got a did-you-mean, or an entry of the first group."""
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert (found.status, found.id) == ("answer", expected)
