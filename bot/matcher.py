@@ -93,6 +93,9 @@ _ASSERTED_BEFORE = frozenset(
         "عام",
     ]
 )
+_UPCOMING = frozenset(
+    ["next", "upcoming", "prochain", "prochaine", "proximo", "proxima", "قادم", "جاي", "الجاي"]
+)
 _LISTING = frozenset(
     [
         "list",
@@ -711,10 +714,12 @@ class Matcher:
         year may be the wrong one asked about; nor in a yes/no question or alternatives."""
         if checks_a_claim(raw) or _alternatives(raw):
             return False
+        # "the next council in 2026": a year after "in" that is no claim.
+        upcoming = any(w in _UPCOMING for w in raw)
         return any(
             _YEAR.fullmatch(w)
             and w not in self._number_entries
-            and (i == 0 or raw[i - 1] not in _ASSERTED_BEFORE)
+            and (i == 0 or upcoming or raw[i - 1] not in _ASSERTED_BEFORE)
             for i, w in enumerate(raw)
         )
 

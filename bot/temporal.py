@@ -207,6 +207,12 @@ _THAT_YEAR: tuple[tuple[str, ...], ...] = tuple(
         "عام داك",
         "عام ذاك",
         "بنفس سنه",
+        # ...and Maghrebi "ديك العام", "داك العام" before it
+        "ديك عام",
+        "داك عام",
+        "ديك سنه",
+        "هديك سنه",
+        "هداك عام",
     )
 )
 # "that CoD?", "ce CoD", "ese consejo", "هالمجلس": a meeting named with a pointing word

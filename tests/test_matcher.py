@@ -686,6 +686,8 @@ def test_yes_no_questions_and_claims_to_check_are_told_apart(text: str, checking
         "when is the council of delegates 2026",
         "when is the 2025 mrg meeting",
         "متى مجلس المندوبين الجاي 2026 ووين",
+        # "next" makes a year after "en" no claim to check
+        "le prochain conseil des delegues en 2026 c'est quand",
     ],
 )
 def test_a_year_no_entry_knows_is_never_answered_with_another_years_entry(
@@ -843,6 +845,9 @@ def test_ten_in_words_is_the_list_or_the_item_as_the_digits_are(
         "c quoi la strategie climat de la FICR",
         "iom strategic plan 2024-2028 goals",
         "UNICEF child migrants policy, what year was it adopted?",
+        # The sixteenth: a youth strategy, a "mail" asked in French.
+        "استراتيجية الشباب تبع الاتحاد الدولي ايش تقول",
+        "vous avez le numero ou le mail du president du groupe de reference ?",
     ],
 )
 def test_a_subject_beside_the_knowledge_bases_gets_the_fallback(

@@ -99,6 +99,7 @@ def test_a_step_to_nowhere_is_not_the_previous_answer_again(shipped_matcher: Mat
         # Spoken Arabic puts "that" after the noun.
         ("ومجلس المندوبين هداك كان امتى؟", "مجلس مندوبين كان امتي 2009"),
         ("ومجلس المندوبين تبع السنه ديك كان امتى", "مجلس مندوبين تبع كان امتي 2009"),
+        ("والمجلس ديال المندوبين ديك العام كان فوقاش", "مجلس ديال مندوبين كان فوقاش 2009"),
         ("who chairs that group", None),  # not a meeting
         ("and that CoD in 2011?", None),  # a year of its own
     ],
