@@ -676,7 +676,7 @@ class Matcher:
         """A question as the ranking sees it: tokens, their weights, numbers, language."""
         raw = text_words(question[:MAX_QUESTION_CHARS])
         language = wordlists.detect([w for w in _unnamed(question, raw) if w not in self._names])
-        words = [self._correct(w) for w in raw]
+        words = [self._correct(w) for w in self._glued(raw)]
         tokens: dict[str, float] = {}
         for word, token in self._token_pairs(words):
             real = word in self._known or wordlists.is_word(word)
@@ -706,6 +706,23 @@ class Matcher:
             either=len(numbers) > 1 and _alternatives(raw),
             unknown_year=self._unknown_year(raw),
         )
+
+    def _glued(self, words: list[str]) -> list[str]:
+        """Two words typed apart that the knowledge base writes as one ("hand book", "co
+        chairs", "time line"), joined; not two words it knows apart ("task force")."""
+        known = self._known
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            if i + 1 < len(words):
+                joined = words[i] + words[i + 1]
+                if joined in known and not (words[i] in known and words[i + 1] in known):
+                    out.append(joined)
+                    i += 2
+                    continue
+            out.append(words[i])
+            i += 1
+        return out
 
     def _unknown_year(self, raw: list[str]) -> bool:
         """Whether a year no entry knows qualifies a name ("cod 2026", "the 2025

@@ -1174,3 +1174,20 @@ def test_years_offered_as_alternatives_need_only_one_to_agree(shipped_matcher: M
     assert (found.status, found.id) == ("answer", "mrg-established")
     assert shipped_matcher.analyse("set up in 2008 or 2009").either
     assert not shipped_matcher.analyse("between 2008 and 2009").either
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a word typed in two halves (before: the implementation strategy)
+        ("any hand book is there for implement the Policy On Migration", "implementation-handbook"),
+        ("quienes co presiden PERCO actualmente", "perco"),
+        # two words the knowledge base knows apart stay apart
+        ("task force members", "task-force"),
+    ],
+)
+def test_a_word_typed_in_two_halves_is_one(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
