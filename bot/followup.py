@@ -350,6 +350,24 @@ def _one_named(matcher: Matcher, words: list[str], entry_id: str) -> list[str]:
 _NEGATIONS = frozenset(["not", "pas", "ni", "no", "non", "مش", "مو", "ليس", "وليس", "مب", "موش"])
 
 
+# "what else", "anything else", "other docs", "d'autres", "otros", "شو كمان", "غير هيك"
+_ELSE = frozenset(
+    [
+        "else",
+        "other",
+        "others",
+        "autres",
+        "autre",
+        "otros",
+        "otras",
+        "otro",
+        "otra",
+        "كمان",
+        "غير",
+        "تاني",
+        "ثاني",
+    ]
+)
 _ACTUALLY = frozenset(
     [
         "actually",
@@ -620,9 +638,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     )
     said = matcher.told_alike(previous.entry)
     repeat = _repeat(matcher, query, previous.entry)
-    if any(w in _ACTUALLY for w in words):
+    if any(w in _ACTUALLY or w in _ELSE for w in words):
         # "so when was it actually adopted?" after "was it adopted in 2023?": what the
-        # answer just given was not (the plan), asked again.
+        # answer just given was not (the plan), asked again; "what else did they
+        # write?" after the MRG's first task: something besides it.
         repeat = min(repeat, REPEAT_ACTUALLY)
     ranked = sorted(
         (

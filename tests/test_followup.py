@@ -795,3 +795,24 @@ def test_a_correction_asks_the_same_of_the_thing_it_names(
     """Before, each got a did-you-mean, or an entry of the first group."""
     found = resolve(shipped_matcher, text, Previous(earlier, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        # "else" asks for something besides the last answer (before: it again, or the
+        # MRG's status)
+        ("mrg-first-task", "and after that what else did they write", "mrg-guidance-documents"),
+        (
+            "mrg-first-task",
+            "did they write anything else after the policy?",
+            "mrg-guidance-documents",
+        ),
+        ("strategy-lived-experience", "who else gets consulted?", "strategy-consultations"),
+    ],
+)
+def test_what_else_is_something_besides_the_last_answer(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert (found.status, found.id) == ("answer", expected)
