@@ -48,25 +48,41 @@ _SERVES = frozenset(
     ["sert", "servent", "sirve", "sirven", "بيعمل", "بتعمل", "بيشتغل", "بتشتغل", "شغلتهم", "شغلته"]
 )
 _ASKING_DO = frozenset(["what", "wat", "when", "where", "how", "why", "which", "who"])
+# "what" in French, Spanish and Arabic as text_words() leaves it
+_WHAT_ELSEWHERE = frozenset(["que", "q", "quoi", "شو", "ايش", "ايه", "ماذا", "وش", "شنو", "اش"])
 
 
 _SAYS = frozenset(["say", "says", "contain", "contains", "inside", "dice", "dicen"])
+# Spoken and written Arabic "it says" / "it tells": anywhere in the question, like "dice".
+_SAYS_ANYWHERE = frozenset(
+    [
+        "dice",
+        "dicen",
+        "يقول",
+        "بيقول",
+        "تقول",
+        "بتقول",
+        "يحكي",
+        "بيحكي",
+        "تحكي",
+        "بتحكي",
+        "ينص",
+        "تنص",
+    ]
+)
 CONTENT_WEIGHT = 1.5  # "content", for a question that asks what a text says
 
 
 def asks_what_it_says(words: list[str]) -> bool:
     """Whether a question asks what a text says or holds ("what does the resolution
     say?", "what is inside the 2022 resolution", "¿qué dice la resolución?")."""
-    if not any(w in _ASKING_DO or w in ("que", "q", "quoi") for w in words):
+    if not any(w in _ASKING_DO or w in _WHAT_ELSEWHERE for w in words):
         return False
     for i, w in enumerate(words):
-        if w == "inside":
+        if w == "inside" or (w in _SAYS_ANYWHERE and i > 0):
             return True
         if w in _SAYS and i > 0 and words[i - 1] not in _ASKING_DO:
-            return all(t in STOPWORDS or t in FILLER for t in words[i + 1 :]) or w in (
-                "dice",
-                "dicen",
-            )
+            return all(t in STOPWORDS or t in FILLER for t in words[i + 1 :])
     return False
 
 

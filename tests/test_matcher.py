@@ -942,6 +942,8 @@ def test_spoken_arabic_clitics_fold_onto_the_knowledge_bases_words(
         # "the reference's group" (before: the MLG both times).
         ("شو دور الصليب الاحمر والهلال الاحمر في الميثاق العالمي للهجرة؟", "gcm-movement-role"),
         ("مين يراس مجموعة المرجع للهجرة", "mrg-chair"),
+        # "what does it say" in spoken Arabic asks for the content
+        ("قرار 2022 شو بيقول", "resolution-2022-content"),
         # Levantine "starts" (يبلش), Maghrebi "face to face" (وش لوش)
         ("متى يبلش تطوير استراتيجية الحركه للهجره", "strategy-start-condition"),
         ("ايمتا اجتمعت الـ MLG لاول مره وش لوش", "mlg-first-meeting"),
