@@ -587,6 +587,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         # entry; "what are they for?" after whether HSPs are mobile: what an HSP is.
         return _sure(twin, query.language or previous.language)
     if (step := temporal.step_of(words)) is not None:
+        if (item := _neighbour_item(matcher, previous.entry, step)) is not None:
+            again = matcher.match(item)
+            if again.status == "answer":
+                return replace(again, language=query.language or previous.language)
         landed = temporal.stepped(matcher.kb, previous.entry, step)
         language = query.language or previous.language
         if len(landed) == 1:
@@ -842,6 +846,20 @@ def last_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:
 _NOW = frozenset(
     ["now", "ahora", "maintenant", "next", "then", "luego", "ensuite", "هلق", "هلا", "الحين"]
 )
+
+
+def _neighbour_item(matcher: Matcher, entry_id: str, step: temporal.Step) -> str | None:
+    """ "the one before" after principle 8: "principle 7", the item next to it that way
+    in its numbered list; None after anything but an item, or for a step of time."""
+    if not step.same or step.days:
+        return None
+    items = [t for t in matcher.subject(entry_id) if "#" in t]
+    if len(items) != 1:
+        return None
+    name, number = items[0].split("#")
+    wanted = int(number) + step.direction
+    last = matcher.last_of_series(name)
+    return f"{name} {wanted}" if last and 1 <= wanted <= last else None
 
 
 def swapped_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:

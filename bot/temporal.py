@@ -141,7 +141,21 @@ def stepped(kb: KnowledgeBase, entry_id: str, step: Step) -> list[str]:
         and (e.start > start if step.direction > 0 else e.start < anchor.start)
     ]
     if step.same:
-        others = [e for e in others if e.body == anchor.body] or others
+        # "the one before" the 2024-2030 strategy: the event of its kind before it whose
+        # title shares most with its own (the IFRC's strategy on migration, not the RFL
+        # one), then the same body's; "the next one" after the 2009 Council: the 2011
+        # Council. Without one of its kind, the same body's event of any kind.
+        alike = [e for e in others if e.kind == anchor.kind]
+        if alike and not step.days:
+            told = _title_words(anchor.title)
+
+            def kinship(e: Event) -> tuple[int, bool]:
+                return (len(told & _title_words(e.title)), e.body == anchor.body)
+
+            closest = max(kinship(e) for e in alike)
+            others = [e for e in alike if kinship(e) == closest]
+        else:
+            others = [e for e in others if e.body == anchor.body] or others
     if not others:
         return []
     if step.days:
@@ -156,6 +170,11 @@ def stepped(kb: KnowledgeBase, entry_id: str, step: Step) -> list[str]:
         found = [e for e in others if e.start == nearest.start]
     plain = [e for e in found if e.kind in _PLAIN] or found
     return list(dict.fromkeys(e.entry for e in plain))
+
+
+def _title_words(title: str) -> set[str]:
+    """An event title's words of some length, not its numbers: what it names."""
+    return {w.lower() for w in re.findall(r"[^\W\d_]+", title) if len(w) > 3}
 
 
 def _distance(event: Event, target: date) -> int:

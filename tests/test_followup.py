@@ -816,3 +816,21 @@ def test_what_else_is_something_besides_the_last_answer(
 ) -> None:
     found = resolve(shipped_matcher, text, Previous(earlier, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        # the item before in its list (before: the fallback)
+        ("principle-return", "what about the one before", "principle-migratory-trails"),
+        # the strategy before: the IFRC's on migration, of its kind and name (before:
+        # the MLG, set up the same year as the RFL strategy)
+        ("migration-strategy-2024-2030", "the one before?", "global-strategy-2018-2022"),
+        ("cod-2022", "and the next one?", "cod-2024"),
+    ],
+)
+def test_the_one_before_and_the_next_one(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert (found.status, found.id) == ("answer", expected)
