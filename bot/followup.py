@@ -22,7 +22,7 @@ from bot.language_ask import (
     split_language_request,
     without_purpose,
 )
-from bot.matcher import FRAMING_CAP, Match, Matcher, Query, Suggestion, designations
+from bot.matcher import FRAMING_CAP, Match, Matcher, Query, Suggestion, designations, ordinal_of
 from bot.readings import PRONOUNS
 from bot.wording import (
     FILLER_STEMS,
@@ -609,6 +609,8 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         again = matcher.match(item)
         if again.status == "answer":
             return replace(again, language=query.language or previous.language)
+    if (listed := listed_item(matcher, unopened, previous.entry)) is not None:
+        return _sure(listed, query.language or previous.language)
     if (pinned := temporal.pin_year(words, matcher.kb, previous.entry)) is not None:
         again = matcher.match(pinned)
         if again.status == "answer":
@@ -860,6 +862,28 @@ def _neighbour_item(matcher: Matcher, entry_id: str, step: temporal.Step) -> str
     wanted = int(number) + step.direction
     last = matcher.last_of_series(name)
     return f"{name} {wanted}" if last and 1 <= wanted <= last else None
+
+
+def listed_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:
+    """ "the 2nd one?" after the four regional networks: the entry of what the second
+    line of that answer's list names (Sahel+). None after an entry of a numbered series
+    (see swapped_item), an answer without a list, or a line that names no one thing."""
+    if matcher.series_of(entry_id) is not None:
+        return None
+    rest = [w for w in _item_words(words) if w not in _NOW]
+    if len(rest) != 1 or (number := ordinal_of(rest[0])) is None:
+        return None
+    lines = [
+        line.strip()[2:]
+        for line in matcher.kb.entries[entry_id].answer.splitlines()
+        if line.strip().startswith("- ")
+    ]
+    if not 1 <= number <= len(lines):
+        return None
+    named = matcher.terms_named(text_words(lines[number - 1]))
+    if len(named) != 1:
+        return None
+    return matcher.curated_twin(named[0]) or named[0]
 
 
 def swapped_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None:

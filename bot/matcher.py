@@ -126,6 +126,12 @@ def _ordinal(word: str) -> str | None:
     return found.group(1) if found else None
 
 
+def ordinal_of(word: str) -> int | None:
+    """The number an ordinal or a number names ("3rd" is read as "3", "tenth", "8e")."""
+    found = _ordinal(word)
+    return int(found) if found is not None else None
+
+
 def designations(words: list[str]) -> list[str]:
     """The numbered items a text names: "principle 10", "principe n° 10", "the tenth
     principle", "المبدأ العاشر" -> ["principle#10"]. A plural ("the 10 principles") names

@@ -834,3 +834,18 @@ def test_the_one_before_and_the_next_one(
 ) -> None:
     found = resolve(shipped_matcher, text, Previous(earlier, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the 2nd one?", "sahel-mena-networks"),
+        ("tell me about the 4th one", "perco"),
+        ("and the first?", "apmn"),
+    ],
+)
+def test_an_item_of_the_answers_list(shipped_matcher: Matcher, text: str, expected: str) -> None:
+    """The regional networks' answer lists four names: "the 2nd one" is the second's
+    entry (before: a did-you-mean, or the networks again)."""
+    found = resolve(shipped_matcher, text, Previous("regional-networks", "en"))
+    assert (found.status, found.id) == ("answer", expected)
