@@ -868,8 +868,8 @@ def listed_item(matcher: Matcher, words: list[str], entry_id: str) -> str | None
     """ "the 2nd one?" after the four regional networks: the entry of what the second
     line of that answer's list names (Sahel+). None after an entry of a numbered series
     (see swapped_item), an answer without a list, or a line that names no one thing."""
-    if matcher.series_of(entry_id) is not None:
-        return None
+    if matcher.series_of(entry_id) is not None or (len(words) == 1 and words[0].isdigit()):
+        return None  # a lone "1" after an answer asks nothing (see _asks_nothing)
     rest = [w for w in _item_words(words) if w not in _NOW]
     if len(rest) != 1 or (number := ordinal_of(rest[0])) is None:
         return None
