@@ -71,6 +71,11 @@ _FRAME = _set(
 )
 # "the next one", "the meeting after": the same body's next event, not just any.
 _SAME = _set("one meeting session reunion seance sesion اجتماع دوره")
+_ARTICLES = _set("the le la l el lo")  # "the next" names; "what happened next" does not
+_ADJECTIVAL = _set(
+    """next previous following preceding suivant suivante precedent precedente prochain
+    prochaine siguiente anterior proximo proxima previo previa سابق تالي"""
+)
 # When two events share a date, an event that took place is a better answer than a plan
 # or a publication about it ("a week after" the MLG meeting is the Council itself).
 _PLAIN = frozenset(["meeting", "conference", "adoption", "forum", "founding", "pledge"])
@@ -108,7 +113,15 @@ def step_of(words: list[str]) -> Step | None:
             days = count * (_unit(word[1:]) or 0)  # "باسبوع": by a week
         elif word not in _FRAME and word not in _SAME:
             return None
-    same = any(w in _SAME for w in words)
+    # "the next one", and "y el anterior?", "et la suivante ?", "والسابق؟": an adjective
+    # standing for its noun is "one" too.
+    same = any(w in _SAME for w in words) or (
+        not days
+        and any(
+            w in _ADJECTIVAL and ((i > 0 and words[i - 1] in _ARTICLES) or not w.isascii())
+            for i, w in enumerate(words)
+        )
+    )
     return Step(direction, days, same) if direction else None
 
 

@@ -827,6 +827,8 @@ def test_what_else_is_something_besides_the_last_answer(
         # the MLG, set up the same year as the RFL strategy)
         ("migration-strategy-2024-2030", "the one before?", "global-strategy-2018-2022"),
         ("cod-2022", "and the next one?", "cod-2024"),
+        ("principle-return", "y el anterior?", "principle-migratory-trails"),
+        ("ic31-dates", "et la suivante ?", "ic32-2015"),
     ],
 )
 def test_the_one_before_and_the_next_one(

@@ -216,3 +216,17 @@ def test_a_meeting_and_what_it_adopted_lead_to_each_other(
 ) -> None:
     found = resolve(shipped_matcher, text, Previous(earlier, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "same"),
+    [
+        ("y el anterior?", True),
+        ("et la suivante ?", True),
+        ("والسابق؟", True),
+        ("what happened next?", False),
+    ],
+)
+def test_an_adjective_standing_for_its_noun_is_the_one_of_its_kind(text: str, same: bool) -> None:
+    step = step_of(text_words(text))
+    assert step is not None and step.same is same
