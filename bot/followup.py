@@ -547,6 +547,12 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     ):
         language = matcher.analyse(text).language or previous.language
         return _sure(glossary, language)
+    if (
+        previous is not None
+        and previous.entry in matcher.kb.entries
+        and (that := _what_is_that(matcher, text_words(text), previous.entry)) is not None
+    ):
+        return _sure(that, matcher.analyse(text).language or previous.language)
     if (defined := definition_reading(matcher, text)) is not None:
         # "they mention ICVA in the notes, what is that?" names what "that" is.
         found = matcher.match(defined)
@@ -675,6 +681,92 @@ def _what_it_is(matcher: Matcher, entry_id: str) -> str | None:
         return None
     twin = matcher.curated_twin(named[0])
     return twin if twin != entry_id else None
+
+
+# "what are those?", "what is that group?", "c'est quoi ça ?", "¿y eso qué es?", "شو هدول؟"
+_WHAT_IS_THAT_ASK = frozenset(
+    ["what", "whats", "wat", "quoi", "que", "q", "qué", "شو", "ايش", "ايه", "ما", "وش"]
+)
+_WHAT_IS_THAT_POINTER = frozenset(
+    [
+        "that",
+        "those",
+        "these",
+        "this",
+        "they",
+        "them",
+        "it",
+        "ca",
+        "cela",
+        "ces",
+        "eso",
+        "esos",
+        "esas",
+        "esto",
+        "هاد",
+        "هدول",
+        "هذول",
+        "هذا",
+        "هذه",
+        "هاي",
+        "دول",
+        "ده",
+        "دي",
+    ]
+)
+_WHAT_IS_THAT_REST = frozenset(
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "the",
+        "group",
+        "body",
+        "thing",
+        "things",
+        "exactly",
+        "again",
+        "and",
+        "so",
+        "c",
+        "est",
+        "sont",
+        "et",
+        "es",
+        "son",
+        "y",
+        "hu",
+        "هو",
+        "هي",
+        "و",
+        "بالضبط",
+        "يعني",
+    ]
+)
+
+
+def _what_is_that(matcher: Matcher, words: list[str], entry_id: str) -> str | None:
+    """ "what are those?" after the 2019 statutory meetings: what such meetings are;
+    "what is that group?" after the MLG's first meeting: what the MLG is. None unless
+    the message asks only that, pointing back."""
+    words = [w for w in words if w not in _COURTESY]
+    if not (
+        any(w in _WHAT_IS_THAT_ASK for w in words)
+        and any(w in _WHAT_IS_THAT_POINTER for w in words)
+        and all(
+            w in _WHAT_IS_THAT_ASK or w in _WHAT_IS_THAT_POINTER or w in _WHAT_IS_THAT_REST
+            for w in words
+        )
+    ):
+        return None
+    if (twin := _what_it_is(matcher, entry_id)) is not None:
+        return twin
+    named = [t for t in matcher.subject(entry_id) if not t.isdigit() and t not in QUESTION_WORDS]
+    if not named:
+        return None
+    found = matcher.match("what is " + " ".join(named))
+    return found.id if found.status == "answer" and found.id != entry_id else None
 
 
 def _elsewhere(matcher: Matcher, query: Query, bare: Match, entry_id: str) -> bool:

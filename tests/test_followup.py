@@ -851,3 +851,19 @@ def test_an_item_of_the_answers_list(shipped_matcher: Matcher, text: str, expect
     entry (before: a did-you-mean, or the networks again)."""
     found = resolve(shipped_matcher, text, Previous("regional-networks", "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        # what the thing just answered about is (before: the answer again)
+        ("statutory-meetings-2019", "what are those", "statutory-meetings-what"),
+        ("mlg-first-meeting", "what is that group", "mlg-what"),
+        ("hsp-how-many", "c'est quoi ça ?", "hsp-what"),
+    ],
+)
+def test_what_is_that_after_an_answer(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert (found.status, found.id) == ("answer", expected)
