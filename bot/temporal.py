@@ -253,6 +253,8 @@ _THAT = _set(
     """that this those these ce cet cette ces ese esa este esta esos esas estos estas aquel
     aquella aquellos aquellas ذلك تلك هذا هذه هذول هدول"""
 )
+# "en qué CoD se presentó?", "at which CoD was it presented?": the one of that year too.
+_WHICH = _set("which que quel quelle cual اي انهي")
 # ...and after it in spoken Arabic: "ومجلس المندوبين هداك كان امتى؟"
 _THAT_AFTER = _set("هداك هاداك داك ديك هذاك ذاك هذيك هديك هاديك ذيك هيداك")
 _MEETINGS = _set(
@@ -281,7 +283,9 @@ def pin_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> str | None:
     for i, word in enumerate(words):
         if word.startswith("هال") and word[3:] in _MEETINGS:  # Arabic "this" is a prefix
             rest = [*words[:i], word[3:], *words[i + 1 :]]
-        elif word in _THAT and words[i + 1 : i + 2] and words[i + 1] in _MEETINGS:
+        elif (
+            (word in _THAT or word in _WHICH) and words[i + 1 : i + 2] and words[i + 1] in _MEETINGS
+        ):
             rest = words[:i] + words[i + 1 :]
         elif word in _MEETINGS and (after := [w for w in words[i + 1 : i + 3] if w in _THAT_AFTER]):
             rest = [w for w in words if w != after[0]]
@@ -300,6 +304,12 @@ def _title_years(kb: KnowledgeBase, entry_id: str) -> set[int]:
     2022 migration resolution say?"): "that CoD" after it is the 2022 one."""
     entry = kb.entries.get(entry_id)
     return {int(y) for y in _TITLE_YEAR.findall(entry.title)} if entry else set()
+
+
+def meeting_named(words: list[str]) -> str | None:
+    """The meeting a pinned message names, with its year ("cod 2022"), or None."""
+    kept = [w for w in words if w in _MEETINGS or (len(w) == 4 and w.isdigit())]
+    return " ".join(kept) if any(w in _MEETINGS for w in kept) and kept[-1].isdigit() else None
 
 
 def _find(words: list[str], phrase: tuple[str, ...]) -> int | None:

@@ -867,3 +867,22 @@ def test_what_is_that_after_an_answer(
 ) -> None:
     found = resolve(shipped_matcher, text, Previous(earlier, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        # which meeting it was presented at: the meeting of that year (before: the
+        # resolution again, or the blog)
+        ("resolution-2022", "en que CoD se presento? fechas porfa", "cod-2022"),
+        ("resolution-2022", "which cod was that, dates?", "cod-2022"),
+        # "the point of it" is what it brings; "lo forman" who is in it
+        ("movement-strategy-what", "whats the point of it", "strategy-benefits"),
+        ("mlg-what", "quienes lo forman?", "mlg-members"),
+    ],
+)
+def test_which_meeting_and_the_point_of_it(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert (found.status, found.id) == ("answer", expected)
