@@ -619,10 +619,10 @@ def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
         return _sure(listed, query.language or previous.language)
     if (pinned := temporal.pin_year(words, matcher.kb, previous.entry)) is not None:
         again = matcher.match(pinned)
-        if again.id == previous.entry and (named := temporal.meeting_named(pinned.split())):
+        if again.id == previous.entry and (meeting := temporal.meeting_named(pinned.split())):
             # "en qué CoD se presentó?" after the resolution: the meeting, not the
             # resolution again for the words about presenting it.
-            again = matcher.match(named)
+            again = matcher.match(meeting)
         if again.status == "answer":
             return replace(again, language=query.language or again.language or previous.language)
     if _asks_nothing(text, words, query):
