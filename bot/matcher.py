@@ -49,7 +49,7 @@ from bot.readings import readings as readings
 from bot.readings import sentences
 from bot.wording import _ELISION as _ELISION
 from bot.wording import _FOLD as _FOLD
-from bot.wording import _LANGUAGE_DATA, ENGLISH_WORDS, STOP_STEMS, _as_compared, is_arabic
+from bot.wording import _LANGUAGE_DATA, ENGLISH_WORDS, STOP_STEMS, Phrases, _as_compared, is_arabic
 from bot.wording import FILLER as FILLER
 from bot.wording import FILLER_STEMS as FILLER_STEMS
 from bot.wording import POLITENESS as POLITENESS
@@ -308,6 +308,15 @@ class Matcher:
             for name in (term.term, *term.aliases)
             if " " not in name.strip()  # "Sahel+" is one name, "Climate Centre" two words
             for w in text_words(name)
+        )
+        # An English name of several words ("global migration lab", "reference group"),
+        # typed as it is in a French or Spanish question: no word of it tells the
+        # question's language either.
+        self._long_names = Phrases(
+            tuple(text_words(name))
+            for term in kb.terms
+            for name in (term.stands_for, *term.aliases)
+            if " " in name.strip()
         )
         # The token of "content", which a question asking what a text says gains.
         self._content_token = next(iter(self._tokens(["content"])), None)
@@ -681,7 +690,9 @@ class Matcher:
     def analyse(self, question: str) -> Query:
         """A question as the ranking sees it: tokens, their weights, numbers, language."""
         raw = text_words(question[:MAX_QUESTION_CHARS])
-        language = wordlists.detect([w for w in _unnamed(question, raw) if w not in self._names])
+        language = wordlists.detect(
+            [w for w in self._long_names.without(_unnamed(question, raw)) if w not in self._names]
+        )
         words = [self._correct(w) for w in self._glued(raw)]
         tokens: dict[str, float] = {}
         for word, token in self._token_pairs(words):

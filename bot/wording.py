@@ -209,6 +209,23 @@ class Phrases:
                     return True
         return False
 
+    def without(self, words: Sequence[str]) -> list[str]:
+        """The words less every occurrence of a phrase (the longest at each place)."""
+        by_first = self._by_first
+        kept: list[str] = []
+        i = 0
+        while i < len(words):
+            found = max(
+                (len(p) for p in by_first.get(words[i], ()) if tuple(words[i : i + len(p)]) == p),
+                default=0,
+            )
+            if found:
+                i += found
+            else:
+                kept.append(words[i])
+                i += 1
+        return kept
+
 
 # Stopwords and politeness both carry nothing: dropped from every question and phrasing.
 POLITENESS = _words("politeness")

@@ -1204,3 +1204,13 @@ def test_a_word_typed_in_two_halves_is_one(
 ) -> None:
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected)
+
+
+def test_an_english_name_of_several_words_does_not_tell_the_language(
+    shipped_matcher: Matcher,
+) -> None:
+    """ "global migration lab kesako" is French with an English name in it (before:
+    read as English); "marrakech compact date" is English (before: French)."""
+    assert shipped_matcher.analyse("global migration lab kesako").language is None
+    assert shipped_matcher.analyse("c'est quoi le migration leadership group").language == "fr"
+    assert shipped_matcher.analyse("marrakech compact date").language != "fr"
