@@ -45,7 +45,20 @@ def checks_a_claim(words: list[str]) -> bool:
 # MRG?", "ça sert à quoi ?": what the thing does, which its curated entry tells, not
 # what its letters stand for.
 _SERVES = frozenset(
-    ["sert", "servent", "sirve", "sirven", "بيعمل", "بتعمل", "بيشتغل", "بتشتغل", "شغلتهم", "شغلته"]
+    [
+        "sert",
+        "servent",
+        "sirve",
+        "sirven",
+        "بيعمل",
+        "بتعمل",
+        "بيشتغل",
+        "بتشتغل",
+        "شغلتهم",
+        "شغلته",
+        "شغلها",
+        "شغلهم",
+    ]
 )
 _ASKING_DO = frozenset(["what", "wat", "when", "where", "how", "why", "which", "who"])
 # "what" in French, Spanish and Arabic as text_words() leaves it

@@ -848,6 +848,9 @@ def test_ten_in_words_is_the_list_or_the_item_as_the_digits_are(
         # The sixteenth: a youth strategy, a "mail" asked in French.
         "استراتيجية الشباب تبع الاتحاد الدولي ايش تقول",
         "vous avez le numero ou le mail du president du groupe de reference ?",
+        # a person the sources do not name
+        "مين مدير مختبر الهجره العالمي واسمه ايش",
+        "who is the director of the global migration lab",
     ],
 )
 def test_a_subject_beside_the_knowledge_bases_gets_the_fallback(
@@ -942,6 +945,9 @@ def test_spoken_arabic_clitics_fold_onto_the_knowledge_bases_words(
         # "the reference's group" (before: the MLG both times).
         ("شو دور الصليب الاحمر والهلال الاحمر في الميثاق العالمي للهجرة؟", "gcm-movement-role"),
         ("مين يراس مجموعة المرجع للهجرة", "mrg-chair"),
+        # "who is this", "its work", "a replacement for" in spoken Arabic
+        ("IOM منو هاي", "glossary-iom"),
+        ("فرقة العمل العالميه للهجره شغلها ايش", "task-force"),
         # "what does it say" in spoken Arabic asks for the content
         ("قرار 2022 شو بيقول", "resolution-2022-content"),
         # Levantine "starts" (يبلش), Maghrebi "face to face" (وش لوش)
