@@ -29,6 +29,7 @@ from bot.wording import (
     POLITENESS,
     QUESTION_ALIASES,
     QUESTION_WORDS,
+    Phrases,
     normalise,
     text_words,
 )
@@ -514,8 +515,45 @@ def _looks_back(words: list[str], query: Query) -> bool:
     return all(t in QUESTION_WORDS for t in query.tokens)
 
 
+# "ok new topic, ...", "different question:", "autre sujet", "otro tema", "موضوع تاني":
+# what follows is a first question, whatever was answered before.
+_NEW_TOPIC = Phrases(
+    tuple(text_words(phrase))
+    for phrase in (
+        "new topic",
+        "new question",
+        "different topic",
+        "different question",
+        "another topic",
+        "other topic",
+        "unrelated",
+        "changing subject",
+        "change of subject",
+        "something else",
+        "forget that",
+        "nouveau sujet",
+        "autre sujet",
+        "autre question",
+        "rien a voir",
+        "otro tema",
+        "cambiando de tema",
+        "otra pregunta",
+        "nada que ver",
+        "موضوع تاني",
+        "موضوع ثاني",
+        "موضوع اخر",
+        "سوال تاني",
+        "سوال ثاني",
+        "سوال اخر",
+    )
+)
+
+
 def resolve(matcher: Matcher, text: str, previous: Previous | None) -> Match:
     """Match ``text``, reading it as a follow-up of ``previous`` where that is what it is."""
+    if _NEW_TOPIC.held_in(text_words(text)[:6]):
+        previous = None
+        text = " ".join(_NEW_TOPIC.without(text_words(text)))
     rest, asked = split_language_request(text)
     if asked is not None:
         if (

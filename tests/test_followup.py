@@ -886,3 +886,27 @@ def test_which_meeting_and_the_point_of_it(
 ) -> None:
     found = resolve(shipped_matcher, text, Previous(earlier, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ok new topic, what was the 2011 migration resolution about", "resolution-2011"),
+        ("different question: when was perco set up", "perco"),
+        ("autre sujet : qui préside le MRG ?", "mrg-chair"),
+    ],
+)
+def test_a_new_topic_is_a_first_question(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    """Before, the HSP count's topic stayed on, or "topic" pointed at the subthemes."""
+    found = resolve(shipped_matcher, text, Previous("hsp-how-many", "en"))
+    assert (found.status, found.id) == ("answer", expected)
+
+
+def test_a_small_doubt_is_a_question(shipped_matcher: Matcher) -> None:
+    found = shipped_matcher.match(
+        "Hello, small doubt, what is GB? in the document it says GB set up the reference "
+        "group. Thank you"
+    )
+    assert (found.status, found.id) == ("answer", "glossary-gb")
