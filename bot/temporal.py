@@ -256,7 +256,8 @@ _THAT = _set(
 # "en qué CoD se presentó?", "at which CoD was it presented?": the one of that year too.
 _WHICH = _set("which que quel quelle cual اي انهي")
 # ...and after it in spoken Arabic: "ومجلس المندوبين هداك كان امتى؟"
-_THAT_AFTER = _set("هداك هاداك داك ديك هذاك ذاك هذيك هديك هاديك ذيك هيداك")
+# ...or a relative pronoun: "والمجلس اللي اعتمدها" (text_words() leaves "اللي" as "لي")
+_THAT_AFTER = _set("هداك هاداك داك ديك هذاك ذاك هذيك هديك هاديك ذيك هيداك لي يلي الذي التي")
 _MEETINGS = _set(
     """cod council conference ic ga assembly meeting forum imrf meetings councils
     conferences conseil assemblee reunion reunions consejo conferencia asamblea foro
@@ -296,6 +297,7 @@ def pin_year(words: list[str], kb: KnowledgeBase, entry_id: str) -> str | None:
 
 
 # A year in a title, not the one in a name ("IFRC Strategy 2030").
+_PERIOD = re.compile(r"\b((?:19|20)\d\d)\s*[-–]\s*(?:19|20)\d\d\b")
 _TITLE_YEAR = re.compile(r"(?<!strategy )\b(?:19|20)\d\d\b", re.IGNORECASE)
 
 
@@ -303,7 +305,12 @@ def _title_years(kb: KnowledgeBase, entry_id: str) -> set[int]:
     """The years an entry without dated events is about, from its title ("What does the
     2022 migration resolution say?"): "that CoD" after it is the 2022 one."""
     entry = kb.entries.get(entry_id)
-    return {int(y) for y in _TITLE_YEAR.findall(entry.title)} if entry else set()
+    if entry is None:
+        return set()
+    # A period ("the Migration Strategy 2024-2030") is dated by its start: "that council"
+    # after it is the 2024 one.
+    starts = {int(y) for y in _PERIOD.findall(entry.title)}
+    return starts | {int(y) for y in _TITLE_YEAR.findall(_PERIOD.sub(" ", entry.title))}
 
 
 def meeting_named(words: list[str]) -> str | None:

@@ -910,3 +910,19 @@ def test_a_small_doubt_is_a_question(shipped_matcher: Matcher) -> None:
         "group. Thank you"
     )
     assert (found.status, found.id) == ("answer", "glossary-gb")
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        # a period is dated by its start: "that council" after the 2024-2030 strategy
+        ("strategy-2024-goals", "when was that council held", "cod-2024"),
+        # "the council that adopted it", in spoken Arabic
+        ("strategy-2024-goals", "والمجلس اللي اعتمدها كان امتى بالضبط", "cod-2024"),
+    ],
+)
+def test_the_council_of_a_period(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(earlier, "en"))
+    assert (found.status, found.id) == ("answer", expected)
