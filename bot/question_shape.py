@@ -58,6 +58,7 @@ _SERVES = frozenset(
         "شغلته",
         "شغلها",
         "شغلهم",
+        "شغل",
     ]
 )
 _ASKING_DO = frozenset(["what", "wat", "when", "where", "how", "why", "which", "who"])

@@ -948,6 +948,9 @@ def test_spoken_arabic_clitics_fold_onto_the_knowledge_bases_words(
         # "who is this", "its work", "a replacement for" in spoken Arabic
         ("IOM منو هاي", "glossary-iom"),
         ("فرقة العمل العالميه للهجره شغلها ايش", "task-force"),
+        ("شو شغل مجموعه المرجعيه للهجره MRG", "mrg-what"),
+        # the task force as "the global work team" (before: the MLG)
+        ("فريق العمل العالمي للهجره شو بيشتغل", "task-force"),
         # "what does it say" in spoken Arabic asks for the content
         ("قرار 2022 شو بيقول", "resolution-2022-content"),
         # Levantine "starts" (يبلش), Maghrebi "face to face" (وش لوش)
