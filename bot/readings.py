@@ -11,8 +11,10 @@ from collections import defaultdict
 
 from bot.wording import (
     _LANGUAGE_DATA,
+    FILLER,
     QUESTION_ALIASES,
     QUESTION_WORDS,
+    STOPWORDS,
     _normalised_words,
     normalise,
     strip_arabic_prefix,
@@ -93,6 +95,10 @@ def readings(text: str) -> list[str]:
             if n and PRONOUNS.intersection(_normalised_words(sentence)):
                 sentence = f"{pieces[n - 1].strip()} {sentence}"
             (asking if _asks(piece) else other).append(sentence)
+        if asking and all(_empty(a) for a in asking):
+            # "... I need the month the MRG was set up. Any idea?": the sentence that asks
+            # says nothing; the one before holds the question.
+            asking, other = [s for s in other if not _empty(s)], []
     clauses = [
         clause for piece in (asking or [text]) for clause in _split_clauses(piece) if _asks(clause)
     ]
@@ -100,6 +106,11 @@ def readings(text: str) -> list[str]:
     # plan to the new strategy. What are its goals?" is not about aligning plans.
     context = [] if asking else other
     return list(dict.fromkeys([*tails, *asking, text, *clauses, *from_word, *context]))[:6]
+
+
+def _empty(piece: str) -> bool:
+    """A sentence of nothing but courtesy and chat ("Any idea?", "Can you help?")."""
+    return all(w in STOPWORDS or w in FILLER for w in text_words(piece))
 
 
 def _split_clauses(piece: str) -> list[str]:

@@ -1223,3 +1223,34 @@ def test_an_english_name_of_several_words_does_not_tell_the_language(
     assert shipped_matcher.analyse("global migration lab kesako").language is None
     assert shipped_matcher.analyse("c'est quoi le migration leadership group").language == "fr"
     assert shipped_matcher.analyse("marrakech compact date").language != "fr"
+
+
+def test_a_sentence_asking_nothing_leaves_the_question_to_the_one_before(
+    shipped_matcher: Matcher,
+) -> None:
+    """ "... is he right?" asks nothing of its own: the sentence before holds the claim
+    (before: a did-you-mean)."""
+    found = shipped_matcher.match(
+        "one of our board members thinks migration is just an IFRC thing and not a real "
+        "priority for the whole Movement. is he right?"
+    )
+    assert (found.status, found.id) == ("answer", "movement-migration-priority")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi, my supervisor asked me what the MLG is for. thanks", "mlg-what"),
+        (
+            "Good morning from Niamey 🌞 hope you are well. Our new president asked me what "
+            "the reference group on migration actually does, can you summarise?",
+            "mrg-what",
+        ),
+    ],
+)
+def test_who_asked_is_context_and_what_they_asked_the_question(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    """Before: the MLG's glossary line, and the MRG's chair ("president")."""
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
