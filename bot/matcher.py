@@ -93,6 +93,37 @@ _ASSERTED_BEFORE = frozenset(
         "عام",
     ]
 )
+# The English names of letters, as dictation writes an acronym ("em are gee").
+_LETTER_NAMES = {
+    "ay": "a",
+    "bee": "b",
+    "see": "c",
+    "cee": "c",
+    "dee": "d",
+    "ee": "e",
+    "eff": "f",
+    "ef": "f",
+    "gee": "g",
+    "aitch": "h",
+    "eye": "i",
+    "jay": "j",
+    "kay": "k",
+    "el": "l",
+    "ell": "l",
+    "em": "m",
+    "en": "n",
+    "oh": "o",
+    "pee": "p",
+    "cue": "q",
+    "are": "r",
+    "ar": "r",
+    "ess": "s",
+    "tee": "t",
+    "vee": "v",
+    "ex": "x",
+    "zed": "z",
+    "zee": "z",
+}
 _UPCOMING = frozenset(
     ["next", "upcoming", "prochain", "prochaine", "proximo", "proxima", "قادم", "جاي", "الجاي"]
 )
@@ -726,11 +757,32 @@ class Matcher:
 
     def _glued(self, words: list[str]) -> list[str]:
         """Two words typed apart that the knowledge base writes as one ("hand book", "co
-        chairs", "time line"), joined; not two words it knows apart ("task force")."""
+        chairs", "time line"), joined; not two words it knows apart ("task force"). An
+        acronym spelled out letter by letter, as dictation writes it ("G C M", "em are
+        gee"), is the acronym; two known words run together ("migrationtask") are two."""
         known = self._known
         out: list[str] = []
         i = 0
         while i < len(words):
+            spelled = self._spelled_acronym(words, i)
+            if spelled:
+                out.append(spelled[0])
+                i += spelled[1]
+                continue
+            word = words[i]
+            if len(word) >= 8 and word not in known and not wordlists.is_word(word):
+                halves = next(
+                    (
+                        (word[:k], word[k:])
+                        for k in range(3, len(word) - 2)
+                        if word[:k] in known and word[k:] in known
+                    ),
+                    None,
+                )
+                if halves:
+                    out.extend(halves)
+                    i += 1
+                    continue
             if i + 1 < len(words):
                 joined = words[i] + words[i + 1]
                 if joined in known and not (words[i] in known and words[i + 1] in known):
@@ -740,6 +792,25 @@ class Matcher:
             out.append(words[i])
             i += 1
         return out
+
+    def _spelled_acronym(self, words: list[str], i: int) -> tuple[str, int] | None:
+        """The acronym that the words from ``i`` spell letter by letter ("i m r f", "em el
+        gee"), with how many words it takes; None unless it is a name the knowledge base
+        knows (so "are you" is never "ru")."""
+        letters: list[str] = []
+        j = i
+        while (
+            j < len(words)
+            and (letter := _LETTER_NAMES.get(words[j], words[j]))
+            and (len(letter) == 1 and letter.isalpha() and letter.isascii())
+        ):
+            letters.append(letter)
+            j += 1
+        for n in range(len(letters), 1, -1):
+            acronym = "".join(letters[:n])
+            if acronym in self._names:
+                return acronym, n
+        return None
 
     def _unknown_year(self, raw: list[str]) -> bool:
         """Whether a year no entry knows qualifies a name ("cod 2026", "the 2025

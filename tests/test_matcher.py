@@ -1206,9 +1206,18 @@ def test_years_offered_as_alternatives_need_only_one_to_agree(shipped_matcher: M
         ("quienes co presiden PERCO actualmente", "perco"),
         # two words the knowledge base knows apart stay apart
         ("task force members", "task-force"),
+        # two words run together are two (before: a did-you-mean, the RFL glossary line)
+        ("what does the global migrationtask force work on", "task-force"),
+        ("whats the RFL leadershipplatform", "rfl-leadership-platform"),
+        # an acronym spelled letter by letter, as dictation writes it (before: fallbacks
+        # and did-you-means)
+        ("wat does the em are gee actually do", "mrg-what"),
+        ("who is in the em el gee", "mlg-members"),
+        ("when was the G C M adopted", "gcm"),
+        ("first I M R F when was it", "imrf-2022"),
     ],
 )
-def test_a_word_typed_in_two_halves_is_one(
+def test_a_word_typed_in_two_halves_is_one_and_letters_spell_a_name(
     shipped_matcher: Matcher, text: str, expected: str
 ) -> None:
     found = shipped_matcher.match(text)
@@ -1254,3 +1263,7 @@ def test_who_asked_is_context_and_what_they_asked_the_question(
     """Before: the MLG's glossary line, and the MRG's chair ("president")."""
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected)
+
+
+def test_words_that_are_letter_names_spell_nothing_unknown(shipped_matcher: Matcher) -> None:
+    assert "ru" not in shipped_matcher.analyse("what are you doing").tokens
