@@ -848,6 +848,9 @@ def test_ten_in_words_is_the_list_or_the_item_as_the_digits_are(
         # The sixteenth: a youth strategy, a "mail" asked in French.
         "استراتيجية الشباب تبع الاتحاد الدولي ايش تقول",
         "vous avez le numero ou le mail du president du groupe de reference ?",
+        # how many took part; another cause's day
+        "how many people attended the 2024 council of delegates",
+        "when is the next world refugee day and what's the theme",
         # a person the sources do not name
         "مين مدير مختبر الهجره العالمي واسمه ايش",
         "who is the director of the global migration lab",
@@ -1267,3 +1270,12 @@ def test_who_asked_is_context_and_what_they_asked_the_question(
 
 def test_words_that_are_letter_names_spell_nothing_unknown(shipped_matcher: Matcher) -> None:
     assert "ru" not in shipped_matcher.analyse("what are you doing").tokens
+
+
+def test_an_email_mentioned_in_passing_is_no_contact_asked(shipped_matcher: Matcher) -> None:
+    """ "I keep hearing the term in every email" asks what the term is (before: the
+    fallback, for "email")."""
+    found = shipped_matcher.match(
+        "hi what are statutory meetings I keep hearing the term in every email lol"
+    )
+    assert (found.status, found.id) == ("answer", "statutory-meetings-what")
