@@ -72,6 +72,12 @@ _SAYS_ANYWHERE = frozenset(
     [
         "dice",
         "dicen",
+        "establece",
+        "plantea",
+        "contiene",
+        "prevoit",
+        "contient",
+        "stipule",
         "يقول",
         "بيقول",
         "تقول",

@@ -1279,3 +1279,32 @@ def test_an_email_mentioned_in_passing_is_no_contact_asked(shipped_matcher: Matc
         "hi what are statutory meetings I keep hearing the term in every email lol"
     )
     assert (found.status, found.id) == ("answer", "statutory-meetings-what")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the Spanish CdD; what it will achieve; what it sets out; what it advocated for
+        ("cdd 2009 fecha y lugar", "cod-2009"),
+        (
+            "Hola, ¿qué se va a conseguir con una estrategia del Movimiento sobre migración? "
+            "Mi jefa me pide argumentos",
+            "strategy-benefits",
+        ),
+        (
+            "Estimados, ¿podrían indicarme qué establece la resolución de 2022 «Hacia una "
+            "estrategia del Movimiento sobre migración»? Muchas gracias.",
+            "resolution-2022-content",
+        ),
+        (
+            "Hola, ¿por qué abogó el Movimiento en el Foro de Examen de la Migración "
+            "Internacional? Es para un boletín interno.",
+            "imrf-movement-advocacy",
+        ),
+    ],
+)
+def test_spanish_words_of_the_seventeenth_blind_set(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
