@@ -282,6 +282,10 @@ def _same_question(matcher: Matcher, words: list[str], entry_id: str) -> Match |
     new_terms = {t for t in named.tokens if matcher.names_a_term_token(t)}
     if not new_terms and not named.numbers:
         return None
+    if opener is not None and "glossary" in matcher.kb.entries[entry_id].tags:
+        # "qué significa MRG?" then "lo mismo para MLG": what the other name stands for.
+        glossaries = matcher.terms_in(named)
+        return _sure(glossaries[0], named.language) if len(glossaries) == 1 else None
     asked = matcher.analyse(matcher.kb.entries[entry_id].title)
     kept = {
         t: w

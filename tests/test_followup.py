@@ -765,6 +765,8 @@ def test_how_old_asks_when_it_was_set_up(shipped_matcher: Matcher) -> None:
         ("mrg-what", "نفس السؤال عن MLG", "mlg-what"),
         ("mrg-members", "and same question for the mlg please", "mlg-members"),
         ("cod-2022", "same for 2024", "cod-2024"),
+        # after what a name stands for, what the other one stands for
+        ("glossary-mrg", "lo mismo para MLG", "glossary-mlg"),
     ],
 )
 def test_the_same_question_of_another_name(
