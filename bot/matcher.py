@@ -45,8 +45,8 @@ from bot.question_shape import CONTENT_WEIGHT, asks_what_it_says
 from bot.question_shape import asks_what_it_does as asks_what_it_does
 from bot.question_shape import checks_a_claim as checks_a_claim
 from bot.readings import PRONOUNS as PRONOUNS
+from bot.readings import asked_after_marker, sentences
 from bot.readings import readings as readings
-from bot.readings import sentences
 from bot.wording import _ELISION as _ELISION
 from bot.wording import _FOLD as _FOLD
 from bot.wording import _LANGUAGE_DATA, ENGLISH_WORDS, STOP_STEMS, Phrases, _as_compared, is_arabic
@@ -1126,7 +1126,14 @@ class Matcher:
         ]
         for part, names_foreign in zip(parts, named, strict=True):
             if foreign and not names_foreign:
-                names_foreign = any(normalise(part) in f for f in foreign)
+                # A reading inside a sentence that names another subject, or one that
+                # starts in it and runs on into the next ("... qui préside le MRG ? Je
+                # voudrais lui écrire" read from "qui" on) names it too.
+                head = " ".join(normalise(part).split()[:4])
+                names_foreign = any(
+                    normalise(part) in f or (head in f and not asked_after_marker(f, head))
+                    for f in foreign
+                )
             query = self.analyse(part)
             # Two readings that analyse alike ("Hi. When was X?" and "When was X?") decide
             # alike: the first did not answer, so the second cannot win either.

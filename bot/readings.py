@@ -65,6 +65,22 @@ def _asks(piece: str) -> bool:
 PRONOUNS = frozenset(["it", "its", "they", "them", "their", "ca", "cela", "eso", "ello"])
 
 
+def asked_after_marker(sentence: str, head: str) -> bool:
+    """Whether ``head`` (normalised words) comes after a question marker in ``sentence``:
+    "our secretary general asked me which bodies ...": what comes after "asked me" is the
+    question, and the asker before it only context."""
+    words = sentence.split()
+    at = sentence.find(head)
+    if at < 0:
+        return False
+    before = len(sentence[:at].split())
+    for i in range(before):
+        for marker in _MARKERS_BY_FIRST.get(words[i], ()):
+            if tuple(words[i : i + len(marker)]) == marker and i + len(marker) <= before:
+                return True
+    return False
+
+
 def readings(text: str) -> list[str]:
     """How to read a message, most specific first: what follows a question marker
     ("... and I need to know <question>"), the sentences that ask, the whole message,

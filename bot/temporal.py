@@ -254,12 +254,12 @@ _THAT = _set(
     aquella aquellos aquellas ذلك تلك هذا هذه هذول هدول"""
 )
 # "en qué CoD se presentó?", "at which CoD was it presented?": the one of that year too.
-_WHICH = _set("which que quel quelle cual اي انهي")
+_WHICH = _set("which que quel quelle quels quelles cual cuales اي انهي")
 # ...and after it in spoken Arabic: "ومجلس المندوبين هداك كان امتى؟"
 # ...or a relative pronoun: "والمجلس اللي اعتمدها" (text_words() leaves "اللي" as "لي")
 _THAT_AFTER = _set("هداك هاداك داك ديك هذاك ذاك هذيك هديك هاديك ذيك هيداك لي يلي الذي التي")
 _MEETINGS = _set(
-    """cod council conference ic ga assembly meeting forum imrf meetings councils
+    """cod council conference ic ga assembly meeting forum imrf meetings councils cd cdd
     conferences conseil assemblee reunion reunions consejo conferencia asamblea foro
     reuniones conferencias مجلس موتمر جمعيه اجتماع منتدي اجتماعات موتمرات"""
 )

@@ -928,3 +928,22 @@ def test_the_council_of_a_period(
 ) -> None:
     found = resolve(shipped_matcher, text, Previous(earlier, "en"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        # "quelles réunions", "quel CD": the meetings of that year
+        (
+            "statement-2019",
+            "adoptée pendant quelles réunions ? c'était à quelles dates ?",
+            "statutory-meetings-2019",
+        ),
+        ("resolution-2022", "elle a été présentée à quel CD ? les dates ?", "cod-2022"),
+    ],
+)
+def test_which_meetings_in_french(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(earlier, "fr"))
+    assert (found.status, found.id) == ("answer", expected)

@@ -1308,3 +1308,34 @@ def test_spanish_words_of_the_seventeenth_blind_set(
 ) -> None:
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "qui assure la présidence" (before: PERCO); "siègent" sit on it
+        (
+            "Bonjour, je prépare une note pour le conseil d'administration de la Croix-Rouge "
+            "camerounaise. Qui assure la présidence du MRG ? Merci d'avance, Paul",
+            "mrg-chair",
+        ),
+        ("combien de SN siègent dans le groupe de reference migration", "mrg-members"),
+    ],
+)
+def test_french_words_of_the_seventeenth_blind_set(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
+
+
+def test_a_reading_that_runs_on_from_a_sentence_naming_a_contact_is_no_answer(
+    shipped_matcher: Matcher,
+) -> None:
+    """Read from "qui" on, the question ran into the next sentence and lost the email it
+    asked for (before: the chair, as if the address had been given)."""
+    found = shipped_matcher.match(
+        "Vous auriez l'adresse courriel de la personne qui préside le MRG ? Je voudrais lui "
+        "écrire directement"
+    )
+    assert found.status != "answer"
