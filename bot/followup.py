@@ -290,9 +290,16 @@ def _same_question(matcher: Matcher, words: list[str], entry_id: str) -> Match |
     kept = {
         t: w
         for t, w in asked.tokens.items()
-        if not (new_terms and matcher.names_a_term_token(t)) and not (named.numbers and t.isdigit())
+        if not (new_terms and matcher.names_a_term_token(t))
+        and not (named.numbers and (t.isdigit() or "#" in t))
     }
     tokens = {**kept, **named.tokens}
+    items = [t.split("#")[0] for t in asked.tokens if "#" in t]
+    if items and len(named.numbers) == 1:
+        # "pareil pour le 10" after principle 8: principle 10
+        tokens[f"{items[0]}#{next(iter(named.numbers))}"] = asked.tokens[
+            next(t for t in asked.tokens if "#" in t)
+        ]
     query = replace(
         asked,
         tokens=tokens,

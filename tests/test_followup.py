@@ -767,6 +767,9 @@ def test_how_old_asks_when_it_was_set_up(shipped_matcher: Matcher) -> None:
         ("cod-2022", "same for 2024", "cod-2024"),
         # after what a name stands for, what the other one stands for
         ("glossary-mrg", "lo mismo para MLG", "glossary-mlg"),
+        # another item of the list (before: the list itself)
+        ("principle-return", "pareil pour le 10", "principle-migratory-pressures"),
+        ("principle-return", "same for 7", "principle-migratory-trails"),
     ],
 )
 def test_the_same_question_of_another_name(
