@@ -152,6 +152,7 @@ _MEANING_REST = _words(
     quoi que qu quel quelle c est ca cela dire clair nom complet veut donc et alors
     que q qué cual es se a lo eso el nombre completo decir dicen cuando y koi kwa
     شو ايش ايه وش شنو اشنو ما ماذا هو هي انهي اي يعني و ب فيها فيه بمنطقه لما
+    به بها فما باختصار وارد ورد دون شرح مكتوب فهمت وما
     لشو لايه لايش لاش لماذا"""
 )
 _WHAT = _words("what whats wat quoi koi qué que q شو ايش ما")

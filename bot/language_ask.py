@@ -244,6 +244,14 @@ _LANGUAGE_FRAME = frozenset(
         "احكيلي",
         "اكتبها",
         "اكتبه",
+        "اكتبلي",
+        # "هل يمكنكم إعادة الإجابة باللغة الفرنسية من فضلكم؟"
+        "هل",
+        "يمكنكم",
+        "يمكنك",
+        "اعاده",
+        "اجابه",
+        "فضلكم",
     ]
 )
 # A sentence that only says who the answer is for ("it's for a colleague in Geneva",

@@ -123,6 +123,24 @@ _LETTER_NAMES = {
     "ex": "x",
     "zed": "z",
     "zee": "z",
+    # ...and as Arabic writes them ("الام ار جي", "اي اف ار سي"; the article comes off)
+    "ام": "m",
+    "ار": "r",
+    "جي": "g",
+    "ال": "l",
+    "اف": "f",
+    "سي": "c",
+    "اتش": "h",
+    "اس": "s",
+    "بي": "b",
+    "دي": "d",
+    "اي": "i",
+    "تي": "t",
+    "ان": "n",
+    "او": "o",
+    "يو": "u",
+    "اكس": "x",
+    "كي": "k",
 }
 _UPCOMING = frozenset(
     ["next", "upcoming", "prochain", "prochaine", "proximo", "proxima", "قادم", "جاي", "الجاي"]

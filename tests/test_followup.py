@@ -199,6 +199,8 @@ def test_language_requests() -> None:
     # Spoken Arabic: "say it in French" with the Egyptian name of the language.
     assert language_asked(text_words("قولها بالفرنساوي")) == "fr"
     assert language_asked(text_words("قلها بالاسبانيولي")) == "es"
+    # formal: "could you give the answer again in French, please?"
+    assert language_asked(text_words("هل يمكنكم إعادة الإجابة باللغة الفرنسية من فضلكم؟")) == "fr"
 
 
 def test_the_last_of_them_and_a_spoken_arabic_adoption(shipped_matcher: Matcher) -> None:

@@ -848,6 +848,8 @@ def test_ten_in_words_is_the_list_or_the_item_as_the_digits_are(
         # The sixteenth: a youth strategy, a "mail" asked in French.
         "استراتيجية الشباب تبع الاتحاد الدولي ايش تقول",
         "vous avez le numero ou le mail du president du groupe de reference ?",
+        # another strategy's subject
+        "هل لدى الاتحاد الدولي استراتيجية خاصة بالأمن الغذائي في أفريقيا؟",
         # how many took part; another cause's day
         "how many people attended the 2024 council of delegates",
         "when is the next world refugee day and what's the theme",
@@ -1339,3 +1341,18 @@ def test_a_reading_that_runs_on_from_a_sentence_naming_a_contact_is_no_answer(
         "écrire directement"
     )
     assert found.status != "answer"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an acronym spelled in Arabic letter names (before: the fallback)
+        ("امتى تاسست الام ار جي", "mrg-established"),
+        ("شنو هي الام ال جي", "mlg-what"),
+    ],
+)
+def test_arabic_words_of_the_seventeenth_blind_set(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
