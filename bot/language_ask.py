@@ -354,6 +354,38 @@ def only_asks_for_it(rest: str, asked: str | None = None) -> bool:
     return True
 
 
+# Texts written in a language: "the docs in English", "los textos en inglés".
+_WRITTEN = frozenset(
+    [
+        "docs",
+        "documents",
+        "document",
+        "textes",
+        "texte",
+        "papers",
+        "paper",
+        "emails",
+        "email",
+        "mails",
+        "mail",
+        "courriels",
+        "correos",
+        "documentos",
+        "documento",
+        "textos",
+        "texto",
+        "informes",
+        "rapports",
+        "reports",
+        "sites",
+        "site",
+        "web",
+        "publications",
+        "publicaciones",
+    ]
+)
+
+
 def split_language_request(text: str) -> tuple[str, str | None]:
     """The question without its "in French" clause, and the language that clause asks
     for; the text unchanged and None when it has no such clause, or is nothing else
@@ -378,9 +410,11 @@ def _asks_in(text: str, found: re.Match[str]) -> bool:
         return True  # a verb of answering, or Arabic's بال which asks by itself
     before = text[: found.start()].rstrip()
     after = text[found.end() :].lstrip()
+    said = text_words(before)
+    if said and said[-1] in _WRITTEN:
+        return False  # "on le voit dans les docs en anglais": what they are written in
     if not before or before[-1] in ".?!;:,،؟" or not after or after[0] in ".?!؟":
         return True
     # "me lo mandas en inglés, es para mi jefa", "peux-tu le redire en anglais, c'est
     # pour...": what comes before asks for it, unlike a name ("IOM en anglais, c'est qui ?").
-    said = text_words(before)
     return bool(said) and said[-1] in _LANGUAGE_FRAME and after[0] in ",،"

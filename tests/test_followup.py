@@ -952,3 +952,11 @@ def test_which_meetings_in_french(
 ) -> None:
     found = resolve(shipped_matcher, text, Previous(earlier, "fr"))
     assert (found.status, found.id) == ("answer", expected)
+
+
+def test_the_docs_in_english_ask_for_no_language() -> None:
+    """ "on le voit dans les docs en anglais" says what the docs are written in (before:
+    the answer came in English)."""
+    text = "que signifie MHPSS ? On le voit partout dans les docs en anglais"
+    assert split_language_request(text) == (text, None)
+    assert split_language_request("que signifie MHPSS ? en anglais stp")[1] == "en"
