@@ -960,3 +960,9 @@ def test_the_docs_in_english_ask_for_no_language() -> None:
     text = "que signifie MHPSS ? On le voit partout dans les docs en anglais"
     assert split_language_request(text) == (text, None)
     assert split_language_request("que signifie MHPSS ? en anglais stp")[1] == "en"
+
+
+def test_who_else_sits_on_it_in_french(shipped_matcher: Matcher) -> None:
+    """ "siège" was a word of the MLG's phrasings only (before: the MLG's members)."""
+    found = resolve(shipped_matcher, "et qui d'autre y siège ?", Previous("mrg-chair", "fr"))
+    assert (found.status, found.id) == ("answer", "mrg-members")
