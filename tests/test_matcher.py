@@ -850,6 +850,9 @@ def test_ten_in_words_is_the_list_or_the_item_as_the_digits_are(
         "vous avez le numero ou le mail du president du groupe de reference ?",
         # another strategy's subject
         "هل لدى الاتحاد الدولي استراتيجية خاصة بالأمن الغذائي في أفريقيا؟",
+        # a reference group or a strategy on health
+        "c quoi le groupe de reference sur la sante de la FICR",
+        "c'est quoi la strategie sante mondiale du CICR",
         # how many took part; another cause's day
         "how many people attended the 2024 council of delegates",
         "when is the next world refugee day and what's the theme",
