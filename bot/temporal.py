@@ -256,8 +256,11 @@ _THAT = _set(
 # "en qué CoD se presentó?", "at which CoD was it presented?": the one of that year too.
 _WHICH = _set("which que quel quelle quels quelles cual cuales اي انهي")
 # ...and after it in spoken Arabic: "ومجلس المندوبين هداك كان امتى؟"
-# ...or a relative pronoun: "والمجلس اللي اعتمدها" (text_words() leaves "اللي" as "لي")
-_THAT_AFTER = _set("هداك هاداك داك ديك هذاك ذاك هذيك هديك هاديك ذيك هيداك لي يلي الذي التي")
+# ...or a relative pronoun: "والمجلس اللي اعتمدها" (text_words() leaves "اللي" as "لي"),
+# "le CoD où elle a été présentée", "el CdD donde se adoptó"
+_THAT_AFTER = _set(
+    "هداك هاداك داك ديك هذاك ذاك هذيك هديك هاديك ذيك هيداك لي يلي الذي التي ou donde"
+)
 _MEETINGS = _set(
     """cod council conference ic ga assembly meeting forum imrf meetings councils cd cdd
     conferences conseil assemblee reunion reunions consejo conferencia asamblea foro

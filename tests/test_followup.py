@@ -966,3 +966,19 @@ def test_who_else_sits_on_it_in_french(shipped_matcher: Matcher) -> None:
     """ "siège" was a word of the MLG's phrasings only (before: the MLG's members)."""
     found = resolve(shipped_matcher, "et qui d'autre y siège ?", Previous("mrg-chair", "fr"))
     assert (found.status, found.id) == ("answer", "mrg-members")
+
+
+@pytest.mark.parametrize(
+    ("earlier", "text", "expected"),
+    [
+        # "le CoD où elle a été présentée": the meeting of that year
+        ("resolution-2022-content", "le CoD ou elle a été présentée c'était quand ?", "cod-2022"),
+        # "en vrai" is in person
+        ("glossary-mlg", "il s'est réuni pr la 1ere fois en vrai quand ?", "mlg-first-meeting"),
+    ],
+)
+def test_french_follow_ups_of_the_seventeenth_blind_set(
+    shipped_matcher: Matcher, earlier: str, text: str, expected: str
+) -> None:
+    found = resolve(shipped_matcher, text, Previous(earlier, "fr"))
+    assert (found.status, found.id) == ("answer", expected)
