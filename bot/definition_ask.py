@@ -164,9 +164,31 @@ _ASK = {"en": "what is {}", "fr": "c'est quoi {}", "es": "qué es {}", "ar": "م
 MAX_TERM_WORDS = 3
 
 
+# "ما المقصود بالاتحاد الدولي...؟", "ما المقصود باختصار RCRC؟", "what is meant by GB?":
+# what is meant by a name, which is what it is.
+_MEANT_BY = _phrases(
+    "ما المقصود", "فما المقصود", "شو المقصود", "ايش المقصود", "what is meant by", "whats meant by"
+)
+_MEANT_NAME_LEAD = _words("ب باختصار اختصار by the")
+# ...up to where it was seen: "ما المقصود باختصار ICVA الوارد في وثائق الفريق المرجعي؟"
+_MEANT_NAME_END = _words("وارد الوارد الذي التي يتكرر اللي لي في in mentioned used that which")
+
+
 def definition_reading(matcher: Matcher, question: str) -> str | None:
     """ "what is <term>" in the question's language, when that is what it asks; else None."""
     words = [w for w in text_words(question[:MAX_QUESTION_CHARS]) if w not in _TAIL]
+    for clause in _CLAUSE.split(question[:MAX_QUESTION_CHARS]):
+        said = text_words(clause)
+        for at in range(len(said)):
+            meant = next((m for m in _MEANT_BY if tuple(said[at : at + len(m)]) == m), None)
+            if meant is None:
+                continue
+            rest = said[at + len(meant) :]
+            while rest and rest[0] in _MEANT_NAME_LEAD:
+                rest = rest[1:]
+            end = next((i for i, w in enumerate(rest) if w in _MEANT_NAME_END), len(rest))
+            if rest[:end]:
+                return what_is(rest[:end], matcher.analyse(question).language)
     for tail in (*_POINTERS, *_WEAK_POINTERS):
         if len(words) > len(tail) and tuple(words[-len(tail) :]) == tail:
             term = _pointed_at(matcher, words[: -len(tail)], weak=tail in _WEAK_POINTERS)

@@ -1359,3 +1359,31 @@ def test_arabic_words_of_the_seventeenth_blind_set(
 ) -> None:
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "what is meant by ...", formal Arabic (before: did-you-means)
+        (
+            "ما المقصود باللجنة الدائمة للصليب الأحمر والهلال الأحمر؟",
+            "glossary-standing-commission",
+        ),
+        ("ما المقصود باختصار ICVA الوارد في وثائق الفريق المرجعي؟", "glossary-icva"),
+        (
+            "السلام عليكم ورحمة الله، أرجو المعذرة على بساطة السؤال، ولكن ما المقصود باختصار "
+            "RCRC الذي يتكرر في الوثائق؟ مع خالص الشكر.",
+            "glossary-rcrc",
+        ),
+        (
+            "تحية طيبة وبعد، ورد في إحدى المراسلات اختصار «GA» دون شرح، فما المقصود به؟ مع "
+            "الشكر والتقدير.",
+            "glossary-ga",
+        ),
+        ("what is meant by GB in the policy", "glossary-gb"),
+    ],
+)
+def test_what_is_meant_by_a_name(shipped_matcher: Matcher, text: str, expected: str) -> None:
+    """As the chat reads a first message (before: did-you-means)."""
+    found = resolve(shipped_matcher, text, None)
+    assert (found.status, found.id) == ("answer", expected)
