@@ -1349,6 +1349,11 @@ def test_a_reading_that_runs_on_from_a_sentence_naming_a_contact_is_no_answer(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # the blog as spoken Arabic spells it (before: the resolution)
+        (
+            "مرحبا، ربعي يحچون عن بلوق اسمه نحو استراتيجيه للحركه بالهجره، شنو هذا البلوق؟",
+            "blog-2022-strategy",
+        ),
         # an acronym spelled in Arabic letter names (before: the fallback)
         ("امتى تاسست الام ار جي", "mrg-established"),
         ("شنو هي الام ال جي", "mlg-what"),
