@@ -20,7 +20,7 @@ from bot.matcher import Matcher
 
 EVAL = Path(__file__).parent / "eval"
 # Held-out floors (entry and language right), set just under what was measured.
-FLOORS = {"en": 0.89, "fr": 0.89, "es": 0.9, "ar": 0.93}
+FLOORS = {"en": 0.89, "fr": 0.91, "es": 0.9, "ar": 0.93}
 OUT_OF_SCOPE_FLOOR = 0.95
 
 
