@@ -200,6 +200,12 @@ class Phrases:
             if phrase:
                 self._by_first.setdefault(phrase[0], []).append(phrase)
 
+    def __eq__(self, other: object) -> bool:
+        # Compared by value: an index read back from the cache holds the same phrases.
+        return isinstance(other, Phrases) and self._by_first == other._by_first
+
+    __hash__ = None  # type: ignore[assignment]
+
     def held_in(self, words: Sequence[str]) -> bool:
         """Whether the words hold one of the phrases, as consecutive words."""
         by_first = self._by_first
