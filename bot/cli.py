@@ -172,8 +172,12 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     kb, matcher = load_indexed(settings, checked)  # the index _load_or_explain read, if any
     # Each argument is one question (quote it); none: one question per line of stdin.
     questions: list[str] = [q.strip() for q in args.question if q.strip()]
-    if not questions:
+    if not questions and not args.question:
         questions = [line.strip() for line in sys.stdin if line.strip()]
+    if not questions:
+        # `nsbot ask ""`, or nothing on standard input: say so rather than print nothing.
+        sys.stderr.write('nothing to ask: give a question (nsbot ask "who chairs the MRG?")\n')
+        return EXIT_USAGE
     for question in questions:
         record = ask_record(matcher, kb, question)
         if args.json:

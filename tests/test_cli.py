@@ -129,6 +129,16 @@ def test_ask_reads_questions_from_stdin(
     assert all(set(s) == {"id", "question"} for s in records[2]["suggestions"])
 
 
+def test_ask_with_nothing_to_ask_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, `nsbot ask ""` printed nothing and exited 0."""
+    code, out, err = run(["ask", "  "], capsys)
+    assert code == 2 and out == "" and "nothing to ask" in err
+    code, out, err = run(["ask"], capsys, stdin="\n\n", monkeypatch=monkeypatch)
+    assert code == 2 and "nothing to ask" in err
+
+
 def test_ask_plain_output(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["ask", "who chairs the mrg"], capsys)
     assert code == 0 and "IFRC" in out and "[mrg-chair" in out
