@@ -236,6 +236,20 @@ class Phrases:
 # Stopwords and politeness both carry nothing: dropped from every question and phrasing.
 POLITENESS = _words("politeness")
 STOPWORDS = _words("stopwords") | POLITENESS
+# Politeness compared word by word in a follow-up ("por favor" is "por" and "favor";
+# Arabic فضلك is politeness already).
+COURTESY = POLITENESS | {
+    "please",
+    "pls",
+    "plz",
+    "por",
+    "favor",
+    "porfa",
+    "porfis",
+    "xfa",
+    "plis",
+    "kindly",
+}
 FILLER = _words("filler")
 ENGLISH_WORDS = _words("stopwords", ["en"]) | _words("filler", ["en"])
 # Other languages' question words, as the English word the weights are set for.
