@@ -1392,3 +1392,31 @@ def test_what_is_meant_by_a_name(shipped_matcher: Matcher, text: str, expected: 
     """As the chat reads a first message (before: did-you-means)."""
     found = resolve(shipped_matcher, text, None)
     assert (found.status, found.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # what it was called is its title (before: the RFL mention, for "called")
+        (
+            "morning what was the 2011 migration resolution called again? i always forget",
+            "resolution-2011",
+        ),
+        ("was the reference group called back in 2011", "mrg-reconvened-2011"),
+        # how two things relate or fit is their difference (before: the Movement's strategy,
+        # the RFL strategy)
+        (
+            "how does the ifrc migration strategy fit with the movement-wide one",
+            "ifrc-vs-movement-strategy",
+        ),
+        (
+            "ifrc migration strategy and movement strategy how they link",
+            "ifrc-vs-movement-strategy",
+        ),
+    ],
+)
+def test_what_it_is_called_and_how_two_relate(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
+    found = shipped_matcher.match(text)
+    assert (found.status, found.id) == ("answer", expected)
