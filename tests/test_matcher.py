@@ -381,31 +381,202 @@ def test_a_sentence_that_asks_nothing_is_no_reading_once_another_asks(
     assert "Looking for the MRG chair" in readings("Looking for the MRG chair. Thanks a lot!")
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            "Good afternoon, I'm new at the secretariat and need a plain-language summary of "
-            "the IFRC Policy on Migration for a donor meeting tomorrow. What is it, in a nutshell?",
-            "policy-what",
-        ),
-        ("la politique de la federation sur les migrations, ca dit quoi en gros", "policy-what"),
-    ],
-)
-def test_asking_for_it_short_is_framing(shipped_matcher: Matcher, text: str, expected: str) -> None:
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
+# Questions and the entry that answers them outright: (the message, the entry). Before
+# each fix, these got a did-you-mean, the fallback or another entry (the commit messages
+# say which).
+ANSWERED = [
+    # asking for it short is framing
+    (
+        "Good afternoon, I'm new at the secretariat and need a plain-language summary of "
+        "the IFRC Policy on Migration for a donor meeting tomorrow. What is it, in a nutshell?",
+        "policy-what",
+    ),
+    ("la politique de la federation sur les migrations, ca dit quoi en gros", "policy-what"),
+    # sms question words
+    ("c koi la CoD", "glossary-cod"),
+    ("c koi le CICR", "glossary-icrc"),
+    ("GMTF c koi", "glossary-gmtf"),
+    # what a text says is its content
+    ("what does the 2022 cod resolution actually say", "resolution-2022-content"),
+    (
+        "what did the 2022 resolution towards a movement strategy on migration say?",
+        "resolution-2022-content",
+    ),
+    ("que dice la resolucion de 2022", "resolution-2022-content"),
+    # An item's own words still decide.
+    ("what does principle 8 say", "principle-return"),
+    # phone spellings of the question
+    # Phone English: "wat", "r", "ref group"; "what is X for" asks what it does.
+    ("mrg wat they do exactly", "mrg-what"),
+    ("wat is the mrg for exactly", "mrg-what"),
+    ("how many ns r in the migration ref group", "mrg-members"),
+    ("il sert a quoi concretement le groupe de ref migration de la FICR ?", "mrg-what"),
+    # ten in words is the list or the item as the digits are
+    ("hello team, what are the ten migration principles? many thanks", "policy-principles"),
+    ("quels sont les dix principes de la politique migration", "policy-principles"),
+    ("principle ten", "principle-migratory-pressures"),
+    # "no." abbreviates "number": it ends no sentence.
+    (
+        "Hi, quick one for a training tomorrow: what is principle no. 10 about?",
+        "principle-migratory-pressures",
+    ),
+    # spoken arabic framing and question words
+    # Maghrebi "how many" (شحال), "there is" (كاينة) and "in" (ف).
+    ("شحال من جمعية وطنية كاينة ف MRG", "mrg-members"),
+    # Levantine "exactly" (بالزبط) and the progressive عم / "I want" بدي.
+    ("شو بتعمل مجموعة MRG بالزبط", "mrg-what"),
+    # Gulf "hala wallah" greeting, "what" وش, "of" حق; باختصار "briefly" is no
+    # اختصار "abbreviation" (before: the definition of a migrant).
+    (
+        "هلا والله، ابي اعرف وش هي سياسة الهجرة حق الاتحاد الدولي باختصار، عندي عرض بكرة",
+        "policy-what",
+    ),
+    # "what does it do / work on" (بيعمل, بتشتغل, وش تسوي): the frame's verb, not a
+    # word of one group's phrasing (before: the MLG, or a did-you-mean).
+    ("شو بيعمل مختبر الهجرة العالمي", "migration-lab"),
+    ("لو سمحت، فرقة العمل العالمية للهجرة بتشتغل على ايه؟", "task-force"),
+    ("يا اخوان ابي افهم دور مجموعة قيادة الهجرة الـ MLG وش تسوي بالضبط", "mlg-what"),
+    # Names as people write them: the Compact as a "charter" (الميثاق), the MRG as
+    # "the reference's group" (before: the MLG both times).
+    ("شو دور الصليب الاحمر والهلال الاحمر في الميثاق العالمي للهجرة؟", "gcm-movement-role"),
+    ("مين يراس مجموعة المرجع للهجرة", "mrg-chair"),
+    # "who is this", "its work", "a replacement for" in spoken Arabic
+    ("IOM منو هاي", "glossary-iom"),
+    ("فرقة العمل العالميه للهجره شغلها ايش", "task-force"),
+    ("شو شغل مجموعه المرجعيه للهجره MRG", "mrg-what"),
+    # the task force as "the global work team" (before: the MLG)
+    ("فريق العمل العالمي للهجره شو بيشتغل", "task-force"),
+    # "what does it say" in spoken Arabic asks for the content
+    ("قرار 2022 شو بيقول", "resolution-2022-content"),
+    # Levantine "starts" (يبلش), Maghrebi "face to face" (وش لوش)
+    ("متى يبلش تطوير استراتيجية الحركه للهجره", "strategy-start-condition"),
+    ("ايمتا اجتمعت الـ MLG لاول مره وش لوش", "mlg-first-meeting"),
+    # "itself" (نفسها) is no rare word of some entry's: is the ICRC the IFRC itself?
+    ("عفوا سوال مبتدئ ICRC يعني ايه؟ هي نفسها الاتحاد؟", "glossary-icrc"),
+    # who asks and in how many words is framing
+    ("Bonjour, c'est quoi la Stratégie 2030 de la FICR en deux mots ? merci", "strategy-2030"),
+    ("¿Qué es la Política de Migración de la FICR, en pocas palabras?", "policy-what"),
+    (
+        "hi, our volunteers ask whether migrants' own experience is used for the strategy. is it?",
+        "strategy-lived-experience",
+    ),
+    # who asked; how a claim is put
+    (
+        "hello, our regional office asked what the movement strategy on migration is. can you explain briefly?",
+        "movement-strategy-what",
+    ),
+    ("the 2022 council of delegates was in july, wasnt it?", "cod-2022"),
+    ("hi, how many hsps are there around the world? thx", "hsp-how-many"),
+    # what the asker plans: "we want to open one", "the concept"
+    (
+        "hello, we want to open a humanitarian service point at the border, what's the concept exactly?",
+        "hsp-what",
+    ),
+    # arabic and spanish framing words
+    # "or not" (ولا لا), "just" (بس), Levantine "of" (تبع): no topic words
+    ("لين تطلع الاستراتيجية، الالتزامات القديمة مازالت سارية ولا لا؟", "strategy-interim"),
+    (
+        "اهلين، ممكن تشرحلي باختصار شو هي سياسة الهجرة تبع IFRC؟ عندي اجتماع بعد ساعة",
+        "policy-what",
+    ),
+    # who asks: "our national society", "I'm new", "I want to understand"
+    (
+        "السلام عليكم، جمعيتنا الوطنية تجهز خطة للهجرة، ممكن تقولي متى اعتمدت سياسة الهجرة للاتحاد الدولي؟ شكرا",
+        "policy-adopted",
+    ),
+    # "the same as ... right?"
+    ("UNHCR q es, lo mismo q ACNUR?", "glossary-unhcr"),
+    # a blog and a numeric target in other words
+    ('شو هي المدونة "Towards a Movement Strategy on Migration"؟', "blog-2022-strategy"),
+    ("what did that blog post on the movement strategy say", "blog-2022-strategy"),
+    ("شو كان الهدف الرقمي للاستراتيجية العالمية للهجرة؟", "global-strategy-target"),
+    # a claim with the wrong number is about what its words name
+    ("my colleague says the MRG has 25 national societies, is that right?", "mrg-members"),
+    ("is it true that the leadership group has 40 national societies in it?", "mlg-members"),
+    ("the migration policy was adopted in 2011, right?", "policy-adopted"),
+    # a right number still helps
+    ("was the migration policy adopted in 2009?", "policy-adopted"),
+    # a word typed in two halves is one and letters spell a name
+    # a word typed in two halves (before: the implementation strategy)
+    ("any hand book is there for implement the Policy On Migration", "implementation-handbook"),
+    ("quienes co presiden PERCO actualmente", "perco"),
+    # two words the knowledge base knows apart stay apart
+    ("task force members", "task-force"),
+    # two words run together are two (before: a did-you-mean, the RFL glossary line)
+    ("what does the global migrationtask force work on", "task-force"),
+    ("whats the RFL leadershipplatform", "rfl-leadership-platform"),
+    # an acronym spelled letter by letter, as dictation writes it (before: fallbacks
+    # and did-you-means)
+    ("wat does the em are gee actually do", "mrg-what"),
+    ("who is in the em el gee", "mlg-members"),
+    ("when was the G C M adopted", "gcm"),
+    ("first I M R F when was it", "imrf-2022"),
+    # who asked is context and what they asked the question
+    ("Hi, my supervisor asked me what the MLG is for. thanks", "mlg-what"),
+    (
+        "Good morning from Niamey 🌞 hope you are well. Our new president asked me what "
+        "the reference group on migration actually does, can you summarise?",
+        "mrg-what",
+    ),
+    # spanish words of the seventeenth blind set
+    # the Spanish CdD; what it will achieve; what it sets out; what it advocated for
+    ("cdd 2009 fecha y lugar", "cod-2009"),
+    (
+        "Hola, ¿qué se va a conseguir con una estrategia del Movimiento sobre migración? "
+        "Mi jefa me pide argumentos",
+        "strategy-benefits",
+    ),
+    (
+        "Estimados, ¿podrían indicarme qué establece la resolución de 2022 «Hacia una "
+        "estrategia del Movimiento sobre migración»? Muchas gracias.",
+        "resolution-2022-content",
+    ),
+    (
+        "Hola, ¿por qué abogó el Movimiento en el Foro de Examen de la Migración "
+        "Internacional? Es para un boletín interno.",
+        "imrf-movement-advocacy",
+    ),
+    # french words of the seventeenth blind set
+    # "qui assure la présidence" (before: PERCO); "siègent" sit on it
+    (
+        "Bonjour, je prépare une note pour le conseil d'administration de la Croix-Rouge "
+        "camerounaise. Qui assure la présidence du MRG ? Merci d'avance, Paul",
+        "mrg-chair",
+    ),
+    ("combien de SN siègent dans le groupe de reference migration", "mrg-members"),
+    # arabic words of the seventeenth blind set
+    # the blog as spoken Arabic spells it (before: the resolution)
+    (
+        "مرحبا، ربعي يحچون عن بلوق اسمه نحو استراتيجيه للحركه بالهجره، شنو هذا البلوق؟",
+        "blog-2022-strategy",
+    ),
+    # an acronym spelled in Arabic letter names (before: the fallback)
+    ("امتى تاسست الام ار جي", "mrg-established"),
+    ("شنو هي الام ال جي", "mlg-what"),
+    # what it is called and how two relate
+    # what it was called is its title (before: the RFL mention, for "called")
+    (
+        "morning what was the 2011 migration resolution called again? i always forget",
+        "resolution-2011",
+    ),
+    ("was the reference group called back in 2011", "mrg-reconvened-2011"),
+    # how two things relate or fit is their difference (before: the Movement's strategy,
+    # the RFL strategy)
+    (
+        "how does the ifrc migration strategy fit with the movement-wide one",
+        "ifrc-vs-movement-strategy",
+    ),
+    (
+        "ifrc migration strategy and movement strategy how they link",
+        "ifrc-vs-movement-strategy",
+    ),
+]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("c koi la CoD", "glossary-cod"),
-        ("c koi le CICR", "glossary-icrc"),
-        ("GMTF c koi", "glossary-gmtf"),
-    ],
-)
-def test_sms_question_words(shipped_matcher: Matcher, text: str, expected: str) -> None:
+@pytest.mark.parametrize(("text", "expected"), ANSWERED)
+def test_a_question_is_answered_by_the_entry_it_asks_for(
+    shipped_matcher: Matcher, text: str, expected: str
+) -> None:
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected)
 
@@ -729,73 +900,12 @@ def test_a_wrong_year_to_check_still_finds_the_fact(shipped_matcher: Matcher, te
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("what does the 2022 cod resolution actually say", "resolution-2022-content"),
-        (
-            "what did the 2022 resolution towards a movement strategy on migration say?",
-            "resolution-2022-content",
-        ),
-        ("que dice la resolucion de 2022", "resolution-2022-content"),
-        # An item's own words still decide.
-        ("what does principle 8 say", "principle-return"),
-    ],
-)
-def test_what_a_text_says_is_its_content(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    """Before, "say" was framing ("people say") and the resolution's own entry answered."""
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # Phone English: "wat", "r", "ref group"; "what is X for" asks what it does.
-        ("mrg wat they do exactly", "mrg-what"),
-        ("wat is the mrg for exactly", "mrg-what"),
-        ("how many ns r in the migration ref group", "mrg-members"),
-        ("il sert a quoi concretement le groupe de ref migration de la FICR ?", "mrg-what"),
-    ],
-)
-def test_phone_spellings_of_the_question(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    """Before: did-you-mean suggestions, or the MRG's entry for its members."""
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
-
-
-@pytest.mark.parametrize(
     "text", ["C'est quoi exactement un point de service humanitaire ?", "D'accord, et le MRG ?"]
 )
 def test_one_letter_is_no_roman_numeral(shipped_matcher: Matcher, text: str) -> None:
     """Before, "C'est" put the number 100 in the question, which no entry holds."""
     assert not shipped_matcher.analyse(text).numbers
     assert shipped_matcher.analyse("la XXXIe Conférence").numbers == {"31"}
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("hello team, what are the ten migration principles? many thanks", "policy-principles"),
-        ("quels sont les dix principes de la politique migration", "policy-principles"),
-        ("principle ten", "principle-migratory-pressures"),
-        # "no." abbreviates "number": it ends no sentence.
-        (
-            "Hi, quick one for a training tomorrow: what is principle no. 10 about?",
-            "principle-migratory-pressures",
-        ),
-    ],
-)
-def test_ten_in_words_is_the_list_or_the_item_as_the_digits_are(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    """Before, "the ten principles" answered principle 10: "ten" was a rare word of
-    principle 10's phrasing "principle ten", not a number."""
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
 
 
 @pytest.mark.parametrize(
@@ -934,50 +1044,6 @@ def test_spoken_arabic_clitics_fold_onto_the_knowledge_bases_words(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        # Maghrebi "how many" (شحال), "there is" (كاينة) and "in" (ف).
-        ("شحال من جمعية وطنية كاينة ف MRG", "mrg-members"),
-        # Levantine "exactly" (بالزبط) and the progressive عم / "I want" بدي.
-        ("شو بتعمل مجموعة MRG بالزبط", "mrg-what"),
-        # Gulf "hala wallah" greeting, "what" وش, "of" حق; باختصار "briefly" is no
-        # اختصار "abbreviation" (before: the definition of a migrant).
-        (
-            "هلا والله، ابي اعرف وش هي سياسة الهجرة حق الاتحاد الدولي باختصار، عندي عرض بكرة",
-            "policy-what",
-        ),
-        # "what does it do / work on" (بيعمل, بتشتغل, وش تسوي): the frame's verb, not a
-        # word of one group's phrasing (before: the MLG, or a did-you-mean).
-        ("شو بيعمل مختبر الهجرة العالمي", "migration-lab"),
-        ("لو سمحت، فرقة العمل العالمية للهجرة بتشتغل على ايه؟", "task-force"),
-        ("يا اخوان ابي افهم دور مجموعة قيادة الهجرة الـ MLG وش تسوي بالضبط", "mlg-what"),
-        # Names as people write them: the Compact as a "charter" (الميثاق), the MRG as
-        # "the reference's group" (before: the MLG both times).
-        ("شو دور الصليب الاحمر والهلال الاحمر في الميثاق العالمي للهجرة؟", "gcm-movement-role"),
-        ("مين يراس مجموعة المرجع للهجرة", "mrg-chair"),
-        # "who is this", "its work", "a replacement for" in spoken Arabic
-        ("IOM منو هاي", "glossary-iom"),
-        ("فرقة العمل العالميه للهجره شغلها ايش", "task-force"),
-        ("شو شغل مجموعه المرجعيه للهجره MRG", "mrg-what"),
-        # the task force as "the global work team" (before: the MLG)
-        ("فريق العمل العالمي للهجره شو بيشتغل", "task-force"),
-        # "what does it say" in spoken Arabic asks for the content
-        ("قرار 2022 شو بيقول", "resolution-2022-content"),
-        # Levantine "starts" (يبلش), Maghrebi "face to face" (وش لوش)
-        ("متى يبلش تطوير استراتيجية الحركه للهجره", "strategy-start-condition"),
-        ("ايمتا اجتمعت الـ MLG لاول مره وش لوش", "mlg-first-meeting"),
-        # "itself" (نفسها) is no rare word of some entry's: is the ICRC the IFRC itself?
-        ("عفوا سوال مبتدئ ICRC يعني ايه؟ هي نفسها الاتحاد؟", "glossary-icrc"),
-    ],
-)
-def test_spoken_arabic_framing_and_question_words(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
         # A possessive does not break a name of several words.
         ("what is the Migration Leadership Group's role?", "mlg-what"),
         # What a group is for, and who is in charge, as people put it in each language.
@@ -1067,80 +1133,6 @@ def test_what_the_asker_keeps_hearing_about_is_asked(shipped_matcher: Matcher, t
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Bonjour, c'est quoi la Stratégie 2030 de la FICR en deux mots ? merci", "strategy-2030"),
-        ("¿Qué es la Política de Migración de la FICR, en pocas palabras?", "policy-what"),
-        (
-            "hi, our volunteers ask whether migrants' own experience is used for the strategy. is it?",
-            "strategy-lived-experience",
-        ),
-        # who asked; how a claim is put
-        (
-            "hello, our regional office asked what the movement strategy on migration is. can you explain briefly?",
-            "movement-strategy-what",
-        ),
-        ("the 2022 council of delegates was in july, wasnt it?", "cod-2022"),
-        ("hi, how many hsps are there around the world? thx", "hsp-how-many"),
-        # what the asker plans: "we want to open one", "the concept"
-        (
-            "hello, we want to open a humanitarian service point at the border, what's the concept exactly?",
-            "hsp-what",
-        ),
-    ],
-)
-def test_who_asks_and_in_how_many_words_is_framing(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    """ "en deux mots", "en pocas palabras", "our volunteers ask": before, rare words
-    that pulled another entry up (the policy for the IFRC's Strategy 2030)."""
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # "or not" (ولا لا), "just" (بس), Levantine "of" (تبع): no topic words
-        ("لين تطلع الاستراتيجية، الالتزامات القديمة مازالت سارية ولا لا؟", "strategy-interim"),
-        (
-            "اهلين، ممكن تشرحلي باختصار شو هي سياسة الهجرة تبع IFRC؟ عندي اجتماع بعد ساعة",
-            "policy-what",
-        ),
-        # who asks: "our national society", "I'm new", "I want to understand"
-        (
-            "السلام عليكم، جمعيتنا الوطنية تجهز خطة للهجرة، ممكن تقولي متى اعتمدت سياسة الهجرة للاتحاد الدولي؟ شكرا",
-            "policy-adopted",
-        ),
-        # "the same as ... right?"
-        ("UNHCR q es, lo mismo q ACNUR?", "glossary-unhcr"),
-    ],
-)
-def test_arabic_and_spanish_framing_words(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ('شو هي المدونة "Towards a Movement Strategy on Migration"؟', "blog-2022-strategy"),
-        ("what did that blog post on the movement strategy say", "blog-2022-strategy"),
-        ("شو كان الهدف الرقمي للاستراتيجية العالمية للهجرة؟", "global-strategy-target"),
-    ],
-)
-def test_a_blog_and_a_numeric_target_in_other_words(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    """The Arabic phrasings say تدوينة and هدف: مدونة (blog) and الهدف الرقمي (the
-    numeric target) got the resolution and the strategy's first aim."""
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
-
-
-@pytest.mark.parametrize(
     "text",
     [
         "2019 statutory meetings dates ga cod and ic",
@@ -1154,25 +1146,6 @@ def test_a_year_an_entry_is_asked_by_beats_one_its_answer_mentions(
     meetings' entry is asked by that year. Before, the general entry won."""
     found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", "statutory-meetings-2019")
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("my colleague says the MRG has 25 national societies, is that right?", "mrg-members"),
-        ("is it true that the leadership group has 40 national societies in it?", "mlg-members"),
-        ("the migration policy was adopted in 2011, right?", "policy-adopted"),
-        # a right number still helps
-        ("was the migration policy adopted in 2009?", "policy-adopted"),
-    ],
-)
-def test_a_claim_with_the_wrong_number_is_about_what_its_words_name(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    """25 is the MLG's count of NS and 40 the task force's: before, the number's weight
-    took the claim to the entry that holds it."""
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
 
 
 @pytest.mark.parametrize(
@@ -1206,32 +1179,6 @@ def test_years_offered_as_alternatives_need_only_one_to_agree(shipped_matcher: M
     assert not shipped_matcher.analyse("between 2008 and 2009").either
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # a word typed in two halves (before: the implementation strategy)
-        ("any hand book is there for implement the Policy On Migration", "implementation-handbook"),
-        ("quienes co presiden PERCO actualmente", "perco"),
-        # two words the knowledge base knows apart stay apart
-        ("task force members", "task-force"),
-        # two words run together are two (before: a did-you-mean, the RFL glossary line)
-        ("what does the global migrationtask force work on", "task-force"),
-        ("whats the RFL leadershipplatform", "rfl-leadership-platform"),
-        # an acronym spelled letter by letter, as dictation writes it (before: fallbacks
-        # and did-you-means)
-        ("wat does the em are gee actually do", "mrg-what"),
-        ("who is in the em el gee", "mlg-members"),
-        ("when was the G C M adopted", "gcm"),
-        ("first I M R F when was it", "imrf-2022"),
-    ],
-)
-def test_a_word_typed_in_two_halves_is_one_and_letters_spell_a_name(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
-
-
 def test_an_english_name_of_several_words_does_not_tell_the_language(
     shipped_matcher: Matcher,
 ) -> None:
@@ -1254,25 +1201,6 @@ def test_a_sentence_asking_nothing_leaves_the_question_to_the_one_before(
     assert (found.status, found.id) == ("answer", "movement-migration-priority")
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Hi, my supervisor asked me what the MLG is for. thanks", "mlg-what"),
-        (
-            "Good morning from Niamey 🌞 hope you are well. Our new president asked me what "
-            "the reference group on migration actually does, can you summarise?",
-            "mrg-what",
-        ),
-    ],
-)
-def test_who_asked_is_context_and_what_they_asked_the_question(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    """Before: the MLG's glossary line, and the MRG's chair ("president")."""
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
-
-
 def test_words_that_are_letter_names_spell_nothing_unknown(shipped_matcher: Matcher) -> None:
     assert "ru" not in shipped_matcher.analyse("what are you doing").tokens
 
@@ -1286,54 +1214,6 @@ def test_an_email_mentioned_in_passing_is_no_contact_asked(shipped_matcher: Matc
     assert (found.status, found.id) == ("answer", "statutory-meetings-what")
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # the Spanish CdD; what it will achieve; what it sets out; what it advocated for
-        ("cdd 2009 fecha y lugar", "cod-2009"),
-        (
-            "Hola, ¿qué se va a conseguir con una estrategia del Movimiento sobre migración? "
-            "Mi jefa me pide argumentos",
-            "strategy-benefits",
-        ),
-        (
-            "Estimados, ¿podrían indicarme qué establece la resolución de 2022 «Hacia una "
-            "estrategia del Movimiento sobre migración»? Muchas gracias.",
-            "resolution-2022-content",
-        ),
-        (
-            "Hola, ¿por qué abogó el Movimiento en el Foro de Examen de la Migración "
-            "Internacional? Es para un boletín interno.",
-            "imrf-movement-advocacy",
-        ),
-    ],
-)
-def test_spanish_words_of_the_seventeenth_blind_set(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # "qui assure la présidence" (before: PERCO); "siègent" sit on it
-        (
-            "Bonjour, je prépare une note pour le conseil d'administration de la Croix-Rouge "
-            "camerounaise. Qui assure la présidence du MRG ? Merci d'avance, Paul",
-            "mrg-chair",
-        ),
-        ("combien de SN siègent dans le groupe de reference migration", "mrg-members"),
-    ],
-)
-def test_french_words_of_the_seventeenth_blind_set(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
-
-
 def test_a_reading_that_runs_on_from_a_sentence_naming_a_contact_is_no_answer(
     shipped_matcher: Matcher,
 ) -> None:
@@ -1344,26 +1224,6 @@ def test_a_reading_that_runs_on_from_a_sentence_naming_a_contact_is_no_answer(
         "écrire directement"
     )
     assert found.status != "answer"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # the blog as spoken Arabic spells it (before: the resolution)
-        (
-            "مرحبا، ربعي يحچون عن بلوق اسمه نحو استراتيجيه للحركه بالهجره، شنو هذا البلوق؟",
-            "blog-2022-strategy",
-        ),
-        # an acronym spelled in Arabic letter names (before: the fallback)
-        ("امتى تاسست الام ار جي", "mrg-established"),
-        ("شنو هي الام ال جي", "mlg-what"),
-    ],
-)
-def test_arabic_words_of_the_seventeenth_blind_set(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    found = shipped_matcher.match(text)
-    assert (found.status, found.id) == ("answer", expected)
 
 
 @pytest.mark.parametrize(
@@ -1391,32 +1251,4 @@ def test_arabic_words_of_the_seventeenth_blind_set(
 def test_what_is_meant_by_a_name(shipped_matcher: Matcher, text: str, expected: str) -> None:
     """As the chat reads a first message (before: did-you-means)."""
     found = resolve(shipped_matcher, text, None)
-    assert (found.status, found.id) == ("answer", expected)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # what it was called is its title (before: the RFL mention, for "called")
-        (
-            "morning what was the 2011 migration resolution called again? i always forget",
-            "resolution-2011",
-        ),
-        ("was the reference group called back in 2011", "mrg-reconvened-2011"),
-        # how two things relate or fit is their difference (before: the Movement's strategy,
-        # the RFL strategy)
-        (
-            "how does the ifrc migration strategy fit with the movement-wide one",
-            "ifrc-vs-movement-strategy",
-        ),
-        (
-            "ifrc migration strategy and movement strategy how they link",
-            "ifrc-vs-movement-strategy",
-        ),
-    ],
-)
-def test_what_it_is_called_and_how_two_relate(
-    shipped_matcher: Matcher, text: str, expected: str
-) -> None:
-    found = shipped_matcher.match(text)
     assert (found.status, found.id) == ("answer", expected)
